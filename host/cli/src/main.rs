@@ -1,0 +1,3 @@
+//! The `lathe` command line.
+
+fn main() {}

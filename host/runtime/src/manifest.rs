@@ -1,0 +1,129 @@
+//! The connector manifest, `lathe-plugin.json`, read without instantiating the component.
+//!
+//! ```json
+//! {
+//!   "id": "postgres",
+//!   "version": "0.1.0",
+//!   "name": "PostgreSQL",
+//!   "description": "…",
+//!   "kind": "database",
+//!   "icon": "icon.svg",
+//!   "wit": "lathe:connector@0.1.0",
+//!   "capabilities": ["tcp://{host}:{port}"],
+//!   "config": { JSON Schema 2020-12 of the datasource configuration },
+//!   "secrets": ["password"],
+//!   "operations": { "sql": { "title": "SQL", "schema": { JSON Schema of the query } } }
+//! }
+//! ```
+//!
+//! A capability is a destination templated on configuration fields, never a wildcard:
+//! - `tcp://{host}:{port}` — TCP to the host and port the configuration names;
+//! - `http://{base_url}` or `https://{base_url}` — HTTP requests to the origin (scheme, host,
+//!   port) of the URL in that field; `https://` admits only https URLs.
+//!
+//! The component sits beside the manifest as `component.wasm`.
+
+use crate::error::RuntimeError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The manifest's file name inside a package directory.
+pub const MANIFEST_FILE: &str = "lathe-plugin.json";
+/// The component's file name inside a package directory.
+pub const COMPONENT_FILE: &str = "component.wasm";
+/// The WIT package versions this host binds.
+pub const SUPPORTED_WIT: &[&str] = &["lathe:connector@0.1.0"];
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub id: String,
+    pub version: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub kind: PluginKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon: Option<String>,
+    pub wit: String,
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    pub config: serde_json::Value,
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    pub operations: BTreeMap<String, Operation>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PluginKind {
+    Database,
+    Api,
+    Storage,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Operation {
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub schema: serde_json::Value,
+}
+
+impl Manifest {
+    /// Reads and checks `lathe-plugin.json` in `dir`.
+    pub fn load(dir: &Path) -> Result<Manifest, RuntimeError> {
+        let path = dir.join(MANIFEST_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            RuntimeError::InvalidPlugin(format!("reading {}: {e}", path.display()))
+        })?;
+        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
+            RuntimeError::InvalidPlugin(format!("{} is not a valid manifest: {e}", path.display()))
+        })?;
+        manifest.check()?;
+        Ok(manifest)
+    }
+
+    /// Checks what serde can't: identifiers, the WIT version, capabilities and secrets.
+    pub fn check(&self) -> Result<(), RuntimeError> {
+        let bad = |m: String| Err(RuntimeError::InvalidPlugin(format!("plugin {}: {m}", self.id)));
+        let id_ok = !self.id.is_empty()
+            && self.id.len() <= 64
+            && self
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !self.id.starts_with('-');
+        if !id_ok {
+            return bad("the id must be 1-64 characters of a-z, 0-9 and '-'".into());
+        }
+        if !SUPPORTED_WIT.contains(&self.wit.as_str()) {
+            return bad(format!(
+                "it targets {}, which this host does not support (it supports {})",
+                self.wit,
+                SUPPORTED_WIT.join(", ")
+            ));
+        }
+        if self.operations.is_empty() {
+            return bad("it declares no operations".into());
+        }
+        for capability in &self.capabilities {
+            crate::egress::Capability::parse(capability)
+                .map_err(|e| RuntimeError::InvalidPlugin(format!("plugin {}: {e}", self.id)))?;
+        }
+        let properties = self.config.get("properties").and_then(|p| p.as_object());
+        for secret in &self.secrets {
+            if !properties.is_some_and(|p| p.contains_key(secret)) {
+                return bad(format!("secret field `{secret}` is not in the config schema"));
+            }
+        }
+        Ok(())
+    }
+
+    /// `id@version`, the way errors and logs name a plugin.
+    pub fn label(&self) -> String {
+        format!("{}@{}", self.id, self.version)
+    }
+}

@@ -1,0 +1,348 @@
+//! SQL text with `{{ }}` templates turned into bound placeholders.
+//!
+//! Every template becomes a placeholder of the dialect (`$1`, `?`) and its value joins the
+//! list of parameters sent beside the statement: nothing a user typed is ever spliced into
+//! SQL text. The lexer knows quoted strings, quoted identifiers, comments and dollar quoting,
+//! so that:
+//! - a template wrapped in quotes, `'{{ x }}'`, binds as one parameter (people write it that
+//!   way out of habit, and the quotes would otherwise turn the placeholder into a literal);
+//! - a template inside a longer string literal or a quoted identifier is refused, with a
+//!   hint: neither can be a parameter;
+//! - a template inside a comment is left as it is.
+
+use crate::template::canonical;
+use crate::{Error, Param, Value};
+
+/// How a dialect writes placeholders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// PostgreSQL: `$1`, `$2`, …; one number per distinct expression.
+    Dollar,
+    /// MySQL, SQLite, ODBC: `?`, one per use, values repeated as needed.
+    Question,
+}
+
+/// A statement ready for the wire: text with placeholders and the values to bind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    pub text: String,
+    pub params: Vec<Value>,
+}
+
+/// Renders `sql` for `dialect`, binding every `{{ }}` to the value named in `params`.
+pub fn render(sql: &str, params: &[Param], dialect: Dialect) -> Result<Statement, Error> {
+    let mut out = Renderer {
+        params,
+        dialect,
+        text: String::with_capacity(sql.len()),
+        bound: Vec::new(),
+        names: Vec::new(),
+    };
+    let bytes = sql.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let rest = &sql[i..];
+        if rest.starts_with("{{") {
+            let end = template_end(sql, i)?;
+            out.placeholder(&sql[i + 2..end - 2])?;
+            i = end;
+        } else if rest.starts_with("--") {
+            let end = rest.find('\n').map_or(sql.len(), |n| i + n);
+            out.text.push_str(&sql[i..end]);
+            i = end;
+        } else if rest.starts_with("/*") {
+            let end = block_comment_end(sql, i);
+            out.text.push_str(&sql[i..end]);
+            i = end;
+        } else if bytes[i] == b'\'' {
+            i = out.quoted_string(sql, i)?;
+        } else if bytes[i] == b'"' || bytes[i] == b'`' {
+            let end = quoted_end(sql, i, bytes[i], false);
+            if sql[i..end].contains("{{") {
+                return Err(Error::InvalidQuery(
+                    "a {{ }} template inside a quoted identifier can't be bound as a \
+                     parameter; table and column names must be written in the query"
+                        .into(),
+                ));
+            }
+            out.text.push_str(&sql[i..end]);
+            i = end;
+        } else if dialect == Dialect::Dollar
+            && bytes[i] == b'$'
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
+        {
+            return Err(Error::InvalidQuery(
+                "positional parameters like $1 are reserved for {{ }} templates; write \
+                 {{ inputs.name }} where a value goes"
+                    .into(),
+            ));
+        } else if bytes[i] == b'$'
+            && dialect == Dialect::Dollar
+            && let Some(tag) = dollar_tag(rest)
+        {
+            let close = rest[tag.len()..]
+                .find(tag)
+                .map_or(sql.len(), |n| i + tag.len() + n + tag.len());
+            if sql[i..close].contains("{{") {
+                return Err(Error::InvalidQuery(
+                    "a {{ }} template inside a dollar-quoted string can't be bound as a \
+                     parameter"
+                        .into(),
+                ));
+            }
+            out.text.push_str(&sql[i..close]);
+            i = close;
+        } else {
+            let ch = rest.chars().next().expect("in bounds");
+            out.text.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    Ok(Statement {
+        text: out.text,
+        params: out.bound,
+    })
+}
+
+struct Renderer<'a> {
+    params: &'a [Param],
+    dialect: Dialect,
+    text: String,
+    bound: Vec<Value>,
+    /// For `Dollar`: the expressions already numbered, by position.
+    names: Vec<String>,
+}
+
+impl Renderer<'_> {
+    fn placeholder(&mut self, expr: &str) -> Result<(), Error> {
+        let name = canonical(expr);
+        let value = lookup(self.params, &name)?;
+        match self.dialect {
+            Dialect::Dollar => {
+                let position = match self.names.iter().position(|n| *n == name) {
+                    Some(p) => p,
+                    None => {
+                        self.names.push(name);
+                        self.bound.push(value.clone());
+                        self.names.len() - 1
+                    }
+                };
+                self.text.push('$');
+                self.text.push_str(&(position + 1).to_string());
+            }
+            Dialect::Question => {
+                self.bound.push(value.clone());
+                self.text.push('?');
+            }
+        }
+        Ok(())
+    }
+
+    /// A single-quoted literal starting at `start`; returns the index after it.
+    fn quoted_string(&mut self, sql: &str, start: usize) -> Result<usize, Error> {
+        // E'…' strings (PostgreSQL) and MySQL strings treat backslash as an escape.
+        let backslash = self.dialect == Dialect::Question
+            || (start > 0 && matches!(sql.as_bytes()[start - 1], b'E' | b'e'));
+        let end = quoted_end(sql, start, b'\'', backslash);
+        let literal = &sql[start..end];
+        if !literal.contains("{{") {
+            self.text.push_str(literal);
+            return Ok(end);
+        }
+        let inner = literal[1..literal.len().saturating_sub(1)].trim();
+        if inner.starts_with("{{") && template_end(inner, 0).ok() == Some(inner.len()) {
+            self.placeholder(&inner[2..inner.len() - 2])?;
+            return Ok(end);
+        }
+        Err(Error::InvalidQuery(format!(
+            "a {{{{ }}}} template inside the string {} can't be bound as a parameter; \
+             build the string in SQL instead, e.g. '%' || {{{{ inputs.x }}}} || '%'",
+            shorten(literal)
+        )))
+    }
+}
+
+fn lookup<'p>(params: &'p [Param], name: &str) -> Result<&'p Value, Error> {
+    params
+        .iter()
+        .find(|p| p.name == name)
+        .map(|p| &p.value)
+        .ok_or_else(|| Error::InvalidQuery(format!("no value was given for {{{{ {name} }}}}")))
+}
+
+/// The index just after the `}}` closing the template that starts at `start`.
+fn template_end(sql: &str, start: usize) -> Result<usize, Error> {
+    match sql[start + 2..].find("}}") {
+        Some(n) if !sql[start + 2..start + 2 + n].trim().is_empty() => Ok(start + 2 + n + 2),
+        Some(_) => Err(Error::InvalidQuery("empty {{ }} in the query".into())),
+        None => Err(Error::InvalidQuery(format!(
+            "`{{{{` without a closing `}}}}` at byte {start}"
+        ))),
+    }
+}
+
+fn block_comment_end(sql: &str, start: usize) -> usize {
+    // PostgreSQL block comments nest.
+    let bytes = sql.as_bytes();
+    let mut depth = 0;
+    let mut i = start;
+    while i + 1 < bytes.len() {
+        if bytes[i] == b'/' && bytes[i + 1] == b'*' {
+            depth += 1;
+            i += 2;
+        } else if bytes[i] == b'*' && bytes[i + 1] == b'/' {
+            depth -= 1;
+            i += 2;
+            if depth == 0 {
+                return i;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    sql.len()
+}
+
+/// The index after the quoted run starting at `start` with `quote`. A doubled quote is an
+/// escaped quote; with `backslash`, so is `\'`. An unterminated run ends at the text's end.
+fn quoted_end(sql: &str, start: usize, quote: u8, backslash: bool) -> usize {
+    let bytes = sql.as_bytes();
+    let mut i = start + 1;
+    while i < bytes.len() {
+        if backslash && bytes[i] == b'\\' {
+            i += 2;
+        } else if bytes[i] == quote {
+            if bytes.get(i + 1) == Some(&quote) {
+                i += 2;
+            } else {
+                return i + 1;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    sql.len()
+}
+
+/// `$tag$` at the start of `rest`, if it opens a dollar-quoted string.
+fn dollar_tag(rest: &str) -> Option<&str> {
+    let body = &rest[1..];
+    let end = body.find('$')?;
+    let tag = &body[..end];
+    let valid = tag.is_empty()
+        || (tag.chars().all(|c| c.is_alphanumeric() || c == '_')
+            && !tag.starts_with(|c: char| c.is_ascii_digit()));
+    valid.then(|| &rest[..end + 2])
+}
+
+fn shorten(text: &str) -> String {
+    if text.chars().count() <= 40 {
+        text.to_string()
+    } else {
+        format!("{}…", text.chars().take(40).collect::<String>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> Vec<Param> {
+        vec![
+            Param {
+                name: "inputs.n".into(),
+                value: Value::Int(41),
+            },
+            Param {
+                name: "inputs.name".into(),
+                value: Value::Text("O'Brien; drop table x".into()),
+            },
+        ]
+    }
+
+    #[test]
+    fn dollar_dialect_numbers_each_expression_once() {
+        let st = render(
+            "select {{ inputs.n }}::int + {{inputs.n}}, {{ inputs.name }}",
+            &params(),
+            Dialect::Dollar,
+        )
+        .unwrap();
+        assert_eq!(st.text, "select $1::int + $1, $2");
+        assert_eq!(st.params.len(), 2);
+    }
+
+    #[test]
+    fn question_dialect_repeats_values() {
+        let st = render(
+            "select {{ inputs.n }} + {{ inputs.n }}",
+            &params(),
+            Dialect::Question,
+        )
+        .unwrap();
+        assert_eq!(st.text, "select ? + ?");
+        assert_eq!(st.params, vec![Value::Int(41), Value::Int(41)]);
+    }
+
+    #[test]
+    fn quoted_template_binds_without_quotes() {
+        let st = render(
+            "select * from t where name = '{{ inputs.name }}'",
+            &params(),
+            Dialect::Dollar,
+        )
+        .unwrap();
+        assert_eq!(st.text, "select * from t where name = $1");
+        assert_eq!(st.params, vec![Value::Text("O'Brien; drop table x".into())]);
+    }
+
+    #[test]
+    fn template_inside_longer_literal_is_refused() {
+        let err = render(
+            "select * from t where name like '%{{ inputs.name }}%'",
+            &params(),
+            Dialect::Dollar,
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::InvalidQuery(m) if m.contains("||")));
+    }
+
+    #[test]
+    fn template_in_identifier_is_refused() {
+        let err = render("select \"{{ inputs.n }}\" from t", &params(), Dialect::Dollar);
+        assert!(matches!(err, Err(Error::InvalidQuery(_))));
+    }
+
+    #[test]
+    fn comments_and_literals_are_left_alone() {
+        let sql = "select '{{' as a, $$ {{ x $$ -- {{ note }}\n/* {{ y }} */ , {{ inputs.n }}";
+        let st = render(sql, &params(), Dialect::Dollar).unwrap();
+        assert_eq!(
+            st.text,
+            "select '{{' as a, $$ {{ x $$ -- {{ note }}\n/* {{ y }} */ , $1"
+        );
+    }
+
+    #[test]
+    fn escaped_quotes_do_not_end_literals() {
+        let st = render("select 'it''s', {{ inputs.n }}", &params(), Dialect::Dollar).unwrap();
+        assert_eq!(st.text, "select 'it''s', $1");
+        let st = render("select E'a\\'b', {{ inputs.n }}", &params(), Dialect::Dollar).unwrap();
+        assert_eq!(st.text, "select E'a\\'b', $1");
+    }
+
+    #[test]
+    fn missing_value_is_an_invalid_query() {
+        let err = render("select {{ inputs.zzz }}", &params(), Dialect::Dollar).unwrap_err();
+        assert!(matches!(err, Error::InvalidQuery(m) if m.contains("inputs.zzz")));
+    }
+
+    #[test]
+    fn hand_written_positional_parameters_are_refused() {
+        let err = render("select $1, {{ inputs.n }}", &params(), Dialect::Dollar);
+        assert!(matches!(err, Err(Error::InvalidQuery(m)) if m.contains("reserved")));
+        // Inside a literal they are just text.
+        let st = render("select '$1', {{ inputs.n }}", &params(), Dialect::Dollar).unwrap();
+        assert_eq!(st.text, "select '$1', $1");
+    }
+}

@@ -1,0 +1,171 @@
+//! `{{ expression }}` templates as they appear in stored queries.
+//!
+//! The host resolves every expression to a value and hands the connector a list of
+//! parameters named by the expression with its white space removed. This module finds the
+//! templates in a piece of text; the protocol modules (`sql`, `url`, `json`) decide how each
+//! becomes a bound parameter.
+
+/// One piece of a template string: literal text or an expression to bind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece<'a> {
+    Text(&'a str),
+    /// The expression's canonical name (white space removed).
+    Expr(String),
+}
+
+/// An unterminated `{{` or an empty `{{ }}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateError {
+    pub offset: usize,
+    pub message: &'static str,
+}
+
+impl std::fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} at byte {}", self.message, self.offset)
+    }
+}
+
+impl std::error::Error for TemplateError {}
+
+/// The canonical name of an expression: its text with all white space removed.
+pub fn canonical(expr: &str) -> String {
+    expr.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// Splits `text` into literal text and expressions.
+pub fn parse(text: &str) -> Result<Vec<Piece<'_>>, TemplateError> {
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    let mut offset = 0;
+    while let Some(start) = rest.find("{{") {
+        if start > 0 {
+            pieces.push(Piece::Text(&rest[..start]));
+        }
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            return Err(TemplateError {
+                offset: offset + start,
+                message: "`{{` without a closing `}}`",
+            });
+        };
+        let name = canonical(&after[..end]);
+        if name.is_empty() {
+            return Err(TemplateError {
+                offset: offset + start,
+                message: "empty `{{ }}`",
+            });
+        }
+        pieces.push(Piece::Expr(name));
+        let consumed = start + 2 + end + 2;
+        offset += consumed;
+        rest = &rest[consumed..];
+    }
+    if !rest.is_empty() {
+        pieces.push(Piece::Text(rest));
+    }
+    Ok(pieces)
+}
+
+/// The expressions used in `text`, in order of first use, without repeats.
+pub fn expressions(text: &str) -> Result<Vec<String>, TemplateError> {
+    let mut names: Vec<String> = Vec::new();
+    for piece in parse(text)? {
+        if let Piece::Expr(name) = piece
+            && !names.contains(&name)
+        {
+            names.push(name);
+        }
+    }
+    Ok(names)
+}
+
+/// The expressions used anywhere in a JSON document (keys and string values).
+pub fn expressions_in_json(doc: &serde_json::Value) -> Result<Vec<String>, TemplateError> {
+    let mut names = Vec::new();
+    collect_json(doc, &mut names)?;
+    Ok(names)
+}
+
+fn collect_json(doc: &serde_json::Value, names: &mut Vec<String>) -> Result<(), TemplateError> {
+    fn add(text: &str, names: &mut Vec<String>) -> Result<(), TemplateError> {
+        for name in expressions(text)? {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        Ok(())
+    }
+    match doc {
+        serde_json::Value::String(s) => add(s, names),
+        serde_json::Value::Array(items) => {
+            for item in items {
+                collect_json(item, names)?;
+            }
+            Ok(())
+        }
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                add(key, names)?;
+                collect_json(value, names)?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// If `text` is exactly one template and nothing else (white space around it allowed),
+/// the expression's name.
+pub fn sole_expression(text: &str) -> Option<String> {
+    match parse(text.trim()).ok()?.as_slice() {
+        [Piece::Expr(name)] => Some(name.clone()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_text_and_expressions() {
+        let pieces = parse("select {{ inputs.n }}::int + {{inputs . m}}").unwrap();
+        assert_eq!(
+            pieces,
+            vec![
+                Piece::Text("select "),
+                Piece::Expr("inputs.n".into()),
+                Piece::Text("::int + "),
+                Piece::Expr("inputs.m".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn unterminated_template_is_an_error() {
+        let err = parse("select {{ inputs.n").unwrap_err();
+        assert_eq!(err.offset, 7);
+        assert!(parse("a {{ }} b").is_err());
+    }
+
+    #[test]
+    fn expressions_are_deduplicated_in_order() {
+        let names = expressions("{{b}} {{ a }} {{b}}").unwrap();
+        assert_eq!(names, vec!["b", "a"]);
+    }
+
+    #[test]
+    fn finds_expressions_in_json_keys_and_values() {
+        let doc = serde_json::json!({"path": "/u/{{ inputs.id }}", "{{k}}": [1, "{{ x }}"]});
+        let names = expressions_in_json(&doc).unwrap();
+        assert_eq!(names, vec!["inputs.id", "k", "x"]);
+    }
+
+    #[test]
+    fn sole_expression_only_for_a_lone_template() {
+        assert_eq!(sole_expression(" {{ a.b }} "), Some("a.b".into()));
+        assert_eq!(sole_expression("x{{ a }}"), None);
+        assert_eq!(sole_expression("{{a}}{{b}}"), None);
+    }
+}

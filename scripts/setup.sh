@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs what building and testing Lathe needs on a fresh machine. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# rust-toolchain.toml pins the compiler; this makes sure the wasm target is there.
+rustup show active-toolchain >/dev/null
+rustup target add wasm32-wasip2 >/dev/null
+if ! command -v cargo-nextest >/dev/null; then
+  cargo install --locked cargo-nextest
+fi
