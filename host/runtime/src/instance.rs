@@ -1,0 +1,341 @@
+//! One live connector instance: its own store, its own component instance, and the one
+//! connection it opened. Every call runs under a deadline; a call that traps, runs out of
+//! memory, passes its deadline or is cancelled poisons the instance, which is then dropped.
+
+use crate::bindings::types::{self as wit, Param};
+use crate::bindings::{ConnectorWorld, types::Schema};
+use crate::egress::{EgressPolicy, Grants, apply_defaults};
+use crate::engine::EPOCH_TICK;
+use crate::error::{ConnectorError, RuntimeError};
+use crate::output::{Collector, QueryOutput};
+use crate::plugin::Plugin;
+use crate::sandbox::LOG_LINES_PER_CALL;
+use crate::state::HostState;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wasmtime::component::ResourceAny;
+use wasmtime::{Store, Trap, UpdateDeadline};
+
+/// Limits applied to each call and each result.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// The longest any one call (open, run, each fetch, …) may take.
+    pub call_timeout: Duration,
+    /// The most rows a result keeps; the rest are cut and `truncated` is set.
+    pub max_rows: usize,
+    /// The most bytes (roughly) a result keeps.
+    pub max_bytes: usize,
+    /// Rows asked for per batch.
+    pub batch_rows: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            call_timeout: Duration::from_secs(30),
+            max_rows: 10_000,
+            max_bytes: 64 << 20,
+            batch_rows: 1_000,
+        }
+    }
+}
+
+/// A request for [`Instance::run`].
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    pub operation: String,
+    /// The query object, templates in place.
+    pub query: serde_json::Value,
+    /// The values of its templates, resolved by the host ([`crate::params::bind`]).
+    pub params: Vec<Param>,
+}
+
+pub struct Instance {
+    world: ConnectorWorld,
+    connection: ResourceAny,
+    core: Core,
+}
+
+/// The store and the bookkeeping of calls, apart from the bindings so that a call can
+/// borrow both.
+struct Core {
+    store: Store<HostState>,
+    label: String,
+    limits: Limits,
+    calls: u32,
+    last_used: Instant,
+    /// Set before each call and cleared when it returns normally: a call that never
+    /// returned (cancelled, trapped) leaves the instance unusable.
+    poisoned: bool,
+    /// A result was cut before its end: the connection still has rows in flight.
+    dirty: bool,
+}
+
+impl Instance {
+    /// Resolves and pins the plugin's grants for `config`, instantiates the component and
+    /// opens its connection.
+    pub async fn open(
+        plugin: &Plugin,
+        config: &serde_json::Value,
+        policy: &EgressPolicy,
+        limits: &Limits,
+    ) -> Result<Instance, RuntimeError> {
+        let label = plugin.label();
+        let mut config = config.clone();
+        apply_defaults(&plugin.manifest.config, &mut config);
+        let grants =
+            Grants::resolve(&label, &plugin.manifest.capabilities, &config, policy).await?;
+
+        let max_memory = plugin.engine.config().max_memory_bytes;
+        let state = HostState::new(&label, Arc::new(grants), max_memory);
+        let mut store = Store::new(plugin.engine.wasmtime(), state);
+        store.limiter(|state| &mut state.limiter);
+        store.epoch_deadline_callback(|context| {
+            if Instant::now() >= context.data().deadline {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::YieldCustom(
+                    1,
+                    Box::pin(tokio::task::yield_now()),
+                ))
+            }
+        });
+
+        let pre = &plugin.pre;
+        let world = guard(&mut store, &label, limits, "instantiate", async |store| {
+            pre.instantiate_async(store).await
+        })
+        .await?;
+        let config_text = config.to_string();
+        let opened = guard(&mut store, &label, limits, "open", async |store| {
+            world
+                .lathe_connector_connector()
+                .connection()
+                .call_open(store, &config_text)
+                .await
+        })
+        .await?;
+        let connection = opened.map_err(|e| connector_error(&label, e))?;
+        Ok(Instance {
+            world,
+            connection,
+            core: Core {
+                store,
+                label,
+                limits: limits.clone(),
+                calls: 0,
+                last_used: Instant::now(),
+                poisoned: false,
+                dirty: false,
+            },
+        })
+    }
+
+    /// `id@version` of the plugin.
+    pub fn label(&self) -> &str {
+        &self.core.label
+    }
+
+    /// Calls made on this instance so far.
+    pub fn calls(&self) -> u32 {
+        self.core.calls
+    }
+
+    /// Whether the instance can't be used again (a call failed hard or was cancelled).
+    pub fn is_poisoned(&self) -> bool {
+        self.core.poisoned
+    }
+
+    /// Whether the last result was cut before its end, leaving rows on the connection.
+    pub fn is_dirty(&self) -> bool {
+        self.core.dirty
+    }
+
+    pub(crate) fn idle_for(&self) -> Duration {
+        self.core.last_used.elapsed()
+    }
+
+    pub async fn test(&mut self) -> Result<(), RuntimeError> {
+        let (world, connection) = (&self.world, self.connection);
+        let result = self
+            .core
+            .call("test", async |store| {
+                world
+                    .lathe_connector_connector()
+                    .connection()
+                    .call_test(store, connection)
+                    .await
+            })
+            .await?;
+        result.map_err(|e| connector_error(&self.core.label, e))
+    }
+
+    pub async fn schema(&mut self) -> Result<Schema, RuntimeError> {
+        let (world, connection) = (&self.world, self.connection);
+        let result = self
+            .core
+            .call("schema", async |store| {
+                world
+                    .lathe_connector_connector()
+                    .connection()
+                    .call_schema(store, connection)
+                    .await
+            })
+            .await?;
+        result.map_err(|e| connector_error(&self.core.label, e))
+    }
+
+    /// Runs `request` and reads its result in batches until it ends or a limit is reached.
+    pub async fn run(&mut self, request: RunRequest) -> Result<QueryOutput, RuntimeError> {
+        let started = Instant::now();
+        let max_rows = self.core.limits.max_rows;
+        let first = (self.core.limits.batch_rows as usize).min(max_rows + 1) as u32;
+        let wit_request = wit::Request {
+            operation: request.operation,
+            query: request.query.to_string(),
+            params: request.params,
+            max_rows: first,
+        };
+        let (world, connection) = (&self.world, self.connection);
+        let head = self
+            .core
+            .call("run", async |store| {
+                world
+                    .lathe_connector_connector()
+                    .connection()
+                    .call_run(store, connection, &wit_request)
+                    .await
+            })
+            .await?
+            .map_err(|e| connector_error(&self.core.label, e))?;
+
+        let metadata = serde_json::from_str(&head.metadata).unwrap_or(serde_json::json!({}));
+        let mut collector = Collector::new(head.columns, max_rows, self.core.limits.max_bytes);
+        let mut more = collector.push(head.first);
+        while more {
+            let wanted = collector.wanted().min(self.core.limits.batch_rows);
+            let batch = self
+                .core
+                .call("fetch", async |store| {
+                    world
+                        .lathe_connector_connector()
+                        .connection()
+                        .call_fetch(store, connection, wanted)
+                        .await
+                })
+                .await?
+                .map_err(|e| connector_error(&self.core.label, e))?;
+            more = collector.push(batch);
+        }
+        self.core.dirty = collector.truncated;
+        let elapsed = started.elapsed().as_millis() as u64;
+        Ok(collector.finish(metadata, elapsed))
+    }
+
+    /// Asks the connector to end its session, then drops the instance.
+    pub async fn close(mut self) {
+        if self.core.poisoned {
+            return;
+        }
+        let (world, connection) = (&self.world, self.connection);
+        let _ = self
+            .core
+            .call("close", async |store| {
+                world
+                    .lathe_connector_connector()
+                    .connection()
+                    .call_close(store, connection)
+                    .await
+            })
+            .await;
+    }
+
+}
+
+impl Core {
+    async fn call<T>(
+        &mut self,
+        operation: &'static str,
+        f: impl AsyncFnOnce(&mut Store<HostState>) -> wasmtime::Result<T>,
+    ) -> Result<T, RuntimeError> {
+        if self.poisoned {
+            return Err(RuntimeError::Crashed {
+                plugin: self.label.clone(),
+                operation,
+                detail: "the instance was stopped by an earlier failure".into(),
+            });
+        }
+        self.poisoned = true;
+        self.calls += 1;
+        let result = guard(&mut self.store, &self.label, &self.limits, operation, f).await;
+        self.last_used = Instant::now();
+        if result.is_ok() {
+            self.poisoned = false;
+        }
+        result
+    }
+}
+
+/// Runs one guest call with the deadline set, and turns traps into typed errors.
+async fn guard<T>(
+    store: &mut Store<HostState>,
+    label: &str,
+    limits: &Limits,
+    operation: &'static str,
+    f: impl AsyncFnOnce(&mut Store<HostState>) -> wasmtime::Result<T>,
+) -> Result<T, RuntimeError> {
+    let limit = limits.call_timeout;
+    {
+        let state = store.data_mut();
+        state.deadline = Instant::now() + limit;
+        state.log_budget = LOG_LINES_PER_CALL;
+        state.limiter.denied = false;
+    }
+    store.set_epoch_deadline(1);
+
+    // The epoch stops a guest that computes; this timeout stops one that waits in the host
+    // (a socket read that never completes). Either way the instance is not used again.
+    let outcome = tokio::time::timeout(limit + 4 * EPOCH_TICK, f(store)).await;
+    let deadline = || RuntimeError::Deadline {
+        plugin: label.to_string(),
+        operation,
+        limit_ms: limit.as_millis() as u64,
+    };
+    match outcome {
+        Err(_) => Err(deadline()),
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => {
+            let state = store.data();
+            if state.limiter.denied {
+                return Err(RuntimeError::MemoryLimit {
+                    plugin: label.to_string(),
+                    limit_mib: (state.limiter.max_memory >> 20) as u64,
+                });
+            }
+            if matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+                return Err(deadline());
+            }
+            let output = state.output.take();
+            let mut detail = match error.downcast_ref::<Trap>() {
+                Some(trap) => trap.to_string(),
+                None => error.to_string(),
+            };
+            if !output.is_empty() {
+                detail = format!("{detail}; the connector printed: {output}");
+            }
+            tracing::warn!(plugin = label, operation, %detail, "connector crashed");
+            Err(RuntimeError::Crashed {
+                plugin: label.to_string(),
+                operation,
+                detail,
+            })
+        }
+    }
+}
+
+fn connector_error(label: &str, error: wit::Error) -> RuntimeError {
+    RuntimeError::Connector {
+        plugin: label.to_string(),
+        error: ConnectorError::from(error),
+    }
+}

@@ -1,0 +1,209 @@
+//! Results as the API and the CLI show them, and the limits applied while reading them.
+
+use crate::bindings::types::{Batch, Column, ColumnType, Value};
+use base64::Engine as _;
+use serde::Serialize;
+
+/// A query's result: `{"columns":[{"name","type"}],"rows":[[…]],"rowCount":n,
+/// "truncated":bool,"durationMs":n,"metadata":{…}}`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryOutput {
+    pub columns: Vec<ColumnOut>,
+    pub rows: Vec<Vec<serde_json::Value>>,
+    pub row_count: usize,
+    /// Set when the result was cut at the row or byte limit.
+    pub truncated: bool,
+    pub duration_ms: u64,
+    /// What the connector reports besides rows (HTTP status and headers, affected rows).
+    pub metadata: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ColumnOut {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The type as the source names it.
+    pub source_type: String,
+}
+
+pub fn type_name(kind: ColumnType) -> &'static str {
+    match kind {
+        ColumnType::Null => "unknown",
+        ColumnType::Boolean => "boolean",
+        ColumnType::Int => "int",
+        ColumnType::Float => "float",
+        ColumnType::Decimal => "decimal",
+        ColumnType::Text => "text",
+        ColumnType::Bytes => "bytes",
+        ColumnType::Json => "json",
+        ColumnType::Uuid => "uuid",
+        ColumnType::Date => "date",
+        ColumnType::Time => "time",
+        ColumnType::Timestamp => "timestamp",
+        ColumnType::Timestamptz => "timestamptz",
+        ColumnType::Interval => "interval",
+    }
+}
+
+/// A value as JSON. Bytes become base64 text; floats that JSON can't carry become the
+/// strings `NaN`, `Infinity`, `-Infinity`; a JSON value that does not parse stays text.
+pub fn to_json(value: Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match value {
+        Value::Null => J::Null,
+        Value::Boolean(b) => J::Bool(b),
+        Value::Int(n) => J::from(n),
+        Value::Float(f) => serde_json::Number::from_f64(f)
+            .map(J::Number)
+            .unwrap_or_else(|| J::String(float_name(f).into())),
+        Value::Json(text) => serde_json::from_str(&text).unwrap_or(J::String(text)),
+        Value::Bytes(b) => J::String(base64::engine::general_purpose::STANDARD.encode(b)),
+        Value::Decimal(s)
+        | Value::Text(s)
+        | Value::Uuid(s)
+        | Value::Date(s)
+        | Value::Time(s)
+        | Value::Timestamp(s)
+        | Value::Timestamptz(s)
+        | Value::Interval(s) => J::String(s),
+    }
+}
+
+fn float_name(f: f64) -> &'static str {
+    if f.is_nan() {
+        "NaN"
+    } else if f > 0.0 {
+        "Infinity"
+    } else {
+        "-Infinity"
+    }
+}
+
+/// A rough size of a value in bytes, to enforce the byte limit without serialising.
+fn size_of(value: &Value) -> usize {
+    match value {
+        Value::Null | Value::Boolean(_) => 4,
+        Value::Int(_) | Value::Float(_) => 8,
+        Value::Bytes(b) => b.len(),
+        Value::Json(s)
+        | Value::Decimal(s)
+        | Value::Text(s)
+        | Value::Uuid(s)
+        | Value::Date(s)
+        | Value::Time(s)
+        | Value::Timestamp(s)
+        | Value::Timestamptz(s)
+        | Value::Interval(s) => s.len(),
+    }
+}
+
+/// Collects batches until the result ends or a limit is reached.
+pub(crate) struct Collector {
+    columns: Vec<ColumnOut>,
+    rows: Vec<Vec<serde_json::Value>>,
+    bytes: usize,
+    max_rows: usize,
+    max_bytes: usize,
+    pub(crate) truncated: bool,
+}
+
+impl Collector {
+    pub(crate) fn new(columns: Vec<Column>, max_rows: usize, max_bytes: usize) -> Self {
+        let columns = columns
+            .into_iter()
+            .map(|c| ColumnOut {
+                name: c.name,
+                kind: type_name(c.type_),
+                source_type: c.source_type,
+            })
+            .collect();
+        Collector {
+            columns,
+            rows: Vec::new(),
+            bytes: 0,
+            max_rows,
+            max_bytes,
+            truncated: false,
+        }
+    }
+
+    /// Adds a batch; returns whether more should be read.
+    pub(crate) fn push(&mut self, batch: Batch) -> bool {
+        for row in batch.rows {
+            let size: usize = row.iter().map(size_of).sum::<usize>() + 8;
+            if self.rows.len() >= self.max_rows || self.bytes + size > self.max_bytes {
+                self.truncated = true;
+                return false;
+            }
+            self.bytes += size;
+            self.rows.push(row.into_iter().map(to_json).collect());
+        }
+        !batch.done
+    }
+
+    /// Rows still wanted, plus one to learn whether the result goes on past the limit.
+    pub(crate) fn wanted(&self) -> u32 {
+        (self.max_rows.saturating_sub(self.rows.len()) + 1).min(u32::MAX as usize) as u32
+    }
+
+    pub(crate) fn finish(self, metadata: serde_json::Value, duration_ms: u64) -> QueryOutput {
+        QueryOutput {
+            row_count: self.rows.len(),
+            columns: self.columns,
+            rows: self.rows,
+            truncated: self.truncated,
+            duration_ms,
+            metadata,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(n: i64, done: bool) -> Batch {
+        Batch {
+            rows: (0..n).map(|i| vec![Value::Int(i)]).collect(),
+            done,
+        }
+    }
+
+    #[test]
+    fn row_limit_truncates() {
+        let mut c = Collector::new(Vec::new(), 3, usize::MAX);
+        assert!(!c.push(batch(5, true)));
+        let out = c.finish(serde_json::json!({}), 1);
+        assert_eq!(out.row_count, 3);
+        assert!(out.truncated);
+    }
+
+    #[test]
+    fn exact_fit_is_not_truncated() {
+        let mut c = Collector::new(Vec::new(), 3, usize::MAX);
+        assert!(!c.push(batch(3, true)));
+        assert!(!c.finish(serde_json::json!({}), 1).truncated);
+    }
+
+    #[test]
+    fn byte_limit_truncates() {
+        let mut c = Collector::new(Vec::new(), 100, 40);
+        c.push(batch(10, true));
+        let out = c.finish(serde_json::json!({}), 1);
+        assert_eq!(out.row_count, 2);
+        assert!(out.truncated);
+    }
+
+    #[test]
+    fn values_become_json() {
+        assert_eq!(to_json(Value::Float(f64::NAN)), serde_json::json!("NaN"));
+        assert_eq!(to_json(Value::Bytes(b"hi".to_vec())), serde_json::json!("aGk="));
+        assert_eq!(
+            to_json(Value::Json("{\"a\":1}".into())),
+            serde_json::json!({"a": 1})
+        );
+    }
+}

@@ -1,0 +1,107 @@
+//! The host side of `{{ }}`: every expression in a stored query is resolved here to a typed
+//! value and handed to the connector as a parameter. The connector binds it with its
+//! protocol; nothing is spliced into query text on either side.
+
+use crate::bindings::types::{Param, Value};
+use crate::error::RuntimeError;
+use lathe_plugin_sdk::template;
+
+/// Resolves the expressions of `query` against `context`, a JSON object whose keys are the
+/// roots an expression may start with (`inputs`, `user`, `constants`, …). An expression is
+/// a dotted path (`inputs.customer.id`, `inputs.ids.0`).
+pub fn bind(
+    query: &serde_json::Value,
+    context: &serde_json::Value,
+) -> Result<Vec<Param>, RuntimeError> {
+    let names = template::expressions_in_json(query)
+        .map_err(|e| RuntimeError::InvalidQuery(format!("in the query template: {e}")))?;
+    names
+        .into_iter()
+        .map(|name| {
+            let value = resolve(context, &name)?;
+            Ok(Param {
+                value: from_json(value),
+                name,
+            })
+        })
+        .collect()
+}
+
+fn resolve<'c>(
+    context: &'c serde_json::Value,
+    name: &str,
+) -> Result<&'c serde_json::Value, RuntimeError> {
+    let mut parts = name.split('.');
+    let root = parts.next().unwrap_or_default();
+    let mut current = context.get(root).ok_or_else(|| {
+        let roots: Vec<&str> = context
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        RuntimeError::InvalidQuery(format!(
+            "{{{{ {name} }}}}: `{root}` is not available here (available: {})",
+            roots.join(", ")
+        ))
+    })?;
+    for part in parts {
+        let next = match current {
+            serde_json::Value::Object(map) => map.get(part),
+            serde_json::Value::Array(items) => part.parse::<usize>().ok().and_then(|i| items.get(i)),
+            _ => None,
+        };
+        current = next.ok_or_else(|| {
+            RuntimeError::InvalidQuery(format!("{{{{ {name} }}}}: no value at `{part}`"))
+        })?;
+    }
+    Ok(current)
+}
+
+/// A JSON value as a parameter: scalars keep their type, arrays and objects travel as JSON.
+pub fn from_json(value: &serde_json::Value) -> Value {
+    use serde_json::Value as J;
+    match value {
+        J::Null => Value::Null,
+        J::Bool(b) => Value::Boolean(*b),
+        J::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => Value::Int(i),
+            (None, Some(f)) => Value::Float(f),
+            _ => Value::Decimal(n.to_string()),
+        },
+        J::String(s) => Value::Text(s.clone()),
+        other => Value::Json(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn binds_each_expression_once_with_its_type() {
+        let query = json!({"sql": "select {{ inputs.n }} + {{inputs.n}}, {{ user.email }}"});
+        let context = json!({"inputs": {"n": 41}, "user": {"email": "a@b.c"}});
+        let params = bind(&query, &context).unwrap();
+        assert_eq!(params.len(), 2);
+        assert_eq!(params[0].name, "inputs.n");
+        assert!(matches!(params[0].value, Value::Int(41)));
+        assert!(matches!(&params[1].value, Value::Text(s) if s == "a@b.c"));
+    }
+
+    #[test]
+    fn paths_reach_into_objects_and_arrays() {
+        let context = json!({"inputs": {"ids": [7, 8], "o": {"k": true}}});
+        let params = bind(&json!("{{inputs.ids.1}} {{inputs.o.k}}"), &context).unwrap();
+        assert!(matches!(params[0].value, Value::Int(8)));
+        assert!(matches!(params[1].value, Value::Boolean(true)));
+    }
+
+    #[test]
+    fn unknown_roots_and_missing_values_are_invalid_queries() {
+        let context = json!({"inputs": {}});
+        let err = bind(&json!("{{ secrets.key }}"), &context).unwrap_err();
+        assert!(err.to_string().contains("secrets"), "{err}");
+        let err = bind(&json!("{{ inputs.missing }}"), &context).unwrap_err();
+        assert!(err.to_string().contains("missing"), "{err}");
+    }
+}

@@ -1,0 +1,172 @@
+//! What each instance's store holds: its WASI contexts (with nothing in them but what the
+//! grants allow), its memory limiter, the current call's deadline and the guest's output.
+
+use crate::egress::Grants;
+use crate::sandbox::{EgressHooks, socket_check};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+/// How much of the guest's stdout and stderr is kept (the tail), to explain a crash.
+const OUTPUT_TAIL: usize = 4096;
+
+pub struct HostState {
+    pub(crate) wasi: WasiCtx,
+    pub(crate) http: WasiHttpCtx,
+    pub(crate) table: ResourceTable,
+    pub(crate) hooks: EgressHooks,
+    pub(crate) grants: Arc<Grants>,
+    pub(crate) limiter: MemoryLimiter,
+    /// When the current call must end; the epoch callback interrupts the guest after it.
+    pub(crate) deadline: Instant,
+    pub(crate) output: GuestOutput,
+    /// `id@version`, for logs.
+    pub(crate) plugin: String,
+    /// Log lines the guest may still write in this call (a flood guard).
+    pub(crate) log_budget: u32,
+}
+
+impl HostState {
+    pub(crate) fn new(plugin: &str, grants: Arc<Grants>, max_memory: usize) -> HostState {
+        let output = GuestOutput::default();
+        let wasi = WasiCtxBuilder::new()
+            .stdout(output.clone())
+            .stderr(output.clone())
+            .allow_tcp(true)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .socket_addr_check(socket_check(grants.clone()))
+            .build();
+        HostState {
+            wasi,
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            hooks: EgressHooks::new(grants.clone()),
+            grants,
+            limiter: MemoryLimiter {
+                max_memory,
+                denied: false,
+            },
+            deadline: Instant::now(),
+            output,
+            plugin: plugin.to_string(),
+            log_budget: 0,
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// Caps linear memory per store and remembers a refusal, so that the trap that usually
+/// follows (the guest's allocator aborts) is reported as "memory limit", not as a crash.
+pub(crate) struct MemoryLimiter {
+    pub(crate) max_memory: usize,
+    pub(crate) denied: bool,
+}
+
+impl wasmtime::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_memory {
+            self.denied = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// The guest's stdout and stderr: the tail is kept for crash reports; nothing reaches the
+/// server's own stdout. Writes never fail, so a chatty guest can't crash itself by printing.
+#[derive(Clone, Default)]
+pub(crate) struct GuestOutput(Arc<Mutex<Vec<u8>>>);
+
+impl GuestOutput {
+    /// The kept tail as text, and forgets it.
+    pub(crate) fn take(&self) -> String {
+        let mut buf = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let text = String::from_utf8_lossy(&buf).trim().to_string();
+        buf.clear();
+        text
+    }
+
+    fn append(&self, bytes: &[u8]) {
+        let mut buf = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        buf.extend_from_slice(bytes);
+        if buf.len() > OUTPUT_TAIL {
+            let cut = buf.len() - OUTPUT_TAIL;
+            buf.drain(..cut);
+        }
+    }
+}
+
+impl IsTerminal for GuestOutput {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for GuestOutput {
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(OutputWriter(self.clone()))
+    }
+}
+
+struct OutputWriter(GuestOutput);
+
+impl tokio::io::AsyncWrite for OutputWriter {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.0.append(buf);
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
