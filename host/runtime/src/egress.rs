@@ -188,11 +188,17 @@ impl EgressPolicy {
         let class = classify(ip);
         match class {
             AddressClass::Public => Ok(()),
-            AddressClass::Metadata | AddressClass::Unspecified | AddressClass::Multicast => Err(
-                format!("{ip} is {}, which connectors may never reach", class.describe()),
-            ),
+            AddressClass::Metadata | AddressClass::Unspecified | AddressClass::Multicast => {
+                Err(format!(
+                    "{ip} is {}, which connectors may never reach",
+                    class.describe()
+                ))
+            }
             _ if self.allows_host(host) => Ok(()),
-            _ if self.allow_cidrs.iter().any(|net| net.contains(&canonical(ip)))
+            _ if self
+                .allow_cidrs
+                .iter()
+                .any(|net| net.contains(&canonical(ip)))
                 || self.allow_cidrs.iter().any(|net| net.contains(&ip)) =>
             {
                 Ok(())
@@ -248,7 +254,9 @@ impl Part {
             return Ok(Part::Field(field.to_string()));
         }
         if text.is_empty() || text.contains(['*', '{', '}', '/', '@']) {
-            return Err(format!("`{text}` is not a host or port (wildcards are not allowed)"));
+            return Err(format!(
+                "`{text}` is not a host or port (wildcards are not allowed)"
+            ));
         }
         Ok(Part::Literal(text.to_string()))
     }
@@ -286,7 +294,9 @@ impl Capability {
                     https_only: scheme == "https",
                     field,
                 }),
-                Part::Literal(_) => Err(bad("an HTTP grant names a configuration field: http://{base_url}")),
+                Part::Literal(_) => Err(bad(
+                    "an HTTP grant names a configuration field: http://{base_url}",
+                )),
             },
             _ => Err(bad("the scheme must be tcp, http or https")),
         }
@@ -308,13 +318,17 @@ impl Capability {
             }
             Capability::Http { https_only, field } => {
                 let value = Part::Field(field.clone()).render(config)?;
-                let url = url::Url::parse(&value)
-                    .map_err(|e| format!("`{field}` is not a URL ({e})"))?;
+                let url =
+                    url::Url::parse(&value).map_err(|e| format!("`{field}` is not a URL ({e})"))?;
                 let scheme = url.scheme();
                 if scheme != "https" && (scheme != "http" || *https_only) {
                     return Err(format!(
                         "`{field}` must be an {} URL",
-                        if *https_only { "https" } else { "http or https" }
+                        if *https_only {
+                            "https"
+                        } else {
+                            "http or https"
+                        }
                     ));
                 }
                 let host = url
@@ -429,14 +443,14 @@ impl Grants {
                 }
             })?;
             for ip in &addresses {
-                policy
-                    .check(destination.host(), *ip)
-                    .map_err(|reason| RuntimeError::EgressDenied {
+                policy.check(destination.host(), *ip).map_err(|reason| {
+                    RuntimeError::EgressDenied {
                         plugin: plugin.to_string(),
                         grant: template.clone(),
                         destination: destination.to_string(),
                         reason,
-                    })?;
+                    }
+                })?;
             }
             grants.add(template, &destination, addresses);
         }
@@ -477,9 +491,9 @@ impl Grants {
     /// Whether the guest may open a TCP connection to `ip:port`.
     pub fn allows_tcp(&self, ip: IpAddr, port: u16) -> bool {
         let ip = canonical(ip);
-        self.hosts.iter().any(|h| {
-            h.tcp_ports.contains(&port) && h.addresses.iter().any(|a| canonical(*a) == ip)
-        })
+        self.hosts
+            .iter()
+            .any(|h| h.tcp_ports.contains(&port) && h.addresses.iter().any(|a| canonical(*a) == ip))
     }
 
     /// The pinned host for an HTTP request to `scheme://host:port`, if granted.
@@ -609,7 +623,10 @@ mod tests {
     #[test]
     fn allow_list_opens_ranges_but_never_metadata() {
         let policy = EgressPolicy {
-            allow_cidrs: vec!["169.254.0.0/16".parse().unwrap(), "10.0.0.0/8".parse().unwrap()],
+            allow_cidrs: vec![
+                "169.254.0.0/16".parse().unwrap(),
+                "10.0.0.0/8".parse().unwrap(),
+            ],
             allow_hosts: vec!["*.internal".into()],
         };
         assert!(policy.check("h", ip("10.9.9.9")).is_ok());
@@ -617,7 +634,11 @@ mod tests {
         assert!(policy.check("h", ip("169.254.1.1")).is_ok());
         assert!(policy.check("h", ip("169.254.169.254")).is_err());
         assert!(policy.check("db.internal", ip("192.168.0.5")).is_ok());
-        assert!(policy.check("metadata.internal", ip("169.254.169.254")).is_err());
+        assert!(
+            policy
+                .check("metadata.internal", ip("169.254.169.254"))
+                .is_err()
+        );
         assert!(policy.check("h", ip("0.0.0.0")).is_err());
     }
 
@@ -657,7 +678,14 @@ mod tests {
 
     #[test]
     fn wildcards_and_bad_templates_are_refused() {
-        for bad in ["tcp://*:5432", "tcp://{host}:*", "*", "ftp://{h}:1", "http://example.com", "tcp://{}:1"] {
+        for bad in [
+            "tcp://*:5432",
+            "tcp://{host}:*",
+            "*",
+            "ftp://{h}:1",
+            "http://example.com",
+            "tcp://{}:1",
+        ] {
             assert!(Capability::parse(bad).is_err(), "{bad}");
         }
     }

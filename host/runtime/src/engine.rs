@@ -137,8 +137,13 @@ impl Engine {
             .map_err(|e| RuntimeError::InvalidPlugin(format!("not a valid component: {e}")))?;
         write_atomically(&path, &compiled)?;
         // Safety: as above; the file was just written from `precompile_component`.
-        let component = unsafe { Component::deserialize_file(&self.inner.engine, &path) }
-            .map_err(|e| RuntimeError::host(format!("loading {}", path.display()), anyhow::anyhow!("{e}")))?;
+        let component =
+            unsafe { Component::deserialize_file(&self.inner.engine, &path) }.map_err(|e| {
+                RuntimeError::host(
+                    format!("loading {}", path.display()),
+                    anyhow::anyhow!("{e}"),
+                )
+            })?;
         tracing::info!(digest = %&digest[..12], "compiled connector component");
         Ok((component, digest))
     }

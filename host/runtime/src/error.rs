@@ -30,7 +30,10 @@ pub enum RuntimeError {
 
     /// The connector reported an expected failure.
     #[error("{plugin}: {error}")]
-    Connector { plugin: String, error: ConnectorError },
+    Connector {
+        plugin: String,
+        error: ConnectorError,
+    },
 
     /// The call ran past its deadline; the instance was discarded.
     #[error("{plugin}: {operation} did not finish within {limit_ms} ms; the connector was stopped")]

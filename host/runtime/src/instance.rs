@@ -249,7 +249,6 @@ impl Instance {
             })
             .await;
     }
-
 }
 
 impl Core {

@@ -76,9 +76,8 @@ impl Manifest {
     /// Reads and checks `lathe-plugin.json` in `dir`.
     pub fn load(dir: &Path) -> Result<Manifest, RuntimeError> {
         let path = dir.join(MANIFEST_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            RuntimeError::InvalidPlugin(format!("reading {}: {e}", path.display()))
-        })?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| RuntimeError::InvalidPlugin(format!("reading {}: {e}", path.display())))?;
         let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
             RuntimeError::InvalidPlugin(format!("{} is not a valid manifest: {e}", path.display()))
         })?;
@@ -88,7 +87,12 @@ impl Manifest {
 
     /// Checks what serde can't: identifiers, the WIT version, capabilities and secrets.
     pub fn check(&self) -> Result<(), RuntimeError> {
-        let bad = |m: String| Err(RuntimeError::InvalidPlugin(format!("plugin {}: {m}", self.id)));
+        let bad = |m: String| {
+            Err(RuntimeError::InvalidPlugin(format!(
+                "plugin {}: {m}",
+                self.id
+            )))
+        };
         let id_ok = !self.id.is_empty()
             && self.id.len() <= 64
             && self
@@ -116,7 +120,9 @@ impl Manifest {
         let properties = self.config.get("properties").and_then(|p| p.as_object());
         for secret in &self.secrets {
             if !properties.is_some_and(|p| p.contains_key(secret)) {
-                return bad(format!("secret field `{secret}` is not in the config schema"));
+                return bad(format!(
+                    "secret field `{secret}` is not in the config schema"
+                ));
             }
         }
         Ok(())

@@ -200,7 +200,10 @@ mod tests {
     #[test]
     fn values_become_json() {
         assert_eq!(to_json(Value::Float(f64::NAN)), serde_json::json!("NaN"));
-        assert_eq!(to_json(Value::Bytes(b"hi".to_vec())), serde_json::json!("aGk="));
+        assert_eq!(
+            to_json(Value::Bytes(b"hi".to_vec())),
+            serde_json::json!("aGk=")
+        );
         assert_eq!(
             to_json(Value::Json("{\"a\":1}".into())),
             serde_json::json!({"a": 1})

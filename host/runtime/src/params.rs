@@ -46,7 +46,9 @@ fn resolve<'c>(
     for part in parts {
         let next = match current {
             serde_json::Value::Object(map) => map.get(part),
-            serde_json::Value::Array(items) => part.parse::<usize>().ok().and_then(|i| items.get(i)),
+            serde_json::Value::Array(items) => {
+                part.parse::<usize>().ok().and_then(|i| items.get(i))
+            }
             _ => None,
         };
         current = next.ok_or_else(|| {

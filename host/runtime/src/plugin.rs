@@ -20,9 +20,8 @@ impl Plugin {
     pub fn load(engine: &Engine, dir: &Path) -> Result<Plugin, RuntimeError> {
         let manifest = Manifest::load(dir)?;
         let path = dir.join(COMPONENT_FILE);
-        let wasm = std::fs::read(&path).map_err(|e| {
-            RuntimeError::InvalidPlugin(format!("reading {}: {e}", path.display()))
-        })?;
+        let wasm = std::fs::read(&path)
+            .map_err(|e| RuntimeError::InvalidPlugin(format!("reading {}: {e}", path.display())))?;
         Plugin::new(engine, manifest, &wasm)
     }
 

@@ -4,12 +4,12 @@
 //! error counts as normal); it is dropped on any trap, deadline, cancellation or cut-off
 //! result, after `max_calls` calls, or when idle longer than `idle_timeout`.
 
+use crate::bindings::types::Schema;
 use crate::egress::EgressPolicy;
 use crate::error::RuntimeError;
 use crate::instance::{Instance, Limits, RunRequest};
 use crate::output::QueryOutput;
 use crate::plugin::Plugin;
-use crate::bindings::types::Schema;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -72,11 +72,13 @@ impl Pool {
     }
 
     pub async fn test(&self) -> Result<(), RuntimeError> {
-        self.with_instance(async |instance| instance.test().await).await
+        self.with_instance(async |instance| instance.test().await)
+            .await
     }
 
     pub async fn schema(&self) -> Result<Schema, RuntimeError> {
-        self.with_instance(async |instance| instance.schema().await).await
+        self.with_instance(async |instance| instance.schema().await)
+            .await
     }
 
     /// Idle instances right now (for tests and metrics).
@@ -107,8 +109,13 @@ impl Pool {
         let mut instance = match self.take_idle().await {
             Some(instance) => instance,
             None => {
-                Instance::open(&self.plugin, &self.config, &self.policy, &self.settings.limits)
-                    .await?
+                Instance::open(
+                    &self.plugin,
+                    &self.config,
+                    &self.policy,
+                    &self.settings.limits,
+                )
+                .await?
             }
         };
         // If this future is dropped mid-call, `instance` is dropped with it: a cancelled

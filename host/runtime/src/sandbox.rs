@@ -174,7 +174,10 @@ impl ip_name_lookup::HostResolveAddressStream for PinnedLookupView<'_> {
         Ok(stream.0.next().map(IpAddress::from))
     }
 
-    fn subscribe(&mut self, stream: Resource<WasiStream>) -> wasmtime::Result<Resource<DynPollable>> {
+    fn subscribe(
+        &mut self,
+        stream: Resource<WasiStream>,
+    ) -> wasmtime::Result<Resource<DynPollable>> {
         subscribe(self.table, ours(&stream))
     }
 
@@ -221,7 +224,10 @@ async fn send_pinned(
     let uri = request.uri().clone();
     let scheme = uri.scheme_str().unwrap_or("https").to_ascii_lowercase();
     let host = uri.host().ok_or(HttpError::HttpRequestUriInvalid)?;
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     let port = uri
         .port_u16()
         .unwrap_or(if scheme == "https" { 443 } else { 80 });
@@ -259,7 +265,10 @@ async fn send_pinned(
     // The request line carries only the path; the authority travels in `Host`.
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     *request.uri_mut() = path.parse().map_err(|_| HttpError::HttpRequestUriInvalid)?;
-    let response = sender.send_request(request).await.map_err(HttpError::from)?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(HttpError::from)?;
     let response = response.map(|body| body.map_err(HttpError::from).boxed_unsync());
     Ok((response, connection))
 }

@@ -49,7 +49,10 @@ fn metadata_and_private_addresses_are_refused_in_a_private_network() {
         output.status.success(),
         "namespace run failed:\n{stdout}\n{stderr}"
     );
-    assert!(stdout.contains(MARKER), "the checks did not run:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(MARKER),
+        "the checks did not run:\n{stdout}\n{stderr}"
+    );
 }
 
 fn act(action: serde_json::Value) -> RunRequest {
@@ -88,10 +91,7 @@ async fn checks_inside_namespace() {
     let private = Canary::start("10.1.2.3", 5432).await;
     let (engine, _cache) = engine();
     let everything = EgressPolicy {
-        allow_cidrs: vec![
-            "0.0.0.0/0".parse().unwrap(),
-            "::/0".parse().unwrap(),
-        ],
+        allow_cidrs: vec!["0.0.0.0/0".parse().unwrap(), "::/0".parse().unwrap()],
         allow_hosts: vec!["*.internal".into()],
     };
 
@@ -101,28 +101,51 @@ async fn checks_inside_namespace() {
             .run(act(json!({"action": "echo"})))
             .await
             .unwrap_err();
-        assert!(matches!(err, RuntimeError::EgressDenied { .. }), "{host}: {err:?}");
+        assert!(
+            matches!(err, RuntimeError::EgressDenied { .. }),
+            "{host}: {err:?}"
+        );
         assert!(err.to_string().contains("never reach"), "{err}");
     }
 
     // A connector granted loopback can't reach them either, by socket or by HTTP.
     let local = pool(&engine, "127.0.0.1", 9, everything.clone());
-    for (host, port) in [("169.254.169.254", 80), ("fd00:ec2::254", 80), ("10.1.2.3", 5432)] {
+    for (host, port) in [
+        ("169.254.169.254", 80),
+        ("fd00:ec2::254", 80),
+        ("10.1.2.3", 5432),
+    ] {
         let err = local
-            .run(act(json!({"action": "connect", "host": host, "port": port})))
+            .run(act(
+                json!({"action": "connect", "host": host, "port": port}),
+            ))
             .await
             .unwrap_err();
         assert!(
-            matches!(&err, RuntimeError::Connector { error: ConnectorError::Denied { .. }, .. }),
+            matches!(
+                &err,
+                RuntimeError::Connector {
+                    error: ConnectorError::Denied { .. },
+                    ..
+                }
+            ),
             "{host}: {err:?}"
         );
     }
     let err = local
-        .run(act(json!({"action": "http", "url": "http://169.254.169.254/latest/meta-data/"})))
+        .run(act(
+            json!({"action": "http", "url": "http://169.254.169.254/latest/meta-data/"}),
+        ))
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, RuntimeError::Connector { error: ConnectorError::Denied { .. }, .. }),
+        matches!(
+            &err,
+            RuntimeError::Connector {
+                error: ConnectorError::Denied { .. },
+                ..
+            }
+        ),
         "{err:?}"
     );
 
@@ -138,19 +161,32 @@ async fn checks_inside_namespace() {
 
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(metadata.hits(), 0, "the metadata canary saw a connection");
-    assert_eq!(metadata6.hits(), 0, "the IPv6 metadata canary saw a connection");
+    assert_eq!(
+        metadata6.hits(),
+        0,
+        "the IPv6 metadata canary saw a connection"
+    );
     assert_eq!(private.hits(), 0, "the private canary saw a connection");
 
     // …and reachable once an admin allows its network: the canaries do see connections.
     let allowed = EgressPolicy {
-        allow_cidrs: vec!["10.0.0.0/8".parse().unwrap(), "127.0.0.0/8".parse().unwrap()],
+        allow_cidrs: vec![
+            "10.0.0.0/8".parse().unwrap(),
+            "127.0.0.0/8".parse().unwrap(),
+        ],
         allow_hosts: Vec::new(),
     };
     let out = pool(&engine, "10.1.2.3", 5432, allowed)
-        .run(act(json!({"action": "connect", "host": "10.1.2.3", "port": 5432})))
+        .run(act(
+            json!({"action": "connect", "host": "10.1.2.3", "port": 5432}),
+        ))
         .await
         .unwrap();
     assert_eq!(out.rows[0][0], "connected");
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(private.hits(), 1, "the positive control did not reach its canary");
+    assert_eq!(
+        private.hits(),
+        1,
+        "the positive control did not reach its canary"
+    );
 }

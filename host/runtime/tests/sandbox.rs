@@ -29,12 +29,7 @@ fn settings(timeout_ms: u64) -> PoolConfig {
 }
 
 /// A pool of the hostile fixture granted `127.0.0.1:port` and `http://127.0.0.1:http_port`.
-fn pool(
-    engine: &lathe_runtime::Engine,
-    port: u16,
-    http_port: u16,
-    timeout_ms: u64,
-) -> Pool {
+fn pool(engine: &lathe_runtime::Engine, port: u16, http_port: u16, timeout_ms: u64) -> Pool {
     let config = json!({
         "host": "127.0.0.1",
         "port": port,
@@ -69,9 +64,26 @@ async fn connector_loop_is_killed_at_deadline_and_next_call_succeeds() {
 
     let started = Instant::now();
     let err = pool.run(act(json!({"action": "loop"}))).await.unwrap_err();
-    assert!(matches!(err, RuntimeError::Deadline { operation: "run", .. }), "{err:?}");
-    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
-    assert_eq!(pool.idle_count(), 0, "a killed instance must not return to the pool");
+    assert!(
+        matches!(
+            err,
+            RuntimeError::Deadline {
+                operation: "run",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        pool.idle_count(),
+        0,
+        "a killed instance must not return to the pool"
+    );
 
     let out = pool
         .run(RunRequest {
@@ -130,19 +142,25 @@ async fn connect_to_ungranted_loopback_port_is_denied_and_canary_sees_nothing() 
     let pool = pool(&engine, granted.port, 9, 5_000);
 
     let out = pool
-        .run(act(json!({"action": "connect", "host": "127.0.0.1", "port": granted.port})))
+        .run(act(
+            json!({"action": "connect", "host": "127.0.0.1", "port": granted.port}),
+        ))
         .await
         .unwrap();
     assert_eq!(first_cell(&out), "connected");
 
     let message = denied(
-        pool.run(act(json!({"action": "connect", "host": "127.0.0.1", "port": other.port})))
-            .await,
+        pool.run(act(
+            json!({"action": "connect", "host": "127.0.0.1", "port": other.port}),
+        ))
+        .await,
     );
     assert!(message.contains(&other.port.to_string()), "{message}");
     let message = denied(
-        pool.run(act(json!({"action": "connect", "host": "169.254.169.254", "port": 80})))
-            .await,
+        pool.run(act(
+            json!({"action": "connect", "host": "169.254.169.254", "port": 80}),
+        ))
+        .await,
     );
     assert!(message.contains("169.254.169.254"), "{message}");
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -155,7 +173,10 @@ async fn resolving_an_ungranted_name_is_denied() {
     let (engine, _cache) = engine();
     let pool = pool(&engine, 9, 9, 5_000);
     for name in ["example.com", "metadata.google.internal", "localhost"] {
-        let message = denied(pool.run(act(json!({"action": "resolve", "host": name}))).await);
+        let message = denied(
+            pool.run(act(json!({"action": "resolve", "host": name})))
+                .await,
+        );
         assert!(message.contains(name), "{message}");
     }
 }
@@ -170,7 +191,13 @@ async fn files_and_environment_are_not_there() {
             .await
             .unwrap_err();
         assert!(
-            matches!(&err, RuntimeError::Connector { error: ConnectorError::Denied { .. }, .. }),
+            matches!(
+                &err,
+                RuntimeError::Connector {
+                    error: ConnectorError::Denied { .. },
+                    ..
+                }
+            ),
             "{path}: {err:?}"
         );
     }
@@ -186,7 +213,10 @@ async fn http_reaches_only_the_granted_origin() {
     let pool = pool(&engine, 9, granted, 5_000);
 
     let url = format!("http://127.0.0.1:{granted}/api/items");
-    let out = pool.run(act(json!({"action": "http", "url": url}))).await.unwrap();
+    let out = pool
+        .run(act(json!({"action": "http", "url": url})))
+        .await
+        .unwrap();
     assert_eq!(first_cell(&out), "status 200");
 
     for url in [
@@ -212,9 +242,16 @@ async fn other_connectors_keep_working_while_one_loops() {
     for _ in 0..20 {
         let started = Instant::now();
         healthy.run(act(json!({"action": "echo"}))).await.unwrap();
-        assert!(started.elapsed() < Duration::from_millis(500), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "{:?}",
+            started.elapsed()
+        );
     }
-    assert!(matches!(spin.await.unwrap(), Err(RuntimeError::Deadline { .. })));
+    assert!(matches!(
+        spin.await.unwrap(),
+        Err(RuntimeError::Deadline { .. })
+    ));
 }
 
 #[tokio::test]

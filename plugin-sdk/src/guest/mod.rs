@@ -91,7 +91,10 @@ impl<C: Connector> exported::GuestConnection for Adapter<C> {
         self.0.borrow_mut().test()
     }
 
-    fn run(&self, request: bindings::lathe::connector::types::Request) -> Result<ResultHead, Error> {
+    fn run(
+        &self,
+        request: bindings::lathe::connector::types::Request,
+    ) -> Result<ResultHead, Error> {
         let query = serde_json::from_str(&request.query)
             .map_err(|e| Error::InvalidQuery(format!("the query is not JSON: {e}")))?;
         self.0.borrow_mut().run(Request {
@@ -125,17 +128,28 @@ impl<C: Connector> exported::GuestConnection for Adapter<C> {
 #[macro_export]
 macro_rules! export_connector {
     ($connector:ty) => {
-        struct __LatheConnectorExport;
+        // Exported only in the component: natively (for `cargo test`) the crate is a plain
+        // library, and the component-model symbol names would not link.
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            struct __LatheConnectorExport;
 
-        impl $crate::bindings::exports::lathe::connector::connector::Guest
-            for __LatheConnectorExport
-        {
-            type Connection = $crate::Adapter<$connector>;
-        }
+            impl $crate::bindings::exports::lathe::connector::connector::Guest
+                for __LatheConnectorExport
+            {
+                type Connection = $crate::Adapter<$connector>;
+            }
 
-        $crate::bindings::export_connector_world!(
-            __LatheConnectorExport with_types_in $crate::bindings
-        );
+            $crate::bindings::export_connector_world!(
+                __LatheConnectorExport with_types_in $crate::bindings
+            );
+        };
+
+        // Natively, keep the connector "used" so that it builds without dead-code noise.
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: () = {
+            let _ = <$crate::Adapter<$connector> as $crate::bindings::exports::lathe::connector::connector::GuestConnection>::open;
+        };
     };
 }
 

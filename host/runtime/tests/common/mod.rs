@@ -52,7 +52,9 @@ pub struct Canary {
 
 impl Canary {
     pub async fn start(ip: &str, port: u16) -> Canary {
-        let listener = tokio::net::TcpListener::bind((ip, port)).await.expect("bind canary");
+        let listener = tokio::net::TcpListener::bind((ip, port))
+            .await
+            .expect("bind canary");
         let port = listener.local_addr().unwrap().port();
         let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counter = hits.clone();
