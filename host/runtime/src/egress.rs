@@ -425,8 +425,7 @@ impl Grants {
             policy: policy.clone(),
         };
         for template in capabilities {
-            let capability =
-                Capability::parse(template).map_err(|e| RuntimeError::InvalidPlugin(e))?;
+            let capability = Capability::parse(template).map_err(RuntimeError::InvalidPlugin)?;
             let destination =
                 capability
                     .render(config)

@@ -16,6 +16,7 @@ use wasmtime_wasi::p2::SocketError;
 use wasmtime_wasi::p2::bindings::sockets::ip_name_lookup;
 use wasmtime_wasi::p2::bindings::sockets::network::{ErrorCode, IpAddress, Network};
 use wasmtime_wasi::sockets::SocketAddrUse;
+use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode as ErrorCodeHttp;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 use wasmtime_wasi_io::poll::{DynPollable, Pollable, subscribe};
 
@@ -159,7 +160,7 @@ impl ip_name_lookup::Host for PinnedLookupView<'_> {
             refused(self.grants, "name-lookup", &name);
             return Err(ErrorCode::AccessDenied.into());
         };
-        let stream = PinnedAddresses(addresses.to_vec().into_iter());
+        let stream = PinnedAddresses(Vec::from(addresses).into_iter());
         let handle = self.table.push(stream)?;
         Ok(Resource::new_own(handle.rep()))
     }
@@ -200,6 +201,13 @@ impl EgressHooks {
     }
 }
 
+/// The guest gets these as typed `wasi:http` errors and reports them; the operator's log
+/// needs no second line for each.
+fn quiet_error(error: &dyn std::fmt::Display) -> ErrorCodeHttp {
+    tracing::debug!(target: "lathe::egress", %error, "outgoing HTTP failed");
+    ErrorCodeHttp::ConnectionRefused
+}
+
 type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
 
 impl WasiHttpHooks for EgressHooks {
@@ -213,6 +221,24 @@ impl WasiHttpHooks for EgressHooks {
         drop(fut);
         let grants = self.grants.clone();
         Box::new(async move { send_pinned(&grants, request, options).await })
+    }
+
+    fn p2_error_from_connect(&mut self, error: &std::io::Error) -> ErrorCodeHttp {
+        quiet_error(error)
+    }
+
+    fn p2_error_from_hyper(&mut self, error: &hyper::Error) -> ErrorCodeHttp {
+        tracing::debug!(target: "lathe::egress", %error, "outgoing HTTP failed");
+        if error.is_timeout() {
+            ErrorCodeHttp::ConnectionReadTimeout
+        } else {
+            ErrorCodeHttp::HttpProtocolError
+        }
+    }
+
+    fn p2_error_from_tls(&mut self, error: &std::io::Error) -> ErrorCodeHttp {
+        tracing::debug!(target: "lathe::egress", %error, "outgoing TLS failed");
+        ErrorCodeHttp::TlsProtocolError
     }
 }
 

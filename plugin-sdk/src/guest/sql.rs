@@ -10,6 +10,7 @@
 //!   hint: neither can be a parameter;
 //! - a template inside a comment is left as it is.
 
+use crate::json::lookup;
 use crate::template::canonical;
 use crate::{Error, Param, Value};
 
@@ -58,7 +59,7 @@ pub fn render(sql: &str, params: &[Param], dialect: Dialect) -> Result<Statement
             i = out.quoted_string(sql, i)?;
         } else if bytes[i] == b'"' || bytes[i] == b'`' {
             let end = quoted_end(sql, i, bytes[i], false);
-            if sql[i..end].contains("{{") {
+            if has_template(&sql[i..end]) {
                 return Err(Error::InvalidQuery(
                     "a {{ }} template inside a quoted identifier can't be bound as a \
                      parameter; table and column names must be written in the query"
@@ -83,7 +84,7 @@ pub fn render(sql: &str, params: &[Param], dialect: Dialect) -> Result<Statement
             let close = rest[tag.len()..]
                 .find(tag)
                 .map_or(sql.len(), |n| i + tag.len() + n + tag.len());
-            if sql[i..close].contains("{{") {
+            if has_template(&sql[i..close]) {
                 return Err(Error::InvalidQuery(
                     "a {{ }} template inside a dollar-quoted string can't be bound as a \
                      parameter"
@@ -145,7 +146,7 @@ impl Renderer<'_> {
             || (start > 0 && matches!(sql.as_bytes()[start - 1], b'E' | b'e'));
         let end = quoted_end(sql, start, b'\'', backslash);
         let literal = &sql[start..end];
-        if !literal.contains("{{") {
+        if !has_template(literal) {
             self.text.push_str(literal);
             return Ok(end);
         }
@@ -162,12 +163,10 @@ impl Renderer<'_> {
     }
 }
 
-fn lookup<'p>(params: &'p [Param], name: &str) -> Result<&'p Value, Error> {
-    params
-        .iter()
-        .find(|p| p.name == name)
-        .map(|p| &p.value)
-        .ok_or_else(|| Error::InvalidQuery(format!("no value was given for {{{{ {name} }}}}")))
+/// Whether `text` holds a complete `{{ … }}` (a lone `{{` is just text).
+fn has_template(text: &str) -> bool {
+    text.find("{{")
+        .is_some_and(|start| text[start + 2..].contains("}}"))
 }
 
 /// The index just after the `}}` closing the template that starts at `start`.

@@ -21,6 +21,7 @@ pub fn main(command: PluginCommand) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match command {
         PluginCommand::Run(args) => run::main(args),
