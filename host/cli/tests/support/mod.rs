@@ -34,6 +34,18 @@ impl Outcome {
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 
+    /// Asserts success and returns stdout as text.
+    pub fn success_text(self) -> String {
+        assert_eq!(
+            self.code,
+            Some(0),
+            "expected success:\n{}\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self.stdout
+    }
+
     /// Asserts failure with nothing on stdout, and returns stderr.
     pub fn failure(self) -> String {
         assert_eq!(
@@ -54,12 +66,18 @@ impl Outcome {
 
 /// Runs `lathe` with `args` from the workspace root.
 pub async fn lathe(args: &[&str]) -> Outcome {
+    lathe_with_env(args, &[]).await
+}
+
+/// Runs `lathe` with `args` and extra environment variables.
+pub async fn lathe_with_env(args: &[&str], env: &[(&str, &str)]) -> Outcome {
     let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("component-cache");
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_lathe"))
         .args(args)
         .current_dir(root())
         .env("LATHE_CACHE_DIR", cache)
         .env_remove("LATHE_EGRESS_ALLOW")
+        .envs(env.iter().copied())
         .output()
         .await
         .expect("running lathe");
