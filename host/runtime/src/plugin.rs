@@ -53,6 +53,24 @@ impl Plugin {
         })
     }
 
+    /// Instantiates the component in a fresh store without opening a connection, and drops
+    /// it: proves the component starts on this host, and says how long that took.
+    pub async fn probe(&self) -> Result<std::time::Duration, RuntimeError> {
+        let grants = std::sync::Arc::new(crate::egress::Grants::default());
+        let max_memory = self.engine.config().max_memory_bytes;
+        let mut store = wasmtime::Store::new(
+            self.engine.wasmtime(),
+            HostState::new(&self.label(), grants, max_memory),
+        );
+        store.limiter(|state| &mut state.limiter);
+        store.set_epoch_deadline(u64::MAX / 2);
+        let started = std::time::Instant::now();
+        self.pre.instantiate_async(&mut store).await.map_err(|e| {
+            RuntimeError::InvalidPlugin(format!("{} does not start: {e}", self.label()))
+        })?;
+        Ok(started.elapsed())
+    }
+
     pub fn label(&self) -> String {
         self.manifest.label()
     }

@@ -1,0 +1,147 @@
+//! Connector overhead against native tokio-postgres, measured in one process against the
+//! local PostgreSQL (127.0.0.1:5432, user postgres), and instantiation time of a pooled
+//! instance. Prints both sides and their ratio; docs/benchmarks.md records the figures.
+//!
+//! Run: `scripts/build-wasm.sh && cargo bench -p lathe-runtime --bench postgres`
+
+use lathe_runtime::instance::RunRequest;
+use lathe_runtime::manifest::Manifest;
+use lathe_runtime::{EgressPolicy, Engine, EngineConfig, Limits, Plugin, Pool, PoolConfig};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const WIDE: &str = "select g, g + 1, g * 2::bigint, 'row ' || g, g::float8 / 3, \
+    timestamptz '2026-01-01' + g * interval '1 second', g % 2 = 0, md5(g::text), \
+    g::numeric / 7, jsonb_build_object('g', g) from generate_series(1, 100000) g";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+#[tokio::main]
+async fn main() {
+    let cache = tempfile::tempdir().unwrap();
+    let engine = Engine::new(EngineConfig::new(cache.path())).unwrap();
+    let dir = root().join("plugins/postgres");
+    let wasm = std::fs::read(root().join("target/wasm32-wasip2/wasm/lathe_plugin_postgres.wasm"))
+        .expect("build the components first: scripts/build-wasm.sh");
+    let plugin = Arc::new(Plugin::new(&engine, Manifest::load(&dir).unwrap(), &wasm).unwrap());
+    let config = serde_json::json!({
+        "host": "127.0.0.1", "port": 5432, "username": "postgres", "database": "postgres",
+        "ssl_mode": "disable"
+    });
+    let settings = PoolConfig {
+        max_size: 1,
+        limits: Limits {
+            max_rows: 100_000,
+            max_bytes: 1 << 30,
+            batch_rows: 5_000,
+            call_timeout: Duration::from_secs(120),
+        },
+        ..PoolConfig::default()
+    };
+    let pool = Pool::new(
+        plugin.clone(),
+        config,
+        EgressPolicy::local_development(),
+        settings,
+    );
+    let (client, connection) = tokio_postgres::connect(
+        "host=127.0.0.1 port=5432 user=postgres dbname=postgres",
+        tokio_postgres::NoTls,
+    )
+    .await
+    .expect("the local PostgreSQL");
+    tokio::spawn(connection);
+    let sql = |text: &str| RunRequest {
+        operation: "sql".into(),
+        query: serde_json::json!({ "sql": text }),
+        params: Vec::new(),
+    };
+
+    // (a) select 1, warm: the pooled instance holds its connection.
+    let rounds = 2_000;
+    for _ in 0..100 {
+        pool.run(sql("select 1")).await.unwrap();
+        client.query("select 1", &[]).await.unwrap();
+    }
+    let started = Instant::now();
+    for _ in 0..rounds {
+        let out = pool.run(sql("select 1")).await.unwrap();
+        assert_eq!(out.row_count, 1);
+    }
+    let connector = started.elapsed() / rounds;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        let rows = client.query("select 1", &[]).await.unwrap();
+        assert_eq!(rows[0].get::<_, i32>(0), 1);
+    }
+    let native = started.elapsed() / rounds;
+    report("(a) select 1, per query", connector, native, 1.3);
+
+    // (b) 100,000 rows × 10 columns, values decoded on both sides.
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let out = pool.run(sql(WIDE)).await.unwrap();
+        assert_eq!(out.row_count, 100_000);
+        ours.push(started.elapsed());
+
+        let started = Instant::now();
+        let rows = client.query(WIDE, &[]).await.unwrap();
+        let mut checksum = 0i64;
+        for row in &rows {
+            checksum += row.get::<_, i32>(0) as i64;
+            let _: (i32, i64, String, f64) = (row.get(1), row.get(2), row.get(3), row.get(4));
+            let _: (std::time::SystemTime, bool, String) = (row.get(5), row.get(6), row.get(7));
+            let _: serde_json::Value = row.get(9);
+        }
+        assert_eq!(rows.len(), 100_000);
+        assert!(checksum > 0);
+        theirs.push(started.elapsed());
+    }
+    report(
+        "(b) 100,000 rows × 10 columns",
+        median(ours),
+        median(theirs),
+        2.0,
+    );
+
+    // (c) instantiating a pooled instance from the pre-instantiated component.
+    for _ in 0..50 {
+        plugin.probe().await.unwrap();
+    }
+    let samples: Vec<Duration> = {
+        let mut v = Vec::new();
+        for _ in 0..1_000 {
+            v.push(plugin.probe().await.unwrap());
+        }
+        v
+    };
+    let mean = samples.iter().sum::<Duration>() / samples.len() as u32;
+    println!(
+        "(c) instantiation: median {:.1} µs, mean {:.1} µs (target ≤ 50 µs)",
+        micros(median(samples)),
+        micros(mean)
+    );
+}
+
+fn report(name: &str, connector: Duration, native: Duration, target: f64) {
+    let ratio = connector.as_secs_f64() / native.as_secs_f64();
+    println!(
+        "{name}: connector {:.1} µs, native {:.1} µs, ratio {ratio:.2}× (target ≤ {target}×)",
+        micros(connector),
+        micros(native)
+    );
+}
