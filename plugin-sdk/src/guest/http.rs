@@ -48,7 +48,7 @@ pub fn send(request: &Request, max_body: usize) -> Result<Response, Error> {
     let headers = Fields::new();
     for (name, value) in &request.headers {
         headers
-            .append(&name.to_string(), &value.as_bytes().to_vec())
+            .append(&name.to_string(), value.as_bytes())
             .map_err(|e| Error::InvalidQuery(format!("header {name} is not allowed: {e:?}")))?;
     }
     let outgoing = OutgoingRequest::new(headers);

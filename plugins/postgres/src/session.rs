@@ -14,7 +14,7 @@ use crate::wire::{Wire, io_error, notice_text, server_error};
 use bytes::BufMut;
 use lathe_plugin_sdk::{Column, Error, Row};
 use postgres_protocol::IsNull;
-use postgres_protocol::message::backend::{DataRowBody, Message};
+use postgres_protocol::message::backend::{DATA_ROW_TAG, DataRowBody, Message};
 use postgres_protocol::message::frontend;
 
 /// Notices kept per statement; more are counted, not kept.
@@ -149,7 +149,18 @@ impl<S: Socket> Session<S> {
     pub fn rows(&mut self, max_rows: usize, max_bytes: usize) -> Result<Rows, Error> {
         let mut rows = Vec::new();
         let mut bytes = 0;
-        while self.state == State::Running && rows.len() < max_rows && bytes < max_bytes {
+        while self.state == State::Running {
+            // A full batch still takes the statement's end if it has already arrived, so
+            // that a result which exactly fills its batches needs no empty fetch.
+            let full = rows.len() >= max_rows || bytes >= max_bytes;
+            if full
+                && self
+                    .wire
+                    .buffered_tag()
+                    .is_none_or(|tag| tag == DATA_ROW_TAG)
+            {
+                break;
+            }
             match self.receive()? {
                 Message::DataRow(body) => {
                     bytes += body.buffer().len();

@@ -72,6 +72,11 @@ impl<S: Read + Write> Wire<S> {
         Ok(())
     }
 
+    /// The tag of the next message if any of it has been read already.
+    pub fn buffered_tag(&self) -> Option<u8> {
+        self.incoming.first().copied()
+    }
+
     pub fn stream_mut(&mut self) -> &mut S {
         &mut self.stream
     }

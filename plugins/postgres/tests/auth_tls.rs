@@ -4,17 +4,10 @@
 mod common;
 
 use common::{
-    Cluster, MD5_PASSWORD, MD5_USER, SCRAM_PASSWORD, SCRAM_USER, TRUST_USER, connect, scalar,
+    Cluster, MD5_PASSWORD, MD5_USER, SCRAM_PASSWORD, SCRAM_USER, TRUST_USER, connect, remote_error,
+    scalar,
 };
 use lathe_plugin_sdk::{Error, Value};
-
-fn assert_remote(result: Result<common::Conn, Error>, code: &str) {
-    match result {
-        Err(Error::Remote(e)) => assert_eq!(e.code, code, "{e:?}"),
-        Err(other) => panic!("expected remote error {code}, got {other:?}"),
-        Ok(_) => panic!("expected remote error {code}, connected"),
-    }
-}
 
 fn connection_error(result: Result<common::Conn, Error>) -> String {
     match result {
@@ -46,13 +39,18 @@ fn scram_md5_and_trust_roles_authenticate() {
 fn wrong_or_missing_passwords_are_refused() {
     let cluster = Cluster::start();
 
-    assert_remote(
-        connect(&cluster.config(SCRAM_USER, Some("wrong"), "disable")),
-        "28P01",
+    assert_eq!(
+        remote_error(connect(&cluster.config(
+            SCRAM_USER,
+            Some("wrong"),
+            "disable"
+        )))
+        .code,
+        "28P01"
     );
-    assert_remote(
-        connect(&cluster.config(MD5_USER, Some("wrong"), "disable")),
-        "28P01",
+    assert_eq!(
+        remote_error(connect(&cluster.config(MD5_USER, Some("wrong"), "disable"))).code,
+        "28P01"
     );
     match connect(&cluster.config(SCRAM_USER, None, "disable")) {
         Err(Error::InvalidConfig(m)) => assert!(m.contains("password"), "{m}"),

@@ -11,7 +11,7 @@
 
 use lathe_plugin_postgres::config::Config;
 use lathe_plugin_postgres::connection::Connection;
-use lathe_plugin_sdk::{Column, Error, Param, Request, Value};
+use lathe_plugin_sdk::{Column, Error, Param, RemoteError, Request, Value};
 use serde_json::json;
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -75,6 +75,15 @@ pub fn query(conn: &mut Conn, sql: &str, params: &[(&str, Value)]) -> Result<Out
         rows,
         metadata: serde_json::from_str(&head.metadata).unwrap(),
     })
+}
+
+/// The server's error from a result that must have failed with one.
+pub fn remote_error<T>(result: Result<T, Error>) -> RemoteError {
+    match result {
+        Err(Error::Remote(e)) => e,
+        Err(other) => panic!("expected a remote error, got {other:?}"),
+        Ok(_) => panic!("expected a remote error, it succeeded"),
+    }
 }
 
 /// The single value of a one-row, one-column result.
