@@ -213,6 +213,43 @@ mod tests {
     }
 
     #[test]
+    fn manifest_schema_matches_what_is_read() {
+        let manifest: Json = serde_json::from_str(include_str!("../lathe-plugin.json")).unwrap();
+        let properties = manifest["config"]["properties"].as_object().unwrap();
+
+        // Every field of the schema, at its schema default, is accepted as it is.
+        let mut doc = json!({"host": "h", "username": "u"});
+        for (name, schema) in properties {
+            if let Some(default) = schema.get("default") {
+                doc[name] = default.clone();
+            }
+        }
+        let config = Config::from_json(&doc).unwrap();
+        let defaults = Config::from_json(&json!({"host": "h", "username": "u"})).unwrap();
+        assert_eq!(config.port, defaults.port);
+        assert_eq!(config.ssl_mode, defaults.ssl_mode);
+        assert_eq!(config.connect_timeout, defaults.connect_timeout);
+
+        let fields = [
+            "host",
+            "port",
+            "database",
+            "username",
+            "password",
+            "ssl_mode",
+            "ssl_root_cert",
+            "connect_timeout_ms",
+            "statement_timeout_ms",
+        ];
+        let mut listed: Vec<&str> = properties.keys().map(String::as_str).collect();
+        listed.sort_unstable();
+        let mut expected = fields.to_vec();
+        expected.sort_unstable();
+        assert_eq!(listed, expected);
+        assert_eq!(manifest["secrets"], json!(["password"]));
+    }
+
+    #[test]
     fn password_is_hidden_from_debug_output() {
         let config = Config::from_json(&json!({
             "host": "h", "username": "u", "password": "hunter2"
