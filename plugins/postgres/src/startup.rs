@@ -24,10 +24,7 @@ pub struct Greeting {
 /// Sends the startup message and authenticates; returns once the server is ready for
 /// queries.
 pub fn start<S: Socket>(wire: &mut Wire<Transport<S>>, config: &Config) -> Result<Greeting, Error> {
-    let statement_timeout = config
-        .statement_timeout
-        .map(|t| t.as_millis().to_string())
-        .unwrap_or_else(|| "0".into());
+    let statement_timeout = config.statement_timeout.map(|t| t.as_millis().to_string());
     let mut parameters = vec![
         ("user", config.username.as_str()),
         ("database", config.database.as_str()),
@@ -39,8 +36,10 @@ pub fn start<S: Socket>(wire: &mut Wire<Transport<S>>, config: &Config) -> Resul
         ("extra_float_digits", "3"),
         ("bytea_output", "hex"),
     ];
-    if config.statement_timeout.is_some() {
-        parameters.push(("statement_timeout", statement_timeout.as_str()));
+    // Any server setting may ride in the startup message; this one bounds every
+    // statement of the session without a SET round trip.
+    if let Some(ms) = &statement_timeout {
+        parameters.push(("statement_timeout", ms));
     }
     frontend::startup_message(parameters, wire.out())
         .map_err(|e| Error::InvalidConfig(format!("the startup message can't be built: {e}")))?;
