@@ -115,3 +115,39 @@ fn verify_full_refuses_an_unknown_ca_or_another_host_name() {
     let config = cluster.config(TRUST_USER, None, "require");
     connect(&config).unwrap().test().unwrap();
 }
+
+#[test]
+fn prefer_falls_back_to_plain_tcp_only_when_the_server_has_no_tls() {
+    let cluster = Cluster::start();
+    let mut admin = connect(&cluster.config("postgres", None, "disable")).unwrap();
+    common::query(&mut admin, "alter system set ssl = off", &[]).unwrap();
+    common::query(&mut admin, "select pg_reload_conf()", &[]).unwrap();
+
+    // The reload is asynchronous: wait until new sessions see it.
+    let in_tls = "select ssl from pg_stat_ssl where pid = pg_backend_pid()";
+    let mut plain = None;
+    for _ in 0..50 {
+        let mut conn =
+            connect(&cluster.config(SCRAM_USER, Some(SCRAM_PASSWORD), "prefer")).unwrap();
+        if scalar(&mut conn, in_tls) == Value::Boolean(false) {
+            plain = Some(conn);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        !plain
+            .expect("prefer connects without TLS")
+            .session()
+            .is_tls()
+    );
+
+    for mode in ["require", "verify-full"] {
+        let message = connection_error(connect(&cluster.config(
+            SCRAM_USER,
+            Some(SCRAM_PASSWORD),
+            mode,
+        )));
+        assert!(message.contains("does not accept TLS"), "{mode}: {message}");
+    }
+}

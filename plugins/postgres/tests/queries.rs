@@ -401,3 +401,14 @@ fn schema_lists_tables_views_and_columns_of_user_schemas() {
             .all(|t| t.schema != "pg_catalog" && t.schema != "information_schema")
     );
 }
+
+#[test]
+fn timestamptz_is_utc_whatever_the_session_time_zone() {
+    let db = TestDb::create();
+    let mut conn = db.connect();
+    query(&mut conn, "set time zone 'Asia/Kolkata'", &[]).unwrap();
+    assert_eq!(
+        scalar(&mut conn, "select '2026-12-04 15:04:05+00'::timestamptz"),
+        Value::Timestamptz("2026-12-04T15:04:05Z".into())
+    );
+}
