@@ -38,7 +38,15 @@ impl Connector for Postgres {
     fn open(config: serde_json::Value) -> Result<Self, Error> {
         let config = Config::from_json(&config)?;
         let socket = TcpStream::connect(&config.host, config.port, config.connect_timeout)?;
-        Ok(Postgres(Connection::open(&config, socket)?))
+        let mut connection = Connection::open(&config, socket)?;
+
+        let session = connection.session();
+        let transport = if session.is_tls() { "TLS" } else { "plain TCP" };
+        lathe_plugin_sdk::log::info(&format!(
+            "connected to PostgreSQL {} over {transport}",
+            session.greeting().server_version
+        ));
+        Ok(Postgres(connection))
     }
 
     fn test(&mut self) -> Result<(), Error> {

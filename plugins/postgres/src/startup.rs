@@ -16,9 +16,8 @@ use postgres_protocol::message::frontend;
 /// What the server tells a new session about itself.
 #[derive(Debug, Default, Clone)]
 pub struct Greeting {
+    /// `server_version` as reported, `15.19 (Debian 15.19-0+deb12u1)`.
     pub server_version: String,
-    /// For a CancelRequest: the backend's process id and secret.
-    pub backend_key: Option<(i32, i32)>,
 }
 
 /// Sends the startup message and authenticates; returns once the server is ready for
@@ -134,9 +133,9 @@ fn greeting<S: Socket>(wire: &mut Wire<Transport<S>>) -> Result<Greeting, Error>
     loop {
         match wire.receive()? {
             Message::ReadyForQuery(_) => return Ok(greeting),
-            Message::BackendKeyData(body) => {
-                greeting.backend_key = Some((body.process_id(), body.secret_key()));
-            }
+            // TODO: keep the key once something sends CancelRequest; the host's deadline
+            // and statement_timeout are the only ways to stop a statement for now.
+            Message::BackendKeyData(_) => {}
             Message::ParameterStatus(body) => {
                 if body.name().ok() == Some("server_version") {
                     greeting.server_version = body.value().unwrap_or_default().to_string();

@@ -37,7 +37,8 @@ pub struct Decoder {
     pub array: bool,
 }
 
-/// Known types: OID, name, conversion, whether it is an array type. Others are text.
+/// Known types: OID, name, conversion, whether it is an array type. The OIDs of built-in
+/// types are fixed across PostgreSQL versions; types outside the table are text.
 const TYPES: &[(u32, &str, Scalar, bool)] = &[
     (16, "bool", Scalar::Bool, false),
     (17, "bytea", Scalar::Bytes, false),
@@ -64,7 +65,30 @@ const TYPES: &[(u32, &str, Scalar, bool)] = &[
     (1700, "numeric", Scalar::Decimal, false),
     (2950, "uuid", Scalar::Uuid, false),
     (3802, "jsonb", Scalar::Json, false),
+    // Named, shown as their text form.
+    (24, "regproc", Scalar::Text, false),
+    (28, "xid", Scalar::Text, false),
+    (600, "point", Scalar::Text, false),
+    (650, "cidr", Scalar::Text, false),
+    (774, "macaddr8", Scalar::Text, false),
+    (790, "money", Scalar::Text, false),
+    (829, "macaddr", Scalar::Text, false),
+    (869, "inet", Scalar::Text, false),
+    (1560, "bit", Scalar::Text, false),
+    (1562, "varbit", Scalar::Text, false),
+    (2205, "regclass", Scalar::Text, false),
+    (2206, "regtype", Scalar::Text, false),
+    (3614, "tsvector", Scalar::Text, false),
+    (3615, "tsquery", Scalar::Text, false),
+    (3904, "int4range", Scalar::Text, false),
+    (3906, "numrange", Scalar::Text, false),
+    (3908, "tsrange", Scalar::Text, false),
+    (3910, "tstzrange", Scalar::Text, false),
+    (3912, "daterange", Scalar::Text, false),
+    (3926, "int8range", Scalar::Text, false),
+    (4072, "jsonpath", Scalar::Text, false),
     (143, "_xml", Scalar::Text, true),
+    (1041, "_inet", Scalar::Text, true),
     (199, "_json", Scalar::Json, true),
     (1000, "_bool", Scalar::Bool, true),
     (1001, "_bytea", Scalar::Bytes, true),

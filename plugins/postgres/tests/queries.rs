@@ -60,7 +60,7 @@ fn every_mapped_type_gets_its_value_case() {
     assert_eq!(types[18], (ColumnType::Time, "timetz"));
     assert_eq!(types[20], (ColumnType::Timestamptz, "timestamptz"));
     assert_eq!(types[21], (ColumnType::Interval, "interval"));
-    assert_eq!(types[22].0, ColumnType::Text);
+    assert_eq!(types[22], (ColumnType::Text, "inet"));
 }
 
 #[test]
