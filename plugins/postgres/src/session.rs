@@ -268,12 +268,12 @@ impl<S: Socket> Session<S> {
         self.send()
     }
 
-    /// The statement failed: reads to ReadyForQuery so the session can go on.
+    /// The statement failed: reads to ReadyForQuery so the session can go on. The server's
+    /// error is the one to report even when the connection ends with it (a FATAL error, an
+    /// administrator's terminate); the session is then broken and says so next time.
     fn failed(&mut self, error: Error) -> Error {
-        match self.finish() {
-            Ok(()) => error,
-            Err(lost) => lost,
-        }
+        let _ = self.finish();
+        error
     }
 
     fn send(&mut self) -> Result<(), Error> {

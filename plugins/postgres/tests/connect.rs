@@ -49,3 +49,11 @@ fn a_server_that_is_not_postgres_is_a_connection_error() {
         other => panic!("expected a connection error, got {:?}", other.err()),
     }
 }
+
+#[test]
+fn a_missing_database_is_the_servers_error() {
+    let config = common::machine_config("lathe_no_such_database");
+    let error = common::remote_error(connect(&config));
+    assert_eq!(error.code, "3D000");
+    assert!(error.message.contains("lathe_no_such_database"));
+}

@@ -412,3 +412,20 @@ fn timestamptz_is_utc_whatever_the_session_time_zone() {
         Value::Timestamptz("2026-12-04T15:04:05Z".into())
     );
 }
+
+#[test]
+fn a_terminated_backend_reports_its_error_then_a_lost_connection() {
+    let db = TestDb::create();
+    let mut conn = db.connect();
+    let error = remote_error(query(
+        &mut conn,
+        "select pg_terminate_backend(pg_backend_pid())",
+        &[],
+    ));
+    assert_eq!(error.code, "57P01");
+
+    match query(&mut conn, "select 1", &[]) {
+        Err(Error::Connection(message)) => assert!(message.contains("lost"), "{message}"),
+        other => panic!("expected a lost connection, got {:?}", other.err()),
+    }
+}
