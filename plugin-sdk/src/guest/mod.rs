@@ -91,7 +91,10 @@ impl<C: Connector> exported::GuestConnection for Adapter<C> {
         self.0.borrow_mut().test()
     }
 
-    fn run(&self, request: bindings::lathe::connector::types::Request) -> Result<ResultHead, Error> {
+    fn run(
+        &self,
+        request: bindings::lathe::connector::types::Request,
+    ) -> Result<ResultHead, Error> {
         let query = serde_json::from_str(&request.query)
             .map_err(|e| Error::InvalidQuery(format!("the query is not JSON: {e}")))?;
         self.0.borrow_mut().run(Request {

@@ -309,7 +309,11 @@ mod tests {
 
     #[test]
     fn template_in_identifier_is_refused() {
-        let err = render("select \"{{ inputs.n }}\" from t", &params(), Dialect::Dollar);
+        let err = render(
+            "select \"{{ inputs.n }}\" from t",
+            &params(),
+            Dialect::Dollar,
+        );
         assert!(matches!(err, Err(Error::InvalidQuery(_))));
     }
 
@@ -327,7 +331,12 @@ mod tests {
     fn escaped_quotes_do_not_end_literals() {
         let st = render("select 'it''s', {{ inputs.n }}", &params(), Dialect::Dollar).unwrap();
         assert_eq!(st.text, "select 'it''s', $1");
-        let st = render("select E'a\\'b', {{ inputs.n }}", &params(), Dialect::Dollar).unwrap();
+        let st = render(
+            "select E'a\\'b', {{ inputs.n }}",
+            &params(),
+            Dialect::Dollar,
+        )
+        .unwrap();
         assert_eq!(st.text, "select E'a\\'b', $1");
     }
 
