@@ -2,10 +2,10 @@
 //! native tests drive exactly the code the component runs.
 
 use crate::config::Config;
+use crate::params;
 use crate::schema;
 use crate::session::Session;
 use crate::transport::Socket;
-use crate::types::encode_param;
 use lathe_plugin_sdk::sql::{Dialect, render};
 use lathe_plugin_sdk::{Batch, Error, Request, ResultHead, Schema};
 use serde_json::json;
@@ -59,7 +59,12 @@ impl<S: Socket> Connection<S> {
             return Err(Error::InvalidQuery("the SQL statement is empty".into()));
         }
         let statement = render(text, &request.params, Dialect::Dollar)?;
-        let params: Vec<Option<Vec<u8>>> = statement.params.iter().map(encode_param).collect();
+        let types = if params::needs_types(&statement.params) {
+            Some(self.session.parameter_types(&statement.text)?)
+        } else {
+            None
+        };
+        let params = params::encode(&statement.params, types.as_deref());
 
         let columns = self
             .session

@@ -7,6 +7,7 @@
 //! - [`wire`]: message framing, and server errors as typed errors.
 //! - [`startup`]: the startup message, SCRAM-SHA-256 / md5 / trust authentication.
 //! - [`session`]: statements over the extended query protocol, rows streamed.
+//! - [`params`]: bound values as text parameters.
 //! - [`types`], [`array`], [`datetime`]: PostgreSQL text values to WIT values.
 //! - [`schema`]: tables and columns for the query editor.
 //! - [`connection`]: the connector's operations, generic over the socket.
@@ -19,6 +20,7 @@ pub mod array;
 pub mod config;
 pub mod connection;
 pub mod datetime;
+pub mod params;
 pub mod schema;
 pub mod session;
 pub mod startup;

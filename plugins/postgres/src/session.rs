@@ -145,6 +145,38 @@ impl<S: Socket> Session<S> {
         }
     }
 
+    /// The parameter types the server infers for `sql`, without running it.
+    pub fn parameter_types(&mut self, sql: &str) -> Result<Vec<u32>, Error> {
+        self.finish()?;
+        self.outcome = Outcome::default();
+
+        let out = self.wire.out();
+        frontend::parse("", sql, std::iter::empty(), out).map_err(too_large)?;
+        frontend::describe(b'S', "", out).map_err(too_large)?;
+        frontend::sync(out);
+        self.send()?;
+        self.state = State::Running;
+
+        let mut types = Vec::new();
+        loop {
+            match self.receive()? {
+                Message::ParameterDescription(body) => {
+                    use fallible_iterator::FallibleIterator;
+                    types = body.parameters().collect().map_err(bad_message)?;
+                }
+                Message::ParseComplete | Message::RowDescription(_) | Message::NoData => {}
+                Message::ReadyForQuery(_) => {
+                    self.state = State::Idle;
+                    return Ok(types);
+                }
+                Message::ErrorResponse(body) => {
+                    return Err(self.failed(server_error(body.fields())));
+                }
+                other => self.aside(other, "describing a statement")?,
+            }
+        }
+    }
+
     /// Reads up to `max_rows` rows, stopping early once they hold `max_bytes` of data.
     pub fn rows(&mut self, max_rows: usize, max_bytes: usize) -> Result<Rows, Error> {
         let mut rows = Vec::new();

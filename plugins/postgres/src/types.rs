@@ -230,23 +230,9 @@ fn parse_hex_bytea(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// A bound value as a text-format parameter: `None` is NULL.
-pub fn encode_param(value: &Value) -> Option<Vec<u8>> {
-    match value {
-        // The text form of bytea is hex; the SDK's plain text would mangle binary data.
-        Value::Bytes(bytes) => {
-            let mut out = String::with_capacity(2 + bytes.len() * 2);
-            out.push_str("\\x");
-            for byte in bytes {
-                out.push_str(&format!("{byte:02x}"));
-            }
-            Some(out.into_bytes())
-        }
-        Value::Float(n) if n.is_infinite() => {
-            Some(if *n > 0.0 { "Infinity" } else { "-Infinity" }.into())
-        }
-        other => other.to_text().map(String::into_bytes),
-    }
+/// Whether `oid` is one of the array types in the table.
+pub fn is_array(oid: u32) -> bool {
+    TYPES.iter().any(|&(o, _, _, array)| o == oid && array)
 }
 
 #[cfg(test)]
@@ -302,19 +288,5 @@ mod tests {
         assert_eq!(cell(23, "abc"), Value::Text("abc".into()));
         assert_eq!(cell(1186, "1 day"), Value::Text("1 day".into()));
         assert_eq!(cell(17, "\\x0"), Value::Text("\\x0".into()));
-    }
-
-    #[test]
-    fn params_use_postgres_text_forms() {
-        assert_eq!(encode_param(&Value::Null), None);
-        assert_eq!(encode_param(&Value::Int(41)), Some(b"41".to_vec()));
-        assert_eq!(
-            encode_param(&Value::Bytes(vec![1, 0xab])),
-            Some(b"\\x01ab".to_vec())
-        );
-        assert_eq!(
-            encode_param(&Value::Float(f64::NEG_INFINITY)),
-            Some(b"-Infinity".to_vec())
-        );
     }
 }

@@ -429,3 +429,30 @@ fn a_terminated_backend_reports_its_error_then_a_lost_connection() {
         other => panic!("expected a lost connection, got {:?}", other.err()),
     }
 }
+
+#[test]
+fn json_arrays_bind_as_postgres_arrays_or_as_json_by_context() {
+    let db = TestDb::create();
+    let mut conn = db.connect();
+    let ids = Value::Json("[2, 3, null]".into());
+
+    let out = query(
+        &mut conn,
+        "select n from generate_series(1, 5) n where n = any({{ inputs.ids }}) order by n",
+        &[("inputs.ids", ids.clone())],
+    )
+    .unwrap();
+    assert_eq!(out.rows, vec![vec![Value::Int(2)], vec![Value::Int(3)]]);
+
+    let out = query(
+        &mut conn,
+        "select jsonb_array_length({{ inputs.ids }}::jsonb), {{ inputs.tags }}::text[]",
+        &[
+            ("inputs.ids", ids),
+            ("inputs.tags", Value::Json(r#"["a,b", "c\"d"]"#.into())),
+        ],
+    )
+    .unwrap();
+    assert_eq!(out.rows[0][0], Value::Int(3));
+    assert_eq!(out.rows[0][1].to_json(), json!(["a,b", "c\"d"]));
+}
