@@ -1,8 +1,12 @@
-//! The start of a session: the startup message, authentication and the server's greeting.
+//! The start of a session: the startup message, authentication, the server's greeting
+//! and the session settings.
 //!
-//! The session parameters sent at startup pin every setting the text-format type mapping
-//! depends on (UTC, ISO dates, ISO 8601 intervals, round-trip floats), so that `types`
-//! can convert values without asking the server how it formats them.
+//! The settings pin everything the text-format type mapping depends on (UTC, ISO dates,
+//! ISO 8601 intervals, round-trip floats, hex bytea), so that `types` can convert values
+//! without asking the server how it formats them. Only the settings that connection
+//! poolers such as PgBouncer pass through ride in the startup message; the others are
+//! SET once authenticated, because PgBouncer refuses a startup message with settings it
+//! does not know.
 
 use crate::config::Config;
 use crate::transport::{Socket, Transport};
@@ -20,32 +24,56 @@ pub struct Greeting {
     pub server_version: String,
 }
 
-/// Sends the startup message and authenticates; returns once the server is ready for
-/// queries.
+/// Sends the startup message, authenticates and applies the session settings; returns
+/// once the server is ready for queries.
 pub fn start<S: Socket>(wire: &mut Wire<Transport<S>>, config: &Config) -> Result<Greeting, Error> {
-    let statement_timeout = config.statement_timeout.map(|t| t.as_millis().to_string());
-    let mut parameters = vec![
+    let parameters = [
         ("user", config.username.as_str()),
         ("database", config.database.as_str()),
         ("application_name", "lathe"),
         ("client_encoding", "UTF8"),
         ("DateStyle", "ISO, YMD"),
         ("TimeZone", "UTC"),
-        ("IntervalStyle", "iso_8601"),
-        ("extra_float_digits", "3"),
-        ("bytea_output", "hex"),
     ];
-    // Any server setting may ride in the startup message; this one bounds every
-    // statement of the session without a SET round trip.
-    if let Some(ms) = &statement_timeout {
-        parameters.push(("statement_timeout", ms));
-    }
     frontend::startup_message(parameters, wire.out())
         .map_err(|e| Error::InvalidConfig(format!("the startup message can't be built: {e}")))?;
     wire.send()?;
 
     authenticate(wire, config)?;
-    greeting(wire)
+    let greeting = greeting(wire)?;
+    settle(wire, config)?;
+    Ok(greeting)
+}
+
+/// The session settings the type mapping relies on, and the statement timeout.
+fn settings(config: &Config) -> String {
+    let mut sql = String::from(
+        "set IntervalStyle = iso_8601; set extra_float_digits = 3; set bytea_output = hex",
+    );
+    if let Some(timeout) = config.statement_timeout {
+        sql.push_str(&format!(
+            "; set statement_timeout = {}",
+            timeout.as_millis()
+        ));
+    }
+    sql
+}
+
+/// Applies [`settings`] with one simple query (several statements, one round trip).
+fn settle<S: Socket>(wire: &mut Wire<Transport<S>>, config: &Config) -> Result<(), Error> {
+    frontend::query(&settings(config), wire.out()).map_err(encode_error)?;
+    wire.send()?;
+    let mut failure = None;
+    loop {
+        match wire.receive()? {
+            Message::ReadyForQuery(_) => return failure.map_or(Ok(()), Err),
+            Message::ErrorResponse(body) => failure = Some(server_error(body.fields())),
+            Message::CommandComplete(_)
+            | Message::ParameterStatus(_)
+            | Message::NoticeResponse(_) => {}
+            _ => return Err(unexpected("the session settings")),
+        }
+    }
 }
 
 fn authenticate<S: Socket>(wire: &mut Wire<Transport<S>>, config: &Config) -> Result<(), Error> {
@@ -165,4 +193,19 @@ pub fn unexpected(during: &str) -> Error {
     Error::Connection(format!(
         "the server sent an unexpected message during {during}"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn statement_timeout_joins_the_settings_only_when_set() {
+        let mut config =
+            Config::from_json(&serde_json::json!({"host": "h", "username": "u"})).unwrap();
+        assert!(!settings(&config).contains("statement_timeout"));
+        config.statement_timeout = Some(Duration::from_millis(250));
+        assert!(settings(&config).ends_with("; set statement_timeout = 250"));
+    }
 }
