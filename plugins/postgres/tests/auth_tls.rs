@@ -71,6 +71,14 @@ fn tls_modes_encrypt_as_configured() {
         let mut conn = connect(&cluster.config(SCRAM_USER, Some(SCRAM_PASSWORD), mode)).unwrap();
         assert_eq!(scalar(&mut conn, in_tls), Value::Boolean(true), "{mode}");
         assert!(conn.session().is_tls());
+        // The suite that is fast without AES instructions (see transport.rs).
+        assert_eq!(
+            scalar(
+                &mut conn,
+                "select cipher from pg_stat_ssl where pid = pg_backend_pid()"
+            ),
+            Value::Text("TLS_CHACHA20_POLY1305_SHA256".into())
+        );
     }
 }
 
