@@ -81,8 +81,8 @@ impl<S: Socket> Session<S> {
         &self.greeting
     }
 
-    pub fn is_tls(&mut self) -> bool {
-        self.wire.stream_mut().is_tls()
+    pub fn is_tls(&self) -> bool {
+        self.wire.stream().is_tls()
     }
 
     /// Starts `sql` with text parameters (`None` is NULL); at most `row_limit` rows will be

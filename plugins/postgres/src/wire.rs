@@ -77,6 +77,10 @@ impl<S: Read + Write> Wire<S> {
         self.incoming.first().copied()
     }
 
+    pub fn stream(&self) -> &S {
+        &self.stream
+    }
+
     pub fn stream_mut(&mut self) -> &mut S {
         &mut self.stream
     }
