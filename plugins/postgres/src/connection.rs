@@ -35,9 +35,7 @@ impl<S: Socket> Connection<S> {
 
     /// Runs `select 1` to the end.
     pub fn test(&mut self) -> Result<(), Error> {
-        self.session.execute("select 1", &[], 0)?;
-        while !self.session.rows(usize::MAX, usize::MAX)?.done {}
-        Ok(())
+        self.session.query_all("select 1").map(drop)
     }
 
     /// Starts the `sql` operation: `{"sql": "…"}` with `{{ }}` templates bound as `$n`.

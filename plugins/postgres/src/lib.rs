@@ -9,6 +9,7 @@
 //! - [`session`]: statements over the extended query protocol, rows streamed.
 //! - [`params`]: bound values as text parameters.
 //! - [`types`], [`array`], [`datetime`]: PostgreSQL text values to WIT values.
+//! - [`catalog`]: the database's own types (enums, domains, extension types).
 //! - [`schema`]: tables and columns for the query editor.
 //! - [`connection`]: the connector's operations, generic over the socket.
 //!
@@ -17,6 +18,7 @@
 //! stream over `wasi:sockets`.
 
 pub mod array;
+pub mod catalog;
 pub mod config;
 pub mod connection;
 pub mod datetime;

@@ -23,17 +23,11 @@ where c.relkind in ('r', 'p', 'v', 'm', 'f')
 order by n.nspname, c.relname, a.attnum";
 
 pub fn load<S: Socket>(session: &mut Session<S>) -> Result<Schema, Error> {
-    session.execute(QUERY, &[], 0)?;
     let mut tables: Vec<Table> = Vec::new();
-    loop {
-        let batch = session.rows(10_000, usize::MAX)?;
-        for row in batch.rows {
-            add_row(&mut tables, row)?;
-        }
-        if batch.done {
-            return Ok(Schema { tables });
-        }
+    for row in session.query_all(QUERY)? {
+        add_row(&mut tables, row)?;
     }
+    Ok(Schema { tables })
 }
 
 fn add_row(tables: &mut Vec<Table>, row: Vec<Value>) -> Result<(), Error> {

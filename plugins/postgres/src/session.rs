@@ -6,10 +6,11 @@
 //! Parse). Rows are then read from the socket only as the caller asks for them; the
 //! server blocks on a full socket meanwhile, so a large result is never held here whole.
 
+use crate::catalog::{self, Catalog};
 use crate::config::Config;
 use crate::startup::{self, Greeting, unexpected};
 use crate::transport::{Socket, Transport, negotiate};
-use crate::types::{self, Decoder};
+use crate::types::Decoder;
 use crate::wire::{Wire, io_error, notice_text, server_error};
 use bytes::BufMut;
 use lathe_plugin_sdk::{Column, Error, Row};
@@ -23,6 +24,7 @@ const MAX_NOTICES: usize = 20;
 pub struct Session<S: Socket> {
     wire: Wire<Transport<S>>,
     greeting: Greeting,
+    catalog: Catalog,
     state: State,
     outcome: Outcome,
 }
@@ -69,12 +71,38 @@ impl<S: Socket> Session<S> {
         wire.stream_mut()
             .set_read_timeout(None)
             .map_err(|e| io_error(e, "clearing the connect timeout"))?;
-        Ok(Session {
+        let mut session = Session {
             wire,
             greeting,
+            catalog: Catalog::default(),
             state: State::Idle,
             outcome: Outcome::default(),
-        })
+        };
+        session.catalog = session.load_catalog()?;
+        Ok(session)
+    }
+
+    fn load_catalog(&mut self) -> Result<Catalog, Error> {
+        let defined = self
+            .query_all(catalog::QUERY)?
+            .into_iter()
+            .map(Catalog::parse_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Catalog::learn(&defined))
+    }
+
+    /// Runs one of the connector's own statements (no parameters, a small result) and
+    /// reads every row.
+    pub fn query_all(&mut self, sql: &str) -> Result<Vec<Row>, Error> {
+        self.execute(sql, &[], 0)?;
+        let mut rows = Vec::new();
+        loop {
+            let batch = self.rows(usize::MAX, usize::MAX)?;
+            rows.extend(batch.rows);
+            if batch.done {
+                return Ok(rows);
+            }
+        }
     }
 
     pub fn greeting(&self) -> &Greeting {
@@ -130,9 +158,9 @@ impl<S: Socket> Session<S> {
                     let mut columns = Vec::new();
                     let mut fields = body.fields();
                     while let Some(field) = fields.next().map_err(bad_message)? {
-                        let (decoder, kind, source_type) = types::describe(field.type_oid());
-                        self.outcome.decoders.push(decoder);
-                        columns.push(Column::new(field.name(), kind, source_type));
+                        let known = self.catalog.describe(field.type_oid());
+                        self.outcome.decoders.push(known.decoder);
+                        columns.push(Column::new(field.name(), known.column, known.name));
                     }
                     return Ok(columns);
                 }

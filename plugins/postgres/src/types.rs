@@ -114,32 +114,49 @@ const TYPES: &[(u32, &str, Scalar, bool)] = &[
     (3807, "_jsonb", Scalar::Json, true),
 ];
 
-/// The decoder, column type and source type name for a type OID.
-pub fn describe(oid: u32) -> (Decoder, ColumnType, String) {
-    match TYPES.iter().find(|(o, ..)| *o == oid) {
-        Some(&(_, name, scalar, array)) => {
-            let column = if array {
-                ColumnType::Json
-            } else {
-                column_type(scalar)
-            };
-            let name = match name.strip_prefix('_') {
-                Some(element) if array => format!("{element}[]"),
-                _ => name.to_string(),
-            };
-            (Decoder { scalar, array }, column, name)
+/// What the connector knows of a column's type: how to convert it, the column type it
+/// reports and the name the source gives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Type {
+    pub decoder: Decoder,
+    pub column: ColumnType,
+    pub name: String,
+}
+
+impl Type {
+    pub fn new(decoder: Decoder, name: impl Into<String>) -> Type {
+        let column = if decoder.array {
+            ColumnType::Json
+        } else {
+            column_type(decoder.scalar)
+        };
+        Type {
+            decoder,
+            column,
+            name: name.into(),
         }
-        // TODO: name types outside the table (enums, domains, extension types such as
-        // citext) by looking them up in pg_type once per session; they are text until then.
-        None => (
+    }
+
+    /// A type the connector knows nothing of: text, named by its OID.
+    pub fn unknown(oid: u32) -> Type {
+        Type::new(
             Decoder {
                 scalar: Scalar::Text,
                 array: false,
             },
-            ColumnType::Text,
             format!("oid {oid}"),
-        ),
+        )
     }
+}
+
+/// A built-in type by OID, `None` for types outside the table (see `catalog` for those).
+pub fn builtin(oid: u32) -> Option<Type> {
+    let &(_, name, scalar, array) = TYPES.iter().find(|(o, ..)| *o == oid)?;
+    let name = match name.strip_prefix('_') {
+        Some(element) if array => format!("{element}[]"),
+        _ => name.to_string(),
+    };
+    Some(Type::new(Decoder { scalar, array }, name))
 }
 
 fn column_type(scalar: Scalar) -> ColumnType {
@@ -232,7 +249,7 @@ fn parse_hex_bytea(text: &str) -> Option<Vec<u8>> {
 
 /// Whether `oid` is one of the array types in the table.
 pub fn is_array(oid: u32) -> bool {
-    TYPES.iter().any(|&(o, _, _, array)| o == oid && array)
+    builtin(oid).is_some_and(|t| t.decoder.array)
 }
 
 #[cfg(test)]
@@ -240,7 +257,7 @@ mod tests {
     use super::*;
 
     fn cell(oid: u32, text: &str) -> Value {
-        describe(oid).0.decode(Some(text.as_bytes()))
+        builtin(oid).unwrap().decoder.decode(Some(text.as_bytes()))
     }
 
     #[test]
@@ -258,17 +275,18 @@ mod tests {
 
     #[test]
     fn null_cells_are_null() {
-        assert_eq!(describe(23).0.decode(None), Value::Null);
-        assert_eq!(describe(1007).0.decode(None), Value::Null);
+        assert_eq!(builtin(23).unwrap().decoder.decode(None), Value::Null);
+        assert_eq!(builtin(1007).unwrap().decoder.decode(None), Value::Null);
     }
 
     #[test]
     fn unknown_types_are_text() {
-        let (decoder, column, name) = describe(99999);
-        assert_eq!(column, ColumnType::Text);
-        assert_eq!(name, "oid 99999");
+        assert_eq!(builtin(99999), None);
+        let unknown = Type::unknown(99999);
+        assert_eq!(unknown.column, ColumnType::Text);
+        assert_eq!(unknown.name, "oid 99999");
         assert_eq!(
-            decoder.decode(Some(b"happy".as_slice())),
+            unknown.decoder.decode(Some(b"happy".as_slice())),
             Value::Text("happy".into())
         );
     }
@@ -276,7 +294,7 @@ mod tests {
     #[test]
     fn arrays_become_json_of_their_elements() {
         assert_eq!(cell(1007, "{1,NULL,3}"), Value::Json("[1,null,3]".into()));
-        assert_eq!(describe(1007).2, "int4[]");
+        assert_eq!(builtin(1007).unwrap().name, "int4[]");
         assert_eq!(
             cell(3807, r#"{"{\"a\": 1}",null}"#),
             Value::Json(r#"[{"a":1},null]"#.into())

@@ -456,3 +456,49 @@ fn json_arrays_bind_as_postgres_arrays_or_as_json_by_context() {
     assert_eq!(out.rows[0][0], Value::Int(3));
     assert_eq!(out.rows[0][1].to_json(), json!(["a,b", "c\"d"]));
 }
+
+#[test]
+fn enums_and_arrays_of_domains_are_named_and_convert_by_what_they_hold() {
+    let db = TestDb::create();
+    let mut setup = db.connect();
+    for sql in [
+        "create type mood as enum ('sad', 'happy')",
+        "create domain positive as int check (value > 0)",
+    ] {
+        query(&mut setup, sql, &[]).unwrap();
+    }
+
+    // The catalog is read when a session starts.
+    let mut conn = db.connect();
+    let out = query(
+        &mut conn,
+        "select 'happy'::mood, array['sad', 'happy']::mood[], 5::positive, \
+         array[1, 2]::positive[]",
+        &[],
+    )
+    .unwrap();
+    let columns: Vec<(ColumnType, &str)> = out
+        .columns
+        .iter()
+        .map(|c| (c.type_, c.source_type.as_str()))
+        .collect();
+    assert_eq!(
+        columns,
+        vec![
+            (ColumnType::Text, "mood"),
+            (ColumnType::Json, "mood[]"),
+            // The server describes a domain column by its base type.
+            (ColumnType::Int, "int4"),
+            (ColumnType::Json, "positive[]"),
+        ]
+    );
+    assert_eq!(
+        out.rows[0],
+        vec![
+            Value::Text("happy".into()),
+            Value::Json(r#"["sad","happy"]"#.into()),
+            Value::Int(5),
+            Value::Json("[1,2]".into()),
+        ]
+    );
+}
