@@ -6,6 +6,7 @@
 //! - [`transport`]: the socket trait, TLS negotiation and rustls verification.
 //! - [`wire`]: message framing, and server errors as typed errors.
 //! - [`startup`]: the startup message, SCRAM-SHA-256 / md5 / trust authentication.
+//! - [`binding`]: SCRAM channel binding to the server's TLS certificate.
 //! - [`session`]: statements over the extended query protocol, rows streamed.
 //! - [`params`]: bound values as text parameters.
 //! - [`types`], [`array`], [`datetime`]: PostgreSQL text values to WIT values.
@@ -18,6 +19,7 @@
 //! stream over `wasi:sockets`.
 
 pub mod array;
+pub mod binding;
 pub mod catalog;
 pub mod config;
 pub mod connection;
@@ -46,9 +48,10 @@ impl Connector for Postgres {
 
         let session = connection.session();
         let transport = if session.is_tls() { "TLS" } else { "plain TCP" };
+        let greeting = session.greeting();
         lathe_plugin_sdk::log::info(&format!(
-            "connected to PostgreSQL {} over {transport}",
-            session.greeting().server_version
+            "connected to PostgreSQL {} over {transport}, authenticated by {}",
+            greeting.server_version, greeting.authentication
         ));
         Ok(Postgres(connection))
     }

@@ -8,12 +8,15 @@
 //! SET once authenticated, because PgBouncer refuses a startup message with settings it
 //! does not know.
 
+use crate::binding;
 use crate::config::Config;
 use crate::transport::{Socket, Transport};
 use crate::wire::{Wire, server_error};
 use lathe_plugin_sdk::Error;
 use postgres_protocol::authentication::md5_hash;
-use postgres_protocol::authentication::sasl::{ChannelBinding, SCRAM_SHA_256, ScramSha256};
+use postgres_protocol::authentication::sasl::{
+    ChannelBinding, SCRAM_SHA_256, SCRAM_SHA_256_PLUS, ScramSha256,
+};
 use postgres_protocol::message::backend::Message;
 use postgres_protocol::message::frontend;
 
@@ -22,6 +25,9 @@ use postgres_protocol::message::frontend;
 pub struct Greeting {
     /// `server_version` as reported, `15.19 (Debian 15.19-0+deb12u1)`.
     pub server_version: String,
+    /// How the server authenticated the user: `trust` (it asked for nothing), `password`,
+    /// `md5`, `SCRAM-SHA-256` or `SCRAM-SHA-256-PLUS`.
+    pub authentication: &'static str,
 }
 
 /// Sends the startup message, authenticates and applies the session settings; returns
@@ -39,8 +45,11 @@ pub fn start<S: Socket>(wire: &mut Wire<Transport<S>>, config: &Config) -> Resul
         .map_err(|e| Error::InvalidConfig(format!("the startup message can't be built: {e}")))?;
     wire.send()?;
 
-    authenticate(wire, config)?;
-    let greeting = greeting(wire)?;
+    let authentication = authenticate(wire, config)?;
+    let greeting = Greeting {
+        authentication,
+        ..greeting(wire)?
+    };
     settle(wire, config)?;
     Ok(greeting)
 }
@@ -76,16 +85,23 @@ fn settle<S: Socket>(wire: &mut Wire<Transport<S>>, config: &Config) -> Result<(
     }
 }
 
-fn authenticate<S: Socket>(wire: &mut Wire<Transport<S>>, config: &Config) -> Result<(), Error> {
+/// Answers the server's challenges until it accepts; returns the method it used.
+fn authenticate<S: Socket>(
+    wire: &mut Wire<Transport<S>>,
+    config: &Config,
+) -> Result<&'static str, Error> {
+    let mut method = "trust";
     loop {
         match wire.receive()? {
-            Message::AuthenticationOk => return Ok(()),
+            Message::AuthenticationOk => return Ok(method),
             Message::AuthenticationCleartextPassword => {
+                method = "password";
                 frontend::password_message(password(config)?.as_bytes(), wire.out())
                     .map_err(encode_error)?;
                 wire.send()?;
             }
             Message::AuthenticationMd5Password(body) => {
+                method = "md5";
                 let hash = md5_hash(
                     config.username.as_bytes(),
                     password(config)?.as_bytes(),
@@ -101,13 +117,9 @@ fn authenticate<S: Socket>(wire: &mut Wire<Transport<S>>, config: &Config) -> Re
                         .map(|m| Ok(m.to_string()))
                         .collect()
                         .map_err(|e| Error::Connection(format!("bad SASL offer: {e}")))?;
-                if !offered.iter().any(|m| m == SCRAM_SHA_256) {
-                    return Err(Error::Unsupported(format!(
-                        "the server offers SASL mechanisms {offered:?}; only {SCRAM_SHA_256} \
-                         is supported"
-                    )));
-                }
-                scram(wire, password(config)?)?;
+                let (mechanism, channel_binding) = choose_scram(&offered, wire.stream())?;
+                scram(wire, password(config)?, mechanism, channel_binding)?;
+                method = mechanism;
             }
             Message::ErrorResponse(body) => return Err(server_error(body.fields())),
             Message::NoticeResponse(_) => {}
@@ -122,14 +134,41 @@ fn authenticate<S: Socket>(wire: &mut Wire<Transport<S>>, config: &Config) -> Re
     }
 }
 
-/// SCRAM-SHA-256 without channel binding. The final message proves that the server knows
-/// the password too; `finish` refuses a server that can't prove it.
-fn scram<S: Socket>(wire: &mut Wire<Transport<S>>, password: &str) -> Result<(), Error> {
-    // TODO: offer SCRAM-SHA-256-PLUS (tls-server-end-point binding) over TLS; it needs the
-    // server certificate's signature hash, which rustls exposes but this code does not
-    // compute yet. Without it a man in the middle with a trusted certificate could relay.
-    let mut scram = ScramSha256::new(password.as_bytes(), ChannelBinding::unsupported());
-    frontend::sasl_initial_response(SCRAM_SHA_256, scram.message(), wire.out())
+/// SCRAM-SHA-256-PLUS, bound to the TLS certificate, when the server offers it over TLS;
+/// plain SCRAM-SHA-256 otherwise, telling the server whether the client could have bound
+/// (so that a middle that stripped the PLUS offer is caught by the server).
+fn choose_scram<S: Socket>(
+    offered: &[String],
+    transport: &Transport<S>,
+) -> Result<(&'static str, ChannelBinding), Error> {
+    let offers = |name: &str| offered.iter().any(|m| m == name);
+    let hash = transport
+        .server_certificate()
+        .and_then(binding::end_point_hash);
+    match hash {
+        Some(hash) if offers(SCRAM_SHA_256_PLUS) => Ok((
+            SCRAM_SHA_256_PLUS,
+            ChannelBinding::tls_server_end_point(hash),
+        )),
+        _ if !offers(SCRAM_SHA_256) => Err(Error::Unsupported(format!(
+            "the server offers SASL mechanisms {offered:?}; this connector supports \
+             {SCRAM_SHA_256}, and {SCRAM_SHA_256_PLUS} over TLS"
+        ))),
+        Some(_) => Ok((SCRAM_SHA_256, ChannelBinding::unrequested())),
+        None => Ok((SCRAM_SHA_256, ChannelBinding::unsupported())),
+    }
+}
+
+/// The SCRAM exchange. The final message proves that the server knows the password too;
+/// `finish` refuses a server that can't prove it.
+fn scram<S: Socket>(
+    wire: &mut Wire<Transport<S>>,
+    password: &str,
+    mechanism: &str,
+    channel_binding: ChannelBinding,
+) -> Result<(), Error> {
+    let mut scram = ScramSha256::new(password.as_bytes(), channel_binding);
+    frontend::sasl_initial_response(mechanism, scram.message(), wire.out())
         .map_err(encode_error)?;
     wire.send()?;
 

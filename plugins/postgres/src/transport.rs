@@ -54,6 +54,14 @@ impl<S: Socket> Transport<S> {
         matches!(self, Transport::Tls(_))
     }
 
+    /// The server's own certificate (DER), over TLS.
+    pub fn server_certificate(&self) -> Option<&[u8]> {
+        match self {
+            Transport::Plain(_) => None,
+            Transport::Tls(tls) => tls.conn.peer_certificates()?.first().map(|c| c.as_ref()),
+        }
+    }
+
     /// Sends TLS close_notify, so the server logs a clean end rather than an EOF.
     pub fn close(&mut self) {
         if let Transport::Tls(tls) = self {

@@ -33,6 +33,12 @@ fn scram_md5_and_trust_roles_authenticate() {
     );
     let mut trust = connect(&cluster.config(TRUST_USER, None, "disable")).unwrap();
     trust.test().unwrap();
+
+    let methods: Vec<&str> = [&mut scram, &mut md5, &mut trust]
+        .into_iter()
+        .map(|conn| conn.session().greeting().authentication)
+        .collect();
+    assert_eq!(methods, ["SCRAM-SHA-256", "md5", "trust"]);
 }
 
 #[test]
@@ -71,6 +77,11 @@ fn tls_modes_encrypt_as_configured() {
         let mut conn = connect(&cluster.config(SCRAM_USER, Some(SCRAM_PASSWORD), mode)).unwrap();
         assert_eq!(scalar(&mut conn, in_tls), Value::Boolean(true), "{mode}");
         assert!(conn.session().is_tls());
+        // Over TLS the password exchange is bound to the server's certificate.
+        assert_eq!(
+            conn.session().greeting().authentication,
+            "SCRAM-SHA-256-PLUS"
+        );
         // The suite that is fast without AES instructions (see transport.rs).
         assert_eq!(
             scalar(
