@@ -50,7 +50,7 @@ pub fn start<S: Socket>(wire: &mut Wire<Transport<S>>, config: &Config) -> Resul
         authentication,
         ..greeting(wire)?
     };
-    settle(wire, config)?;
+    settle(wire, config, &greeting.server_version)?;
     Ok(greeting)
 }
 
@@ -68,21 +68,58 @@ fn settings(config: &Config) -> String {
     sql
 }
 
-/// Applies [`settings`] with one simple query (several statements, one round trip).
-fn settle<S: Socket>(wire: &mut Wire<Transport<S>>, config: &Config) -> Result<(), Error> {
+/// Asks the server to check every so often, while a statement runs, that the client is
+/// still there. When the host kills an instance at its deadline the socket closes, and
+/// without the check the server would run the abandoned statement to its end.
+const CONNECTION_CHECK: &str = "set client_connection_check_interval = 2000";
+
+/// Applies [`settings`] with one simple query (several statements), and then
+/// [`CONNECTION_CHECK`] where the server has it (PostgreSQL 14 and later, on platforms
+/// with the needed poll flag), in the same round trip. The check is a second query
+/// because a failure inside one query undoes the whole query, and its failure is fine.
+fn settle<S: Socket>(
+    wire: &mut Wire<Transport<S>>,
+    config: &Config,
+    server_version: &str,
+) -> Result<(), Error> {
     frontend::query(&settings(config), wire.out()).map_err(encode_error)?;
+    let check = major_version(server_version).is_some_and(|major| major >= 14);
+    if check {
+        frontend::query(CONNECTION_CHECK, wire.out()).map_err(encode_error)?;
+    }
     wire.send()?;
+
     let mut failure = None;
+    let mut pending = if check { 2 } else { 1 };
+    let mut first = true;
     loop {
         match wire.receive()? {
-            Message::ReadyForQuery(_) => return failure.map_or(Ok(()), Err),
-            Message::ErrorResponse(body) => failure = Some(server_error(body.fields())),
-            Message::CommandComplete(_)
+            Message::ReadyForQuery(_) => {
+                pending -= 1;
+                first = false;
+                if pending == 0 {
+                    return failure.map_or(Ok(()), Err);
+                }
+            }
+            Message::ErrorResponse(body) if first => {
+                failure = Some(server_error(body.fields()));
+            }
+            Message::ErrorResponse(_)
+            | Message::CommandComplete(_)
             | Message::ParameterStatus(_)
             | Message::NoticeResponse(_) => {}
             _ => return Err(unexpected("the session settings")),
         }
     }
+}
+
+/// `15` from `15.19 (Debian 15.19-0+deb12u1)`, `9` from `9.6.24`.
+fn major_version(server_version: &str) -> Option<u32> {
+    let digits: String = server_version
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }
 
 /// Answers the server's challenges until it accepts; returns the method it used.
@@ -246,5 +283,13 @@ mod tests {
         assert!(!settings(&config).contains("statement_timeout"));
         config.statement_timeout = Some(Duration::from_millis(250));
         assert!(settings(&config).ends_with("; set statement_timeout = 250"));
+    }
+
+    #[test]
+    fn major_versions_are_read_from_old_and_new_version_strings() {
+        assert_eq!(major_version("15.19 (Debian 15.19-0+deb12u1)"), Some(15));
+        assert_eq!(major_version("9.6.24"), Some(9));
+        assert_eq!(major_version("17beta1"), Some(17));
+        assert_eq!(major_version(""), None);
     }
 }

@@ -502,3 +502,32 @@ fn enums_and_arrays_of_domains_are_named_and_convert_by_what_they_hold() {
         ]
     );
 }
+
+#[test]
+fn the_server_abandons_a_statement_whose_client_went_away() {
+    let db = TestDb::create();
+    let mut conn = db.connect();
+    let Value::Int(pid) = scalar(&mut conn, "select pg_backend_pid()") else {
+        panic!("a pid");
+    };
+
+    // The statement starts; then the instance dies without a word, as at a deadline.
+    // The notice makes the server send the statement's start before it sleeps (a server
+    // sends nothing else until a statement ends); it then writes nothing more, so only
+    // the connection check can tell it the client has gone.
+    let slow = "do $$ begin raise notice 'sleeping'; perform pg_sleep(60); end $$";
+    let started = std::time::Instant::now();
+    conn.session().execute(slow, &[], 0).unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    drop(conn);
+
+    let mut observer = db.connect();
+    let gone = format!("select count(*) from pg_stat_activity where pid = {pid}");
+    while scalar(&mut observer, &gone) != Value::Int(0) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the backend still runs the abandoned statement"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
