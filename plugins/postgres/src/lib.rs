@@ -1,1 +1,83 @@
-//! Work in progress.
+//! The PostgreSQL connector: the wire protocol, authentication and TLS run inside the
+//! component, over the one TCP destination the datasource was granted.
+//!
+//! Modules, from the socket up:
+//! - [`config`]: the datasource configuration and its defaults.
+//! - [`transport`]: the socket trait, TLS negotiation and rustls verification.
+//! - [`wire`]: message framing, and server errors as typed errors.
+//! - [`startup`]: the startup message, SCRAM-SHA-256 / md5 / trust authentication.
+//! - [`binding`]: SCRAM channel binding to the server's TLS certificate.
+//! - [`session`]: statements over the extended query protocol, rows streamed.
+//! - [`params`]: bound values as text parameters.
+//! - [`types`], [`array`], [`datetime`]: PostgreSQL text values to WIT values.
+//! - [`catalog`]: the database's own types (enums, domains, extension types).
+//! - [`schema`]: tables and columns for the query editor.
+//! - [`connection`]: the connector's operations, generic over the socket.
+//!
+//! Everything below [`Postgres`] is generic over [`transport::Socket`], so native tests run
+//! it against a real server over `std::net::TcpStream`; the component uses the SDK's
+//! stream over `wasi:sockets`.
+
+pub mod array;
+pub mod binding;
+pub mod catalog;
+pub mod config;
+pub mod connection;
+pub mod datetime;
+pub mod params;
+pub mod schema;
+pub mod session;
+pub mod startup;
+pub mod transport;
+pub mod types;
+pub mod wire;
+
+use config::Config;
+use connection::Connection;
+use lathe_plugin_sdk::net::TcpStream;
+use lathe_plugin_sdk::{Batch, Connector, Error, Request, ResultHead, Schema};
+
+/// The exported connector: one PostgreSQL session per instance.
+pub struct Postgres(Connection<TcpStream>);
+
+impl Connector for Postgres {
+    fn open(config: serde_json::Value) -> Result<Self, Error> {
+        let config = Config::from_json(&config)?;
+        let socket = TcpStream::connect(&config.host, config.port, config.connect_timeout)?;
+        let mut connection = Connection::open(&config, socket)?;
+
+        let session = connection.session();
+        let transport = if session.is_tls() { "TLS" } else { "plain TCP" };
+        let greeting = session.greeting();
+        lathe_plugin_sdk::log::info(&format!(
+            "connected to PostgreSQL {} over {transport}, authenticated by {}",
+            greeting.server_version, greeting.authentication
+        ));
+        Ok(Postgres(connection))
+    }
+
+    fn test(&mut self) -> Result<(), Error> {
+        self.0.test()
+    }
+
+    fn run(&mut self, request: Request) -> Result<ResultHead, Error> {
+        self.0.run(&request)
+    }
+
+    fn fetch(&mut self, max_rows: u32) -> Result<Batch, Error> {
+        self.0.fetch(max_rows)
+    }
+
+    fn schema(&mut self) -> Result<Schema, Error> {
+        self.0.schema()
+    }
+
+    fn close(&mut self) {
+        self.0.close()
+    }
+}
+
+// Only the component exports it: a native cdylib can't carry the WIT export names, and
+// native builds exist for the tests, which drive `Connection` directly.
+#[cfg(target_arch = "wasm32")]
+lathe_plugin_sdk::export_connector!(Postgres);

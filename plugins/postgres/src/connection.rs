@@ -1,0 +1,153 @@
+//! The connector's operations over one session, independent of the socket type, so that
+//! native tests drive exactly the code the component runs.
+
+use crate::config::Config;
+use crate::params;
+use crate::schema;
+use crate::session::Session;
+use crate::transport::Socket;
+use lathe_plugin_sdk::sql::{Dialect, render};
+use lathe_plugin_sdk::{Batch, Error, Request, ResultHead, Schema};
+use serde_json::json;
+
+/// Rows in the first batch at most, whatever the host's overall limit: the head should
+/// come back quickly and small; the host fetches the rest at its own pace.
+pub const FIRST_BATCH_ROWS: u32 = 1000;
+/// A batch closes once its rows hold this much data, so that wide rows can't make one
+/// batch (one copy across the component boundary) arbitrarily large.
+pub const BATCH_BYTES: usize = 8 * 1024 * 1024;
+
+pub struct Connection<S: Socket> {
+    session: Session<S>,
+}
+
+impl<S: Socket> Connection<S> {
+    /// Opens a session over `socket`, already connected to `config.host`.
+    pub fn open(config: &Config, socket: S) -> Result<Connection<S>, Error> {
+        Ok(Connection {
+            session: Session::connect(socket, config)?,
+        })
+    }
+
+    pub fn session(&mut self) -> &mut Session<S> {
+        &mut self.session
+    }
+
+    /// Runs `select 1` to the end.
+    pub fn test(&mut self) -> Result<(), Error> {
+        self.session.query_all("select 1").map(drop)
+    }
+
+    /// Starts the `sql` operation: `{"sql": "…"}` with `{{ }}` templates bound as `$n`.
+    /// At most `request.max_rows` rows are produced (0: no limit); the head carries the
+    /// first [`FIRST_BATCH_ROWS`] of them.
+    pub fn run(&mut self, request: &Request) -> Result<ResultHead, Error> {
+        if request.operation != "sql" {
+            return Err(Error::Unsupported(format!(
+                "the postgres connector has no operation `{}`; it has `sql`",
+                request.operation
+            )));
+        }
+        let Some(text) = request.query.get("sql").and_then(|v| v.as_str()) else {
+            return Err(Error::InvalidQuery(
+                "the query needs `sql`, the statement to run, as a string".into(),
+            ));
+        };
+        if text.trim().is_empty() {
+            return Err(Error::InvalidQuery("the SQL statement is empty".into()));
+        }
+        let statement = render(text, &request.params, Dialect::Dollar)?;
+        let types = if params::needs_types(&statement.params) {
+            Some(self.session.parameter_types(&statement.text)?)
+        } else {
+            None
+        };
+        let params = params::encode(&statement.params, types.as_deref());
+
+        let columns = self
+            .session
+            .execute(&statement.text, &params, request.max_rows)?;
+        let first = self.fetch(first_batch(request.max_rows))?;
+        Ok(ResultHead {
+            columns,
+            metadata: self.metadata(first.done).to_string(),
+            first,
+        })
+    }
+
+    /// Reads up to `max_rows` more rows of the current result.
+    pub fn fetch(&mut self, max_rows: u32) -> Result<Batch, Error> {
+        let rows = self.session.rows(max_rows as usize, BATCH_BYTES)?;
+        Ok(Batch {
+            rows: rows.rows,
+            done: rows.done,
+        })
+    }
+
+    pub fn schema(&mut self) -> Result<Schema, Error> {
+        schema::load(&mut self.session)
+    }
+
+    pub fn close(&mut self) {
+        self.session.terminate();
+    }
+
+    /// The command tag and row count once the statement has ended, and its notices.
+    fn metadata(&self, ended: bool) -> serde_json::Value {
+        let outcome = self.session.outcome();
+        let mut metadata = json!({});
+        if ended && let Some(command) = &outcome.command {
+            metadata["command"] = json!(command);
+            if let Some(count) = rows_affected(command) {
+                metadata["rows_affected"] = json!(count);
+            }
+        }
+        if outcome.truncated {
+            metadata["truncated"] = json!(true);
+        }
+        if !outcome.notices.is_empty() {
+            metadata["notices"] = json!(outcome.notices);
+        }
+        metadata
+    }
+}
+
+fn first_batch(max_rows: u32) -> u32 {
+    if max_rows == 0 {
+        FIRST_BATCH_ROWS
+    } else {
+        max_rows.min(FIRST_BATCH_ROWS)
+    }
+}
+
+/// The count at the end of a command tag: `INSERT 0 5` → 5, `SELECT 3` → 3.
+fn rows_affected(tag: &str) -> Option<u64> {
+    let (verb, rest) = tag.split_once(' ')?;
+    let counted = [
+        "INSERT", "UPDATE", "DELETE", "SELECT", "MERGE", "COPY", "FETCH", "MOVE",
+    ];
+    if !counted.contains(&verb) {
+        return None;
+    }
+    rest.rsplit(' ').next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_counts_come_from_counted_command_tags() {
+        assert_eq!(rows_affected("INSERT 0 5"), Some(5));
+        assert_eq!(rows_affected("SELECT 3"), Some(3));
+        assert_eq!(rows_affected("CREATE TABLE"), None);
+        assert_eq!(rows_affected("BEGIN"), None);
+    }
+
+    #[test]
+    fn first_batch_is_bounded_by_both_limits() {
+        assert_eq!(first_batch(0), FIRST_BATCH_ROWS);
+        assert_eq!(first_batch(10), 10);
+        assert_eq!(first_batch(1_000_000), FIRST_BATCH_ROWS);
+    }
+}

@@ -1,0 +1,359 @@
+//! One PostgreSQL session: statements over the extended query protocol, rows streamed.
+//!
+//! A statement goes out as Parse, Bind, Describe, Execute and Sync in one write: one round
+//! trip, parameters bound in text format with unspecified types so the server infers each
+//! from its context, and never more than one statement (the server refuses several in a
+//! Parse). Rows are then read from the socket only as the caller asks for them; the
+//! server blocks on a full socket meanwhile, so a large result is never held here whole.
+
+use crate::catalog::{self, Catalog};
+use crate::config::Config;
+use crate::startup::{self, Greeting, unexpected};
+use crate::transport::{Socket, Transport, negotiate};
+use crate::types::Decoder;
+use crate::wire::{Wire, io_error, notice_text, server_error};
+use bytes::BufMut;
+use lathe_plugin_sdk::{Column, Error, Row};
+use postgres_protocol::IsNull;
+use postgres_protocol::message::backend::{DATA_ROW_TAG, DataRowBody, Message};
+use postgres_protocol::message::frontend;
+
+/// Notices kept per statement; more are counted, not kept.
+const MAX_NOTICES: usize = 20;
+
+pub struct Session<S: Socket> {
+    wire: Wire<Transport<S>>,
+    greeting: Greeting,
+    catalog: Catalog,
+    state: State,
+    outcome: Outcome,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Ready for a statement.
+    Idle,
+    /// A statement was sent; rows or its end are still to be read.
+    Running,
+    /// The statement ended; only ReadyForQuery is left to read.
+    Ending,
+    /// An I/O error left the protocol at an unknown point; the session can't be used.
+    Broken,
+}
+
+/// What is known about the current statement besides its rows.
+#[derive(Debug, Default, Clone)]
+pub struct Outcome {
+    /// The command tag, `SELECT 3`, `INSERT 0 1`; set once the statement has ended.
+    pub command: Option<String>,
+    /// Rows remained when the row limit stopped the statement.
+    pub truncated: bool,
+    pub notices: Vec<String>,
+    decoders: Vec<Decoder>,
+}
+
+/// Rows read by [`Session::rows`]; `done` once the statement has ended.
+pub struct Rows {
+    pub rows: Vec<Row>,
+    pub done: bool,
+}
+
+impl<S: Socket> Session<S> {
+    /// Negotiates TLS, authenticates and waits until the server is ready. The connect
+    /// timeout bounds every read until then; afterwards reads wait as long as the
+    /// statement runs, which `statement_timeout` and the host's deadline limit.
+    pub fn connect(mut socket: S, config: &Config) -> Result<Session<S>, Error> {
+        socket
+            .set_read_timeout(Some(config.connect_timeout))
+            .map_err(|e| io_error(e, "setting the connect timeout"))?;
+        let mut wire = Wire::new(negotiate(socket, config)?);
+        let greeting = startup::start(&mut wire, config)?;
+        wire.stream_mut()
+            .set_read_timeout(None)
+            .map_err(|e| io_error(e, "clearing the connect timeout"))?;
+        let mut session = Session {
+            wire,
+            greeting,
+            catalog: Catalog::default(),
+            state: State::Idle,
+            outcome: Outcome::default(),
+        };
+        session.catalog = session.load_catalog()?;
+        Ok(session)
+    }
+
+    fn load_catalog(&mut self) -> Result<Catalog, Error> {
+        let defined = self
+            .query_all(catalog::QUERY)?
+            .into_iter()
+            .map(Catalog::parse_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Catalog::learn(&defined))
+    }
+
+    /// Runs one of the connector's own statements (no parameters, a small result) and
+    /// reads every row.
+    pub fn query_all(&mut self, sql: &str) -> Result<Vec<Row>, Error> {
+        self.execute(sql, &[], 0)?;
+        let mut rows = Vec::new();
+        loop {
+            let batch = self.rows(usize::MAX, usize::MAX)?;
+            rows.extend(batch.rows);
+            if batch.done {
+                return Ok(rows);
+            }
+        }
+    }
+
+    pub fn greeting(&self) -> &Greeting {
+        &self.greeting
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.wire.stream().is_tls()
+    }
+
+    /// Starts `sql` with text parameters (`None` is NULL); at most `row_limit` rows will be
+    /// returned (0: all). Returns the result's columns, none for a statement without rows.
+    /// Unread rows of the previous statement are read and dropped first.
+    pub fn execute(
+        &mut self,
+        sql: &str,
+        params: &[Option<Vec<u8>>],
+        row_limit: u32,
+    ) -> Result<Vec<Column>, Error> {
+        self.finish()?;
+        self.outcome = Outcome::default();
+
+        let out = self.wire.out();
+        frontend::parse("", sql, std::iter::empty(), out).map_err(too_large)?;
+        frontend::bind(
+            "",
+            "",
+            std::iter::empty(),
+            params,
+            |param, buf| match param {
+                Some(bytes) => {
+                    buf.put_slice(bytes);
+                    Ok(IsNull::No)
+                }
+                None => Ok(IsNull::Yes),
+            },
+            std::iter::empty(),
+            out,
+        )
+        .map_err(|_| Error::InvalidQuery("the query has too many parameters".into()))?;
+        frontend::describe(b'P', "", out).map_err(too_large)?;
+        let limit = i32::try_from(row_limit).unwrap_or(i32::MAX);
+        frontend::execute("", limit, out).map_err(too_large)?;
+        frontend::sync(out);
+        self.send()?;
+        self.state = State::Running;
+
+        loop {
+            match self.receive()? {
+                Message::ParseComplete | Message::BindComplete => {}
+                Message::RowDescription(body) => {
+                    use fallible_iterator::FallibleIterator;
+                    let mut columns = Vec::new();
+                    let mut fields = body.fields();
+                    while let Some(field) = fields.next().map_err(bad_message)? {
+                        let known = self.catalog.describe(field.type_oid());
+                        self.outcome.decoders.push(known.decoder);
+                        columns.push(Column::new(field.name(), known.column, known.name));
+                    }
+                    return Ok(columns);
+                }
+                Message::NoData => return Ok(Vec::new()),
+                Message::ErrorResponse(body) => {
+                    return Err(self.failed(server_error(body.fields())));
+                }
+                other => self.aside(other, "the start of a statement")?,
+            }
+        }
+    }
+
+    /// The parameter types the server infers for `sql`, without running it.
+    pub fn parameter_types(&mut self, sql: &str) -> Result<Vec<u32>, Error> {
+        self.finish()?;
+        self.outcome = Outcome::default();
+
+        let out = self.wire.out();
+        frontend::parse("", sql, std::iter::empty(), out).map_err(too_large)?;
+        frontend::describe(b'S', "", out).map_err(too_large)?;
+        frontend::sync(out);
+        self.send()?;
+        self.state = State::Running;
+
+        let mut types = Vec::new();
+        loop {
+            match self.receive()? {
+                Message::ParameterDescription(body) => {
+                    use fallible_iterator::FallibleIterator;
+                    types = body.parameters().collect().map_err(bad_message)?;
+                }
+                Message::ParseComplete | Message::RowDescription(_) | Message::NoData => {}
+                Message::ReadyForQuery(_) => {
+                    self.state = State::Idle;
+                    return Ok(types);
+                }
+                Message::ErrorResponse(body) => {
+                    return Err(self.failed(server_error(body.fields())));
+                }
+                other => self.aside(other, "describing a statement")?,
+            }
+        }
+    }
+
+    /// Reads up to `max_rows` rows, stopping early once they hold `max_bytes` of data.
+    pub fn rows(&mut self, max_rows: usize, max_bytes: usize) -> Result<Rows, Error> {
+        let mut rows = Vec::new();
+        let mut bytes = 0;
+        while self.state == State::Running {
+            // A full batch still takes the statement's end if it has already arrived, so
+            // that a result which exactly fills its batches needs no empty fetch.
+            let full = rows.len() >= max_rows || bytes >= max_bytes;
+            if full
+                && self
+                    .wire
+                    .buffered_tag()
+                    .is_none_or(|tag| tag == DATA_ROW_TAG)
+            {
+                break;
+            }
+            match self.receive()? {
+                Message::DataRow(body) => {
+                    bytes += body.buffer().len();
+                    rows.push(self.decode(&body)?);
+                }
+                Message::CommandComplete(body) => {
+                    self.outcome.command = body.tag().ok().map(str::to_string);
+                    self.state = State::Ending;
+                }
+                Message::EmptyQueryResponse => self.state = State::Ending,
+                Message::PortalSuspended => {
+                    self.outcome.truncated = true;
+                    self.state = State::Ending;
+                }
+                Message::ErrorResponse(body) => {
+                    return Err(self.failed(server_error(body.fields())));
+                }
+                other => self.aside(other, "a result")?,
+            }
+        }
+        if self.state == State::Ending {
+            self.finish()?;
+        }
+        Ok(Rows {
+            rows,
+            done: self.state == State::Idle,
+        })
+    }
+
+    pub fn outcome(&self) -> &Outcome {
+        &self.outcome
+    }
+
+    /// Reads and drops what is left of the current statement, up to ReadyForQuery.
+    pub fn finish(&mut self) -> Result<(), Error> {
+        while self.state != State::Idle {
+            if self.state == State::Broken {
+                return Err(Error::Connection(
+                    "the connection to the server was lost; the datasource must be reopened".into(),
+                ));
+            }
+            match self.receive()? {
+                Message::ReadyForQuery(_) => self.state = State::Idle,
+                Message::CopyInResponse(_) => self.refuse_copy_in()?,
+                // Rows and errors of a result nobody reads any more.
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the session politely. Errors don't matter any more: the socket is dropped next.
+    pub fn terminate(&mut self) {
+        if self.state == State::Broken {
+            return;
+        }
+        frontend::terminate(self.wire.out());
+        let _ = self.wire.send();
+        self.wire.stream_mut().close();
+        self.state = State::Broken;
+    }
+
+    fn decode(&mut self, body: &DataRowBody) -> Result<Row, Error> {
+        use fallible_iterator::FallibleIterator;
+        let buffer = body.buffer();
+        let mut row = Vec::with_capacity(self.outcome.decoders.len());
+        let mut ranges = body.ranges();
+        let mut column = 0;
+        while let Some(range) = ranges.next().map_err(bad_message)? {
+            let Some(decoder) = self.outcome.decoders.get(column) else {
+                let error = Error::Connection("a row has more cells than columns".into());
+                return Err(self.broken(error));
+            };
+            row.push(decoder.decode(range.map(|r| &buffer[r])));
+            column += 1;
+        }
+        Ok(row)
+    }
+
+    /// Handles the messages that may come at any point: notices, parameter reports,
+    /// notifications, COPY. Anything else is a protocol error.
+    fn aside(&mut self, message: Message, during: &str) -> Result<(), Error> {
+        match message {
+            Message::NoticeResponse(body) => {
+                if self.outcome.notices.len() < MAX_NOTICES {
+                    self.outcome.notices.push(notice_text(body.fields()));
+                }
+                Ok(())
+            }
+            Message::ParameterStatus(_) | Message::NotificationResponse(_) => Ok(()),
+            // COPY … TO STDOUT: its data has no columns to map to; the command tag still
+            // says how many rows it wrote.
+            Message::CopyOutResponse(_) | Message::CopyData(_) | Message::CopyDone => Ok(()),
+            Message::CopyInResponse(_) => self.refuse_copy_in(),
+            _ => Err(self.broken(unexpected(during))),
+        }
+    }
+
+    /// COPY … FROM STDIN has no data to read here; the server is told so and answers
+    /// with an error. It ignores the Sync sent during COPY, hence another one.
+    fn refuse_copy_in(&mut self) -> Result<(), Error> {
+        frontend::copy_fail("COPY FROM STDIN is not supported by Lathe", self.wire.out())
+            .map_err(too_large)?;
+        frontend::sync(self.wire.out());
+        self.send()
+    }
+
+    /// The statement failed: reads to ReadyForQuery so the session can go on. The server's
+    /// error is the one to report even when the connection ends with it (a FATAL error, an
+    /// administrator's terminate); the session is then broken and says so next time.
+    fn failed(&mut self, error: Error) -> Error {
+        let _ = self.finish();
+        error
+    }
+
+    fn send(&mut self) -> Result<(), Error> {
+        self.wire.send().map_err(|e| self.broken(e))
+    }
+
+    fn receive(&mut self) -> Result<Message, Error> {
+        self.wire.receive().map_err(|e| self.broken(e))
+    }
+
+    fn broken(&mut self, error: Error) -> Error {
+        self.state = State::Broken;
+        error
+    }
+}
+
+fn too_large(e: std::io::Error) -> Error {
+    Error::InvalidQuery(format!("the query can't be sent: {e}"))
+}
+
+fn bad_message(e: std::io::Error) -> Error {
+    Error::Connection(format!("the server sent a bad message: {e}"))
+}
