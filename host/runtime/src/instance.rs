@@ -189,12 +189,12 @@ impl Instance {
     pub async fn run(&mut self, request: RunRequest) -> Result<QueryOutput, RuntimeError> {
         let started = Instant::now();
         let max_rows = self.core.limits.max_rows;
-        let first = (self.core.limits.batch_rows as usize).min(max_rows + 1) as u32;
+        // One row more than is kept, to learn whether the result goes on past the limit.
         let wit_request = wit::Request {
             operation: request.operation,
             query: request.query.to_string(),
             params: request.params,
-            max_rows: first,
+            max_rows: (max_rows + 1).min(u32::MAX as usize) as u32,
         };
         let (world, connection) = (&self.world, self.connection);
         let head = self

@@ -132,6 +132,9 @@ impl Value {
     }
 }
 
+/// Rows in the first batch of a buffered result; the host asks for the rest.
+const FIRST_BATCH: u32 = 1_000;
+
 /// Rows held in memory and handed to the host a batch at a time. For connectors whose
 /// protocol delivers a whole result at once (HTTP APIs).
 #[derive(Debug, Default)]
@@ -140,13 +143,20 @@ pub struct Buffered {
 }
 
 impl Buffered {
-    /// Starts a result: the head carries the columns and up to `first` rows.
+    /// Starts a result of at most `max_rows` rows (the request's limit; 0 for none): the
+    /// head carries the columns and the first batch.
     pub fn start(
         columns: Vec<Column>,
-        rows: Vec<Row>,
+        mut rows: Vec<Row>,
         metadata: &serde_json::Value,
-        first: u32,
+        max_rows: u32,
     ) -> (Self, ResultHead) {
+        let first = if max_rows == 0 {
+            FIRST_BATCH
+        } else {
+            rows.truncate(max_rows as usize);
+            FIRST_BATCH.min(max_rows)
+        };
         let mut buffered = Buffered {
             rows: rows.into_iter(),
         };
@@ -177,13 +187,22 @@ mod tests {
     fn buffered_results_come_in_batches() {
         let rows = (0..5).map(|n| vec![Value::Int(n)]).collect();
         let columns = vec![Column::new("n", ColumnType::Int, "int")];
-        let (mut rest, head) = Buffered::start(columns, rows, &serde_json::json!({}), 2);
-        assert_eq!(head.first.rows.len(), 2);
+        let (mut rest, head) = Buffered::start(columns, rows, &serde_json::json!({}), 4);
+        assert_eq!(
+            head.first.rows.len(),
+            4,
+            "the first batch is capped by the limit"
+        );
+        assert!(head.first.done, "rows past the limit are dropped");
+        assert!(rest.next(2).rows.is_empty());
+
+        let rows = (0..2_500).map(|n| vec![Value::Int(n)]).collect();
+        let (mut rest, head) = Buffered::start(Vec::new(), rows, &serde_json::json!({}), 0);
+        assert_eq!(head.first.rows.len(), 1_000);
         assert!(!head.first.done);
-        let second = rest.next(2);
-        assert_eq!(second.rows, vec![vec![Value::Int(2)], vec![Value::Int(3)]]);
-        let last = rest.next(2);
-        assert_eq!(last.rows.len(), 1);
+        assert_eq!(rest.next(1_000).rows[0], vec![Value::Int(1_000)]);
+        let last = rest.next(1_000);
+        assert_eq!(last.rows.len(), 500);
         assert!(last.done);
     }
 

@@ -77,7 +77,4 @@ impl Connector for Postgres {
     }
 }
 
-// Only the component exports it: a native cdylib can't carry the WIT export names, and
-// native builds exist for the tests, which drive `Connection` directly.
-#[cfg(target_arch = "wasm32")]
 lathe_plugin_sdk::export_connector!(Postgres);

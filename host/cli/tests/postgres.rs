@@ -1,0 +1,166 @@
+//! The PostgreSQL connector through `lathe plugin run`, against the machine's PostgreSQL
+//! (127.0.0.1:5432, trust auth). Each test works in a table of its own, dropped at the end.
+
+mod support;
+
+use serde_json::json;
+use support::lathe_plugin_run;
+
+const CONFIG: &str = r#"{"host":"127.0.0.1","port":5432,"username":"postgres","database":"postgres","ssl_mode":"disable"}"#;
+
+async fn client() -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(
+        "host=127.0.0.1 port=5432 user=postgres dbname=postgres",
+        tokio_postgres::NoTls,
+    )
+    .await
+    .expect("the local PostgreSQL");
+    tokio::spawn(connection);
+    client
+}
+
+#[tokio::test]
+async fn bound_input_answers_42() {
+    let out = lathe_plugin_run(
+        "plugins/postgres",
+        CONFIG,
+        r#"{"sql":"select {{ inputs.n }}::int + 1 as answer"}"#,
+        r#"{"n":41}"#,
+    )
+    .await
+    .success();
+    assert_eq!(out["columns"][0]["name"], "answer");
+    assert_eq!(out["columns"][0]["type"], "int");
+    assert_eq!(out["rows"], json!([[42]]));
+}
+
+#[tokio::test]
+async fn injection_attempt_is_a_type_error_and_drops_nothing() {
+    let table = format!("lathe_cli_victim_{}", std::process::id());
+    let db = client().await;
+    db.batch_execute(&format!(
+        "create table {table} (id int); insert into {table} values (1)"
+    ))
+    .await
+    .unwrap();
+
+    let inputs = json!({ "n": format!("1; drop table {table}") }).to_string();
+    let err = lathe_plugin_run(
+        "plugins/postgres",
+        CONFIG,
+        r#"{"sql":"select {{ inputs.n }}::int + 1 as answer"}"#,
+        &inputs,
+    )
+    .await
+    .failure();
+    assert!(err.contains("22P02"), "{err}");
+
+    let rows = db
+        .query(&format!("select count(*) from {table}"), &[])
+        .await;
+    db.batch_execute(&format!("drop table if exists {table}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        rows.expect("the table must still exist")[0].get::<_, i64>(0),
+        1
+    );
+}
+
+#[tokio::test]
+async fn large_results_are_cut_at_max_rows() {
+    let out = support::lathe(&[
+        "plugin",
+        "run",
+        "plugins/postgres",
+        "--config",
+        CONFIG,
+        "--query",
+        r#"{"sql":"select g from generate_series(1, 50000) g"}"#,
+        "--max-rows",
+        "25000",
+    ])
+    .await
+    .success();
+    assert_eq!(out["rowCount"], 25_000);
+    assert_eq!(out["truncated"], true);
+    assert_eq!(out["rows"][24_999], json!([25_000]));
+
+    let out = support::lathe(&[
+        "plugin",
+        "run",
+        "plugins/postgres",
+        "--config",
+        CONFIG,
+        "--query",
+        r#"{"sql":"select g from generate_series(1, 3000) g"}"#,
+    ])
+    .await
+    .success();
+    assert_eq!(out["rowCount"], 3_000);
+    assert_eq!(out["truncated"], false);
+}
+
+#[tokio::test]
+async fn test_and_schema_use_the_same_connection_settings() {
+    let out = support::lathe(&[
+        "plugin",
+        "run",
+        "plugins/postgres",
+        "--config",
+        CONFIG,
+        "--test",
+    ])
+    .await
+    .success();
+    assert_eq!(out, json!({"ok": true}));
+
+    let table = format!("lathe_cli_schema_{}", std::process::id());
+    let db = client().await;
+    db.batch_execute(&format!(
+        "create table {table} (id int not null, note text)"
+    ))
+    .await
+    .unwrap();
+    let out = support::lathe(&[
+        "plugin",
+        "run",
+        "plugins/postgres",
+        "--config",
+        CONFIG,
+        "--schema",
+    ])
+    .await
+    .success();
+    db.batch_execute(&format!("drop table {table}"))
+        .await
+        .unwrap();
+    let tables = out["tables"].as_array().unwrap();
+    let ours = tables
+        .iter()
+        .find(|t| t["name"] == table.as_str())
+        .expect("the test's table is listed");
+    assert_eq!(ours["columns"][0]["name"], "id");
+    assert_eq!(ours["columns"][0]["nullable"], false);
+}
+
+#[tokio::test]
+async fn ungranted_addresses_never_open() {
+    let err = support::lathe(&[
+        "plugin",
+        "run",
+        "plugins/postgres",
+        "--no-loopback",
+        "--config",
+        CONFIG,
+        "--query",
+        r#"{"sql":"select 1"}"#,
+    ])
+    .await
+    .failure();
+    assert!(
+        err.contains("egress to tcp://127.0.0.1:5432 denied"),
+        "{err}"
+    );
+    assert!(err.contains("allow-list"), "{err}");
+}
