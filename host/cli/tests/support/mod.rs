@@ -1,7 +1,7 @@
 //! Shared by the black-box tests: running the real `lathe` binary, and a small HTTP API on
 //! loopback.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 mod api;
 
