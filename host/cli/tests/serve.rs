@@ -1,0 +1,179 @@
+//! `lathe serve` basics: health, readiness, metrics, request ids, problem documents for
+//! unknown routes, graceful shutdown, `lathe migrate`, and the setup hint.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Server, TestStore, lathe};
+
+#[test]
+fn health_endpoints_answer_and_readyz_reports_migrations_applied() {
+    let server = Server::start();
+    let c = server.client();
+    let live = c.get("/livez");
+    live.expect_status(200);
+    assert_eq!(live.body, "ok\n");
+    let ready = c.get("/readyz");
+    ready.expect_status(200);
+    assert_eq!(ready.body, "ready\n");
+}
+
+#[test]
+fn every_response_carries_a_request_id_and_a_client_id_is_kept() {
+    let server = Server::start();
+    let c = server.client();
+    let a = c.get("/livez");
+    let b = c.get("/livez");
+    let id_a = a.header("x-request-id").expect("request id on response");
+    let id_b = b.header("x-request-id").expect("request id on response");
+    assert_ne!(id_a, id_b);
+
+    let own = c.raw("GET", "/livez", &[("x-request-id", "trace-me-123")], None);
+    assert_eq!(own.header("x-request-id"), Some("trace-me-123"));
+    let problem = c.get("/api/v1/nope");
+    assert!(problem.header("x-request-id").is_some());
+}
+
+#[test]
+fn metrics_count_requests_by_route_template() {
+    let server = Server::start();
+    let c = server.client();
+    c.get("/livez").expect_status(200);
+    c.get("/api/v1/workspaces/some-id").expect_status(401);
+    let m = c.get("/metrics");
+    m.expect_status(200);
+    assert!(m.header("content-type").unwrap().starts_with("text/plain"));
+    assert!(
+        m.body.contains(
+            "lathe_http_requests_total{method=\"GET\",route=\"/livez\",status=\"200\"} 1"
+        ),
+        "{}",
+        m.body
+    );
+    assert!(
+        m.body
+            .contains("route=\"/api/v1/workspaces/{ws}\",status=\"401\"} 1"),
+        "{}",
+        m.body
+    );
+    assert!(!m.body.contains("some-id"));
+}
+
+#[test]
+fn unknown_routes_and_methods_are_problem_documents() {
+    let server = Server::start();
+    let c = server.client();
+    c.get("/api/v1/does-not-exist")
+        .expect_problem(404, "not-found");
+    c.get("/").expect_problem(404, "not-found");
+    c.send("PUT", "/api/v1/auth/login", None)
+        .expect_problem(405, "method-not-allowed");
+}
+
+#[test]
+fn login_before_any_admin_exists_says_how_to_create_one() {
+    let server = Server::start();
+    let mut c = server.client();
+    let doc = c
+        .login("someone@example.com", "whatever123")
+        .expect_problem(409, "setup-required");
+    assert!(
+        doc["detail"]
+            .as_str()
+            .unwrap()
+            .contains("lathe admin create")
+    );
+    assert!(server.logs().contains("lathe admin create"));
+}
+
+#[test]
+fn sigterm_lets_an_in_flight_request_finish_then_exits_cleanly() {
+    let mut server = Server::with_admin();
+    let c = server.admin();
+    // A login hashes a password (argon2, tens of ms): start one, then signal mid-flight.
+    let url = server.url.clone();
+    let in_flight = std::thread::spawn(move || {
+        let mut c = common::Client::new(&url);
+        c.login(common::ADMIN_EMAIL, common::ADMIN_PASSWORD).status
+    });
+    std::thread::sleep(Duration::from_millis(5));
+    server.signal("TERM");
+    assert_eq!(in_flight.join().unwrap(), 200);
+    assert_eq!(
+        server.wait(Duration::from_secs(30)),
+        Some(true),
+        "exit status after SIGTERM"
+    );
+    assert!(server.logs().contains("shutting down"));
+    drop(c);
+}
+
+#[test]
+fn migrate_command_is_idempotent_and_the_server_starts_on_its_result() {
+    let store = TestStore::new();
+    for _ in 0..2 {
+        let out = lathe().arg("migrate").args(store.args()).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let server = Server::start_on(store, &[]);
+    server.client().get("/readyz").expect_status(200);
+}
+
+#[test]
+fn concurrent_starts_on_one_store_migrate_once_without_error() {
+    let store = TestStore::new();
+    let args = store.args();
+    let runs: Vec<_> = (0..3)
+        .map(|_| {
+            lathe()
+                .arg("migrate")
+                .args(&args)
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for run in runs {
+        let out = run.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let server = Server::start_on(store, &[]);
+    server.client().get("/readyz").expect_status(200);
+}
+
+#[test]
+fn json_log_format_writes_one_json_object_per_line() {
+    let server = Server::start_with(&["--log-format", "json"]);
+    server.client().get("/livez").expect_status(200);
+    std::thread::sleep(Duration::from_millis(200));
+    let logs = server.logs();
+    let lines: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty());
+    for line in lines {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(v.get("level").is_some(), "{line}");
+    }
+}
+
+#[test]
+fn a_non_postgres_database_url_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = lathe()
+        .args(["migrate", "--data-dir"])
+        .arg(dir.path())
+        .args(["--database-url", "mysql://root@127.0.0.1/test"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("postgres://"));
+}

@@ -1,0 +1,199 @@
+//! `/api/v1/auth`: login, logout, me.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::extract::{ApiJson, normalize_email};
+use super::users::UserView;
+use super::workspaces::WorkspaceView;
+use crate::auth::{
+    Actor, ClientAddr, PASSWORD_MAX_CHARS, SESSION_COOKIE, Secret, Via, hash_secret,
+    session_cookie_from,
+};
+use crate::error::{Error, Problem, Result};
+use crate::state::SharedState;
+use crate::store::{AuditEvent, now_ms};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// The caller and the workspaces they can reach, with their role in each.
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub user: UserView,
+    pub workspaces: Vec<WorkspaceView>,
+}
+
+/// Log in with email and password; sets a new session cookie.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in; the session cookie is set", body = Me),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No instance admin exists yet", body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn auth_login(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Result<Response> {
+    if body.password.len() > PASSWORD_MAX_CHARS * 4 {
+        return Err(Error::BadRequest("password too long".into()));
+    }
+    if let Some(origin) = headers.get(header::ORIGIN)
+        && origin.as_bytes() != state.settings.origin.as_bytes()
+    {
+        return Err(Error::CsrfRejected);
+    }
+    if !state.store.instance_admin_exists().await? {
+        return Err(Error::SetupRequired);
+    }
+    // An address that isn't an email can't match an account; it still counts as an attempt.
+    let email = normalize_email(&body.email).unwrap_or_else(|_| body.email.to_lowercase());
+    state.limiter.attempt(&email, addr)?;
+
+    let user = state.store.user_by_email(&email).await?;
+    let matches = state
+        .hasher
+        .verify(
+            &body.password,
+            user.as_ref().map(|u| u.password_hash.as_str()),
+        )
+        .await?;
+    let user = match user {
+        Some(user) if matches && user.disabled_at.is_none() => user,
+        _ => {
+            state.limiter.failed(&email);
+            state
+                .store
+                .audit_append(AuditEvent {
+                    action: "auth.login_failed",
+                    actor_email: Some(email.chars().take(254).collect()),
+                    address: Some(addr.to_string()),
+                    ..Default::default()
+                })
+                .await?;
+            return Err(Error::InvalidCredentials);
+        }
+    };
+    state.limiter.succeeded(&email);
+
+    // Rotate: a session id the browser already had (possibly planted) never survives a login.
+    if let Some(old) = session_cookie_from(&headers) {
+        state.store.session_delete(&hash_secret(&old)).await?;
+    }
+    state.store.sessions_delete_expired().await?;
+    let session = Secret::generate("");
+    let ttl = state.settings.session_ttl;
+    let expires_at = now_ms() + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
+    state
+        .store
+        .session_insert(&session.hash(), &user.id, expires_at)
+        .await?;
+    state
+        .store
+        .audit_append(AuditEvent {
+            action: "auth.login",
+            actor_id: Some(user.id.clone()),
+            actor_email: Some(user.email.clone()),
+            address: Some(addr.to_string()),
+            ..Default::default()
+        })
+        .await?;
+
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        session.expose(),
+        ttl.as_secs(),
+        if state.settings.secure_cookies {
+            "; Secure"
+        } else {
+            ""
+        }
+    );
+    let me = me_for(
+        &state,
+        &Actor {
+            user,
+            via: Via::Session {
+                id_hash: session.hash(),
+            },
+        },
+    )
+    .await?;
+    let mut response = axum::Json(me).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(anyhow::Error::from)?,
+    );
+    Ok(response)
+}
+
+/// End the current session and clear its cookie.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 400, description = "Called with an API token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn auth_logout(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    actor: Actor,
+) -> Result<Response> {
+    let Via::Session { id_hash } = &actor.via else {
+        return Err(Error::BadRequest(
+            "logout ends a cookie session; revoke API tokens instead".into(),
+        ));
+    };
+    state.store.session_delete(id_hash).await?;
+    state
+        .store
+        .audit_append(AuditEvent {
+            action: "auth.logout",
+            actor_id: Some(actor.user.id.clone()),
+            actor_email: Some(actor.user.email.clone()),
+            address: Some(addr.to_string()),
+            ..Default::default()
+        })
+        .await?;
+
+    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&clear).map_err(anyhow::Error::from)?,
+    );
+    Ok(response)
+}
+
+/// The caller and their workspaces. With an API token, only the token's workspace.
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
+    responses(
+        (status = 200, body = Me),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn auth_me(State(state): State<SharedState>, actor: Actor) -> Result<axum::Json<Me>> {
+    Ok(axum::Json(me_for(&state, &actor).await?))
+}
+
+async fn me_for(state: &SharedState, actor: &Actor) -> Result<Me> {
+    let mut workspaces = state.store.workspaces_for_user(&actor.user.id).await?;
+    if let Via::Token { workspace_id, .. } = &actor.via {
+        workspaces.retain(|w| &w.id == workspace_id);
+    }
+    Ok(Me {
+        user: UserView::from(&actor.user),
+        workspaces: workspaces.into_iter().map(WorkspaceView::from).collect(),
+    })
+}

@@ -1,0 +1,93 @@
+//! The JSON API under `/api/v1`: one file per resource, handlers named `<resource>_<verb>`,
+//! and the OpenAPI document generated from their annotations.
+
+mod audit;
+mod auth;
+mod extract;
+mod members;
+mod tokens;
+mod users;
+mod workspaces;
+
+use axum::Router;
+use axum::routing::{get, patch, post};
+use utoipa::OpenApi;
+
+pub(crate) use extract::normalize_email;
+
+use crate::error::Problem;
+use crate::state::SharedState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Lathe API", description = "Lathe's JSON API. Errors are application/problem+json."),
+    paths(
+        auth::auth_login, auth::auth_logout, auth::auth_me,
+        users::users_create, users::users_list,
+        tokens::tokens_create, tokens::tokens_list, tokens::tokens_delete,
+        workspaces::workspaces_create, workspaces::workspaces_list,
+        workspaces::workspaces_get, workspaces::workspaces_update,
+        members::members_list, members::members_create,
+        members::members_update, members::members_delete,
+        audit::audit_list, audit::audit_list_instance,
+    ),
+    components(schemas(Problem)),
+    tags(
+        (name = "auth", description = "Login sessions"),
+        (name = "users", description = "Accounts (instance admins)"),
+        (name = "tokens", description = "API tokens"),
+        (name = "workspaces", description = "Workspaces"),
+        (name = "members", description = "Workspace members and roles"),
+        (name = "audit", description = "The audit log"),
+    )
+)]
+struct ApiDoc;
+
+/// The OpenAPI document, pretty-printed, as served and as checked into the repository.
+pub fn openapi_json() -> String {
+    let mut text = ApiDoc::openapi()
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises");
+    text.push('\n');
+    text
+}
+
+async fn openapi_get() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        openapi_json(),
+    )
+}
+
+/// Routes under `/api/v1`.
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/openapi.json", get(openapi_get))
+        .route("/auth/login", post(auth::auth_login))
+        .route("/auth/logout", post(auth::auth_logout))
+        .route("/auth/me", get(auth::auth_me))
+        .route("/users", get(users::users_list).post(users::users_create))
+        .route(
+            "/tokens",
+            get(tokens::tokens_list).post(tokens::tokens_create),
+        )
+        .route("/tokens/{id}", axum::routing::delete(tokens::tokens_delete))
+        .route(
+            "/workspaces",
+            get(workspaces::workspaces_list).post(workspaces::workspaces_create),
+        )
+        .route(
+            "/workspaces/{ws}",
+            get(workspaces::workspaces_get).patch(workspaces::workspaces_update),
+        )
+        .route(
+            "/workspaces/{ws}/members",
+            get(members::members_list).post(members::members_create),
+        )
+        .route(
+            "/workspaces/{ws}/members/{user_id}",
+            patch(members::members_update).delete(members::members_delete),
+        )
+        .route("/workspaces/{ws}/audit", get(audit::audit_list))
+        .route("/audit", get(audit::audit_list_instance))
+}

@@ -1,0 +1,103 @@
+//! `/api/v1/users`: instance admins create and list accounts.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::extract::{ApiJson, normalize_email, rfc3339};
+use crate::auth::{Actor, ClientAddr, require_instance_admin, validate_password};
+use crate::error::{Problem, Result};
+use crate::state::SharedState;
+use crate::store::{AuditEvent, UserRow};
+
+#[derive(Serialize, ToSchema)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub instance_admin: bool,
+    pub disabled: bool,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+impl From<&UserRow> for UserView {
+    fn from(u: &UserRow) -> Self {
+        UserView {
+            id: u.id.clone(),
+            email: u.email.clone(),
+            instance_admin: u.is_instance_admin(),
+            disabled: u.disabled_at.is_some(),
+            created_at: rfc3339(u.created_at),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserCreate {
+    pub email: String,
+    /// 8 to 128 characters.
+    pub password: String,
+    #[serde(default)]
+    pub instance_admin: bool,
+}
+
+/// Create a user account (instance admins only).
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = UserCreate,
+    responses(
+        (status = 201, body = UserView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn users_create(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    actor: Actor,
+    ApiJson(body): ApiJson<UserCreate>,
+) -> Result<(StatusCode, Json<UserView>)> {
+    require_instance_admin(&actor)?;
+    let email = normalize_email(&body.email)?;
+    validate_password(&body.password)?;
+
+    let hash = state.hasher.hash(&body.password).await?;
+    let user = state
+        .store
+        .user_insert(&email, &hash, body.instance_admin)
+        .await?;
+    state
+        .store
+        .audit_append(AuditEvent {
+            action: "user.create",
+            actor_id: Some(actor.user.id.clone()),
+            actor_email: Some(actor.user.email.clone()),
+            target: Some(user.id.clone()),
+            address: Some(addr.to_string()),
+            detail: Some(
+                serde_json::json!({ "email": user.email, "instance_admin": body.instance_admin }),
+            ),
+            ..Default::default()
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(UserView::from(&user))))
+}
+
+/// List all user accounts (instance admins only).
+#[utoipa::path(get, path = "/api/v1/users", tag = "users",
+    responses(
+        (status = 200, body = Vec<UserView>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn users_list(
+    State(state): State<SharedState>,
+    actor: Actor,
+) -> Result<Json<Vec<UserView>>> {
+    require_instance_admin(&actor)?;
+    let users = state.store.users_list().await?;
+    Ok(Json(users.iter().map(UserView::from).collect()))
+}
