@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, the connector components, then every test.
+# The whole test suite: formatting, lints, the connector components, then every test — the
+# store-backed black-box tests twice, on the embedded SQLite and on PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -7,3 +8,6 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 ./scripts/build-wasm.sh
 cargo nextest run --workspace --locked --no-fail-fast
+# Second pass: each test creates its own database on the PostgreSQL at 127.0.0.1:5432
+# (user postgres, trust auth) and drops it when done.
+LATHE_TEST_BACKEND=postgres cargo nextest run -p lathe --locked --no-fail-fast

@@ -66,6 +66,9 @@ impl Client {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
+            // A fresh connection per request: a pooled one the server has just closed would
+            // fail the next request for reasons that have nothing to do with the test.
+            .max_idle_connections(0)
             .timeout_global(Some(Duration::from_secs(60)))
             .build();
         Client {
