@@ -87,7 +87,7 @@ impl Client {
         c
     }
 
-    /// Sends a request with a raw body and extra headers.
+    /// Sends a request with a raw body and extra headers; panics on a transport error.
     pub fn raw(
         &self,
         method: &str,
@@ -95,6 +95,23 @@ impl Client {
         headers: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> Resp {
+        self.try_raw(method, path, headers, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// Sends a JSON request; `Err` on a transport error (e.g. the server was killed).
+    pub fn try_send(&self, method: &str, path: &str, body: &Value) -> Result<Resp, ureq::Error> {
+        let headers = [("content-type", "application/json")];
+        self.try_raw(method, path, &headers, Some(body.to_string().into_bytes()))
+    }
+
+    fn try_raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Result<Resp, ureq::Error> {
         let mut req = http::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base));
@@ -113,8 +130,7 @@ impl Client {
         let resp = match body {
             Some(b) => self.agent.run(req.body(b).unwrap()),
             None => self.agent.run(req.body(()).unwrap()),
-        }
-        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        }?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = resp
@@ -123,11 +139,11 @@ impl Client {
             .limit(64 * 1024 * 1024)
             .read_to_string()
             .unwrap_or_default();
-        Resp {
+        Ok(Resp {
             status,
             headers,
             body,
-        }
+        })
     }
 
     pub fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Resp {
