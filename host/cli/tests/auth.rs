@@ -394,3 +394,111 @@ fn secrets_never_reach_the_logs_or_the_audit_log() {
         assert!(!audit.body.contains(secret), "a secret is in the audit log");
     }
 }
+
+#[test]
+fn changing_the_password_ends_other_sessions_but_keeps_this_one() {
+    let server = Server::with_admin();
+    let here = server.admin();
+    let elsewhere = server.admin();
+    let new_password = "a brand new password";
+
+    here.post(
+        "/api/v1/auth/password",
+        &json!({ "current_password": "wrong guess!", "new_password": new_password }),
+    )
+    .expect_problem(401, "invalid-credentials");
+    here.post(
+        "/api/v1/auth/password",
+        &json!({ "current_password": ADMIN_PASSWORD, "new_password": "short" }),
+    )
+    .expect_problem(400, "bad-request");
+    elsewhere.get("/api/v1/auth/me").expect_status(200);
+
+    here.post(
+        "/api/v1/auth/password",
+        &json!({ "current_password": ADMIN_PASSWORD, "new_password": new_password }),
+    )
+    .expect_status(204);
+    here.get("/api/v1/auth/me").expect_status(200);
+    elsewhere
+        .get("/api/v1/auth/me")
+        .expect_problem(401, "unauthenticated");
+
+    let mut c = server.client();
+    c.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .expect_problem(401, "invalid-credentials");
+    c.login(ADMIN_EMAIL, new_password).expect_status(200);
+}
+
+#[test]
+fn disabling_a_user_ends_their_sessions_and_tokens_and_blocks_login() {
+    let server = Server::with_admin();
+    let admin = server.admin();
+    let ws = workspace(&admin, "A");
+    let password = "bob's password";
+    let bob_id = admin
+        .post(
+            "/api/v1/users",
+            &json!({ "email": "bob@example.com", "password": password }),
+        )
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    admin
+        .post(
+            &format!("/api/v1/workspaces/{ws}/members"),
+            &json!({ "email": "bob@example.com", "role": "builder" }),
+        )
+        .expect_status(201);
+    let mut bob = server.client();
+    bob.login("bob@example.com", password).expect_status(200);
+    let token = bob
+        .post(
+            "/api/v1/tokens",
+            &json!({ "name": "t", "workspace_id": ws, "expires_in_days": 1 }),
+        )
+        .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let me = admin.get("/api/v1/auth/me").json();
+    let admin_id = me["user"]["id"].as_str().unwrap();
+    admin
+        .patch(
+            &format!("/api/v1/users/{admin_id}"),
+            &json!({ "disabled": true }),
+        )
+        .expect_problem(422, "validation");
+    let r = admin.patch(
+        &format!("/api/v1/users/{bob_id}"),
+        &json!({ "disabled": true }),
+    );
+    r.expect_status(200);
+    assert_eq!(r.json()["disabled"], true);
+
+    bob.get("/api/v1/auth/me")
+        .expect_problem(401, "unauthenticated");
+    bob.with_bearer(&token)
+        .get("/api/v1/auth/me")
+        .expect_problem(401, "unauthenticated");
+    let mut again = server.client();
+    again
+        .login("bob@example.com", password)
+        .expect_problem(401, "invalid-credentials");
+
+    admin
+        .patch(
+            &format!("/api/v1/users/{bob_id}"),
+            &json!({ "disabled": false }),
+        )
+        .expect_status(200);
+    again.login("bob@example.com", password).expect_status(200);
+    admin
+        .patch(
+            "/api/v1/users/00000000-0000-0000-0000-000000000000",
+            &json!({ "disabled": true }),
+        )
+        .expect_problem(404, "not-found");
+}

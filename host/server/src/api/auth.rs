@@ -11,7 +11,7 @@ use super::users::UserView;
 use super::workspaces::WorkspaceView;
 use crate::auth::{
     Actor, ClientAddr, PASSWORD_MAX_CHARS, SESSION_COOKIE, Secret, Via, hash_secret,
-    session_cookie_from,
+    session_cookie_from, validate_password,
 };
 use crate::error::{Error, Problem, Result};
 use crate::state::SharedState;
@@ -196,4 +196,64 @@ async fn me_for(state: &SharedState, actor: &Actor) -> Result<Me> {
         user: UserView::from(&actor.user),
         workspaces: workspaces.into_iter().map(WorkspaceView::from).collect(),
     })
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    /// 8 to 128 characters.
+    pub new_password: String,
+}
+
+/// Change the caller's password; every other session of theirs ends.
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed; other sessions ended"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn auth_password(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    actor: Actor,
+    ApiJson(body): ApiJson<PasswordChange>,
+) -> Result<StatusCode> {
+    let Via::Session { id_hash } = &actor.via else {
+        return Err(Error::Forbidden(
+            "change a password from a login session".into(),
+        ));
+    };
+    if body.current_password.len() > PASSWORD_MAX_CHARS * 4 {
+        return Err(Error::BadRequest("password too long".into()));
+    }
+    validate_password(&body.new_password)?;
+    // Guessing the current password through this route counts like failed logins.
+    state.limiter.attempt(&actor.user.email, addr)?;
+    let current = Some(actor.user.password_hash.as_str());
+    if !state.hasher.verify(&body.current_password, current).await? {
+        state.limiter.failed(&actor.user.email);
+        return Err(Error::InvalidCredentials);
+    }
+
+    let hash = state.hasher.hash(&body.new_password).await?;
+    state.store.user_set_password(&actor.user.id, &hash).await?;
+    state
+        .store
+        .sessions_delete_for_user(&actor.user.id, Some(id_hash))
+        .await?;
+    state
+        .store
+        .audit_append(AuditEvent {
+            action: "auth.password_change",
+            actor_id: Some(actor.user.id.clone()),
+            actor_email: Some(actor.user.email.clone()),
+            target: Some(actor.user.id.clone()),
+            address: Some(addr.to_string()),
+            ..Default::default()
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

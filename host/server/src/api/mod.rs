@@ -22,8 +22,8 @@ use crate::state::SharedState;
 #[openapi(
     info(title = "Lathe API", description = "Lathe's JSON API. Errors are application/problem+json."),
     paths(
-        auth::auth_login, auth::auth_logout, auth::auth_me,
-        users::users_create, users::users_list,
+        auth::auth_login, auth::auth_logout, auth::auth_me, auth::auth_password,
+        users::users_create, users::users_list, users::users_update,
         tokens::tokens_create, tokens::tokens_list, tokens::tokens_delete,
         workspaces::workspaces_create, workspaces::workspaces_list,
         workspaces::workspaces_get, workspaces::workspaces_update,
@@ -66,7 +66,9 @@ pub fn router() -> Router<SharedState> {
         .route("/auth/login", post(auth::auth_login))
         .route("/auth/logout", post(auth::auth_logout))
         .route("/auth/me", get(auth::auth_me))
+        .route("/auth/password", post(auth::auth_password))
         .route("/users", get(users::users_list).post(users::users_create))
+        .route("/users/{id}", patch(users::users_update))
         .route(
             "/tokens",
             get(tokens::tokens_list).post(tokens::tokens_create),

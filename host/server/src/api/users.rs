@@ -1,14 +1,14 @@
 //! `/api/v1/users`: instance admins create and list accounts.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::{ApiJson, normalize_email, rfc3339};
 use crate::auth::{Actor, ClientAddr, require_instance_admin, validate_password};
-use crate::error::{Problem, Result};
+use crate::error::{Error, Problem, Result};
 use crate::state::SharedState;
 use crate::store::{AuditEvent, UserRow};
 
@@ -100,4 +100,57 @@ pub async fn users_list(
     require_instance_admin(&actor)?;
     let users = state.store.users_list().await?;
     Ok(Json(users.iter().map(UserView::from).collect()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserUpdate {
+    /// Disabling ends the user's sessions at once; their API tokens stop working.
+    pub disabled: bool,
+}
+
+/// Disable or re-enable a user (instance admins; not themselves).
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = UserUpdate,
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, body = UserView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn users_update(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    actor: Actor,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UserUpdate>,
+) -> Result<Json<UserView>> {
+    require_instance_admin(&actor)?;
+    if id == actor.user.id && body.disabled {
+        return Err(Error::Validation("you can't disable yourself".into()));
+    }
+    state.store.user_by_id(&id).await?.ok_or(Error::NotFound)?;
+
+    state.store.user_set_disabled(&id, body.disabled).await?;
+    if body.disabled {
+        state.store.sessions_delete_for_user(&id, None).await?;
+    }
+    state
+        .store
+        .audit_append(AuditEvent {
+            action: if body.disabled {
+                "user.disable"
+            } else {
+                "user.enable"
+            },
+            actor_id: Some(actor.user.id.clone()),
+            actor_email: Some(actor.user.email.clone()),
+            target: Some(id.clone()),
+            address: Some(addr.to_string()),
+            ..Default::default()
+        })
+        .await?;
+    let user = state.store.user_by_id(&id).await?.ok_or(Error::NotFound)?;
+    Ok(Json(UserView::from(&user)))
 }

@@ -53,3 +53,15 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Ends every session of a user except `keep` (the caller's own, when given).
+    pub async fn sessions_delete_for_user(&self, user_id: &str, keep: Option<&str>) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
+            .bind(user_id)
+            .bind(keep.unwrap_or(""))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -75,6 +75,26 @@ impl Store {
             .await?)
     }
 
+    pub async fn user_set_password(&self, id: &str, password_hash: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(id)
+            .bind(password_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Disables (with the current time) or re-enables a user.
+    pub async fn user_set_disabled(&self, id: &str, disabled: bool) -> Result<()> {
+        let at = disabled.then(now_ms);
+        sqlx::query("UPDATE users SET disabled_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Whether any instance admin exists: until one does, the server asks for `admin create`.
     pub async fn instance_admin_exists(&self) -> Result<bool> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE instance_admin = 1")
