@@ -79,6 +79,20 @@ pub struct ServeArgs {
     #[arg(long, env = "LATHE_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
 
+    /// SMTP server for invites and password resets, e.g. `smtp://host:25`,
+    /// `smtp://host:587?tls=required` (STARTTLS) or `smtps://user:pass@host:465`.
+    /// Without it, invites and resets are refused.
+    #[arg(long, env = "LATHE_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender of Lathe's emails.
+    #[arg(
+        long,
+        env = "LATHE_SMTP_FROM",
+        default_value = "Lathe <lathe@localhost>"
+    )]
+    pub smtp_from: String,
+
     /// Failed logins allowed per account in 15 minutes before further attempts get 429.
     #[arg(long, env = "LATHE_LOGIN_ACCOUNT_LIMIT", default_value_t = 5)]
     pub login_account_limit: u32,

@@ -48,6 +48,8 @@ pub enum Error {
     MethodNotAllowed,
     #[error("conflict: {0}")]
     Conflict(String),
+    #[error("email is not configured")]
+    MailNotConfigured,
     #[error("no instance admin exists yet")]
     SetupRequired,
     #[error("too many requests")]
@@ -131,6 +133,12 @@ impl Error {
                 "conflict",
                 "Conflict",
                 Some(d.clone()),
+            ),
+            MailNotConfigured => (
+                StatusCode::CONFLICT,
+                "mail-not-configured",
+                "Email is not configured",
+                Some("set LATHE_SMTP_URL to send invites and password resets".into()),
             ),
             SetupRequired => (
                 StatusCode::CONFLICT,

@@ -6,6 +6,7 @@
 //! - `auth`: passwords, sessions and API tokens, CSRF, login rate limits, authorization.
 //! - [`store`]: sqlx over SQLite or PostgreSQL, migrations, one file per table group.
 //! - [`error`]: the crate's error enum and its problem+json HTTP edge.
+//! - `mail`: outgoing email over SMTP for invites and password resets.
 //! - [`commands`]: `lathe migrate` and `lathe admin create`.
 //! - `state`, `telemetry`: shared handler state; log setup.
 
@@ -15,6 +16,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod http;
+mod mail;
 mod state;
 pub mod store;
 mod telemetry;

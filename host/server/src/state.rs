@@ -7,6 +7,7 @@ use url::Url;
 
 use crate::auth::{Hasher, LoginLimiter};
 use crate::http::metrics::Metrics;
+use crate::mail::Mailer;
 use crate::store::Store;
 
 pub type SharedState = Arc<AppState>;
@@ -15,6 +16,10 @@ pub struct AppState {
     pub store: Store,
     pub hasher: Hasher,
     pub limiter: LoginLimiter,
+    /// Counts password-reset requests, per account and per address.
+    pub reset_limiter: LoginLimiter,
+    /// `None` when no SMTP server is configured: invites and resets are then refused.
+    pub mailer: Option<Mailer>,
     pub metrics: Metrics,
     pub settings: Settings,
 }
@@ -31,6 +36,17 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// A link into the builder frontend: `<base URL>/<page>?token=<token>`. Built only from
+    /// the configured base URL, never from request headers.
+    pub fn link(&self, page: &str, token: &str) -> String {
+        let mut url = self.base_url.clone();
+        let path = format!("{}/{page}", url.path().trim_end_matches('/'));
+        url.set_path(&path);
+        url.query_pairs_mut().clear().append_pair("token", token);
+        url.set_fragment(None);
+        url.to_string()
+    }
+
     pub fn new(base_url: Url, session_ttl: Duration) -> Settings {
         let origin = base_url.origin().ascii_serialization();
         let secure_cookies = base_url.scheme() == "https";

@@ -5,6 +5,7 @@
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
 
 pub mod client;
+pub mod smtp;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

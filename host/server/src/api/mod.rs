@@ -4,7 +4,9 @@
 mod audit;
 mod auth;
 mod extract;
+mod invites;
 mod members;
+mod password_resets;
 mod tokens;
 mod users;
 mod workspaces;
@@ -29,6 +31,8 @@ use crate::state::SharedState;
         workspaces::workspaces_get, workspaces::workspaces_update,
         members::members_list, members::members_create,
         members::members_update, members::members_delete,
+        invites::invites_create, invites::invites_accept,
+        password_resets::password_resets_create, password_resets::password_resets_confirm,
         audit::audit_list, audit::audit_list_instance,
     ),
     components(schemas(Problem)),
@@ -67,6 +71,13 @@ pub fn router() -> Router<SharedState> {
         .route("/auth/logout", post(auth::auth_logout))
         .route("/auth/me", get(auth::auth_me))
         .route("/auth/password", post(auth::auth_password))
+        .route("/auth/reset", post(password_resets::password_resets_create))
+        .route(
+            "/auth/reset/confirm",
+            post(password_resets::password_resets_confirm),
+        )
+        .route("/workspaces/{ws}/invites", post(invites::invites_create))
+        .route("/invites/accept", post(invites::invites_accept))
         .route("/users", get(users::users_list).post(users::users_create))
         .route("/users/{id}", patch(users::users_update))
         .route(

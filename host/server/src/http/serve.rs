@@ -12,6 +12,7 @@ use axum_server::tls_rustls::RustlsConfig;
 use crate::auth::{Hasher, LoginLimiter};
 use crate::config::ServeArgs;
 use crate::http::metrics::Metrics;
+use crate::mail::Mailer;
 use crate::state::{AppState, Settings};
 use crate::store::Store;
 
@@ -30,10 +31,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let bound = listener.local_addr().context("reading the bound address")?;
     let base_url = args.effective_base_url(bound);
 
+    let mailer = match &args.smtp_url {
+        Some(url) => Some(Mailer::new(url, &args.smtp_from)?),
+        None => None,
+    };
     let state = Arc::new(AppState {
         store: store.clone(),
         hasher: Hasher::new()?,
         limiter: LoginLimiter::new(args.login_account_limit, args.login_address_limit),
+        reset_limiter: LoginLimiter::new(args.login_account_limit, args.login_address_limit),
+        mailer,
         metrics: Metrics::default(),
         settings: Settings::new(base_url.clone(), Duration::from_secs(args.session_ttl_secs)),
     });

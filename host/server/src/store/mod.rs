@@ -7,6 +7,7 @@
 //! folder for the DDL that differs.
 
 mod audit;
+mod email_tokens;
 mod members;
 mod sessions;
 mod tokens;
@@ -24,6 +25,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditEvent, AuditFilter, AuditRow};
+pub use email_tokens::{EmailTokenKind, EmailTokenRow, NewEmailToken};
 pub use members::{MemberRow, Role};
 pub use tokens::TokenRow;
 pub use users::UserRow;
