@@ -4,14 +4,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{ADMIN_EMAIL, ADMIN_PASSWORD, Client, Server};
+use common::{ADMIN_EMAIL, ADMIN_PASSWORD, Server};
 use serde_json::json;
-
-fn workspace(admin: &Client, name: &str) -> String {
-    let r = admin.post("/api/v1/workspaces", &json!({ "name": name }));
-    r.expect_status(201);
-    r.json()["id"].as_str().unwrap().to_string()
-}
 
 #[test]
 fn admin_create_refuses_bad_passwords_and_duplicate_emails() {
@@ -267,8 +261,8 @@ fn many_login_attempts_from_one_address_get_429() {
 fn api_token_is_shown_once_scoped_to_its_workspace_and_revocable() {
     let server = Server::with_admin();
     let admin = server.admin();
-    let ws_a = workspace(&admin, "A");
-    let ws_b = workspace(&admin, "B");
+    let ws_a = common::create_workspace(&admin, "A");
+    let ws_b = common::create_workspace(&admin, "B");
 
     let created = admin.post(
         "/api/v1/tokens",
@@ -332,7 +326,7 @@ fn api_token_is_shown_once_scoped_to_its_workspace_and_revocable() {
 fn tokens_need_membership_of_their_workspace_and_a_sane_expiry() {
     let server = Server::with_admin();
     let admin = server.admin();
-    let ws = workspace(&admin, "A");
+    let ws = common::create_workspace(&admin, "A");
     admin
         .post(
             "/api/v1/tokens",
@@ -357,7 +351,7 @@ fn secrets_never_reach_the_logs_or_the_audit_log() {
     c.login(ADMIN_EMAIL, "a wrong guess 123").expect_status(401);
     c.login(ADMIN_EMAIL, ADMIN_PASSWORD).expect_status(200);
     let session = c.cookie.clone().unwrap();
-    let ws = workspace(&c, "A");
+    let ws = common::create_workspace(&c, "A");
     let token = c
         .post(
             "/api/v1/tokens",
@@ -434,7 +428,7 @@ fn changing_the_password_ends_other_sessions_but_keeps_this_one() {
 fn disabling_a_user_ends_their_sessions_and_tokens_and_blocks_login() {
     let server = Server::with_admin();
     let admin = server.admin();
-    let ws = workspace(&admin, "A");
+    let ws = common::create_workspace(&admin, "A");
     let password = "bob's password";
     let bob_id = admin
         .post(

@@ -29,12 +29,7 @@ fn snapshot(admin: &Client) -> String {
 fn malformed_mistyped_and_oversized_bodies_are_4xx_problems_that_change_nothing() {
     let server = Server::with_admin();
     let admin = server.admin();
-    let ws = admin
-        .post("/api/v1/workspaces", &json!({ "name": "Ops" }))
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let ws = common::create_workspace(&admin, "Ops");
     let before = snapshot(&admin);
     let json_ct = [("content-type", "application/json")];
 

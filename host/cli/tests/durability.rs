@@ -16,12 +16,7 @@ const PER_WRITER: usize = 10;
 fn every_acknowledged_member_survives_a_sigkill() {
     let server = Server::with_admin();
     let admin = server.admin();
-    let ws = admin
-        .post("/api/v1/workspaces", &json!({ "name": "Ops" }))
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let ws = common::create_workspace(&admin, "Ops");
     for i in 0..WRITERS * PER_WRITER {
         admin
             .post(

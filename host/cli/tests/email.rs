@@ -34,12 +34,7 @@ fn client(server: &Server) -> Client {
 fn an_invite_link_creates_the_account_and_joins_it_once() {
     let sink = SmtpSink::start();
     let (server, admin) = server(&sink);
-    let ws = admin
-        .post("/api/v1/workspaces", &json!({ "name": "Ops" }))
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let ws = common::create_workspace(&admin, "Ops");
 
     admin
         .raw(
@@ -97,12 +92,7 @@ fn an_invite_link_creates_the_account_and_joins_it_once() {
 fn an_invite_for_an_existing_account_needs_no_password() {
     let sink = SmtpSink::start();
     let (server, admin) = server(&sink);
-    let ws = admin
-        .post("/api/v1/workspaces", &json!({ "name": "Ops" }))
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let ws = common::create_workspace(&admin, "Ops");
     admin
         .post(
             "/api/v1/users",
@@ -246,12 +236,7 @@ fn reset_requests_are_rate_limited_per_account() {
 fn without_smtp_invites_and_resets_are_refused() {
     let server = Server::with_admin();
     let admin = server.admin();
-    let ws = admin
-        .post("/api/v1/workspaces", &json!({ "name": "Ops" }))
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let ws = common::create_workspace(&admin, "Ops");
     admin
         .post(
             &format!("/api/v1/workspaces/{ws}/invites"),

@@ -200,3 +200,24 @@ fn a_non_postgres_database_url_is_refused_at_start() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("postgres://"));
 }
+
+#[test]
+fn builder_assets_are_served_from_the_configured_directory() {
+    let assets = tempfile::tempdir().unwrap();
+    std::fs::write(assets.path().join("index.html"), "<html>builder</html>").unwrap();
+    std::fs::create_dir(assets.path().join("assets")).unwrap();
+    std::fs::write(assets.path().join("assets/app.js"), "console.log(1)").unwrap();
+    let server = Server::start_with(&["--builder-dir", assets.path().to_str().unwrap()]);
+    let c = server.client();
+
+    let index = c.get("/");
+    index.expect_status(200);
+    assert_eq!(index.body, "<html>builder</html>");
+    let js = c.get("/assets/app.js");
+    js.expect_status(200);
+    assert!(js.header("content-type").unwrap().contains("javascript"));
+    c.get("/assets/missing.js").expect_problem(404, "not-found");
+    c.get("/../../etc/passwd").expect_problem(404, "not-found");
+    // The API keeps its own 404s.
+    c.get("/api/v1/nope").expect_problem(404, "not-found");
+}

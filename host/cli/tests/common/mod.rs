@@ -25,6 +25,13 @@ pub fn lathe() -> Command {
     Command::new(env!("CARGO_BIN_EXE_lathe"))
 }
 
+/// Creates a workspace as `admin` and returns its id.
+pub fn create_workspace(admin: &Client, name: &str) -> String {
+    let r = admin.post("/api/v1/workspaces", &serde_json::json!({ "name": name }));
+    r.expect_status(201);
+    r.json()["id"].as_str().unwrap().to_string()
+}
+
 /// A PostgreSQL database that exists for one test.
 struct PgDatabase {
     name: String,
