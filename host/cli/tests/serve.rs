@@ -221,3 +221,47 @@ fn builder_assets_are_served_from_the_configured_directory() {
     // The API keeps its own 404s.
     c.get("/api/v1/nope").expect_problem(404, "not-found");
 }
+
+/// Opens a connection and sends `text` without finishing the request.
+fn partial_request(server: &Server, text: &str) -> std::net::TcpStream {
+    use std::io::Write;
+    let addr = server.url.strip_prefix("http://").unwrap();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    stream.write_all(text.as_bytes()).unwrap();
+    stream
+}
+
+#[test]
+fn a_request_whose_body_stalls_gets_a_408_problem() {
+    use std::io::Read;
+    let server = Server::start_with(&["--request-timeout-secs", "1"]);
+    let mut stream = partial_request(
+        &server,
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: 100\r\nConnection: close\r\n\r\n{\"email\":",
+    );
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(response.contains("urn:lathe:problem:timeout"), "{response}");
+}
+
+#[test]
+fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    use std::io::Read;
+    let server = Server::start_with(&["--header-timeout-secs", "1"]);
+    let started = std::time::Instant::now();
+    let mut stream = partial_request(&server, "GET /livez HTTP/1.1\r\nHost: x\r\n");
+    let mut buf = Vec::new();
+    let _ = stream.read_to_end(&mut buf);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "held for {:?}",
+        started.elapsed()
+    );
+    let text = String::from_utf8_lossy(&buf);
+    assert!(!text.contains("200 OK"), "{text}");
+}

@@ -155,10 +155,10 @@ impl Error {
                 Some("wait for the time given in Retry-After".into()),
             ),
             Timeout => (
-                StatusCode::SERVICE_UNAVAILABLE,
+                StatusCode::REQUEST_TIMEOUT,
                 "timeout",
                 "The request took too long",
-                None,
+                Some("the request was not completed in time; send it again".into()),
             ),
             Store(_) | Migrate(_) | Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -32,7 +32,7 @@ pub struct Me {
 }
 
 /// Log in with email and password; sets a new session cookie.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+#[utoipa::path(post, path = "/api/v1/auth/login", security(()), tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in; the session cookie is set", body = Me),
         (status = 400, body = Problem, content_type = "application/problem+json"),

@@ -97,7 +97,7 @@ pub async fn invites_create(
 }
 
 /// Accept an invite: joins the workspace, creating the account if the address has none.
-#[utoipa::path(post, path = "/api/v1/invites/accept", tag = "members", request_body = InviteAccept,
+#[utoipa::path(post, path = "/api/v1/invites/accept", security(()), tag = "members", request_body = InviteAccept,
     responses(
         (status = 204, description = "Joined"),
         (status = 400, body = Problem, content_type = "application/problem+json"),

@@ -36,6 +36,8 @@ use crate::state::SharedState;
         audit::audit_list, audit::audit_list_instance,
     ),
     components(schemas(Problem)),
+    modifiers(&SecuritySchemes),
+    security(("session" = []), ("bearer" = [])),
     tags(
         (name = "auth", description = "Login sessions"),
         (name = "users", description = "Accounts (instance admins)"),
@@ -46,6 +48,29 @@ use crate::state::SharedState;
     )
 )]
 struct ApiDoc;
+
+/// Declares the two ways to authenticate: the session cookie set by login (unsafe methods also
+/// need an `Origin` equal to the base URL) and an API token as a bearer token.
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::auth::SESSION_COOKIE,
+            ))),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
 
 /// The OpenAPI document, pretty-printed, as served and as checked into the repository.
 pub fn openapi_json() -> String {
