@@ -41,17 +41,19 @@ pub async fn admin_create(args: &StoreArgs, email: &str, password: &str) -> anyh
         .hash(password)
         .await
         .map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?;
-    let user = store
+    let unexpected = |e: crate::error::Error| anyhow::anyhow!("creating the user: {e}");
+    let mut change = store.change().await.map_err(unexpected)?;
+    let user = change
         .user_insert(&email, &hash, true)
         .await
         .map_err(|e| match e {
             crate::error::Error::Conflict(_) => {
                 anyhow::anyhow!("a user with email {email} already exists")
             }
-            other => anyhow::anyhow!("creating the user: {other}"),
+            other => unexpected(other),
         })?;
-    store
-        .audit_append(AuditEvent {
+    change
+        .commit(AuditEvent {
             action: "user.create",
             actor_email: Some("lathe admin create".into()),
             target: Some(user.id.clone()),
@@ -59,7 +61,7 @@ pub async fn admin_create(args: &StoreArgs, email: &str, password: &str) -> anyh
             ..Default::default()
         })
         .await
-        .map_err(|e| anyhow::anyhow!("recording the audit event: {e}"))?;
+        .map_err(unexpected)?;
     store.close().await;
     Ok(user.id)
 }

@@ -88,20 +88,19 @@ pub async fn auth_login(
     state.limiter.succeeded(&email);
 
     // Rotate: a session id the browser already had (possibly planted) never survives a login.
-    if let Some(old) = session_cookie_from(&headers) {
-        state.store.session_delete(&hash_secret(&old)).await?;
-    }
     state.store.sessions_delete_expired().await?;
     let session = Secret::generate("");
     let ttl = state.settings.session_ttl;
     let expires_at = now_ms() + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
-    state
-        .store
+    let mut change = state.store.change().await?;
+    change
         .session_insert(&session.hash(), &user.id, expires_at)
         .await?;
-    state
-        .store
-        .audit_append(AuditEvent {
+    if let Some(old) = session_cookie_from(&headers) {
+        change.session_delete(&hash_secret(&old)).await?;
+    }
+    change
+        .commit(AuditEvent {
             action: "auth.login",
             actor_id: Some(user.id.clone()),
             actor_email: Some(user.email.clone()),
@@ -156,10 +155,10 @@ pub async fn auth_logout(
             "logout ends a cookie session; revoke API tokens instead".into(),
         ));
     };
-    state.store.session_delete(id_hash).await?;
-    state
-        .store
-        .audit_append(AuditEvent {
+    let mut change = state.store.change().await?;
+    change.session_delete(id_hash).await?;
+    change
+        .commit(AuditEvent {
             action: "auth.logout",
             actor_id: Some(actor.user.id.clone()),
             actor_email: Some(actor.user.email.clone()),
@@ -239,14 +238,13 @@ pub async fn auth_password(
     }
 
     let hash = state.hasher.hash(&body.new_password).await?;
-    state.store.user_set_password(&actor.user.id, &hash).await?;
-    state
-        .store
+    let mut change = state.store.change().await?;
+    change.user_set_password(&actor.user.id, &hash).await?;
+    change
         .sessions_delete_for_user(&actor.user.id, Some(id_hash))
         .await?;
-    state
-        .store
-        .audit_append(AuditEvent {
+    change
+        .commit(AuditEvent {
             action: "auth.password_change",
             actor_id: Some(actor.user.id.clone()),
             actor_email: Some(actor.user.email.clone()),

@@ -70,7 +70,19 @@ pub async fn invites_create(
         created_by: Some(&actor.user.id),
         expires_at: now_ms() + i64::try_from(INVITE_TTL.as_millis()).unwrap_or(0),
     };
-    state.store.email_token_insert(new, &token.hash()).await?;
+    let mut change = state.store.change().await?;
+    change.email_token_insert(new, &token.hash()).await?;
+    change
+        .commit(AuditEvent {
+            workspace_id: Some(ws.clone()),
+            action: "member.invite",
+            actor_id: Some(actor.user.id.clone()),
+            actor_email: Some(actor.user.email.clone()),
+            target: Some(email.clone()),
+            address: Some(addr.to_string()),
+            detail: Some(serde_json::json!({ "email": email, "role": body.role })),
+        })
+        .await?;
 
     let link = state.settings.link("accept-invite", token.expose());
     let text = format!(
@@ -81,18 +93,6 @@ pub async fn invites_create(
         body.role.as_str()
     );
     mailer.send(&email, "You're invited to Lathe", text);
-    state
-        .store
-        .audit_append(AuditEvent {
-            workspace_id: Some(ws.clone()),
-            action: "member.invite",
-            actor_id: Some(actor.user.id.clone()),
-            actor_email: Some(actor.user.email.clone()),
-            target: Some(email.clone()),
-            address: Some(addr.to_string()),
-            detail: Some(serde_json::json!({ "email": email, "role": body.role })),
-        })
-        .await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -119,13 +119,20 @@ pub async fn invites_accept(
         .email_token_peek(&token_hash, EmailTokenKind::Invite)
         .await?;
     let peeked = peeked.ok_or(Error::NotFound)?;
-    if body.password.is_none() && state.store.user_by_email(&peeked.email).await?.is_none() {
-        return Err(Error::Validation(
-            "this address has no account yet: send `password`".into(),
-        ));
-    }
-    let claimed = state
-        .store
+    let existing = state.store.user_by_email(&peeked.email).await?;
+    // Hash before the change starts, so the write lock isn't held through argon2.
+    let new_hash = match (&existing, &body.password) {
+        (Some(_), _) => None,
+        (None, Some(password)) => Some(state.hasher.hash(password).await?),
+        (None, None) => {
+            return Err(Error::Validation(
+                "this address has no account yet: send `password`".into(),
+            ));
+        }
+    };
+
+    let mut change = state.store.change().await?;
+    let claimed = change
         .email_token_claim(&token_hash, EmailTokenKind::Invite)
         .await?;
     let invite = claimed.ok_or(Error::NotFound)?;
@@ -135,26 +142,14 @@ pub async fn invites_accept(
     ) else {
         return Err(Error::NotFound);
     };
-
-    let user = match state.store.user_by_email(&invite.email).await? {
-        Some(user) => user,
-        None => {
-            let Some(password) = &body.password else {
-                return Err(Error::Validation(
-                    "this address has no account yet: send `password`".into(),
-                ));
-            };
-            let hash = state.hasher.hash(password).await?;
-            state.store.user_insert(&invite.email, &hash, false).await?
-        }
+    let user = match (existing, new_hash) {
+        (Some(user), _) => user,
+        (None, Some(hash)) => change.user_insert(&invite.email, &hash, false).await?,
+        (None, None) => return Err(Error::NotFound),
     };
-    state
-        .store
-        .member_add_if_absent(&ws, &user.id, role)
-        .await?;
-    state
-        .store
-        .audit_append(AuditEvent {
+    change.member_add_if_absent(&ws, &user.id, role).await?;
+    change
+        .commit(AuditEvent {
             workspace_id: Some(ws),
             action: "member.invite_accepted",
             actor_id: Some(user.id.clone()),

@@ -110,11 +110,11 @@ pub async fn members_create(
         .await?
         .ok_or_else(|| Error::Validation("no user has this email".into()))?;
 
-    state.store.member_add(&ws, &user.id, body.role).await?;
+    let mut change = state.store.change().await?;
+    change.member_add(&ws, &user.id, body.role).await?;
     let detail = serde_json::json!({ "email": user.email, "role": body.role });
-    state
-        .store
-        .audit_append(audit(&actor, &ws, addr, "member.add", &user.id, detail))
+    change
+        .commit(audit(&actor, &ws, addr, "member.add", &user.id, detail))
         .await?;
     let member = state
         .store
@@ -149,14 +149,11 @@ pub async fn members_update(
         .await?
         .ok_or(Error::NotFound)?;
 
-    state
-        .store
-        .member_set_role(&ws, &user_id, body.role)
-        .await?;
+    let mut change = state.store.change().await?;
+    change.member_set_role(&ws, &user_id, body.role).await?;
     let detail = serde_json::json!({ "email": before.email, "from": before.role, "to": body.role });
-    state
-        .store
-        .audit_append(audit(
+    change
+        .commit(audit(
             &actor,
             &ws,
             addr,
@@ -196,11 +193,11 @@ pub async fn members_delete(
         .await?
         .ok_or(Error::NotFound)?;
 
-    state.store.member_remove(&ws, &user_id).await?;
+    let mut change = state.store.change().await?;
+    change.member_remove(&ws, &user_id).await?;
     let detail = serde_json::json!({ "email": before.email, "role": before.role });
-    state
-        .store
-        .audit_append(audit(&actor, &ws, addr, "member.remove", &user_id, detail))
+    change
+        .commit(audit(&actor, &ws, addr, "member.remove", &user_id, detail))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

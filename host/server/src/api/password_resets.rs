@@ -65,7 +65,17 @@ pub async fn password_resets_create(
         created_by: None,
         expires_at,
     };
-    state.store.email_token_insert(new, &token.hash()).await?;
+    let mut change = state.store.change().await?;
+    change.email_token_insert(new, &token.hash()).await?;
+    change
+        .commit(AuditEvent {
+            action: "auth.reset_requested",
+            actor_email: Some(user.email.clone()),
+            target: Some(user.id.clone()),
+            address: Some(addr.to_string()),
+            ..Default::default()
+        })
+        .await?;
 
     let link = state.settings.link("reset-password", token.expose());
     let text = format!(
@@ -74,16 +84,6 @@ pub async fn password_resets_create(
          If it wasn't you, ignore this email; your password stays as it is.\n"
     );
     mailer.send(&user.email, "Reset your Lathe password", text);
-    state
-        .store
-        .audit_append(AuditEvent {
-            action: "auth.reset_requested",
-            actor_email: Some(user.email.clone()),
-            target: Some(user.id.clone()),
-            address: Some(addr.to_string()),
-            ..Default::default()
-        })
-        .await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -103,24 +103,29 @@ pub async fn password_resets_confirm(
         return Err(Error::NotFound);
     }
     validate_password(&body.new_password)?;
-    let claimed = state
+    let token_hash = hash_secret(&body.token);
+    // A forged token costs one lookup, not a password hash.
+    let peeked = state
         .store
-        .email_token_claim(&hash_secret(&body.token), EmailTokenKind::Reset)
+        .email_token_peek(&token_hash, EmailTokenKind::Reset)
         .await?;
-    let token = claimed.ok_or(Error::NotFound)?;
+    let peeked = peeked.ok_or(Error::NotFound)?;
     let user = state
         .store
-        .user_by_email(&token.email)
+        .user_by_email(&peeked.email)
         .await?
         .ok_or(Error::NotFound)?;
-
     let hash = state.hasher.hash(&body.new_password).await?;
-    state.store.user_set_password(&user.id, &hash).await?;
-    state.store.sessions_delete_for_user(&user.id, None).await?;
-    state.limiter.succeeded(&user.email);
-    state
-        .store
-        .audit_append(AuditEvent {
+
+    let mut change = state.store.change().await?;
+    let claimed = change
+        .email_token_claim(&token_hash, EmailTokenKind::Reset)
+        .await?;
+    claimed.ok_or(Error::NotFound)?;
+    change.user_set_password(&user.id, &hash).await?;
+    change.sessions_delete_for_user(&user.id, None).await?;
+    change
+        .commit(AuditEvent {
             action: "auth.reset_completed",
             actor_id: Some(user.id.clone()),
             actor_email: Some(user.email.clone()),
@@ -129,5 +134,6 @@ pub async fn password_resets_confirm(
             ..Default::default()
         })
         .await?;
+    state.limiter.succeeded(&user.email);
     Ok(StatusCode::NO_CONTENT)
 }

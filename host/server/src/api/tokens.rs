@@ -118,10 +118,10 @@ pub async fn tokens_create(
         expires_at: created_at + i64::try_from(lifetime.as_millis()).unwrap_or(i64::MAX / 2),
         revoked_at: None,
     };
-    state.store.token_insert(&row, &secret.hash()).await?;
-    state
-        .store
-        .audit_append(audit(&actor, &row, addr, "token.create"))
+    let mut change = state.store.change().await?;
+    change.token_insert(&row, &secret.hash()).await?;
+    change
+        .commit(audit(&actor, &row, addr, "token.create"))
         .await?;
 
     let created = TokenCreated {
@@ -169,10 +169,10 @@ pub async fn tokens_delete(
         .await?
         .ok_or(Error::NotFound)?;
     if token.revoked_at.is_none() {
-        state.store.token_revoke(&actor.user.id, &id).await?;
-        state
-            .store
-            .audit_append(audit(&actor, &token, addr, "token.revoke"))
+        let mut change = state.store.change().await?;
+        change.token_revoke(&actor.user.id, &id).await?;
+        change
+            .commit(audit(&actor, &token, addr, "token.revoke"))
             .await?;
     }
     Ok(StatusCode::NO_CONTENT)

@@ -65,13 +65,12 @@ pub async fn users_create(
     validate_password(&body.password)?;
 
     let hash = state.hasher.hash(&body.password).await?;
-    let user = state
-        .store
+    let mut change = state.store.change().await?;
+    let user = change
         .user_insert(&email, &hash, body.instance_admin)
         .await?;
-    state
-        .store
-        .audit_append(AuditEvent {
+    change
+        .commit(AuditEvent {
             action: "user.create",
             actor_id: Some(actor.user.id.clone()),
             actor_email: Some(actor.user.email.clone()),
@@ -132,13 +131,13 @@ pub async fn users_update(
     }
     state.store.user_by_id(&id).await?.ok_or(Error::NotFound)?;
 
-    state.store.user_set_disabled(&id, body.disabled).await?;
+    let mut change = state.store.change().await?;
+    change.user_set_disabled(&id, body.disabled).await?;
     if body.disabled {
-        state.store.sessions_delete_for_user(&id, None).await?;
+        change.sessions_delete_for_user(&id, None).await?;
     }
-    state
-        .store
-        .audit_append(AuditEvent {
+    change
+        .commit(AuditEvent {
             action: if body.disabled {
                 "user.disable"
             } else {

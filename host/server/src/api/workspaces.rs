@@ -63,10 +63,10 @@ pub async fn workspaces_create(
     require_instance_admin(&actor)?;
     let name = validate_name("name", &body.name)?;
 
-    let ws = state.store.workspace_create(&name, &actor.user.id).await?;
-    state
-        .store
-        .audit_append(AuditEvent {
+    let mut change = state.store.change().await?;
+    let ws = change.workspace_create(&name, &actor.user.id).await?;
+    change
+        .commit(AuditEvent {
             workspace_id: Some(ws.id.clone()),
             action: "workspace.create",
             actor_id: Some(actor.user.id.clone()),
@@ -154,10 +154,10 @@ pub async fn workspaces_update(
         .await?
         .ok_or(Error::NotFound)?;
 
-    state.store.workspace_rename(&ws, &name).await?;
-    state
-        .store
-        .audit_append(AuditEvent {
+    let mut change = state.store.change().await?;
+    change.workspace_rename(&ws, &name).await?;
+    change
+        .commit(AuditEvent {
             workspace_id: Some(ws.clone()),
             action: "workspace.rename",
             actor_id: Some(actor.user.id.clone()),

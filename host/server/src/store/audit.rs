@@ -45,23 +45,10 @@ pub struct AuditFilter {
 }
 
 impl Store {
+    /// Records an event that goes with no other write (a failed login, say).
     pub async fn audit_append(&self, event: AuditEvent) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO audit_events \
-             (workspace_id, actor_id, actor_email, action, target, address, detail, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(event.workspace_id)
-        .bind(event.actor_id)
-        .bind(event.actor_email)
-        .bind(event.action)
-        .bind(event.target)
-        .bind(event.address)
-        .bind(event.detail.map(|d| d.to_string()))
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        insert(&mut conn, event).await
     }
 
     pub async fn audit_list(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>> {
@@ -114,4 +101,24 @@ impl Store {
         }
         Ok(query.bind(filter.limit).fetch_all(&self.pool).await?)
     }
+}
+
+/// Appends one record on `conn` (a pooled connection or a change's transaction).
+pub(super) async fn insert(conn: &mut sqlx::AnyConnection, event: AuditEvent) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_events \
+             (workspace_id, actor_id, actor_email, action, target, address, detail, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(event.workspace_id)
+    .bind(event.actor_id)
+    .bind(event.actor_email)
+    .bind(event.action)
+    .bind(event.target)
+    .bind(event.address)
+    .bind(event.detail.map(|d| d.to_string()))
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

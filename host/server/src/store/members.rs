@@ -1,12 +1,11 @@
 //! Workspace members and their roles. A workspace always keeps at least one admin: changes
-//! that would remove the last one are refused inside a transaction that first write-locks the
+//! that would remove the last one are refused inside a change that first write-locks the
 //! workspace row, so two concurrent demotions can't both pass the check.
 
 use serde::{Deserialize, Serialize};
-use sqlx::{Any, Transaction};
 use utoipa::ToSchema;
 
-use super::{Store, now_ms};
+use super::{Change, Store, now_ms};
 use crate::error::{Error, Result};
 
 /// A member's role in a workspace.
@@ -81,9 +80,48 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?)
     }
+}
 
+/// Makes the change's first statement a write to the workspace row: PostgreSQL then holds a
+/// row lock and SQLite the database write lock until commit. A 404 when there's no workspace.
+async fn lock_workspace(change: &mut Change, workspace_id: &str) -> Result<()> {
+    let locked = sqlx::query("UPDATE workspaces SET name = name WHERE id = $1")
+        .bind(workspace_id)
+        .execute(&mut *change.tx)
+        .await?;
+    if locked.rows_affected() == 0 {
+        return Err(Error::NotFound);
+    }
+    Ok(())
+}
+
+async fn current_role(change: &mut Change, workspace_id: &str, user_id: &str) -> Result<Role> {
+    let role: Option<String> =
+        sqlx::query_scalar("SELECT role FROM members WHERE workspace_id = $1 AND user_id = $2")
+            .bind(workspace_id)
+            .bind(user_id)
+            .fetch_optional(&mut *change.tx)
+            .await?;
+    role.as_deref().and_then(Role::parse).ok_or(Error::NotFound)
+}
+
+async fn admin_count(change: &mut Change, workspace_id: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM members WHERE workspace_id = $1 AND role = 'admin'",
+    )
+    .bind(workspace_id)
+    .fetch_one(&mut *change.tx)
+    .await?)
+}
+
+impl Change {
     /// Adds a user to a workspace; an existing member is a 409.
-    pub async fn member_add(&self, workspace_id: &str, user_id: &str, role: Role) -> Result<()> {
+    pub async fn member_add(
+        &mut self,
+        workspace_id: &str,
+        user_id: &str,
+        role: Role,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO members (workspace_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
         )
@@ -91,7 +129,7 @@ impl Store {
         .bind(user_id)
         .bind(role.as_str())
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&mut *self.tx)
         .await
         .map_err(|e| super::conflict_on_unique(e, "this user is already a member"))?;
         Ok(())
@@ -99,16 +137,16 @@ impl Store {
 
     /// Changes a member's role; demoting the last admin is a 409, an unknown member a 404.
     pub async fn member_set_role(
-        &self,
+        &mut self,
         workspace_id: &str,
         user_id: &str,
         role: Role,
     ) -> Result<()> {
-        let mut tx = lock_workspace(self, workspace_id).await?;
-        let current = current_role(&mut tx, workspace_id, user_id).await?;
+        lock_workspace(self, workspace_id).await?;
+        let current = current_role(self, workspace_id, user_id).await?;
         if current == Role::Admin
             && role != Role::Admin
-            && admin_count(&mut tx, workspace_id).await? <= 1
+            && admin_count(self, workspace_id).await? <= 1
         {
             return Err(Error::Conflict(LAST_ADMIN.into()));
         }
@@ -116,69 +154,30 @@ impl Store {
             .bind(workspace_id)
             .bind(user_id)
             .bind(role.as_str())
-            .execute(&mut *tx)
+            .execute(&mut *self.tx)
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 
     /// Removes a member; removing the last admin is a 409, an unknown member a 404.
-    pub async fn member_remove(&self, workspace_id: &str, user_id: &str) -> Result<()> {
-        let mut tx = lock_workspace(self, workspace_id).await?;
-        let current = current_role(&mut tx, workspace_id, user_id).await?;
-        if current == Role::Admin && admin_count(&mut tx, workspace_id).await? <= 1 {
+    pub async fn member_remove(&mut self, workspace_id: &str, user_id: &str) -> Result<()> {
+        lock_workspace(self, workspace_id).await?;
+        let current = current_role(self, workspace_id, user_id).await?;
+        if current == Role::Admin && admin_count(self, workspace_id).await? <= 1 {
             return Err(Error::Conflict(LAST_ADMIN.into()));
         }
         sqlx::query("DELETE FROM members WHERE workspace_id = $1 AND user_id = $2")
             .bind(workspace_id)
             .bind(user_id)
-            .execute(&mut *tx)
+            .execute(&mut *self.tx)
             .await?;
         // The member's tokens for this workspace die with the membership.
         sqlx::query("UPDATE api_tokens SET revoked_at = $3 WHERE workspace_id = $1 AND user_id = $2 AND revoked_at IS NULL")
             .bind(workspace_id)
             .bind(user_id)
             .bind(now_ms())
-            .execute(&mut *tx)
+            .execute(&mut *self.tx)
             .await?;
-        tx.commit().await?;
         Ok(())
     }
-}
-
-/// Opens a transaction whose first statement writes the workspace row: PostgreSQL then holds a
-/// row lock and SQLite the database write lock until commit.
-async fn lock_workspace(store: &Store, workspace_id: &str) -> Result<Transaction<'static, Any>> {
-    let mut tx = store.pool.begin().await?;
-    let locked = sqlx::query("UPDATE workspaces SET name = name WHERE id = $1")
-        .bind(workspace_id)
-        .execute(&mut *tx)
-        .await?;
-    if locked.rows_affected() == 0 {
-        return Err(Error::NotFound);
-    }
-    Ok(tx)
-}
-
-async fn current_role(
-    tx: &mut Transaction<'static, Any>,
-    workspace_id: &str,
-    user_id: &str,
-) -> Result<Role> {
-    let role: Option<String> =
-        sqlx::query_scalar("SELECT role FROM members WHERE workspace_id = $1 AND user_id = $2")
-            .bind(workspace_id)
-            .bind(user_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    role.as_deref().and_then(Role::parse).ok_or(Error::NotFound)
-}
-
-async fn admin_count(tx: &mut Transaction<'static, Any>, workspace_id: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM members WHERE workspace_id = $1 AND role = 'admin'",
-    )
-    .bind(workspace_id)
-    .fetch_one(&mut **tx)
-    .await?)
 }

@@ -165,6 +165,31 @@ impl Store {
     }
 }
 
+/// A set of writes that commit together with the audit record describing them, so the log
+/// can't miss a change that happened nor record one that didn't. Its first statement should
+/// be a write: SQLite then takes the write lock at once instead of failing to upgrade a read.
+/// Dropping a `Change` without committing rolls it back.
+pub struct Change {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+}
+
+impl Store {
+    pub async fn change(&self) -> Result<Change> {
+        Ok(Change {
+            tx: self.pool.begin().await?,
+        })
+    }
+}
+
+impl Change {
+    /// Appends `event` and commits everything.
+    pub async fn commit(mut self, event: AuditEvent) -> Result<()> {
+        audit::insert(&mut self.tx, event).await?;
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
 /// Milliseconds since the Unix epoch: the store's one time representation.
 pub fn now_ms() -> i64 {
     let since = SystemTime::now()
@@ -184,5 +209,115 @@ fn conflict_on_unique(err: sqlx::Error, detail: &str) -> Error {
     match &err {
         sqlx::Error::Database(db) if db.is_unique_violation() => Error::Conflict(detail.into()),
         _ => Error::Store(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn sqlite_store(dir: &tempfile::TempDir) -> Store {
+        let args = StoreArgs {
+            data_dir: dir.path().to_path_buf(),
+            database_url: None,
+        };
+        let store = Store::open(&args).await.unwrap();
+        store.migrate().await.unwrap();
+        store
+    }
+
+    fn event(action: &'static str) -> AuditEvent {
+        AuditEvent {
+            action,
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_change_commits_with_its_audit_record_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(&dir).await;
+
+        let mut change = store.change().await.unwrap();
+        change
+            .user_insert("dropped@example.com", "h", false)
+            .await
+            .unwrap();
+        drop(change);
+        assert!(
+            store
+                .user_by_email("dropped@example.com")
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        let mut change = store.change().await.unwrap();
+        change
+            .user_insert("kept@example.com", "h", false)
+            .await
+            .unwrap();
+        change.commit(event("user.create")).await.unwrap();
+        assert!(
+            store
+                .user_by_email("kept@example.com")
+                .await
+                .unwrap()
+                .is_some()
+        );
+
+        let all = AuditFilter {
+            limit: 10,
+            ..Default::default()
+        };
+        let rows = store.audit_list(&all).await.unwrap();
+        assert_eq!(
+            rows.iter().map(|r| r.action.as_str()).collect::<Vec<_>>(),
+            ["user.create"]
+        );
+    }
+
+    #[tokio::test]
+    async fn audit_records_can_be_neither_changed_nor_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(&dir).await;
+        store.audit_append(event("auth.login")).await.unwrap();
+
+        let update = sqlx::query("UPDATE audit_events SET action = 'x'")
+            .execute(&store.pool)
+            .await;
+        assert!(update.is_err());
+        let delete = sqlx::query("DELETE FROM audit_events")
+            .execute(&store.pool)
+            .await;
+        assert!(delete.is_err());
+        let all = AuditFilter {
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(
+            store.audit_list(&all).await.unwrap()[0].action,
+            "auth.login"
+        );
+    }
+
+    #[tokio::test]
+    async fn sqlite_runs_in_wal_mode_with_full_sync_and_foreign_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(&dir).await;
+        let mut conn = store.pool.acquire().await.unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!((mode.as_str(), sync, fk), ("wal", 2, 1));
     }
 }

@@ -1,28 +1,10 @@
 //! Login sessions. The cookie carries a random id; the store keeps only its SHA-256, so a
 //! stolen database yields no usable session.
 
-use super::{Store, UserRow, now_ms};
+use super::{Change, Store, UserRow, now_ms};
 use crate::error::Result;
 
 impl Store {
-    pub async fn session_insert(
-        &self,
-        id_hash: &str,
-        user_id: &str,
-        expires_at: i64,
-    ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(id_hash)
-        .bind(user_id)
-        .bind(now_ms())
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     /// The enabled user behind an unexpired session.
     pub async fn session_user(&self, id_hash: &str) -> Result<Option<UserRow>> {
         Ok(sqlx::query_as(
@@ -36,14 +18,6 @@ impl Store {
         .await?)
     }
 
-    pub async fn session_delete(&self, id_hash: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-            .bind(id_hash)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     /// Drops expired sessions; called on login so the table doesn't grow without bound.
     pub async fn sessions_delete_expired(&self) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
@@ -54,13 +28,43 @@ impl Store {
     }
 }
 
-impl Store {
+impl Change {
+    pub async fn session_insert(
+        &mut self,
+        id_hash: &str,
+        user_id: &str,
+        expires_at: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id_hash)
+        .bind(user_id)
+        .bind(now_ms())
+        .bind(expires_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn session_delete(&mut self, id_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     /// Ends every session of a user except `keep` (the caller's own, when given).
-    pub async fn sessions_delete_for_user(&self, user_id: &str, keep: Option<&str>) -> Result<()> {
+    pub async fn sessions_delete_for_user(
+        &mut self,
+        user_id: &str,
+        keep: Option<&str>,
+    ) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
             .bind(user_id)
             .bind(keep.unwrap_or(""))
-            .execute(&self.pool)
+            .execute(&mut *self.tx)
             .await?;
         Ok(())
     }

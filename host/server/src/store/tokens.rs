@@ -1,6 +1,6 @@
 //! API tokens: scoped to one workspace, expiring, revocable, stored as SHA-256 only.
 
-use super::{Store, UserRow, now_ms};
+use super::{Change, Store, UserRow, now_ms};
 use crate::error::Result;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -17,24 +17,6 @@ pub struct TokenRow {
 const COLUMNS: &str = "id, user_id, workspace_id, name, created_at, expires_at, revoked_at";
 
 impl Store {
-    pub async fn token_insert(&self, row: &TokenRow, token_hash: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO api_tokens \
-             (id, user_id, workspace_id, name, token_hash, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&row.id)
-        .bind(&row.user_id)
-        .bind(&row.workspace_id)
-        .bind(&row.name)
-        .bind(token_hash)
-        .bind(row.created_at)
-        .bind(row.expires_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     /// The live token with this hash and its enabled owner.
     pub async fn token_lookup(&self, token_hash: &str) -> Result<Option<(TokenRow, UserRow)>> {
         let sql = format!(
@@ -70,9 +52,29 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?)
     }
+}
+
+impl Change {
+    pub async fn token_insert(&mut self, row: &TokenRow, token_hash: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_tokens \
+             (id, user_id, workspace_id, name, token_hash, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&row.id)
+        .bind(&row.user_id)
+        .bind(&row.workspace_id)
+        .bind(&row.name)
+        .bind(token_hash)
+        .bind(row.created_at)
+        .bind(row.expires_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
 
     /// Marks a token revoked; revoking twice is harmless.
-    pub async fn token_revoke(&self, user_id: &str, id: &str) -> Result<()> {
+    pub async fn token_revoke(&mut self, user_id: &str, id: &str) -> Result<()> {
         sqlx::query(
             "UPDATE api_tokens SET revoked_at = $3 \
              WHERE user_id = $1 AND id = $2 AND revoked_at IS NULL",
@@ -80,7 +82,7 @@ impl Store {
         .bind(user_id)
         .bind(id)
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&mut *self.tx)
         .await?;
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! Workspaces: the unit of tenancy. Every lookup that a member makes is scoped by workspace.
 
-use super::{Role, Store, new_id, now_ms};
+use super::{Change, Role, Store, new_id, now_ms};
 use crate::error::Result;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -19,35 +19,6 @@ pub struct WorkspaceWithRole {
 }
 
 impl Store {
-    /// Creates a workspace with its creator as its first admin, in one transaction.
-    pub async fn workspace_create(&self, name: &str, creator_id: &str) -> Result<WorkspaceRow> {
-        let row = WorkspaceRow {
-            id: new_id(),
-            name: name.to_string(),
-            created_at: now_ms(),
-        };
-
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)")
-            .bind(&row.id)
-            .bind(&row.name)
-            .bind(row.created_at)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO members (workspace_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&row.id)
-        .bind(creator_id)
-        .bind(Role::Admin.as_str())
-        .bind(row.created_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-
-        Ok(row)
-    }
-
     /// The workspaces a user belongs to, with their role in each.
     pub async fn workspaces_for_user(&self, user_id: &str) -> Result<Vec<WorkspaceWithRole>> {
         Ok(sqlx::query_as(
@@ -68,12 +39,41 @@ impl Store {
                 .await?,
         )
     }
+}
 
-    pub async fn workspace_rename(&self, id: &str, name: &str) -> Result<()> {
+impl Change {
+    /// Creates a workspace with its creator as its first admin.
+    pub async fn workspace_create(&mut self, name: &str, creator_id: &str) -> Result<WorkspaceRow> {
+        let row = WorkspaceRow {
+            id: new_id(),
+            name: name.to_string(),
+            created_at: now_ms(),
+        };
+
+        sqlx::query("INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(&row.id)
+            .bind(&row.name)
+            .bind(row.created_at)
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO members (workspace_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&row.id)
+        .bind(creator_id)
+        .bind(Role::Admin.as_str())
+        .bind(row.created_at)
+        .execute(&mut *self.tx)
+        .await?;
+
+        Ok(row)
+    }
+
+    pub async fn workspace_rename(&mut self, id: &str, name: &str) -> Result<()> {
         sqlx::query("UPDATE workspaces SET name = $2 WHERE id = $1")
             .bind(id)
             .bind(name)
-            .execute(&self.pool)
+            .execute(&mut *self.tx)
             .await?;
         Ok(())
     }
