@@ -1,5 +1,7 @@
 //! `lathe admin`: instance administrators.
 
+use std::process::ExitCode;
+
 use clap::{Args, Subcommand};
 use lathe_server::config::StoreArgs;
 
@@ -18,17 +20,19 @@ pub struct CreateArgs {
     store: StoreArgs,
 }
 
-pub async fn run(cmd: AdminCommand) -> anyhow::Result<()> {
-    match cmd {
+pub fn main(command: AdminCommand) -> anyhow::Result<ExitCode> {
+    match command {
         AdminCommand::Create(args) => {
             let password = lathe_server::commands::read_password(&mut std::io::stdin().lock())?;
-            let id =
-                lathe_server::commands::admin_create(&args.store, &args.email, &password).await?;
-            println!(
-                "created instance admin {} (user id {id})",
-                args.email.trim().to_lowercase()
-            );
-            Ok(())
+            crate::block_on(async {
+                let id = lathe_server::commands::admin_create(&args.store, &args.email, &password)
+                    .await?;
+                println!(
+                    "created instance admin {} (user id {id})",
+                    args.email.trim().to_lowercase()
+                );
+                Ok(ExitCode::SUCCESS)
+            })
         }
     }
 }

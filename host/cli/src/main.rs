@@ -1,4 +1,4 @@
-//! The `lathe` command line: a thin clap dispatcher, one module per command group.
+//! The `lathe` command line: one clap-derive tree, one module per command group.
 
 mod admin;
 mod migrate;
@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "lathe",
     version,
-    about = "Lathe: internal tools on sandboxed WebAssembly connectors"
+    about = "Lathe: internal tools on sandboxed connectors"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -32,25 +32,25 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: starting the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let result = match cli.command {
+        Command::Serve(args) => serve::main(*args),
+        Command::Migrate(args) => migrate::main(args),
+        Command::Admin(command) => admin::main(command),
     };
-    let result = runtime.block_on(async {
-        match cli.command {
-            Command::Serve(args) => serve::run(*args).await,
-            Command::Migrate(args) => migrate::run(args).await,
-            Command::Admin(cmd) => admin::run(cmd).await,
-        }
-    });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs an async command on a fresh multi-threaded tokio runtime.
+fn block_on<F: std::future::Future<Output = anyhow::Result<ExitCode>>>(
+    future: F,
+) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| anyhow::anyhow!("starting the async runtime: {e}"))?;
+    runtime.block_on(future)
 }

@@ -1,5 +1,7 @@
 //! `lathe migrate`.
 
+use std::process::ExitCode;
+
 use clap::Args;
 use lathe_server::config::StoreArgs;
 
@@ -9,8 +11,10 @@ pub struct MigrateArgs {
     store: StoreArgs,
 }
 
-pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
-    lathe_server::commands::migrate(&args.store).await?;
-    println!("migrations applied");
-    Ok(())
+pub fn main(args: MigrateArgs) -> anyhow::Result<ExitCode> {
+    crate::block_on(async {
+        lathe_server::commands::migrate(&args.store).await?;
+        println!("migrations applied");
+        Ok(ExitCode::SUCCESS)
+    })
 }
