@@ -496,3 +496,41 @@ fn disabling_a_user_ends_their_sessions_and_tokens_and_blocks_login() {
         )
         .expect_problem(404, "not-found");
 }
+
+/// Logs in once with `X-Forwarded-For: <forwarded>`, then reads back that login's audit address.
+fn audited_login_address(server: &Server, forwarded: &str) -> String {
+    let mut c = server.client();
+    let body = json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD });
+    let headers = [
+        ("content-type", "application/json"),
+        ("x-forwarded-for", forwarded),
+    ];
+    c.raw(
+        "POST",
+        "/api/v1/auth/login",
+        &headers,
+        Some(body.to_string().into_bytes()),
+    )
+    .expect_status(200);
+    // A second login (no header) to read the log with; the first is the older record.
+    c.login(ADMIN_EMAIL, ADMIN_PASSWORD).expect_status(200);
+    let audit = c.get("/api/v1/audit?action=auth.login&limit=2").json();
+    audit["items"][1]["address"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn x_forwarded_for_names_the_client_only_behind_a_trusted_proxy() {
+    let direct = Server::with_admin();
+    assert_eq!(audited_login_address(&direct, "203.0.113.7"), "127.0.0.1");
+
+    let proxied = Server::start_with(&["--trusted-proxies", "127.0.0.0/8,::1/128"]);
+    assert!(
+        proxied
+            .store
+            .admin_create(ADMIN_EMAIL, ADMIN_PASSWORD)
+            .status
+            .success()
+    );
+    let address = audited_login_address(&proxied, "198.51.100.1, 203.0.113.7");
+    assert_eq!(address, "203.0.113.7");
+}

@@ -50,6 +50,11 @@ pub struct ServeArgs {
     #[arg(long, env = "LATHE_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
+    /// Load balancers or proxies (CIDRs, comma-separated) whose `X-Forwarded-For` header names
+    /// the client address used for rate limits and the audit log. Empty: the header is ignored.
+    #[arg(long, env = "LATHE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// Directory of the built builder frontend, served at `/`.
     #[arg(long, env = "LATHE_BUILDER_DIR")]
     pub builder_dir: Option<PathBuf>,

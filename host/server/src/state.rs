@@ -33,6 +33,8 @@ pub struct Settings {
     /// Mark the session cookie `Secure`: set when the base URL is https.
     pub secure_cookies: bool,
     pub session_ttl: Duration,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Settings {
@@ -47,7 +49,11 @@ impl Settings {
         url.to_string()
     }
 
-    pub fn new(base_url: Url, session_ttl: Duration) -> Settings {
+    pub fn new(
+        base_url: Url,
+        session_ttl: Duration,
+        trusted_proxies: Vec<ipnet::IpNet>,
+    ) -> Settings {
         let origin = base_url.origin().ascii_serialization();
         let secure_cookies = base_url.scheme() == "https";
         Settings {
@@ -55,6 +61,7 @@ impl Settings {
             origin,
             secure_cookies,
             session_ttl,
+            trusted_proxies,
         }
     }
 }

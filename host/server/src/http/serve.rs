@@ -42,7 +42,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         reset_limiter: LoginLimiter::new(args.login_account_limit, args.login_address_limit),
         mailer,
         metrics: Metrics::default(),
-        settings: Settings::new(base_url.clone(), Duration::from_secs(args.session_ttl_secs)),
+        settings: Settings::new(
+            base_url.clone(),
+            Duration::from_secs(args.session_ttl_secs),
+            args.trusted_proxies.clone(),
+        ),
     });
     let app = super::app(
         state,
