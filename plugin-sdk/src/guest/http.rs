@@ -7,8 +7,7 @@
 use super::Error;
 use super::bindings::wasi::http::outgoing_handler::handle;
 use super::bindings::wasi::http::types::{
-    ErrorCode, Fields, IncomingBody, Method, OutgoingBody, OutgoingRequest, RequestOptions,
-    Scheme,
+    ErrorCode, Fields, IncomingBody, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
 };
 use super::bindings::wasi::io::streams::StreamError;
 use std::time::Duration;
@@ -48,7 +47,7 @@ pub fn send(request: &Request, max_body: usize) -> Result<Response, Error> {
     let headers = Fields::new();
     for (name, value) in &request.headers {
         headers
-            .append(&name.to_string(), &value.as_bytes().to_vec())
+            .append(name, value.as_bytes())
             .map_err(|e| Error::InvalidQuery(format!("header {name} is not allowed: {e:?}")))?;
     }
     let outgoing = OutgoingRequest::new(headers);
@@ -165,12 +164,14 @@ fn method(name: &str) -> Method {
 
 fn http_error(url: &str, e: ErrorCode) -> Error {
     match e {
-        ErrorCode::HttpRequestDenied | ErrorCode::DestinationIpProhibited => Error::Denied(format!(
-            "the host refused the request to {url}: it is not a granted destination"
-        )),
+        ErrorCode::HttpRequestDenied | ErrorCode::DestinationIpProhibited => Error::Denied(
+            format!("the host refused the request to {url}: it is not a granted destination"),
+        ),
         ErrorCode::ConnectionTimeout
         | ErrorCode::ConnectionReadTimeout
-        | ErrorCode::HttpResponseTimeout => Error::Timeout(format!("the request to {url} timed out")),
+        | ErrorCode::HttpResponseTimeout => {
+            Error::Timeout(format!("the request to {url} timed out"))
+        }
         ErrorCode::DnsError(_) | ErrorCode::DestinationNotFound => {
             Error::Connection(format!("the host of {url} does not resolve"))
         }
