@@ -8,6 +8,35 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use url::Url;
 
+/// A setting that may hold credentials (database and SMTP URLs): its `Debug` hides the value,
+/// so printing a configuration can't leak a password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Redacted(String);
+
+impl Redacted {
+    pub fn new(value: impl Into<String>) -> Redacted {
+        Redacted(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl std::str::FromStr for Redacted {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Redacted(s.to_string()))
+    }
+}
+
 /// Where the store lives. Shared by `serve`, `migrate` and `admin`.
 #[derive(Args, Debug, Clone)]
 pub struct StoreArgs {
@@ -17,7 +46,7 @@ pub struct StoreArgs {
 
     /// A `postgres://` URL to use PostgreSQL instead of SQLite in the data directory.
     #[arg(long, env = "LATHE_DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<String>,
+    pub database_url: Option<Redacted>,
 }
 
 /// Output format of the log lines written to standard error.
@@ -88,7 +117,7 @@ pub struct ServeArgs {
     /// `smtp://host:587?tls=required` (STARTTLS) or `smtps://user:pass@host:465`.
     /// Without it, invites and resets are refused.
     #[arg(long, env = "LATHE_SMTP_URL", hide_env_values = true)]
-    pub smtp_url: Option<String>,
+    pub smtp_url: Option<Redacted>,
 
     /// Sender of Lathe's emails.
     #[arg(
@@ -119,5 +148,39 @@ impl ServeArgs {
             "http"
         };
         Url::parse(&format!("{scheme}://{bound}")).expect("a socket address forms a valid URL")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    #[test]
+    fn defaults_are_loopback_plain_http_and_credentials_never_print() {
+        let cli = Cli::parse_from([
+            "lathe",
+            "--database-url",
+            "postgres://u:hunter2@db/lathe",
+            "--smtp-url",
+            "smtps://u:hunter2@mail:465",
+        ]);
+        assert_eq!(cli.serve.listen.to_string(), "127.0.0.1:8080");
+        assert!(cli.serve.tls_cert.is_none());
+        assert_eq!(
+            cli.serve.effective_base_url(cli.serve.listen).as_str(),
+            "http://127.0.0.1:8080/"
+        );
+        assert_eq!(
+            cli.serve.store.database_url.as_ref().unwrap().expose(),
+            "postgres://u:hunter2@db/lathe"
+        );
+        assert!(!format!("{:?}", cli.serve).contains("hunter2"));
     }
 }

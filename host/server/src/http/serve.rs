@@ -32,7 +32,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let base_url = args.effective_base_url(bound);
 
     let mailer = match &args.smtp_url {
-        Some(url) => Some(Mailer::new(url, &args.smtp_from)?),
+        Some(url) => Some(Mailer::new(url.expose(), &args.smtp_from)?),
         None => None,
     };
     let state = Arc::new(AppState {

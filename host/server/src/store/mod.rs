@@ -58,7 +58,7 @@ impl Store {
     pub async fn open(args: &StoreArgs) -> anyhow::Result<Store> {
         sqlx::any::install_default_drivers();
 
-        match &args.database_url {
+        match args.database_url.as_ref().map(|u| u.expose()) {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
                 let options = AnyConnectOptions::from_str(url)
                     .context("parsing the PostgreSQL database URL")?;
