@@ -287,6 +287,27 @@ fn sql_looking_text_is_stored_and_returned_verbatim() {
         admin.get("/api/v1/users").json().as_array().unwrap().len(),
         1
     );
+    // An account whose email and password look like SQL works like any other.
+    let email = "o'brien--;drop@example.com";
+    admin
+        .post(
+            "/api/v1/users",
+            &json!({ "email": email, "password": SQLISH }),
+        )
+        .expect_status(201);
+    let mut obrien = server.client();
+    obrien.login(email, SQLISH).expect_status(200);
+    assert_eq!(obrien.get("/api/v1/auth/me").json()["user"]["email"], email);
+    admin
+        .post(
+            &format!("/api/v1/workspaces/{ws}/members"),
+            &json!({ "email": email, "role": "viewer" }),
+        )
+        .expect_status(201);
+    assert_eq!(
+        admin.get("/api/v1/users").json().as_array().unwrap().len(),
+        2
+    );
 }
 
 #[test]

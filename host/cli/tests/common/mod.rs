@@ -119,6 +119,31 @@ impl TestStore {
         self.data_dir.path().join("lathe.db")
     }
 
+    /// Runs one SQL statement straight against this test's database, behind the server's back
+    /// (to age a token past its expiry, say). `sql` is test-authored text.
+    pub fn execute(&self, sql: &str) {
+        let url = match &self.pg {
+            Some(pg) => pg.url(),
+            None => format!("sqlite://{}", self.sqlite_file().display()),
+        };
+        let sql = sql.to_string();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            use sqlx::Connection;
+            sqlx::any::install_default_drivers();
+            let mut conn = sqlx::AnyConnection::connect(&url)
+                .await
+                .expect("connect to the test store");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut conn)
+                .await
+                .expect("test SQL");
+        });
+    }
+
     /// Runs `lathe admin create --email EMAIL` with `password` on stdin.
     pub fn admin_create(&self, email: &str, password: &str) -> Output {
         let mut child = lathe()
