@@ -56,6 +56,7 @@ CREATE TABLE audit_events (
     action       TEXT NOT NULL,
     target       TEXT,
     address      TEXT,
+    via          TEXT,
     detail       TEXT,
     created_at   INTEGER NOT NULL
 );

@@ -310,6 +310,17 @@ fn api_token_is_shown_once_scoped_to_its_workspace_and_revocable() {
         .expect_problem(403, "forbidden");
 
     let id = created["id"].as_str().unwrap();
+    // What a token does is audited as done through that token.
+    bearer
+        .patch(
+            &format!("/api/v1/workspaces/{ws_a}"),
+            &json!({ "name": "A2" }),
+        )
+        .expect_status(200);
+    let audit = admin.get(&format!(
+        "/api/v1/workspaces/{ws_a}/audit?action=workspace.rename"
+    ));
+    assert_eq!(audit.json()["items"][0]["via"], format!("token:{id}"));
     admin
         .delete(&format!("/api/v1/tokens/{id}"))
         .expect_status(204);

@@ -55,7 +55,7 @@ pub async fn admin_create(args: &StoreArgs, email: &str, password: &str) -> anyh
     change
         .commit(AuditEvent {
             action: "user.create",
-            actor_email: Some("lathe admin create".into()),
+            via: Some("lathe admin create".into()),
             target: Some(user.id.clone()),
             detail: Some(serde_json::json!({ "email": user.email, "instance_admin": true })),
             ..Default::default()

@@ -45,6 +45,8 @@ pub struct AuditView {
     pub target: Option<String>,
     /// The client address the request came from.
     pub address: Option<String>,
+    /// How the actor authenticated: `session` or `token:<token id>`.
+    pub via: Option<String>,
     pub detail: Option<serde_json::Value>,
 }
 
@@ -66,6 +68,7 @@ impl From<AuditRow> for AuditView {
             action: r.action,
             target: r.target,
             address: r.address,
+            via: r.via,
             detail: r.detail.and_then(|d| serde_json::from_str(&d).ok()),
         }
     }

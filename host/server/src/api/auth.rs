@@ -102,6 +102,7 @@ pub async fn auth_login(
     change
         .commit(AuditEvent {
             action: "auth.login",
+            via: Some("password".into()),
             actor_id: Some(user.id.clone()),
             actor_email: Some(user.email.clone()),
             address: Some(addr.to_string()),
@@ -159,11 +160,7 @@ pub async fn auth_logout(
     change.session_delete(id_hash).await?;
     change
         .commit(AuditEvent {
-            action: "auth.logout",
-            actor_id: Some(actor.user.id.clone()),
-            actor_email: Some(actor.user.email.clone()),
-            address: Some(addr.to_string()),
-            ..Default::default()
+            ..actor.audit(addr, "auth.logout")
         })
         .await?;
 
@@ -245,12 +242,8 @@ pub async fn auth_password(
         .await?;
     change
         .commit(AuditEvent {
-            action: "auth.password_change",
-            actor_id: Some(actor.user.id.clone()),
-            actor_email: Some(actor.user.email.clone()),
             target: Some(actor.user.id.clone()),
-            address: Some(addr.to_string()),
-            ..Default::default()
+            ..actor.audit(addr, "auth.password_change")
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -75,12 +75,9 @@ pub async fn invites_create(
     change
         .commit(AuditEvent {
             workspace_id: Some(ws.clone()),
-            action: "member.invite",
-            actor_id: Some(actor.user.id.clone()),
-            actor_email: Some(actor.user.email.clone()),
             target: Some(email.clone()),
-            address: Some(addr.to_string()),
             detail: Some(serde_json::json!({ "email": email, "role": body.role })),
+            ..actor.audit(addr, "member.invite")
         })
         .await?;
 
@@ -156,6 +153,7 @@ pub async fn invites_accept(
             actor_email: Some(user.email.clone()),
             target: Some(user.id.clone()),
             address: Some(addr.to_string()),
+            via: Some("invite".into()),
             detail: Some(serde_json::json!({ "role": role, "invited_by": invite.created_by })),
         })
         .await?;

@@ -57,12 +57,9 @@ fn audit(
 ) -> AuditEvent {
     AuditEvent {
         workspace_id: Some(ws.to_string()),
-        action,
-        actor_id: Some(actor.user.id.clone()),
-        actor_email: Some(actor.user.email.clone()),
         target: Some(target.to_string()),
-        address: Some(addr.to_string()),
         detail: Some(detail),
+        ..actor.audit(addr, action)
     }
 }
 

@@ -127,6 +127,7 @@ pub async fn password_resets_confirm(
     change
         .commit(AuditEvent {
             action: "auth.reset_completed",
+            via: Some("reset-link".into()),
             actor_id: Some(user.id.clone()),
             actor_email: Some(user.email.clone()),
             target: Some(user.id.clone()),

@@ -71,12 +71,9 @@ fn audit(
 ) -> AuditEvent {
     AuditEvent {
         workspace_id: Some(token.workspace_id.clone()),
-        action,
-        actor_id: Some(actor.user.id.clone()),
-        actor_email: Some(actor.user.email.clone()),
         target: Some(token.id.clone()),
-        address: Some(addr.to_string()),
         detail: Some(serde_json::json!({ "name": token.name })),
+        ..actor.audit(addr, action)
     }
 }
 

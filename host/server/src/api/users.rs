@@ -71,15 +71,11 @@ pub async fn users_create(
         .await?;
     change
         .commit(AuditEvent {
-            action: "user.create",
-            actor_id: Some(actor.user.id.clone()),
-            actor_email: Some(actor.user.email.clone()),
             target: Some(user.id.clone()),
-            address: Some(addr.to_string()),
             detail: Some(
                 serde_json::json!({ "email": user.email, "instance_admin": body.instance_admin }),
             ),
-            ..Default::default()
+            ..actor.audit(addr, "user.create")
         })
         .await?;
     Ok((StatusCode::CREATED, Json(UserView::from(&user))))
@@ -138,16 +134,15 @@ pub async fn users_update(
     }
     change
         .commit(AuditEvent {
-            action: if body.disabled {
-                "user.disable"
-            } else {
-                "user.enable"
-            },
-            actor_id: Some(actor.user.id.clone()),
-            actor_email: Some(actor.user.email.clone()),
             target: Some(id.clone()),
-            address: Some(addr.to_string()),
-            ..Default::default()
+            ..actor.audit(
+                addr,
+                if body.disabled {
+                    "user.disable"
+                } else {
+                    "user.enable"
+                },
+            )
         })
         .await?;
     let user = state.store.user_by_id(&id).await?.ok_or(Error::NotFound)?;

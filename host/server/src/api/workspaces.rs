@@ -68,12 +68,9 @@ pub async fn workspaces_create(
     change
         .commit(AuditEvent {
             workspace_id: Some(ws.id.clone()),
-            action: "workspace.create",
-            actor_id: Some(actor.user.id.clone()),
-            actor_email: Some(actor.user.email.clone()),
             target: Some(ws.id.clone()),
-            address: Some(addr.to_string()),
             detail: Some(serde_json::json!({ "name": ws.name })),
+            ..actor.audit(addr, "workspace.create")
         })
         .await?;
     let view = WorkspaceView {
@@ -159,12 +156,9 @@ pub async fn workspaces_update(
     change
         .commit(AuditEvent {
             workspace_id: Some(ws.clone()),
-            action: "workspace.rename",
-            actor_id: Some(actor.user.id.clone()),
-            actor_email: Some(actor.user.email.clone()),
             target: Some(ws.clone()),
-            address: Some(addr.to_string()),
             detail: Some(serde_json::json!({ "from": before.name, "to": name })),
+            ..actor.audit(addr, "workspace.rename")
         })
         .await?;
     Ok(Json(WorkspaceView {

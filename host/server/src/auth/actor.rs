@@ -13,7 +13,7 @@ use ipnet::IpNet;
 use super::hash_secret;
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::UserRow;
+use crate::store::{AuditEvent, UserRow};
 
 pub const SESSION_COOKIE: &str = "lathe_session";
 const TOKEN_PREFIX: &str = "lathe_";
@@ -21,8 +21,13 @@ const TOKEN_PREFIX: &str = "lathe_";
 /// How the caller authenticated.
 #[derive(Debug, Clone)]
 pub enum Via {
-    Session { id_hash: String },
-    Token { workspace_id: String },
+    Session {
+        id_hash: String,
+    },
+    Token {
+        token_id: String,
+        workspace_id: String,
+    },
 }
 
 /// The authenticated caller.
@@ -30,6 +35,25 @@ pub enum Via {
 pub struct Actor {
     pub user: UserRow,
     pub via: Via,
+}
+
+impl Actor {
+    /// An audit record of `action` by this caller from `addr`; callers add the target, the
+    /// workspace and the detail.
+    pub fn audit(&self, addr: IpAddr, action: &'static str) -> AuditEvent {
+        let via = match &self.via {
+            Via::Session { .. } => "session".to_string(),
+            Via::Token { token_id, .. } => format!("token:{token_id}"),
+        };
+        AuditEvent {
+            action,
+            actor_id: Some(self.user.id.clone()),
+            actor_email: Some(self.user.email.clone()),
+            address: Some(addr.to_string()),
+            via: Some(via),
+            ..Default::default()
+        }
+    }
 }
 
 /// The session id in the request's cookies, if any.
@@ -76,6 +100,7 @@ impl FromRequestParts<Arc<AppState>> for Actor {
                 .await?
                 .ok_or(Error::Unauthenticated)?;
             let via = Via::Token {
+                token_id: token.id,
                 workspace_id: token.workspace_id,
             };
             return Ok(Actor { user, via });

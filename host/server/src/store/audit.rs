@@ -13,6 +13,8 @@ pub struct AuditEvent {
     pub action: &'static str,
     pub target: Option<String>,
     pub address: Option<String>,
+    /// How the actor authenticated: `session`, `token:<id>`, or the CLI command.
+    pub via: Option<String>,
     pub detail: Option<serde_json::Value>,
 }
 
@@ -25,6 +27,7 @@ pub struct AuditRow {
     pub action: String,
     pub target: Option<String>,
     pub address: Option<String>,
+    pub via: Option<String>,
     pub detail: Option<String>,
     pub created_at: i64,
 }
@@ -87,8 +90,8 @@ impl Store {
             format!("WHERE {}", conditions.join(" AND "))
         };
         let sql = format!(
-            "SELECT id, workspace_id, actor_id, actor_email, action, target, address, detail, \
-             created_at FROM audit_events {where_clause} ORDER BY id DESC LIMIT ${limit_param}"
+            "SELECT id, workspace_id, actor_id, actor_email, action, target, address, via, \
+             detail, created_at FROM audit_events {where_clause} ORDER BY id DESC LIMIT ${limit_param}"
         );
 
         // The SQL text holds only fixed column names and placeholders; values are bound.
@@ -107,8 +110,8 @@ impl Store {
 pub(super) async fn insert(conn: &mut sqlx::AnyConnection, event: AuditEvent) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_events \
-             (workspace_id, actor_id, actor_email, action, target, address, detail, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             (workspace_id, actor_id, actor_email, action, target, address, via, detail, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(event.workspace_id)
     .bind(event.actor_id)
@@ -116,6 +119,7 @@ pub(super) async fn insert(conn: &mut sqlx::AnyConnection, event: AuditEvent) ->
     .bind(event.action)
     .bind(event.target)
     .bind(event.address)
+    .bind(event.via)
     .bind(event.detail.map(|d| d.to_string()))
     .bind(now_ms())
     .execute(&mut *conn)
