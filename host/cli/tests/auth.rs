@@ -545,3 +545,23 @@ fn x_forwarded_for_names_the_client_only_behind_a_trusted_proxy() {
     let address = audited_login_address(&proxied, "198.51.100.1, 203.0.113.7");
     assert_eq!(address, "203.0.113.7");
 }
+
+#[test]
+fn a_login_with_a_non_email_is_a_401_that_still_counts_against_the_address() {
+    let server = Server::start_with(&["--login-address-limit", "2"]);
+    assert!(
+        server
+            .store
+            .admin_create(ADMIN_EMAIL, ADMIN_PASSWORD)
+            .status
+            .success()
+    );
+    let mut c = server.client();
+    let long = "x".repeat(500_000);
+    for email in [long.as_str(), "not an email"] {
+        c.login(email, "whatever it is")
+            .expect_problem(401, "invalid-credentials");
+    }
+    c.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .expect_problem(429, "rate-limited");
+}

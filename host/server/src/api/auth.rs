@@ -57,8 +57,13 @@ pub async fn auth_login(
     if !state.store.instance_admin_exists().await? {
         return Err(Error::SetupRequired);
     }
-    // An address that isn't an email can't match an account; it still counts as an attempt.
-    let email = normalize_email(&body.email).unwrap_or_else(|_| body.email.to_lowercase());
+    // Something that isn't an email can't match an account. It still counts against the
+    // client address, but it never becomes a key of the per-account counter: arbitrary
+    // request text as keys would let a client grow that map without bound.
+    let Ok(email) = normalize_email(&body.email) else {
+        state.limiter.attempt_from(addr)?;
+        return Err(Error::InvalidCredentials);
+    };
     state.limiter.attempt(&email, addr)?;
 
     let user = state.store.user_by_email(&email).await?;

@@ -91,6 +91,13 @@ impl LoginLimiter {
         self.accounts.check(&account.to_string())
     }
 
+    /// Counts an attempt that names no account.
+    pub fn attempt_from(&self, address: IpAddr) -> Result<()> {
+        self.addresses.check(&address)?;
+        self.addresses.add(address);
+        Ok(())
+    }
+
     pub fn failed(&self, account: &str) {
         self.accounts.add(account.to_string());
     }
