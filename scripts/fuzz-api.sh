@@ -38,7 +38,7 @@ token=$(curl -sf -b "$work/cookies" -H 'content-type: application/json' -H "orig
 
 status=0
 target/fuzz-venv/bin/st run "$url/api/v1/openapi.json" \
-  --checks not_a_server_error \
+  --checks "${FUZZ_CHECKS:-not_a_server_error}" \
   --max-examples "$examples" \
   --request-timeout 30 \
   -H "Authorization: Bearer $token" || status=$?

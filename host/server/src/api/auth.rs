@@ -204,6 +204,7 @@ async fn me_for(state: &SharedState, actor: &Actor) -> Result<Me> {
 pub struct PasswordChange {
     pub current_password: String,
     /// 8 to 128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
 }
 

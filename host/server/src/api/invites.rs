@@ -31,6 +31,7 @@ pub struct InviteAccept {
     /// The token from the emailed link.
     pub token: String,
     /// Required when the invited address has no account yet: its new password.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: Option<String>,
 }
 

@@ -36,7 +36,7 @@ use crate::state::SharedState;
         audit::audit_list, audit::audit_list_instance,
     ),
     components(schemas(Problem)),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &CommonResponses),
     security(("session" = []), ("bearer" = [])),
     tags(
         (name = "auth", description = "Login sessions"),
@@ -69,6 +69,58 @@ impl utoipa::Modify for SecuritySchemes {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// Adds the problem responses every operation of a kind can give, so each handler documents
+/// only its own: 400/413/415/422 wherever a JSON body is read, 401 wherever a caller must
+/// authenticate, 408 everywhere (request timeout).
+struct CommonResponses;
+
+impl utoipa::Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+
+        let problem = |description: &str| {
+            let content = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build();
+            ResponseBuilder::new()
+                .description(description)
+                .content("application/problem+json", content)
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for op in operations.into_iter().flatten() {
+                let mut common = vec![("408", "The request was not completed in time")];
+                if op.request_body.is_some() {
+                    common.extend([
+                        ("400", "Malformed JSON or an invalid value"),
+                        ("413", "Request body too large"),
+                        ("415", "Not a JSON body"),
+                        ("422", "Unknown fields, wrong types or invalid values"),
+                    ]);
+                }
+                // Operations without their own `security` inherit the document's: they need a
+                // session or a token.
+                if op.security.is_none() {
+                    common.push(("401", "No valid session or API token"));
+                }
+                for (status, description) in common {
+                    op.responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| problem(description).into());
+                }
+            }
+        }
     }
 }
 

@@ -29,6 +29,7 @@ pub struct ResetConfirm {
     /// The token from the emailed link.
     pub token: String,
     /// 8 to 128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
 }
 

@@ -19,10 +19,12 @@ const MAX_DAYS: u32 = 366;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenCreate {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// The one workspace the token can reach; the caller must be a member.
     pub workspace_id: String,
     /// Lifetime in days, 1 to 366.
+    #[schema(minimum = 1, maximum = 366)]
     pub expires_in_days: u32,
 }
 

@@ -39,6 +39,7 @@ impl From<&UserRow> for UserView {
 pub struct UserCreate {
     pub email: String,
     /// 8 to 128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
     #[serde(default)]
     pub instance_admin: bool,

@@ -37,12 +37,14 @@ impl From<WorkspaceWithRole> for WorkspaceView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkspaceCreate {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkspaceUpdate {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
 }
 
