@@ -265,3 +265,17 @@ fn a_client_that_never_finishes_its_headers_is_disconnected() {
     let text = String::from_utf8_lossy(&buf);
     assert!(!text.contains("200 OK"), "{text}");
 }
+
+#[test]
+fn readyz_is_503_while_a_migration_is_missing() {
+    let server = Server::start();
+    let c = server.client();
+    c.get("/readyz").expect_status(200);
+    server.store.execute(
+        "DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)",
+    );
+    let r = c.get("/readyz");
+    r.expect_status(503);
+    assert_eq!(r.body, "migrations pending\n");
+    c.get("/livez").expect_status(200);
+}
