@@ -46,6 +46,14 @@ impl World {
         r.json()
     }
 
+    /// Makes an existing user an admin member, adding them if they aren't a member yet.
+    fn add_or_promote(&self, user_id: &str, email: &str) {
+        let path = format!("/api/v1/workspaces/{}/members/{user_id}", self.ws);
+        if self.admin.patch(&path, &json!({ "role": "admin" })).status == 404 {
+            self.add(email, "admin");
+        }
+    }
+
     fn members(&self) -> Vec<(String, String)> {
         let r = self
             .admin
@@ -330,5 +338,57 @@ fn member_changes_are_audited_and_filterable_with_pagination() {
         w.admin
             .get(&format!("/api/v1/workspaces/{}/audit{bad}", w.ws))
             .expect_problem(400, "bad-request");
+    }
+}
+
+#[test]
+fn two_admins_demoting_each_other_at_once_leave_one_admin() {
+    let w = world();
+    let (carol_id, carol) = w.user("carol@example.com");
+    let admin_id = w.admin.get("/api/v1/auth/me").json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for _ in 0..5 {
+        w.add_or_promote(&carol_id, "carol@example.com");
+        let demote = |c: &Client, target: &str| {
+            let c = c.clone();
+            let path = format!("/api/v1/workspaces/{}/members/{target}", w.ws);
+            std::thread::spawn(move || c.patch(&path, &json!({ "role": "viewer" })).status)
+        };
+        let a = demote(&w.admin, &carol_id);
+        let b = demote(&carol, &admin_id);
+        let statuses = [a.join().unwrap(), b.join().unwrap()];
+        assert!(
+            statuses.iter().all(|s| [200, 403, 409].contains(s)),
+            "{statuses:?}"
+        );
+
+        let admins = w
+            .members()
+            .iter()
+            .filter(|(_, role)| role == "admin")
+            .count();
+        assert_eq!(admins, 1, "after {statuses:?}");
+        // Whoever is still admin makes the other admin again for the next round.
+        let survivor = if w
+            .members()
+            .contains(&("admin@example.com".into(), "admin".into()))
+        {
+            &w.admin
+        } else {
+            &carol
+        };
+        let other = if std::ptr::eq(survivor, &w.admin) {
+            &carol_id
+        } else {
+            &admin_id
+        };
+        survivor
+            .patch(
+                &format!("/api/v1/workspaces/{}/members/{other}", w.ws),
+                &json!({ "role": "admin" }),
+            )
+            .expect_status(200);
     }
 }
