@@ -126,7 +126,6 @@ async fn page(state: &SharedState, filter: AuditFilter) -> Result<AuditPage> {
     responses(
         (status = 200, body = AuditPage),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
@@ -147,7 +146,6 @@ pub async fn audit_list(
     responses(
         (status = 200, body = AuditPage),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn audit_list_instance(

@@ -32,12 +32,14 @@ pub struct Me {
 }
 
 /// Log in with email and password; sets a new session cookie.
-#[utoipa::path(post, path = "/api/v1/auth/login", security(()), tag = "auth", request_body = LoginRequest,
+#[utoipa::path(post, path = "/api/v1/auth/login",
+    security(()), tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in; the session cookie is set", body = Me),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "No instance admin exists yet", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No instance admin exists yet",
+            body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn auth_login(
@@ -147,8 +149,8 @@ pub async fn auth_login(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
     responses(
         (status = 204, description = "Logged out"),
-        (status = 400, description = "Called with an API token", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Called with an API token",
+            body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn auth_logout(
@@ -182,7 +184,6 @@ pub async fn auth_logout(
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
     responses(
         (status = 200, body = Me),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn auth_me(State(state): State<SharedState>, actor: Actor) -> Result<axum::Json<Me>> {
     Ok(axum::Json(me_for(&state, &actor).await?))
@@ -213,7 +214,6 @@ pub struct PasswordChange {
     responses(
         (status = 204, description = "Changed; other sessions ended"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
     ))]

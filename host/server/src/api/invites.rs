@@ -36,15 +36,14 @@ pub struct InviteAccept {
 }
 
 /// Email an invite to join the workspace (workspace admins).
-#[utoipa::path(post, path = "/api/v1/workspaces/{ws}/invites", tag = "members", request_body = InviteCreate,
+#[utoipa::path(post, path = "/api/v1/workspaces/{ws}/invites",
+    tag = "members", request_body = InviteCreate,
     params(("ws" = String, Path, description = "Workspace id")),
     responses(
         (status = 202, description = "The invite is on its way"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn invites_create(
     State(state): State<SharedState>,
@@ -95,12 +94,13 @@ pub async fn invites_create(
 }
 
 /// Accept an invite: joins the workspace, creating the account if the address has none.
-#[utoipa::path(post, path = "/api/v1/invites/accept", security(()), tag = "members", request_body = InviteAccept,
+#[utoipa::path(post, path = "/api/v1/invites/accept",
+    security(()), tag = "members", request_body = InviteAccept,
     responses(
         (status = 204, description = "Joined"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown, used or expired invite", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown, used or expired invite",
+            body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn invites_accept(
     State(state): State<SharedState>,

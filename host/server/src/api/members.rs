@@ -68,7 +68,6 @@ fn audit(
     params(("ws" = String, Path, description = "Workspace id")),
     responses(
         (status = 200, body = Vec<MemberView>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn members_list(
@@ -82,15 +81,14 @@ pub async fn members_list(
 }
 
 /// Add an existing user to the workspace (workspace admins).
-#[utoipa::path(post, path = "/api/v1/workspaces/{ws}/members", tag = "members", request_body = MemberAdd,
+#[utoipa::path(post, path = "/api/v1/workspaces/{ws}/members",
+    tag = "members", request_body = MemberAdd,
     params(("ws" = String, Path, description = "Workspace id")),
     responses(
         (status = 201, body = MemberView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn members_create(
     State(state): State<SharedState>,
@@ -122,15 +120,17 @@ pub async fn members_create(
 }
 
 /// Change a member's role (workspace admins). The last admin can't be demoted.
-#[utoipa::path(patch, path = "/api/v1/workspaces/{ws}/members/{user_id}", tag = "members", request_body = MemberUpdate,
-    params(("ws" = String, Path, description = "Workspace id"), ("user_id" = String, Path, description = "User id")),
+#[utoipa::path(patch, path = "/api/v1/workspaces/{ws}/members/{user_id}",
+    tag = "members", request_body = MemberUpdate,
+    params(
+        ("ws" = String, Path, description = "Workspace id"),
+        ("user_id" = String, Path, description = "User id"),
+    ),
     responses(
         (status = 200, body = MemberView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn members_update(
     State(state): State<SharedState>,
@@ -169,10 +169,12 @@ pub async fn members_update(
 
 /// Remove a member (workspace admins). The last admin can't be removed.
 #[utoipa::path(delete, path = "/api/v1/workspaces/{ws}/members/{user_id}", tag = "members",
-    params(("ws" = String, Path, description = "Workspace id"), ("user_id" = String, Path, description = "User id")),
+    params(
+        ("ws" = String, Path, description = "Workspace id"),
+        ("user_id" = String, Path, description = "User id"),
+    ),
     responses(
         (status = 204, description = "Removed"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),

@@ -22,7 +22,10 @@ use crate::state::SharedState;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Lathe API", description = "Lathe's JSON API. Errors are application/problem+json."),
+    info(
+        title = "Lathe API",
+        description = "Lathe's JSON API. Errors are application/problem+json."
+    ),
     paths(
         auth::auth_login, auth::auth_logout, auth::auth_me, auth::auth_password,
         users::users_create, users::users_list, users::users_update,

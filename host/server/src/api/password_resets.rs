@@ -34,11 +34,12 @@ pub struct ResetConfirm {
 }
 
 /// Email a password-reset link. Answers 202 whether or not the address has an account.
-#[utoipa::path(post, path = "/api/v1/auth/reset", security(()), tag = "auth", request_body = ResetRequest,
+#[utoipa::path(post, path = "/api/v1/auth/reset",
+    security(()), tag = "auth", request_body = ResetRequest,
     responses(
         (status = 202, description = "If the address has an account, a link is on its way"),
-        (status = 409, description = "Email is not configured", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Email is not configured",
+            body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn password_resets_create(
@@ -89,11 +90,13 @@ pub async fn password_resets_create(
 }
 
 /// Set a new password with an emailed reset token; ends every session of the account.
-#[utoipa::path(post, path = "/api/v1/auth/reset/confirm", security(()), tag = "auth", request_body = ResetConfirm,
+#[utoipa::path(post, path = "/api/v1/auth/reset/confirm",
+    security(()), tag = "auth", request_body = ResetConfirm,
     responses(
         (status = 204, description = "Password changed"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown, used or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown, used or expired token",
+            body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn password_resets_confirm(
     State(state): State<SharedState>,

@@ -83,10 +83,9 @@ fn audit(
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = TokenCreate,
     responses(
         (status = 201, body = TokenCreated),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such workspace, or not a member", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such workspace, or not a member",
+            body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn tokens_create(
     State(state): State<SharedState>,
@@ -138,7 +137,6 @@ pub async fn tokens_create(
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens",
     responses(
         (status = 200, body = Vec<TokenView>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn tokens_list(
     State(state): State<SharedState>,
@@ -153,7 +151,6 @@ pub async fn tokens_list(
     params(("id" = String, Path, description = "Token id")),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn tokens_delete(

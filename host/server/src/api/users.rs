@@ -50,10 +50,8 @@ pub struct UserCreate {
     responses(
         (status = 201, body = UserView),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn users_create(
     State(state): State<SharedState>,
@@ -86,7 +84,6 @@ pub async fn users_create(
 #[utoipa::path(get, path = "/api/v1/users", tag = "users",
     responses(
         (status = 200, body = Vec<UserView>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn users_list(
@@ -110,10 +107,8 @@ pub struct UserUpdate {
     params(("id" = String, Path, description = "User id")),
     responses(
         (status = 200, body = UserView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn users_update(
     State(state): State<SharedState>,

@@ -49,12 +49,11 @@ pub struct WorkspaceUpdate {
 }
 
 /// Create a workspace; the caller becomes its admin (instance admins only).
-#[utoipa::path(post, path = "/api/v1/workspaces", tag = "workspaces", request_body = WorkspaceCreate,
+#[utoipa::path(post, path = "/api/v1/workspaces",
+    tag = "workspaces", request_body = WorkspaceCreate,
     responses(
         (status = 201, body = WorkspaceView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn workspaces_create(
     State(state): State<SharedState>,
@@ -88,7 +87,6 @@ pub async fn workspaces_create(
 #[utoipa::path(get, path = "/api/v1/workspaces", tag = "workspaces",
     responses(
         (status = 200, body = Vec<WorkspaceView>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn workspaces_list(
     State(state): State<SharedState>,
@@ -106,7 +104,6 @@ pub async fn workspaces_list(
     params(("ws" = String, Path, description = "Workspace id")),
     responses(
         (status = 200, body = WorkspaceView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn workspaces_get(
@@ -129,14 +126,13 @@ pub async fn workspaces_get(
 }
 
 /// Rename a workspace (workspace admins).
-#[utoipa::path(patch, path = "/api/v1/workspaces/{ws}", tag = "workspaces", request_body = WorkspaceUpdate,
+#[utoipa::path(patch, path = "/api/v1/workspaces/{ws}",
+    tag = "workspaces", request_body = WorkspaceUpdate,
     params(("ws" = String, Path, description = "Workspace id")),
     responses(
         (status = 200, body = WorkspaceView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn workspaces_update(
     State(state): State<SharedState>,

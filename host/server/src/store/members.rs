@@ -172,12 +172,15 @@ impl Change {
             .execute(&mut *self.tx)
             .await?;
         // The member's tokens for this workspace die with the membership.
-        sqlx::query("UPDATE api_tokens SET revoked_at = $3 WHERE workspace_id = $1 AND user_id = $2 AND revoked_at IS NULL")
-            .bind(workspace_id)
-            .bind(user_id)
-            .bind(now_ms())
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $3 \
+             WHERE workspace_id = $1 AND user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(workspace_id)
+        .bind(user_id)
+        .bind(now_ms())
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 }
