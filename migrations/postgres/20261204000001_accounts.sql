@@ -14,8 +14,9 @@ CREATE TABLE users (
 CREATE TABLE sessions (
     id_hash    TEXT PRIMARY KEY,
     user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    created_at BIGINT NOT NULL,
-    expires_at BIGINT NOT NULL
+    created_at   BIGINT NOT NULL,
+    expires_at   BIGINT NOT NULL,
+    last_seen_at BIGINT NOT NULL
 );
 CREATE INDEX sessions_user ON sessions (user_id);
 

@@ -14,8 +14,9 @@ CREATE TABLE users (
 CREATE TABLE sessions (
     id_hash    TEXT PRIMARY KEY,
     user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL
 );
 CREATE INDEX sessions_user ON sessions (user_id);
 

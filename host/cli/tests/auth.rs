@@ -565,3 +565,24 @@ fn a_login_with_a_non_email_is_a_401_that_still_counts_against_the_address() {
     c.login(ADMIN_EMAIL, ADMIN_PASSWORD)
         .expect_problem(429, "rate-limited");
 }
+
+#[test]
+fn an_idle_session_ends_while_an_active_one_outlives_the_idle_time() {
+    let server = Server::start_with(&["--session-idle-secs", "2"]);
+    assert!(
+        server
+            .store
+            .admin_create(ADMIN_EMAIL, ADMIN_PASSWORD)
+            .status
+            .success()
+    );
+    let c = server.admin();
+    // Four seconds of activity, twice the idle time.
+    for _ in 0..8 {
+        std::thread::sleep(Duration::from_millis(500));
+        c.get("/api/v1/auth/me").expect_status(200);
+    }
+    std::thread::sleep(Duration::from_millis(3000));
+    c.get("/api/v1/auth/me")
+        .expect_problem(401, "unauthenticated");
+}

@@ -97,6 +97,11 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..=90 * 24 * 3600))]
     pub session_ttl_secs: u64,
 
+    /// A session unused for this many seconds ends, before its lifetime is up.
+    #[arg(long, env = "LATHE_SESSION_IDLE_SECS", default_value_t = 24 * 3600,
+          value_parser = clap::value_parser!(u64).range(1..=90 * 24 * 3600))]
+    pub session_idle_secs: u64,
+
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "LATHE_BODY_LIMIT_BYTES", default_value_t = 1024 * 1024)]
     pub body_limit_bytes: usize,

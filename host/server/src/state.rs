@@ -33,6 +33,8 @@ pub struct Settings {
     /// Mark the session cookie `Secure`: set when the base URL is https.
     pub secure_cookies: bool,
     pub session_ttl: Duration,
+    /// A session unused for this long ends.
+    pub session_idle: Duration,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }
@@ -52,6 +54,7 @@ impl Settings {
     pub fn new(
         base_url: Url,
         session_ttl: Duration,
+        session_idle: Duration,
         trusted_proxies: Vec<ipnet::IpNet>,
     ) -> Settings {
         let origin = base_url.origin().ascii_serialization();
@@ -61,6 +64,7 @@ impl Settings {
             origin,
             secure_cookies,
             session_ttl,
+            session_idle,
             trusted_proxies,
         }
     }

@@ -4,6 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
@@ -13,7 +14,7 @@ use ipnet::IpNet;
 use super::hash_secret;
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::{AuditEvent, UserRow};
+use crate::store::{AuditEvent, UserRow, now_ms};
 
 pub const SESSION_COOKIE: &str = "lathe_session";
 const TOKEN_PREFIX: &str = "lathe_";
@@ -109,13 +110,18 @@ impl FromRequestParts<Arc<AppState>> for Actor {
         let session = session_cookie_from(&parts.headers).ok_or(Error::Unauthenticated)?;
         check_origin(parts, &state.settings.origin)?;
         let id_hash = hash_secret(&session);
-        let user = state
-            .store
-            .session_user(&id_hash)
-            .await?
-            .ok_or(Error::Unauthenticated)?;
+        let idle = state.settings.session_idle;
+        let found = state.store.session_user(&id_hash, idle).await?;
+        let found = found.ok_or(Error::Unauthenticated)?;
+        // Refresh the idle clock at most every quarter of the idle time (and at least every
+        // minute), not on every request: each refresh is a write.
+        let refresh_after = (idle / 4).min(Duration::from_secs(60));
+        let refresh_after_ms = i64::try_from(refresh_after.as_millis()).unwrap_or(i64::MAX);
+        if now_ms() - found.last_seen_at >= refresh_after_ms {
+            state.store.session_touch(&id_hash).await?;
+        }
         Ok(Actor {
-            user,
+            user: found.user,
             via: Via::Session { id_hash },
         })
     }

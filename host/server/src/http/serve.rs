@@ -45,6 +45,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         settings: Settings::new(
             base_url.clone(),
             Duration::from_secs(args.session_ttl_secs),
+            Duration::from_secs(args.session_idle_secs),
             args.trusted_proxies.clone(),
         ),
     });

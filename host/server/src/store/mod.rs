@@ -27,6 +27,7 @@ use sqlx::{AnyPool, Executor};
 pub use audit::{AuditEvent, AuditFilter, AuditRow};
 pub use email_tokens::{EmailTokenKind, EmailTokenRow, NewEmailToken};
 pub use members::{MemberRow, Role};
+pub use sessions::SessionUser;
 pub use tokens::TokenRow;
 pub use users::UserRow;
 pub use workspaces::{WorkspaceRow, WorkspaceWithRole};
