@@ -14,7 +14,7 @@ pub enum AdminCommand {
 #[derive(Args)]
 pub struct CreateArgs {
     /// The admin's email address.
-    #[arg(long)]
+    #[arg(long, env = "LATHE_ADMIN_EMAIL")]
     email: String,
     #[command(flatten)]
     store: StoreArgs,
