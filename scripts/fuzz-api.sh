@@ -37,11 +37,13 @@ token=$(curl -sf -b "$work/cookies" -H 'content-type: application/json' -H "orig
   python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 
 status=0
-target/fuzz-venv/bin/st run "$url/api/v1/openapi.json" \
+# Run from the temporary directory: schemathesis keeps a cache in its working directory.
+st="$PWD/target/fuzz-venv/bin/st"
+(cd "$work" && "$st" run "$url/api/v1/openapi.json" \
   --checks "${FUZZ_CHECKS:-not_a_server_error}" \
   --max-examples "$examples" \
   --request-timeout 30 \
-  -H "Authorization: Bearer $token" || status=$?
+  -H "Authorization: Bearer $token") || status=$?
 if [[ $status -ne 0 ]]; then
   echo "--- server log ---"; tail -n 200 "$work/server.log"
 fi
