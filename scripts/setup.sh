@@ -13,3 +13,10 @@ fi
 if ! command -v cargo-nextest >/dev/null; then
   cargo install --locked cargo-nextest
 fi
+# schemathesis fuzzes the API from its OpenAPI document (scripts/fuzz-api.sh), from PyPI into
+# a virtualenv under target/ so nothing is installed system-wide.
+schemathesis_version=4.32.5
+if ! target/fuzz-venv/bin/st --version 2>/dev/null | grep -q "$schemathesis_version"; then
+  python3 -m venv target/fuzz-venv
+  target/fuzz-venv/bin/pip install --quiet "schemathesis==$schemathesis_version"
+fi

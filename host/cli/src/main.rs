@@ -1,6 +1,9 @@
 //! The `lathe` command line: one clap-derive tree, one module per command group.
 
+mod admin;
+mod migrate;
 mod plugin;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -18,6 +21,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the server.
+    Serve(Box<lathe_server::config::ServeArgs>),
+    /// Apply pending database migrations and exit.
+    Migrate(migrate::MigrateArgs),
+    /// Manage instance administrators.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
     /// Build, run and manage connector plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
@@ -26,6 +36,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(args) => serve::main(*args),
+        Command::Migrate(args) => migrate::main(args),
+        Command::Admin(command) => admin::main(command),
         Command::Plugin(command) => plugin::main(command),
     };
     match result {
@@ -35,4 +48,13 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs an async command on a fresh multi-threaded tokio runtime.
+fn block_on<F: std::future::Future<Output = anyhow::Result<ExitCode>>>(
+    future: F,
+) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| anyhow::anyhow!("starting the async runtime: {e}"))?;
+    runtime.block_on(future)
 }

@@ -57,11 +57,7 @@ pub struct RunArgs {
 }
 
 pub fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(run(args))
+    crate::block_on(run(args))
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {

@@ -1,0 +1,339 @@
+//! Bad input: every malformed, oversized, mistyped or hostile request gets a 4xx problem
+//! document, never a 5xx, and changes nothing.
+
+mod common;
+
+use common::{Client, Server};
+use serde_json::json;
+
+const SQLISH: &str = "x'); DROP TABLE users; --";
+
+/// method, path, body, headers, expected status, expected problem type slug.
+type Case<'a> = (
+    &'a str,
+    String,
+    Vec<u8>,
+    &'a [(&'a str, &'a str)],
+    u16,
+    &'a str,
+);
+
+fn snapshot(admin: &Client) -> String {
+    let users = admin.get("/api/v1/users").body;
+    let workspaces = admin.get("/api/v1/workspaces").body;
+    let tokens = admin.get("/api/v1/tokens").body;
+    format!("{users}\n{workspaces}\n{tokens}")
+}
+
+#[test]
+fn malformed_mistyped_and_oversized_bodies_are_4xx_problems_that_change_nothing() {
+    let server = Server::with_admin();
+    let admin = server.admin();
+    let ws = common::create_workspace(&admin, "Ops");
+    let before = snapshot(&admin);
+    let json_ct = [("content-type", "application/json")];
+
+    // Nesting deeper than serde_json's recursion limit, inside a field and at the top.
+    let nested_field = format!(
+        "{{\"name\":{}{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let cases: Vec<Case> = vec![
+        (
+            "POST",
+            "/api/v1/workspaces".into(),
+            b"{\"name\":".to_vec(),
+            &json_ct,
+            400,
+            "bad-request",
+        ),
+        (
+            "POST",
+            "/api/v1/workspaces".into(),
+            b"not json".to_vec(),
+            &json_ct,
+            400,
+            "bad-request",
+        ),
+        (
+            "POST",
+            "/api/v1/workspaces".into(),
+            nested_field.into_bytes(),
+            &json_ct,
+            422,
+            "validation",
+        ),
+        (
+            "POST",
+            "/api/v1/workspaces".into(),
+            deep.into_bytes(),
+            &json_ct,
+            422,
+            "validation",
+        ),
+        (
+            "POST",
+            "/api/v1/workspaces".into(),
+            b"{\"name\":\"a\"}".to_vec(),
+            &[("content-type", "text/plain")],
+            415,
+            "unsupported-media-type",
+        ),
+        (
+            "POST",
+            "/api/v1/workspaces".into(),
+            b"{\"name\":\"a\"}".to_vec(),
+            &[],
+            415,
+            "unsupported-media-type",
+        ),
+        (
+            "POST",
+            "/api/v1/workspaces".into(),
+            b"{\"name\":\"a\",\"owner\":\"me\"}".to_vec(),
+            &json_ct,
+            422,
+            "validation",
+        ),
+        (
+            "POST",
+            "/api/v1/workspaces".into(),
+            b"{\"name\":42}".to_vec(),
+            &json_ct,
+            422,
+            "validation",
+        ),
+        (
+            "POST",
+            "/api/v1/workspaces".into(),
+            b"[]".to_vec(),
+            &json_ct,
+            422,
+            "validation",
+        ),
+        (
+            "POST",
+            "/api/v1/workspaces".into(),
+            b"null".to_vec(),
+            &json_ct,
+            422,
+            "validation",
+        ),
+        (
+            "POST",
+            "/api/v1/tokens".into(),
+            format!("{{\"name\":\"t\",\"workspace_id\":\"{ws}\",\"expires_in_days\":-1}}")
+                .into_bytes(),
+            &json_ct,
+            422,
+            "validation",
+        ),
+        (
+            "POST",
+            "/api/v1/tokens".into(),
+            format!("{{\"name\":\"t\",\"workspace_id\":\"{ws}\",\"expires_in_days\":\"7\"}}")
+                .into_bytes(),
+            &json_ct,
+            422,
+            "validation",
+        ),
+        (
+            "POST",
+            "/api/v1/tokens".into(),
+            format!("{{\"name\":\"t\",\"workspace_id\":\"{ws}\",\"expires_in_days\":99999999999}}")
+                .into_bytes(),
+            &json_ct,
+            422,
+            "validation",
+        ),
+        (
+            "POST",
+            "/api/v1/users".into(),
+            b"{\"email\":\"a@b.c\",\"password\":\"long enough\",\"instance_admin\":\"yes\"}"
+                .to_vec(),
+            &json_ct,
+            422,
+            "validation",
+        ),
+        (
+            "POST",
+            "/api/v1/users".into(),
+            b"{\"email\":\"not an email\",\"password\":\"long enough\"}".to_vec(),
+            &json_ct,
+            422,
+            "validation",
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/workspaces/{ws}"),
+            b"{\"name\":\"\\u0000\"}".to_vec(),
+            &json_ct,
+            422,
+            "validation",
+        ),
+        (
+            "POST",
+            "/api/v1/auth/login".into(),
+            b"{\"email\":\"admin@example.com\"}".to_vec(),
+            &json_ct,
+            422,
+            "validation",
+        ),
+    ];
+    for (method, path, body, headers, status, slug) in cases {
+        let r = admin.raw(method, &path, headers, Some(body));
+        assert_eq!(
+            r.status,
+            status,
+            "{method} {path}: {}",
+            r.body.chars().take(300).collect::<String>()
+        );
+        r.expect_problem(status, slug);
+    }
+    let (status, body) = oversized_post(&server, &admin, 2 * 1024 * 1024);
+    assert_eq!(status, 413, "{body}");
+    assert!(
+        body.contains("urn:lathe:problem:payload-too-large"),
+        "{body}"
+    );
+
+    assert_eq!(snapshot(&admin), before);
+}
+
+/// POSTs a workspace whose JSON body has `size` bytes over a raw socket. The server may answer
+/// 413 and close before the body is fully sent; writing happens on its own thread so that the
+/// response is read whatever happens to the write.
+fn oversized_post(server: &Server, admin: &Client, size: usize) -> (u16, String) {
+    use std::io::{Read, Write};
+
+    let addr = server.url.strip_prefix("http://").unwrap().to_string();
+    let body = format!("{{\"name\":\"{}\"}}", "x".repeat(size));
+    let head = format!(
+        "POST /api/v1/workspaces HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nCookie: lathe_session={}\r\nOrigin: {}\r\nConnection: close\r\n\r\n",
+        body.len(),
+        admin.cookie.as_deref().unwrap(),
+        server.url
+    );
+    let stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let sender = std::thread::spawn(move || {
+        let _ = writer
+            .write_all(head.as_bytes())
+            .and_then(|()| writer.write_all(body.as_bytes()));
+    });
+    let mut response = Vec::new();
+    let _ = (&stream).read_to_end(&mut response);
+    let _ = sender.join();
+
+    let text = String::from_utf8_lossy(&response).to_string();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+#[test]
+fn sql_looking_text_is_stored_and_returned_verbatim() {
+    let server = Server::with_admin();
+    let admin = server.admin();
+    let r = admin.post("/api/v1/workspaces", &json!({ "name": SQLISH }));
+    r.expect_status(201);
+    let ws = r.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        admin.get(&format!("/api/v1/workspaces/{ws}")).json()["name"],
+        SQLISH
+    );
+
+    let r = admin.post(
+        "/api/v1/tokens",
+        &json!({ "name": SQLISH, "workspace_id": ws, "expires_in_days": 1 }),
+    );
+    r.expect_status(201);
+    assert_eq!(admin.get("/api/v1/tokens").json()[0]["name"], SQLISH);
+
+    // SQL-looking text in ids, emails, filters and passwords: 4xx, never 5xx.
+    let mut anon = server.client();
+    anon.login(&format!("{SQLISH}@example.com"), SQLISH)
+        .expect_problem(401, "invalid-credentials");
+    anon.login("admin@example.com' OR '1'='1", "' OR '1'='1")
+        .expect_problem(401, "invalid-credentials");
+    admin
+        .get(&format!("/api/v1/workspaces/{}", "1'%20OR%20'1'='1"))
+        .expect_problem(404, "not-found");
+    admin
+        .delete("/api/v1/tokens/1'%20OR%201=1--")
+        .expect_problem(404, "not-found");
+    admin
+        .post(
+            &format!("/api/v1/workspaces/{ws}/members"),
+            &json!({ "email": format!("a@b{SQLISH}"), "role": "viewer" }),
+        )
+        .expect_problem(422, "validation");
+    let audit = admin.get(&format!(
+        "/api/v1/workspaces/{ws}/audit?action={}&actor={}",
+        "x'%20OR%201=1--", "%27%3B"
+    ));
+    audit.expect_status(200);
+    assert_eq!(audit.json()["items"], json!([]));
+    assert_eq!(
+        admin.get("/api/v1/users").json().as_array().unwrap().len(),
+        1
+    );
+    // An account whose email and password look like SQL works like any other.
+    let email = "o'brien--;drop@example.com";
+    admin
+        .post(
+            "/api/v1/users",
+            &json!({ "email": email, "password": SQLISH }),
+        )
+        .expect_status(201);
+    let mut obrien = server.client();
+    obrien.login(email, SQLISH).expect_status(200);
+    assert_eq!(obrien.get("/api/v1/auth/me").json()["user"]["email"], email);
+    admin
+        .post(
+            &format!("/api/v1/workspaces/{ws}/members"),
+            &json!({ "email": email, "role": "viewer" }),
+        )
+        .expect_status(201);
+    assert_eq!(
+        admin.get("/api/v1/users").json().as_array().unwrap().len(),
+        2
+    );
+}
+
+#[test]
+fn error_bodies_never_carry_database_text() {
+    let server = Server::with_admin();
+    let admin = server.admin();
+    admin
+        .post(
+            "/api/v1/users",
+            &json!({ "email": "dup@example.com", "password": "long enough" }),
+        )
+        .expect_status(201);
+    let r = admin.post(
+        "/api/v1/users",
+        &json!({ "email": "DUP@example.com", "password": "long enough" }),
+    );
+    let doc = r.expect_problem(409, "conflict");
+    let text = r.body.to_lowercase();
+    for leak in [
+        "unique",
+        "constraint",
+        "sqlite",
+        "postgres",
+        "users.email",
+        "duplicate key",
+    ] {
+        assert!(!text.contains(leak), "{leak} in {doc}");
+    }
+}

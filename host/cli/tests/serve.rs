@@ -1,0 +1,281 @@
+//! `lathe serve` basics: health, readiness, metrics, request ids, problem documents for
+//! unknown routes, graceful shutdown, `lathe migrate`, and the setup hint.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Server, TestStore, lathe};
+
+#[test]
+fn health_endpoints_answer_and_readyz_reports_migrations_applied() {
+    let server = Server::start();
+    let c = server.client();
+    let live = c.get("/livez");
+    live.expect_status(200);
+    assert_eq!(live.body, "ok\n");
+    let ready = c.get("/readyz");
+    ready.expect_status(200);
+    assert_eq!(ready.body, "ready\n");
+}
+
+#[test]
+fn every_response_carries_a_request_id_and_a_client_id_is_kept() {
+    let server = Server::start();
+    let c = server.client();
+    let a = c.get("/livez");
+    let b = c.get("/livez");
+    let id_a = a.header("x-request-id").expect("request id on response");
+    let id_b = b.header("x-request-id").expect("request id on response");
+    assert_ne!(id_a, id_b);
+
+    let own = c.raw("GET", "/livez", &[("x-request-id", "trace-me-123")], None);
+    assert_eq!(own.header("x-request-id"), Some("trace-me-123"));
+    let problem = c.get("/api/v1/nope");
+    assert!(problem.header("x-request-id").is_some());
+}
+
+#[test]
+fn metrics_count_requests_by_route_template() {
+    let server = Server::start();
+    let c = server.client();
+    c.get("/livez").expect_status(200);
+    c.get("/api/v1/workspaces/some-id").expect_status(401);
+    let m = c.get("/metrics");
+    m.expect_status(200);
+    assert!(m.header("content-type").unwrap().starts_with("text/plain"));
+    assert!(
+        m.body.contains(
+            "lathe_http_requests_total{method=\"GET\",route=\"/livez\",status=\"200\"} 1"
+        ),
+        "{}",
+        m.body
+    );
+    assert!(
+        m.body
+            .contains("route=\"/api/v1/workspaces/{ws}\",status=\"401\"} 1"),
+        "{}",
+        m.body
+    );
+    assert!(!m.body.contains("some-id"));
+}
+
+#[test]
+fn unknown_routes_and_methods_are_problem_documents() {
+    let server = Server::start();
+    let c = server.client();
+    c.get("/api/v1/does-not-exist")
+        .expect_problem(404, "not-found");
+    c.get("/").expect_problem(404, "not-found");
+    c.send("PUT", "/api/v1/auth/login", None)
+        .expect_problem(405, "method-not-allowed");
+}
+
+#[test]
+fn login_before_any_admin_exists_says_how_to_create_one() {
+    let server = Server::start();
+    let mut c = server.client();
+    let doc = c
+        .login("someone@example.com", "whatever123")
+        .expect_problem(409, "setup-required");
+    assert!(
+        doc["detail"]
+            .as_str()
+            .unwrap()
+            .contains("lathe admin create")
+    );
+    assert!(server.logs().contains("lathe admin create"));
+}
+
+#[test]
+fn sigterm_lets_an_in_flight_request_finish_then_exits_cleanly() {
+    use std::io::{Read, Write};
+
+    let mut server = Server::with_admin();
+    // A login whose body is only half sent is in flight for sure: its handler waits for the rest.
+    let addr = server.url.strip_prefix("http://").unwrap().to_string();
+    let body = format!(
+        "{{\"email\":\"{}\",\"password\":\"{}\"}}",
+        common::ADMIN_EMAIL,
+        common::ADMIN_PASSWORD
+    );
+    let (first, rest) = body.split_at(10);
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{first}",
+        body.len()
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+
+    server.signal("TERM");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        server.wait(Duration::ZERO),
+        None,
+        "exited with a request in flight"
+    );
+    stream.write_all(rest.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert_eq!(
+        server.wait(Duration::from_secs(30)),
+        Some(true),
+        "exit status after SIGTERM"
+    );
+    assert!(server.logs().contains("shutting down"));
+}
+
+#[test]
+fn migrate_command_is_idempotent_and_the_server_starts_on_its_result() {
+    let store = TestStore::new();
+    for _ in 0..2 {
+        let out = lathe().arg("migrate").args(store.args()).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let server = Server::start_on(store, &[]);
+    server.client().get("/readyz").expect_status(200);
+}
+
+#[test]
+fn concurrent_starts_on_one_store_migrate_once_without_error() {
+    let store = TestStore::new();
+    let args = store.args();
+    let runs: Vec<_> = (0..3)
+        .map(|_| {
+            lathe()
+                .arg("migrate")
+                .args(&args)
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for run in runs {
+        let out = run.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let server = Server::start_on(store, &[]);
+    server.client().get("/readyz").expect_status(200);
+}
+
+#[test]
+fn json_log_format_writes_one_json_object_per_line() {
+    let server = Server::start_with(&["--log-format", "json"]);
+    server.client().get("/livez").expect_status(200);
+    std::thread::sleep(Duration::from_millis(200));
+    let logs = server.logs();
+    let lines: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty());
+    for line in lines {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(v.get("level").is_some(), "{line}");
+    }
+}
+
+#[test]
+fn a_non_postgres_database_url_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = lathe()
+        .args(["migrate", "--data-dir"])
+        .arg(dir.path())
+        .args(["--database-url", "mysql://root@127.0.0.1/test"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("postgres://"));
+}
+
+#[test]
+fn builder_assets_are_served_from_the_configured_directory() {
+    let assets = tempfile::tempdir().unwrap();
+    std::fs::write(assets.path().join("index.html"), "<html>builder</html>").unwrap();
+    std::fs::create_dir(assets.path().join("assets")).unwrap();
+    std::fs::write(assets.path().join("assets/app.js"), "console.log(1)").unwrap();
+    let server = Server::start_with(&["--builder-dir", assets.path().to_str().unwrap()]);
+    let c = server.client();
+
+    let index = c.get("/");
+    index.expect_status(200);
+    assert_eq!(index.body, "<html>builder</html>");
+    let js = c.get("/assets/app.js");
+    js.expect_status(200);
+    assert!(js.header("content-type").unwrap().contains("javascript"));
+    c.get("/assets/missing.js").expect_problem(404, "not-found");
+    c.get("/../../etc/passwd").expect_problem(404, "not-found");
+    // The API keeps its own 404s.
+    c.get("/api/v1/nope").expect_problem(404, "not-found");
+}
+
+/// Opens a connection and sends `text` without finishing the request.
+fn partial_request(server: &Server, text: &str) -> std::net::TcpStream {
+    use std::io::Write;
+    let addr = server.url.strip_prefix("http://").unwrap();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    stream.write_all(text.as_bytes()).unwrap();
+    stream
+}
+
+#[test]
+fn a_request_whose_body_stalls_gets_a_408_problem() {
+    use std::io::Read;
+    let server = Server::start_with(&["--request-timeout-secs", "1"]);
+    let mut stream = partial_request(
+        &server,
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: 100\r\nConnection: close\r\n\r\n{\"email\":",
+    );
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(response.contains("urn:lathe:problem:timeout"), "{response}");
+}
+
+#[test]
+fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    use std::io::Read;
+    let server = Server::start_with(&["--header-timeout-secs", "1"]);
+    let started = std::time::Instant::now();
+    let mut stream = partial_request(&server, "GET /livez HTTP/1.1\r\nHost: x\r\n");
+    let mut buf = Vec::new();
+    let _ = stream.read_to_end(&mut buf);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "held for {:?}",
+        started.elapsed()
+    );
+    let text = String::from_utf8_lossy(&buf);
+    assert!(!text.contains("200 OK"), "{text}");
+}
+
+#[test]
+fn readyz_is_503_while_a_migration_is_missing() {
+    let server = Server::start();
+    let c = server.client();
+    c.get("/readyz").expect_status(200);
+    server.store.execute(
+        "DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)",
+    );
+    let r = c.get("/readyz");
+    r.expect_status(503);
+    assert_eq!(r.body, "migrations pending\n");
+    c.get("/livez").expect_status(200);
+}

@@ -1,0 +1,119 @@
+//! Request extractors whose rejections are problem documents, and the small validation and
+//! formatting helpers the handlers share.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::error::{Error, Result};
+
+/// A JSON body: wrong content type is 415, malformed JSON 400, a body that doesn't fit the
+/// schema (unknown fields, wrong types) 422, an oversized body 413.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(Error::UnsupportedMediaType),
+            Err(JsonRejection::JsonDataError(e)) => Err(Error::Validation(e.body_text())),
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(Error::BadRequest(e.body_text())),
+            Err(JsonRejection::BytesRejection(e))
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                Err(Error::PayloadTooLarge)
+            }
+            Err(e) => Err(Error::BadRequest(e.body_text())),
+        }
+    }
+}
+
+/// Query parameters: anything that doesn't parse is a 400.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(ApiQuery(value)),
+            Err(e @ QueryRejection::FailedToDeserializeQueryString(_)) => {
+                Err(Error::BadRequest(e.body_text()))
+            }
+            Err(e) => Err(Error::BadRequest(e.body_text())),
+        }
+    }
+}
+
+/// RFC 3339 text for a Unix-millisecond timestamp.
+pub fn rfc3339(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// Unix milliseconds from RFC 3339 text; a 400 naming the parameter otherwise.
+pub fn parse_rfc3339(name: &str, text: &str) -> Result<i64> {
+    let t = OffsetDateTime::parse(text, &Rfc3339)
+        .map_err(|_| Error::BadRequest(format!("`{name}` must be an RFC 3339 timestamp")))?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
+        .map_err(|_| Error::BadRequest(format!("`{name}` is out of range")))
+}
+
+/// A normalised email address: trimmed, lower-cased, one `@` with text on both sides, no
+/// whitespace or control characters, at most 254 bytes.
+pub fn normalize_email(email: &str) -> Result<String> {
+    let email = email.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && matches!(email.split_once('@'), Some((local, domain))
+            if !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
+    if valid {
+        Ok(email)
+    } else {
+        Err(Error::Validation("not a valid email address".into()))
+    }
+}
+
+/// A display name: trimmed, 1–100 characters, no control characters.
+pub fn validate_name(field: &str, name: &str) -> Result<String> {
+    let name = name.trim();
+    let chars = name.chars().count();
+    if chars == 0 || chars > 100 || name.chars().any(char::is_control) {
+        return Err(Error::Validation(format!(
+            "`{field}` must be 1 to 100 characters with no control characters"
+        )));
+    }
+    Ok(name.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_or_refused() {
+        assert_eq!(
+            normalize_email(" Ada@Example.COM ").unwrap(),
+            "ada@example.com"
+        );
+        for bad in ["", "ada", "@x", "ada@", "a@b@c", "a b@c", "a\n@c"] {
+            assert!(normalize_email(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn timestamps_round_trip_through_rfc3339() {
+        let ms = 1_780_000_000_123;
+        assert_eq!(parse_rfc3339("t", &rfc3339(ms)).unwrap(), ms);
+        assert!(parse_rfc3339("t", "yesterday").is_err());
+    }
+}

@@ -1,0 +1,162 @@
+//! Invites: a workspace admin invites an email address with a role; the emailed token (single
+//! use, 7 days) adds that address to the workspace, creating its account when it has none.
+
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::extract::{ApiJson, normalize_email};
+use crate::auth::{
+    Actor, ClientAddr, Permission, Secret, authorize, hash_secret, validate_password,
+};
+use crate::error::{Error, Problem, Result};
+use crate::state::SharedState;
+use crate::store::{AuditEvent, EmailTokenKind, NewEmailToken, Role, now_ms};
+
+const INVITE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InviteCreate {
+    pub email: String,
+    pub role: Role,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InviteAccept {
+    /// The token from the emailed link.
+    pub token: String,
+    /// Required when the invited address has no account yet: its new password.
+    #[schema(min_length = 8, max_length = 128)]
+    pub password: Option<String>,
+}
+
+/// Email an invite to join the workspace (workspace admins).
+#[utoipa::path(post, path = "/api/v1/workspaces/{ws}/invites",
+    tag = "members", request_body = InviteCreate,
+    params(("ws" = String, Path, description = "Workspace id")),
+    responses(
+        (status = 202, description = "The invite is on its way"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn invites_create(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    actor: Actor,
+    Path(ws): Path<String>,
+    ApiJson(body): ApiJson<InviteCreate>,
+) -> Result<StatusCode> {
+    authorize(&state, &actor, &ws, Permission::Administer).await?;
+    let mailer = state.mailer.as_ref().ok_or(Error::MailNotConfigured)?;
+    let email = normalize_email(&body.email)?;
+    let workspace = state
+        .store
+        .workspace_get(&ws)
+        .await?
+        .ok_or(Error::NotFound)?;
+
+    let token = Secret::generate("");
+    let new = NewEmailToken {
+        kind: EmailTokenKind::Invite,
+        email: &email,
+        workspace_id: Some(&ws),
+        role: Some(body.role),
+        created_by: Some(&actor.user.id),
+        expires_at: now_ms() + i64::try_from(INVITE_TTL.as_millis()).unwrap_or(0),
+    };
+    let mut change = state.store.change().await?;
+    change.email_token_insert(new, &token.hash()).await?;
+    change
+        .commit(AuditEvent {
+            workspace_id: Some(ws.clone()),
+            target: Some(email.clone()),
+            detail: Some(serde_json::json!({ "email": email, "role": body.role })),
+            ..actor.audit(addr, "member.invite")
+        })
+        .await?;
+
+    let link = state.settings.link("accept-invite", token.expose());
+    let text = format!(
+        "{} invited you to the Lathe workspace \"{}\" as {}.\n\n\
+         To accept, open this link within 7 days:\n\n{link}\n",
+        actor.user.email,
+        workspace.name,
+        body.role.as_str()
+    );
+    mailer.send(&email, "You're invited to Lathe", text);
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Accept an invite: joins the workspace, creating the account if the address has none.
+#[utoipa::path(post, path = "/api/v1/invites/accept",
+    security(()), tag = "members", request_body = InviteAccept,
+    responses(
+        (status = 204, description = "Joined"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown, used or expired invite",
+            body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn invites_accept(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(body): ApiJson<InviteAccept>,
+) -> Result<StatusCode> {
+    if let Some(password) = &body.password {
+        validate_password(password)?;
+    }
+    // Check before claiming, so a missing password doesn't use the invite up.
+    let token_hash = hash_secret(&body.token);
+    let peeked = state
+        .store
+        .email_token_peek(&token_hash, EmailTokenKind::Invite)
+        .await?;
+    let peeked = peeked.ok_or(Error::NotFound)?;
+    let existing = state.store.user_by_email(&peeked.email).await?;
+    // Hash before the change starts, so the write lock isn't held through argon2.
+    let new_hash = match (&existing, &body.password) {
+        (Some(_), _) => None,
+        (None, Some(password)) => Some(state.hasher.hash(password).await?),
+        (None, None) => {
+            return Err(Error::Validation(
+                "this address has no account yet: send `password`".into(),
+            ));
+        }
+    };
+
+    let mut change = state.store.change().await?;
+    let claimed = change
+        .email_token_claim(&token_hash, EmailTokenKind::Invite)
+        .await?;
+    let invite = claimed.ok_or(Error::NotFound)?;
+    let (Some(ws), Some(role)) = (
+        invite.workspace_id,
+        invite.role.as_deref().and_then(Role::parse),
+    ) else {
+        return Err(Error::NotFound);
+    };
+    let user = match (existing, new_hash) {
+        (Some(user), _) => user,
+        (None, Some(hash)) => change.user_insert(&invite.email, &hash, false).await?,
+        (None, None) => return Err(Error::NotFound),
+    };
+    change.member_add_if_absent(&ws, &user.id, role).await?;
+    change
+        .commit(AuditEvent {
+            workspace_id: Some(ws),
+            action: "member.invite_accepted",
+            actor_id: Some(user.id.clone()),
+            actor_email: Some(user.email.clone()),
+            target: Some(user.id.clone()),
+            address: Some(addr.to_string()),
+            via: Some("invite".into()),
+            detail: Some(serde_json::json!({ "role": role, "invited_by": invite.created_by })),
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,202 @@
+//! `/api/v1/workspaces/{ws}/members`: list, add, change role, remove. A workspace always keeps
+//! one admin.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::extract::{ApiJson, normalize_email, rfc3339};
+use crate::auth::{Actor, ClientAddr, Permission, authorize};
+use crate::error::{Error, Problem, Result};
+use crate::state::SharedState;
+use crate::store::{AuditEvent, MemberRow, Role};
+
+#[derive(Serialize, ToSchema)]
+pub struct MemberView {
+    pub user_id: String,
+    pub email: String,
+    pub role: Role,
+    /// RFC 3339.
+    pub joined_at: String,
+}
+
+impl From<MemberRow> for MemberView {
+    fn from(m: MemberRow) -> Self {
+        MemberView {
+            role: Role::parse(&m.role).unwrap_or(Role::Viewer),
+            user_id: m.user_id,
+            email: m.email,
+            joined_at: rfc3339(m.created_at),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberAdd {
+    /// Email of an existing user.
+    pub email: String,
+    pub role: Role,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberUpdate {
+    pub role: Role,
+}
+
+fn audit(
+    actor: &Actor,
+    ws: &str,
+    addr: std::net::IpAddr,
+    action: &'static str,
+    target: &str,
+    detail: serde_json::Value,
+) -> AuditEvent {
+    AuditEvent {
+        workspace_id: Some(ws.to_string()),
+        target: Some(target.to_string()),
+        detail: Some(detail),
+        ..actor.audit(addr, action)
+    }
+}
+
+/// The workspace's members.
+#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/members", tag = "members",
+    params(("ws" = String, Path, description = "Workspace id")),
+    responses(
+        (status = 200, body = Vec<MemberView>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn members_list(
+    State(state): State<SharedState>,
+    actor: Actor,
+    Path(ws): Path<String>,
+) -> Result<Json<Vec<MemberView>>> {
+    authorize(&state, &actor, &ws, Permission::View).await?;
+    let members = state.store.members_list(&ws).await?;
+    Ok(Json(members.into_iter().map(MemberView::from).collect()))
+}
+
+/// Add an existing user to the workspace (workspace admins).
+#[utoipa::path(post, path = "/api/v1/workspaces/{ws}/members",
+    tag = "members", request_body = MemberAdd,
+    params(("ws" = String, Path, description = "Workspace id")),
+    responses(
+        (status = 201, body = MemberView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn members_create(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    actor: Actor,
+    Path(ws): Path<String>,
+    ApiJson(body): ApiJson<MemberAdd>,
+) -> Result<(StatusCode, Json<MemberView>)> {
+    authorize(&state, &actor, &ws, Permission::Administer).await?;
+    let email = normalize_email(&body.email)?;
+    let user = state
+        .store
+        .user_by_email(&email)
+        .await?
+        .ok_or_else(|| Error::Validation("no user has this email".into()))?;
+
+    let mut change = state.store.change().await?;
+    change.member_add(&ws, &user.id, body.role).await?;
+    let detail = serde_json::json!({ "email": user.email, "role": body.role });
+    change
+        .commit(audit(&actor, &ws, addr, "member.add", &user.id, detail))
+        .await?;
+    let member = state
+        .store
+        .member_get(&ws, &user.id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok((StatusCode::CREATED, Json(MemberView::from(member))))
+}
+
+/// Change a member's role (workspace admins). The last admin can't be demoted.
+#[utoipa::path(patch, path = "/api/v1/workspaces/{ws}/members/{user_id}",
+    tag = "members", request_body = MemberUpdate,
+    params(
+        ("ws" = String, Path, description = "Workspace id"),
+        ("user_id" = String, Path, description = "User id"),
+    ),
+    responses(
+        (status = 200, body = MemberView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn members_update(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    actor: Actor,
+    Path((ws, user_id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<MemberUpdate>,
+) -> Result<Json<MemberView>> {
+    authorize(&state, &actor, &ws, Permission::Administer).await?;
+    let before = state
+        .store
+        .member_get(&ws, &user_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+
+    let mut change = state.store.change().await?;
+    change.member_set_role(&ws, &user_id, body.role).await?;
+    let detail = serde_json::json!({ "email": before.email, "from": before.role, "to": body.role });
+    change
+        .commit(audit(
+            &actor,
+            &ws,
+            addr,
+            "member.role_change",
+            &user_id,
+            detail,
+        ))
+        .await?;
+    let member = state
+        .store
+        .member_get(&ws, &user_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok(Json(MemberView::from(member)))
+}
+
+/// Remove a member (workspace admins). The last admin can't be removed.
+#[utoipa::path(delete, path = "/api/v1/workspaces/{ws}/members/{user_id}", tag = "members",
+    params(
+        ("ws" = String, Path, description = "Workspace id"),
+        ("user_id" = String, Path, description = "User id"),
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn members_delete(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    actor: Actor,
+    Path((ws, user_id)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    authorize(&state, &actor, &ws, Permission::Administer).await?;
+    let before = state
+        .store
+        .member_get(&ws, &user_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+
+    let mut change = state.store.change().await?;
+    change.member_remove(&ws, &user_id).await?;
+    let detail = serde_json::json!({ "email": before.email, "role": before.role });
+    change
+        .commit(audit(&actor, &ws, addr, "member.remove", &user_id, detail))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

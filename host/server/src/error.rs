@@ -1,0 +1,207 @@
+//! The crate's one error enum and its one HTTP edge: every failure a handler can meet becomes an
+//! `application/problem+json` document (RFC 9457) with a stable `type`. Internal causes (store,
+//! I/O) are logged once here and answered with a generic 500 that carries no detail.
+
+use std::time::Duration;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The problem document every error response carries.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Stable identifier of the kind of problem, `urn:lathe:problem:<slug>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short, human-readable summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request, when there is something safe to say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("invalid input: {0}")]
+    Validation(String),
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("cross-site request refused")]
+    CsrfRejected,
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("email is not configured")]
+    MailNotConfigured,
+    #[error("no instance admin exists yet")]
+    SetupRequired,
+    #[error("too many requests")]
+    RateLimited { retry_after: Duration },
+    #[error("request timed out")]
+    Timeout,
+    #[error("store: {0}")]
+    Store(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    fn parts(&self) -> (StatusCode, &'static str, &'static str, Option<String>) {
+        use Error::*;
+        match self {
+            BadRequest(d) => (
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "Bad request",
+                Some(d.clone()),
+            ),
+            Validation(d) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "Invalid input",
+                Some(d.clone()),
+            ),
+            UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                Some("send a JSON body with `Content-Type: application/json`".into()),
+            ),
+            PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Request body too large",
+                None,
+            ),
+            Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Authentication required",
+                Some("log in, or send a valid `Authorization: Bearer` token".into()),
+            ),
+            InvalidCredentials => (
+                StatusCode::UNAUTHORIZED,
+                "invalid-credentials",
+                "Invalid email or password",
+                None,
+            ),
+            Forbidden(d) => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Forbidden",
+                Some(d.clone()),
+            ),
+            CsrfRejected => (
+                StatusCode::FORBIDDEN,
+                "csrf",
+                "Cross-site request refused",
+                Some(
+                    "a cookie-authenticated request must carry an Origin matching Lathe's base URL"
+                        .into(),
+                ),
+            ),
+            NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found", None),
+            MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                None,
+            ),
+            Conflict(d) => (
+                StatusCode::CONFLICT,
+                "conflict",
+                "Conflict",
+                Some(d.clone()),
+            ),
+            MailNotConfigured => (
+                StatusCode::CONFLICT,
+                "mail-not-configured",
+                "Email is not configured",
+                Some("set LATHE_SMTP_URL to send invites and password resets".into()),
+            ),
+            SetupRequired => (
+                StatusCode::CONFLICT,
+                "setup-required",
+                "No instance admin exists yet",
+                Some(
+                    "create one with `lathe admin create --email EMAIL` (password on stdin)".into(),
+                ),
+            ),
+            RateLimited { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many requests",
+                Some("wait for the time given in Retry-After".into()),
+            ),
+            Timeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                "The request took too long",
+                Some("the request was not completed in time; send it again".into()),
+            ),
+            Store(_) | Migrate(_) | Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal server error",
+                None,
+            ),
+        }
+    }
+
+    /// The problem document for this error, as sent to the client.
+    pub fn problem(&self) -> Problem {
+        let (status, slug, title, detail) = self.parts();
+        Problem {
+            kind: format!("urn:lathe:problem:{slug}"),
+            title: title.to_string(),
+            status: status.as_u16(),
+            detail,
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let problem = self.problem();
+        let status =
+            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if status.is_server_error() {
+            // The one place an internal cause is recorded; the client sees only a generic body.
+            tracing::error!(error = %self, "request failed");
+        }
+
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Error::RateLimited { retry_after } = &self {
+            let secs = retry_after.as_secs().max(1);
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}

@@ -1,0 +1,125 @@
+//! Request metrics in the Prometheus text format: a counter per (method, route, status) and a
+//! latency histogram per (method, route). Routes are the matched templates, never raw paths, so
+//! ids in URLs can't blow up the number of series.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+const BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+#[derive(Default)]
+struct Inner {
+    requests: BTreeMap<(String, String, u16), u64>,
+    latency: BTreeMap<(String, String), Histogram>,
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    inner: Mutex<Inner>,
+}
+
+impl Metrics {
+    pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        let mut inner = self.inner.lock().expect("metrics lock");
+        *inner
+            .requests
+            .entry((method.into(), route.into(), status))
+            .or_default() += 1;
+
+        let h = inner
+            .latency
+            .entry((method.into(), route.into()))
+            .or_default();
+        let secs = elapsed.as_secs_f64();
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if secs <= *bound {
+                h.counts[i] += 1;
+            }
+        }
+        h.count += 1;
+        h.sum += secs;
+    }
+
+    /// The exposition text for `/metrics`.
+    pub fn render(&self) -> String {
+        let inner = self.inner.lock().expect("metrics lock");
+        let mut out = String::new();
+
+        out.push_str("# HELP lathe_http_requests_total HTTP requests answered.\n");
+        out.push_str("# TYPE lathe_http_requests_total counter\n");
+        for ((method, route, status), n) in &inner.requests {
+            let _ = writeln!(
+                out,
+                "lathe_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}",
+                escape(route)
+            );
+        }
+
+        out.push_str("# HELP lathe_http_request_duration_seconds Time to answer HTTP requests.\n");
+        out.push_str("# TYPE lathe_http_request_duration_seconds histogram\n");
+        for ((method, route), h) in &inner.latency {
+            let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
+            for (bound, n) in BUCKETS.iter().zip(h.counts) {
+                let _ = writeln!(
+                    out,
+                    "lathe_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {n}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "lathe_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "lathe_http_request_duration_seconds_sum{{{labels}}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "lathe_http_request_duration_seconds_count{{{labels}}} {}",
+                h.count
+            );
+        }
+        out
+    }
+}
+
+fn escape(label: &str) -> String {
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_cumulative_buckets() {
+        let m = Metrics::default();
+        m.record("GET", "/livez", 200, Duration::from_millis(3));
+        m.record("GET", "/livez", 200, Duration::from_millis(30));
+        let text = m.render();
+        assert!(text.contains(
+            "lathe_http_requests_total{method=\"GET\",route=\"/livez\",status=\"200\"} 2"
+        ));
+        assert!(text.contains("route=\"/livez\",le=\"0.005\"} 1"));
+        assert!(text.contains("route=\"/livez\",le=\"0.05\"} 2"));
+        assert!(text.contains(
+            "lathe_http_request_duration_seconds_count{method=\"GET\",route=\"/livez\"} 2"
+        ));
+    }
+}

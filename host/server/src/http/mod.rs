@@ -1,0 +1,166 @@
+//! The HTTP edge: the middleware stack (request id, tracing, metrics, timeout, body limit,
+//! panic guard, security headers), health and metrics endpoints, the builder's static files,
+//! and serving over plain HTTP or rustls with graceful shutdown.
+
+pub mod metrics;
+mod serve;
+
+pub use serve::serve;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::ServeDir;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+use crate::error::Error;
+use crate::state::SharedState;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole application: API, health, metrics, builder assets, and the middleware around them.
+pub fn app(
+    state: SharedState,
+    builder_dir: Option<&std::path::Path>,
+    body_limit: usize,
+    request_timeout: Duration,
+) -> Router {
+    let mut router = Router::new()
+        .nest("/api/v1", crate::api::router())
+        .route("/livez", get(livez))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_get));
+
+    router =
+        match builder_dir {
+            Some(dir) => router.fallback_service(ServeDir::new(dir).fallback(tower::service_fn(
+                |_req| async { Ok::<_, std::convert::Infallible>(Error::NotFound.into_response()) },
+            ))),
+            None => router.fallback(not_found),
+        };
+
+    let observe = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(CatchPanicLayer::custom(panic_response));
+
+    router
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(request_timeout, time_limit))
+        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            record_metrics,
+        ))
+        .layer(observe)
+        .with_state(state)
+}
+
+/// The `http.request` span: method, path (never the query) and request id.
+fn request_span(req: &Request) -> tracing::Span {
+    let id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let (method, path) = (req.method(), req.uri().path());
+    tracing::info_span!("http.request", %method, %path, request_id = %id)
+}
+
+fn panic_response(_panic: Box<dyn std::any::Any + Send>) -> Response {
+    Error::Internal(anyhow::anyhow!("a handler panicked")).into_response()
+}
+
+/// Answers 408 when the request (reading its body included) isn't done in time.
+async fn time_limit(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => Error::Timeout.into_response(),
+    }
+}
+
+async fn not_found() -> Error {
+    Error::NotFound
+}
+
+async fn method_not_allowed() -> Error {
+    Error::MethodNotAllowed
+}
+
+async fn livez() -> &'static str {
+    "ok\n"
+}
+
+/// Ready when the store answers and every migration is applied.
+async fn readyz(State(state): State<SharedState>) -> Response {
+    match state.store.ready().await {
+        Ok(true) => (StatusCode::OK, "ready\n").into_response(),
+        Ok(false) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending\n").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unreachable\n").into_response()
+        }
+    }
+}
+
+async fn metrics_get(State(state): State<SharedState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn record_metrics(
+    State(state): State<Arc<crate::state::AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let response = next.run(req).await;
+    state.metrics.record(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+/// API responses are never cached and never sniffed into another content type.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if api {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}

@@ -1,0 +1,26 @@
+//! Lathe's HTTP API server.
+//!
+//! - [`config`]: the clap-derive configuration of `serve`, `migrate` and `admin` (`LATHE_*`).
+//! - [`http`]: the middleware stack, `/livez`, `/readyz`, `/metrics`, TLS, graceful shutdown.
+//! - `api`: the JSON API under `/api/v1`, one file per resource, and its OpenAPI document.
+//! - `auth`: passwords, sessions and API tokens, CSRF, login rate limits, authorization.
+//! - [`store`]: sqlx over SQLite or PostgreSQL, migrations, one file per table group.
+//! - [`error`]: the crate's error enum and its problem+json HTTP edge.
+//! - `mail`: outgoing email over SMTP for invites and password resets.
+//! - [`commands`]: `lathe migrate` and `lathe admin create`.
+//! - `state`, `telemetry`: shared handler state; log setup.
+
+mod api;
+mod auth;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod http;
+mod mail;
+mod state;
+pub mod store;
+mod telemetry;
+
+pub use api::openapi_json;
+pub use http::serve;
+pub use telemetry::init as init_logging;

@@ -1,0 +1,71 @@
+//! The state every handler shares.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::auth::{Hasher, LoginLimiter};
+use crate::http::metrics::Metrics;
+use crate::mail::Mailer;
+use crate::store::Store;
+
+pub type SharedState = Arc<AppState>;
+
+pub struct AppState {
+    pub store: Store,
+    pub hasher: Hasher,
+    pub limiter: LoginLimiter,
+    /// Counts password-reset requests, per account and per address.
+    pub reset_limiter: LoginLimiter,
+    /// `None` when no SMTP server is configured: invites and resets are then refused.
+    pub mailer: Option<Mailer>,
+    pub metrics: Metrics,
+    pub settings: Settings,
+}
+
+/// Settings derived once from the configuration.
+pub struct Settings {
+    /// The public base URL: the only source for links and for the CSRF origin check.
+    pub base_url: Url,
+    /// `scheme://host[:port]` of the base URL, as browsers send it in `Origin`.
+    pub origin: String,
+    /// Mark the session cookie `Secure`: set when the base URL is https.
+    pub secure_cookies: bool,
+    pub session_ttl: Duration,
+    /// A session unused for this long ends.
+    pub session_idle: Duration,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+impl Settings {
+    /// A link into the builder frontend: `<base URL>/<page>?token=<token>`. Built only from
+    /// the configured base URL, never from request headers.
+    pub fn link(&self, page: &str, token: &str) -> String {
+        let mut url = self.base_url.clone();
+        let path = format!("{}/{page}", url.path().trim_end_matches('/'));
+        url.set_path(&path);
+        url.query_pairs_mut().clear().append_pair("token", token);
+        url.set_fragment(None);
+        url.to_string()
+    }
+
+    pub fn new(
+        base_url: Url,
+        session_ttl: Duration,
+        session_idle: Duration,
+        trusted_proxies: Vec<ipnet::IpNet>,
+    ) -> Settings {
+        let origin = base_url.origin().ascii_serialization();
+        let secure_cookies = base_url.scheme() == "https";
+        Settings {
+            base_url,
+            origin,
+            secure_cookies,
+            session_ttl,
+            session_idle,
+            trusted_proxies,
+        }
+    }
+}

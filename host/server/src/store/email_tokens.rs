@@ -1,0 +1,121 @@
+//! Single-use email tokens (password resets, invites): claimed atomically, so a token works at
+//! most once even under concurrent use.
+
+use super::{Change, Role, Store, now_ms};
+use crate::error::Result;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailTokenKind {
+    Reset,
+    Invite,
+}
+
+impl EmailTokenKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            EmailTokenKind::Reset => "reset",
+            EmailTokenKind::Invite => "invite",
+        }
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EmailTokenRow {
+    pub email: String,
+    pub workspace_id: Option<String>,
+    pub role: Option<String>,
+    pub created_by: Option<String>,
+}
+
+pub struct NewEmailToken<'a> {
+    pub kind: EmailTokenKind,
+    pub email: &'a str,
+    pub workspace_id: Option<&'a str>,
+    pub role: Option<Role>,
+    pub created_by: Option<&'a str>,
+    pub expires_at: i64,
+}
+
+impl Store {
+    /// The unused, unexpired token of `kind` with this hash, without using it up.
+    pub async fn email_token_peek(
+        &self,
+        id_hash: &str,
+        kind: EmailTokenKind,
+    ) -> Result<Option<EmailTokenRow>> {
+        Ok(sqlx::query_as(
+            "SELECT email, workspace_id, role, created_by FROM email_tokens \
+             WHERE id_hash = $1 AND kind = $2 AND used_at IS NULL AND expires_at > $3",
+        )
+        .bind(id_hash)
+        .bind(kind.as_str())
+        .bind(now_ms())
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+}
+
+impl Change {
+    pub async fn email_token_insert(
+        &mut self,
+        token: NewEmailToken<'_>,
+        id_hash: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO email_tokens \
+             (id_hash, kind, email, workspace_id, role, created_by, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(id_hash)
+        .bind(token.kind.as_str())
+        .bind(token.email)
+        .bind(token.workspace_id)
+        .bind(token.role.map(Role::as_str))
+        .bind(token.created_by)
+        .bind(now_ms())
+        .bind(token.expires_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Marks an unused, unexpired token of `kind` used and returns it; `None` when there is no
+    /// such token (unknown, expired, already used, or of the other kind).
+    pub async fn email_token_claim(
+        &mut self,
+        id_hash: &str,
+        kind: EmailTokenKind,
+    ) -> Result<Option<EmailTokenRow>> {
+        let now = now_ms();
+        Ok(sqlx::query_as(
+            "UPDATE email_tokens SET used_at = $3 \
+             WHERE id_hash = $1 AND kind = $2 AND used_at IS NULL AND expires_at > $3 \
+             RETURNING email, workspace_id, role, created_by",
+        )
+        .bind(id_hash)
+        .bind(kind.as_str())
+        .bind(now)
+        .fetch_optional(&mut *self.tx)
+        .await?)
+    }
+
+    /// Adds a member unless they already are one (accepting an invite twice is harmless).
+    pub async fn member_add_if_absent(
+        &mut self,
+        workspace_id: &str,
+        user_id: &str,
+        role: Role,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO members (workspace_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (workspace_id, user_id) DO NOTHING",
+        )
+        .bind(workspace_id)
+        .bind(user_id)
+        .bind(role.as_str())
+        .bind(now_ms())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+}
