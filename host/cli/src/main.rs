@@ -44,7 +44,16 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Connector messages end up here: no terminal escapes or forged lines from them.
+            let text: String = format!("{e:#}")
+                .chars()
+                .flat_map(|c| match c {
+                    '\n' => vec!['\n', ' ', ' '],
+                    c if c.is_control() => c.escape_default().collect(),
+                    c => vec![c],
+                })
+                .collect();
+            eprintln!("error: {text}");
             ExitCode::FAILURE
         }
     }

@@ -125,3 +125,22 @@ async fn api_key_in_query_never_shows_in_errors() {
     assert!(!err.contains("TOPSECRET"), "{err}");
     drop(api);
 }
+
+#[tokio::test]
+async fn secrets_reflected_by_the_api_are_redacted_from_errors() {
+    let api = TestApi::start().await;
+    let err = lathe_plugin_run(
+        "plugins/rest",
+        &config(
+            &api,
+            json!({"auth_type": "bearer", "token": "TOPSECRET-TOKEN"}),
+        ),
+        r#"{"path":"/reflect-error"}"#,
+        "{}",
+    )
+    .await
+    .failure();
+    assert!(err.contains("HTTP 500"), "{err}");
+    assert!(err.contains("[redacted]"), "{err}");
+    assert!(!err.contains("TOPSECRET-TOKEN"), "{err}");
+}

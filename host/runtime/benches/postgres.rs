@@ -89,6 +89,22 @@ async fn main() {
     let native = started.elapsed() / rounds;
     report("(a) select 1, per query", connector, native, 1.3);
 
+    // The same against a statement prepared once: one round trip per query, as the
+    // connector's pipelined Parse/Bind/Execute is, where `query(&str)` above takes two.
+    let prepared = client.prepare("select 1").await.unwrap();
+    let started = Instant::now();
+    for _ in 0..rounds {
+        let rows = client.query(&prepared, &[]).await.unwrap();
+        assert_eq!(rows[0].get::<_, i32>(0), 1);
+    }
+    let native_prepared = started.elapsed() / rounds;
+    report(
+        "(a') select 1 vs a prepared statement",
+        connector,
+        native_prepared,
+        1.3,
+    );
+
     // (b) 100,000 rows × 10 columns, values decoded on both sides.
     let mut ours = Vec::new();
     let mut theirs = Vec::new();

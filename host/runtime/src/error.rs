@@ -55,6 +55,11 @@ pub enum RuntimeError {
         detail: String,
     },
 
+    /// The connector answered with a result that breaks the contract; the instance was
+    /// discarded.
+    #[error("{plugin}: the connector returned a malformed result: {detail}")]
+    BadResult { plugin: String, detail: String },
+
     /// Every instance of the pool is busy and none freed up in time.
     #[error("{plugin}: all {size} connections of the pool are busy")]
     PoolExhausted { plugin: String, size: usize },
@@ -87,6 +92,7 @@ impl RuntimeError {
             RuntimeError::Deadline { .. } => "timeout",
             RuntimeError::MemoryLimit { .. } => "memory-limit",
             RuntimeError::Crashed { .. } => "connector-crashed",
+            RuntimeError::BadResult { .. } => "connector-bad-result",
             RuntimeError::PoolExhausted { .. } => "pool-exhausted",
             RuntimeError::Host { .. } => "host-error",
         }
@@ -128,6 +134,53 @@ impl ConnectorError {
             ConnectorError::Timeout { .. } => "timeout",
             ConnectorError::Remote { .. } => "remote",
             ConnectorError::Unsupported { .. } => "unsupported",
+        }
+    }
+}
+
+/// Replaces every occurrence of a secret value in `text`. Connectors echo what they are
+/// given (an API that reflects a token into an error body, a panic message), and no secret may
+/// reach a response, a log line or an error.
+pub fn redact(text: String, secrets: &[String]) -> String {
+    secrets.iter().fold(text, |text, secret| {
+        text.replace(secret.as_str(), "[redacted]")
+    })
+}
+
+impl ConnectorError {
+    /// The same error with secret values removed from its text.
+    pub fn redacted(self, secrets: &[String]) -> Self {
+        let r = |text: String| redact(text, secrets);
+        match self {
+            ConnectorError::InvalidConfig { message } => ConnectorError::InvalidConfig {
+                message: r(message),
+            },
+            ConnectorError::InvalidQuery { message } => ConnectorError::InvalidQuery {
+                message: r(message),
+            },
+            ConnectorError::Connection { message } => ConnectorError::Connection {
+                message: r(message),
+            },
+            ConnectorError::Denied { message } => ConnectorError::Denied {
+                message: r(message),
+            },
+            ConnectorError::Timeout { message } => ConnectorError::Timeout {
+                message: r(message),
+            },
+            ConnectorError::Remote {
+                code,
+                message,
+                detail,
+                hint,
+            } => ConnectorError::Remote {
+                code: r(code),
+                message: r(message),
+                detail: detail.map(r),
+                hint: hint.map(r),
+            },
+            ConnectorError::Unsupported { message } => ConnectorError::Unsupported {
+                message: r(message),
+            },
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::bindings::types::{self as wit, Param};
 use crate::bindings::{ConnectorWorld, types::Schema};
 use crate::egress::{EgressPolicy, Grants, apply_defaults};
 use crate::engine::EPOCH_TICK;
-use crate::error::{ConnectorError, RuntimeError};
+use crate::error::{ConnectorError, RuntimeError, redact};
 use crate::output::{Collector, QueryOutput};
 use crate::plugin::Plugin;
 use crate::sandbox::LOG_LINES_PER_CALL;
@@ -61,6 +61,8 @@ pub struct Instance {
 struct Core {
     store: Store<HostState>,
     label: String,
+    /// The configuration's secret values, scrubbed from every error text.
+    secrets: Vec<String>,
     limits: Limits,
     calls: u32,
     last_used: Instant,
@@ -86,6 +88,7 @@ impl Instance {
         let grants =
             Grants::resolve(&label, &plugin.manifest.capabilities, &config, policy).await?;
 
+        let secrets = secret_values(&plugin.manifest.secrets, &config);
         let max_memory = plugin.engine.config().max_memory_bytes;
         let state = HostState::new(&label, Arc::new(grants), max_memory);
         let mut store = Store::new(plugin.engine.wasmtime(), state);
@@ -102,26 +105,39 @@ impl Instance {
         });
 
         let pre = &plugin.pre;
-        let world = guard(&mut store, &label, limits, "instantiate", async |store| {
-            pre.instantiate_async(store).await
-        })
+        let world = guard(
+            &mut store,
+            &label,
+            &secrets,
+            limits,
+            "instantiate",
+            async |store| pre.instantiate_async(store).await,
+        )
         .await?;
         let config_text = config.to_string();
-        let opened = guard(&mut store, &label, limits, "open", async |store| {
-            world
-                .lathe_connector_connector()
-                .connection()
-                .call_open(store, &config_text)
-                .await
-        })
+        let opened = guard(
+            &mut store,
+            &label,
+            &secrets,
+            limits,
+            "open",
+            async |store| {
+                world
+                    .lathe_connector_connector()
+                    .connection()
+                    .call_open(store, &config_text)
+                    .await
+            },
+        )
         .await?;
-        let connection = opened.map_err(|e| connector_error(&label, e))?;
+        let connection = opened.map_err(|e| connector_error(&label, &secrets, e))?;
         Ok(Instance {
             world,
             connection,
             core: Core {
                 store,
                 label,
+                secrets,
                 limits: limits.clone(),
                 calls: 0,
                 last_used: Instant::now(),
@@ -167,7 +183,7 @@ impl Instance {
                     .await
             })
             .await?;
-        result.map_err(|e| connector_error(&self.core.label, e))
+        result.map_err(|e| connector_error(&self.core.label, &self.core.secrets, e))
     }
 
     pub async fn schema(&mut self) -> Result<Schema, RuntimeError> {
@@ -182,7 +198,7 @@ impl Instance {
                     .await
             })
             .await?;
-        result.map_err(|e| connector_error(&self.core.label, e))
+        result.map_err(|e| connector_error(&self.core.label, &self.core.secrets, e))
     }
 
     /// Runs `request` and reads its result in batches until it ends or a limit is reached.
@@ -194,7 +210,7 @@ impl Instance {
             operation: request.operation,
             query: request.query.to_string(),
             params: request.params,
-            max_rows: (max_rows + 1).min(u32::MAX as usize) as u32,
+            max_rows: max_rows.saturating_add(1).min(u32::MAX as usize) as u32,
         };
         let (world, connection) = (&self.world, self.connection);
         let head = self
@@ -207,12 +223,25 @@ impl Instance {
                     .await
             })
             .await?
-            .map_err(|e| connector_error(&self.core.label, e))?;
+            .map_err(|e| connector_error(&self.core.label, &self.core.secrets, e))?;
 
         let metadata = serde_json::from_str(&head.metadata).unwrap_or(serde_json::json!({}));
-        let mut collector = Collector::new(head.columns, max_rows, self.core.limits.max_bytes);
-        let mut more = collector.push(head.first);
+        let mut collector = Collector::new(head.columns, max_rows, self.core.limits.max_bytes)
+            .map_err(|e| self.core.bad_result(e))?;
+        let mut more = collector
+            .push(head.first)
+            .map_err(|e| self.core.bad_result(e))?;
         while more {
+            // Each call has its own deadline; the whole result shares one too, so a connector
+            // that keeps answering with empty batches can't hold the caller forever.
+            if started.elapsed() > self.core.limits.call_timeout {
+                self.core.dirty = true;
+                return Err(RuntimeError::Deadline {
+                    plugin: self.core.label.clone(),
+                    operation: "fetch",
+                    limit_ms: self.core.limits.call_timeout.as_millis() as u64,
+                });
+            }
             let wanted = collector.wanted().min(self.core.limits.batch_rows);
             let batch = self
                 .core
@@ -224,8 +253,8 @@ impl Instance {
                         .await
                 })
                 .await?
-                .map_err(|e| connector_error(&self.core.label, e))?;
-            more = collector.push(batch);
+                .map_err(|e| connector_error(&self.core.label, &self.core.secrets, e))?;
+            more = collector.push(batch).map_err(|e| self.core.bad_result(e))?;
         }
         self.core.dirty = collector.truncated;
         let elapsed = started.elapsed().as_millis() as u64;
@@ -252,6 +281,15 @@ impl Instance {
 }
 
 impl Core {
+    /// A result that breaks the contract: the instance is not used again.
+    fn bad_result(&mut self, detail: String) -> RuntimeError {
+        self.dirty = true;
+        RuntimeError::BadResult {
+            plugin: self.label.clone(),
+            detail,
+        }
+    }
+
     async fn call<T>(
         &mut self,
         operation: &'static str,
@@ -266,7 +304,15 @@ impl Core {
         }
         self.poisoned = true;
         self.calls += 1;
-        let result = guard(&mut self.store, &self.label, &self.limits, operation, f).await;
+        let result = guard(
+            &mut self.store,
+            &self.label,
+            &self.secrets,
+            &self.limits,
+            operation,
+            f,
+        )
+        .await;
         self.last_used = Instant::now();
         if result.is_ok() {
             self.poisoned = false;
@@ -279,6 +325,7 @@ impl Core {
 async fn guard<T>(
     store: &mut Store<HostState>,
     label: &str,
+    secrets: &[String],
     limits: &Limits,
     operation: &'static str,
     f: impl AsyncFnOnce(&mut Store<HostState>) -> wasmtime::Result<T>,
@@ -322,6 +369,7 @@ async fn guard<T>(
             if !output.is_empty() {
                 detail = format!("{detail}; the connector printed: {output}");
             }
+            let detail = redact(detail, secrets);
             tracing::warn!(plugin = label, operation, %detail, "connector crashed");
             Err(RuntimeError::Crashed {
                 plugin: label.to_string(),
@@ -332,9 +380,20 @@ async fn guard<T>(
     }
 }
 
-fn connector_error(label: &str, error: wit::Error) -> RuntimeError {
+fn connector_error(label: &str, secrets: &[String], error: wit::Error) -> RuntimeError {
     RuntimeError::Connector {
         plugin: label.to_string(),
-        error: ConnectorError::from(error),
+        error: ConnectorError::from(error).redacted(secrets),
     }
+}
+
+/// The values of the configuration's secret fields worth scrubbing (very short values would
+/// blank out ordinary words).
+fn secret_values(fields: &[String], config: &serde_json::Value) -> Vec<String> {
+    fields
+        .iter()
+        .filter_map(|field| config.get(field).and_then(|v| v.as_str()))
+        .filter(|value| value.len() >= 4)
+        .map(str::to_string)
+        .collect()
 }

@@ -100,6 +100,9 @@ fn size_of(value: &Value) -> usize {
     }
 }
 
+/// The most columns a result may have.
+pub const MAX_COLUMNS: usize = 4_096;
+
 /// Collects batches until the result ends or a limit is reached.
 pub(crate) struct Collector {
     columns: Vec<ColumnOut>,
@@ -111,7 +114,25 @@ pub(crate) struct Collector {
 }
 
 impl Collector {
-    pub(crate) fn new(columns: Vec<Column>, max_rows: usize, max_bytes: usize) -> Self {
+    /// Fails when the columns alone break the limits.
+    pub(crate) fn new(
+        columns: Vec<Column>,
+        max_rows: usize,
+        max_bytes: usize,
+    ) -> Result<Self, String> {
+        if columns.len() > MAX_COLUMNS {
+            return Err(format!(
+                "it returned {} columns; at most {MAX_COLUMNS} are allowed",
+                columns.len()
+            ));
+        }
+        let header: usize = columns
+            .iter()
+            .map(|c| c.name.len() + c.source_type.len() + 16)
+            .sum();
+        if header > max_bytes {
+            return Err("its column names alone are larger than the result limit".into());
+        }
         let columns = columns
             .into_iter()
             .map(|c| ColumnOut {
@@ -120,28 +141,36 @@ impl Collector {
                 source_type: c.source_type,
             })
             .collect();
-        Collector {
+        Ok(Collector {
             columns,
             rows: Vec::new(),
-            bytes: 0,
+            bytes: header,
             max_rows,
             max_bytes,
             truncated: false,
-        }
+        })
     }
 
-    /// Adds a batch; returns whether more should be read.
-    pub(crate) fn push(&mut self, batch: Batch) -> bool {
+    /// Adds a batch; returns whether more should be read, or why the batch breaks the
+    /// contract (a row whose length is not the number of columns).
+    pub(crate) fn push(&mut self, batch: Batch) -> Result<bool, String> {
         for row in batch.rows {
+            if row.len() != self.columns.len() {
+                return Err(format!(
+                    "it returned a row of {} values for {} columns",
+                    row.len(),
+                    self.columns.len()
+                ));
+            }
             let size: usize = row.iter().map(size_of).sum::<usize>() + 8;
             if self.rows.len() >= self.max_rows || self.bytes + size > self.max_bytes {
                 self.truncated = true;
-                return false;
+                return Ok(false);
             }
             self.bytes += size;
             self.rows.push(row.into_iter().map(to_json).collect());
         }
-        !batch.done
+        Ok(!batch.done)
     }
 
     /// Rows still wanted, plus one to learn whether the result goes on past the limit.
@@ -172,10 +201,30 @@ mod tests {
         }
     }
 
+    fn column() -> Column {
+        Column {
+            name: "n".into(),
+            type_: ColumnType::Int,
+            source_type: "int".into(),
+        }
+    }
+
+    #[test]
+    fn rows_of_the_wrong_length_break_the_contract() {
+        let mut c = Collector::new(vec![column()], 10, usize::MAX).unwrap();
+        let bad = Batch {
+            rows: vec![vec![Value::Int(1), Value::Int(2)]],
+            done: true,
+        };
+        assert!(c.push(bad).unwrap_err().contains("2 values for 1 columns"));
+        let many = vec![column(); MAX_COLUMNS + 1];
+        assert!(Collector::new(many, 10, usize::MAX).is_err());
+    }
+
     #[test]
     fn row_limit_truncates() {
-        let mut c = Collector::new(Vec::new(), 3, usize::MAX);
-        assert!(!c.push(batch(5, true)));
+        let mut c = Collector::new(vec![column()], 3, usize::MAX).unwrap();
+        assert!(!c.push(batch(5, true)).unwrap());
         let out = c.finish(serde_json::json!({}), 1);
         assert_eq!(out.row_count, 3);
         assert!(out.truncated);
@@ -183,15 +232,16 @@ mod tests {
 
     #[test]
     fn exact_fit_is_not_truncated() {
-        let mut c = Collector::new(Vec::new(), 3, usize::MAX);
-        assert!(!c.push(batch(3, true)));
+        let mut c = Collector::new(vec![column()], 3, usize::MAX).unwrap();
+        assert!(!c.push(batch(3, true)).unwrap());
         assert!(!c.finish(serde_json::json!({}), 1).truncated);
     }
 
     #[test]
     fn byte_limit_truncates() {
-        let mut c = Collector::new(Vec::new(), 100, 40);
-        c.push(batch(10, true));
+        // The header counts: "n" + "int" + 16 = 20 bytes, then 16 bytes a row.
+        let mut c = Collector::new(vec![column()], 100, 60).unwrap();
+        c.push(batch(10, true)).unwrap();
         let out = c.finish(serde_json::json!({}), 1);
         assert_eq!(out.row_count, 2);
         assert!(out.truncated);

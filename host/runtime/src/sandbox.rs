@@ -26,6 +26,9 @@ pub(crate) const LOG_LINES_PER_CALL: u32 = 100;
 const LOG_LINE_MAX: usize = 2048;
 /// Connect timeout for outgoing HTTP when the guest sets none.
 const HTTP_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long to wait for a response's head when the guest sets no limit; the call's own
+/// deadline usually ends it sooner.
+const HTTP_FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(300);
 
 fn refused(grants: &Grants, kind: &str, destination: &str) {
     tracing::warn!(
@@ -291,9 +294,12 @@ async fn send_pinned(
     // The request line carries only the path; the authority travels in `Host`.
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     *request.uri_mut() = path.parse().map_err(|_| HttpError::HttpRequestUriInvalid)?;
-    let response = sender
-        .send_request(request)
+    let first_byte = options
+        .and_then(|o| o.first_byte_timeout)
+        .unwrap_or(HTTP_FIRST_BYTE_TIMEOUT);
+    let response = tokio::time::timeout(first_byte, sender.send_request(request))
         .await
+        .map_err(|_| HttpError::ConnectionReadTimeout)?
         .map_err(HttpError::from)?;
     let response = response.map(|body| body.map_err(HttpError::from).boxed_unsync());
     Ok((response, connection))

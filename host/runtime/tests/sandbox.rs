@@ -280,3 +280,31 @@ async fn datasource_on_a_forbidden_address_fails_to_open() {
         other => panic!("expected an egress denial, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn connector_that_never_finishes_its_result_is_stopped() {
+    let (engine, _cache) = engine();
+    let pool = pool(&engine, 9, 9, 500);
+    let started = Instant::now();
+    let err = pool.run(act(json!({"action": "stall"}))).await.unwrap_err();
+    assert!(matches!(err, RuntimeError::Deadline { .. }), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(pool.idle_count(), 0);
+}
+
+#[tokio::test]
+async fn malformed_rows_are_refused() {
+    let (engine, _cache) = engine();
+    let pool = pool(&engine, 9, 9, 5_000);
+    let err = pool
+        .run(act(json!({"action": "bad-row"})))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "connector-bad-result", "{err:?}");
+    assert!(err.to_string().contains("2 values for 1 columns"), "{err}");
+    assert_eq!(pool.idle_count(), 0);
+}

@@ -79,6 +79,11 @@ async fn respond(
             serde_json::json!([{"id": 1, "name": "bolt"}, {"id": 2, "name": "nut"}]),
         ),
         "/v1/redirect-in" => redirect("/v1/items".into()),
+        // An API that reflects the caller's credentials into its error body.
+        "/v1/reflect-error" => json(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            serde_json::json!({"error": "boom", "you sent": authorization}),
+        ),
         "/v1/redirect-out" => redirect(format!("http://127.0.0.1:{canary_port}/stolen")),
         p if p.starts_with("/v1/echo") => {
             let body: serde_json::Value =
