@@ -49,6 +49,7 @@ pub fn app(
         };
 
     let observe = ServiceBuilder::new()
+        .map_request(drop_unsafe_request_id)
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(
             TraceLayer::new_for_http()
@@ -69,6 +70,24 @@ pub fn app(
         ))
         .layer(observe)
         .with_state(state)
+}
+
+/// A caller's `x-request-id` is kept only if it is short and plain (letters, digits, `-`,
+/// `_`, `.`); anything else is replaced by a fresh id, so that no caller can write into the
+/// log lines that carry it.
+fn drop_unsafe_request_id(mut req: Request) -> Request {
+    let safe = req.headers().get(REQUEST_ID).is_some_and(|value| {
+        let bytes = value.as_bytes();
+        !bytes.is_empty()
+            && bytes.len() <= 64
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(b))
+    });
+    if !safe {
+        req.headers_mut().remove(REQUEST_ID);
+    }
+    req
 }
 
 /// The `http.request` span: method, path (never the query) and request id.
@@ -163,4 +182,26 @@ async fn security_headers(req: Request, next: Next) -> Response {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_id(id: &str) -> Request {
+        Request::builder()
+            .header(REQUEST_ID, id)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    }
+
+    #[test]
+    fn plain_request_ids_are_kept_and_others_dropped() {
+        let kept = drop_unsafe_request_id(with_id("abc-123_x.y"));
+        assert_eq!(kept.headers()[REQUEST_ID], "abc-123_x.y");
+        for bad in ["abc} ERROR fake log status=500", &"a".repeat(65), ""] {
+            let req = drop_unsafe_request_id(with_id(bad));
+            assert!(req.headers().get(REQUEST_ID).is_none(), "{bad}");
+        }
+    }
 }
