@@ -164,3 +164,25 @@ async fn ungranted_addresses_never_open() {
     );
     assert!(err.contains("allow-list"), "{err}");
 }
+
+#[tokio::test]
+async fn config_and_query_are_checked_against_the_manifest() {
+    let config = r#"{"host":"127.0.0.1","username":"postgres","bogus":1}"#;
+    let err = lathe_plugin_run("plugins/postgres", config, r#"{"sql":"select 1"}"#, "{}")
+        .await
+        .failure();
+    assert!(
+        err.contains("invalid configuration") && err.contains("bogus"),
+        "{err}"
+    );
+
+    let err = lathe_plugin_run(
+        "plugins/postgres",
+        CONFIG,
+        r#"{"sql":"select 1","x":1}"#,
+        "{}",
+    )
+    .await
+    .failure();
+    assert!(err.contains("invalid query") && err.contains('x'), "{err}");
+}

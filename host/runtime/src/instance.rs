@@ -85,6 +85,7 @@ impl Instance {
         let label = plugin.label();
         let mut config = config.clone();
         apply_defaults(&plugin.manifest.config, &mut config);
+        plugin.check_config(&config)?;
         let grants =
             Grants::resolve(&label, &plugin.manifest.capabilities, &config, policy).await?;
 

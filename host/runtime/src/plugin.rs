@@ -9,6 +9,9 @@ use std::path::Path;
 
 pub struct Plugin {
     pub manifest: Manifest,
+    /// The manifest's JSON Schemas, compiled: the configuration's and each operation's.
+    config_schema: jsonschema::Validator,
+    operation_schemas: std::collections::BTreeMap<String, jsonschema::Validator>,
     /// sha256 of the component, hex.
     pub digest: String,
     pub(crate) pre: ConnectorWorldPre<HostState>,
@@ -45,8 +48,21 @@ impl Plugin {
                 manifest.wit
             ))
         })?;
+        let compile = |what: &str, schema: &serde_json::Value| {
+            jsonschema::validator_for(schema).map_err(|e| {
+                RuntimeError::InvalidPlugin(format!("{label}: the {what} schema is invalid: {e}"))
+            })
+        };
+        let config_schema = compile("config", &manifest.config)?;
+        let mut operation_schemas = std::collections::BTreeMap::new();
+        for (name, operation) in &manifest.operations {
+            let validator = compile(&format!("`{name}` operation's"), &operation.schema)?;
+            operation_schemas.insert(name.clone(), validator);
+        }
         Ok(Plugin {
             manifest,
+            config_schema,
+            operation_schemas,
             digest,
             pre,
             engine: engine.clone(),
@@ -71,7 +87,49 @@ impl Plugin {
         Ok(started.elapsed())
     }
 
+    /// Checks a datasource configuration against the manifest's schema; the message names
+    /// the first wrong field.
+    pub fn check_config(&self, config: &serde_json::Value) -> Result<(), RuntimeError> {
+        first_error(&self.config_schema, config).map_or(Ok(()), |message| {
+            Err(RuntimeError::InvalidConfig {
+                plugin: self.label(),
+                message,
+            })
+        })
+    }
+
+    /// Checks a query against its operation's schema.
+    pub fn check_query(
+        &self,
+        operation: &str,
+        query: &serde_json::Value,
+    ) -> Result<(), RuntimeError> {
+        let Some(validator) = self.operation_schemas.get(operation) else {
+            let known: Vec<&str> = self.operation_schemas.keys().map(String::as_str).collect();
+            return Err(RuntimeError::InvalidQuery(format!(
+                "{} has no operation `{operation}` (it has: {})",
+                self.label(),
+                known.join(", ")
+            )));
+        };
+        first_error(validator, query)
+            .map_or(Ok(()), |message| Err(RuntimeError::InvalidQuery(message)))
+    }
+
     pub fn label(&self) -> String {
         self.manifest.label()
     }
+}
+
+/// The first validation error, as `at /path: message` (the root is `at /`).
+fn first_error(validator: &jsonschema::Validator, value: &serde_json::Value) -> Option<String> {
+    validator.iter_errors(value).next().map(|error| {
+        let path = error.instance_path().to_string();
+        let at = if path.is_empty() {
+            "/".to_string()
+        } else {
+            path
+        };
+        format!("at {at}: {error}")
+    })
 }

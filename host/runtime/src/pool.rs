@@ -67,6 +67,8 @@ impl Pool {
     }
 
     pub async fn run(&self, request: RunRequest) -> Result<QueryOutput, RuntimeError> {
+        self.plugin
+            .check_query(&request.operation, &request.query)?;
         self.with_instance(async |instance| instance.run(request).await)
             .await
     }

@@ -94,6 +94,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .context("--query is not valid JSON")?;
         let operation = operation(&plugin.manifest, args.operation.as_deref())?;
         let context = serde_json::json!({ "inputs": inputs });
+        plugin.check_query(&operation, &query)?;
         let params = lathe_runtime::params::bind(&query, &context)?;
         let result = instance
             .run(RunRequest {
