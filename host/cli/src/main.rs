@@ -1,6 +1,7 @@
 //! The `lathe` command line: one clap-derive tree, one module per command group.
 
 mod admin;
+mod keys;
 mod migrate;
 mod plugin;
 mod serve;
@@ -28,6 +29,9 @@ enum Command {
     /// Manage instance administrators.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Master keys of stored secrets: generate, rotate.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// Build, run and manage connector plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
@@ -39,6 +43,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::main(*args),
         Command::Migrate(args) => migrate::main(args),
         Command::Admin(command) => admin::main(command),
+        Command::Keys(command) => keys::main(command),
         Command::Plugin(command) => plugin::main(command),
     };
     match result {

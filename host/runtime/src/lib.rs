@@ -2,6 +2,7 @@
 //! components.
 //!
 //! - [`manifest`]: the package manifest, `lathe-plugin.json`.
+//! - [`package`]: finding a package's manifest and component on disk.
 //! - [`egress`]: capabilities, the egress policy, and pinned grants.
 //! - [`engine`]: the one wasmtime engine, its epoch ticker, the linker and the on-disk cache
 //!   of compiled components.
@@ -21,6 +22,7 @@ pub mod error;
 pub mod instance;
 pub mod manifest;
 pub mod output;
+pub mod package;
 pub mod params;
 pub mod plugin;
 pub mod pool;

@@ -190,6 +190,29 @@ impl Collector {
     }
 }
 
+/// A connector's schema (tables and columns) as JSON for the query editor and the CLI.
+pub fn schema_json(schema: crate::bindings::types::Schema) -> serde_json::Value {
+    let tables: Vec<serde_json::Value> = schema
+        .tables
+        .into_iter()
+        .map(|t| {
+            let columns: Vec<serde_json::Value> = t
+                .columns
+                .into_iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "name": c.name, "sourceType": c.source_type, "nullable": c.nullable
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "schema": t.schema, "name": t.name, "kind": t.kind, "columns": columns
+            })
+        })
+        .collect();
+    serde_json::json!({ "tables": tables })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,11 +1,12 @@
-//! What the `lathe` subcommands other than `serve` do: `migrate` and `admin create`.
+//! What the `lathe` subcommands other than `serve` do: `migrate`, `admin create` and
+//! `keys rotate`.
 
 use std::io::Read;
 
 use anyhow::Context;
 
 use crate::auth::{Hasher, validate_password};
-use crate::config::StoreArgs;
+use crate::config::{KeyArgs, StoreArgs};
 use crate::store::{AuditEvent, Store};
 
 /// `lathe migrate`: apply pending migrations and exit.
@@ -64,4 +65,37 @@ pub async fn admin_create(args: &StoreArgs, email: &str, password: &str) -> anyh
         .map_err(unexpected)?;
     store.close().await;
     Ok(user.id)
+}
+
+/// `lathe keys rotate`: optionally add a new master key to the key file, then re-seal every
+/// data key with the current master key and every secret with a new data key. Recorded in the
+/// audit log.
+pub async fn keys_rotate(
+    store_args: &StoreArgs,
+    key_args: &KeyArgs,
+    new_master_key: bool,
+) -> anyhow::Result<crate::vault::RotationReport> {
+    let store = Store::open(store_args).await?;
+    store.migrate().await?;
+    let key_file = key_args.key_file(&store_args.data_dir);
+    let mut keyring = crate::vault::Keyring::load(key_args.master_key.as_ref(), &key_file, false)?;
+    if new_master_key && matches!(keyring.source, crate::vault::KeySource::File(_)) {
+        keyring = keyring.prepend_new_key()?;
+    }
+    let report = crate::vault::rotate(&store, &keyring).await?;
+    store
+        .audit_append(AuditEvent {
+            action: "keys.rotate",
+            via: Some("lathe keys rotate".into()),
+            detail: Some(serde_json::json!({
+                "masterKeyId": report.master_key_id,
+                "workspaces": report.workspaces,
+                "secretsResealed": report.secrets_resealed,
+            })),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("recording the rotation: {e}"))?;
+    store.close().await;
+    Ok(report)
 }

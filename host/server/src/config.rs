@@ -49,6 +49,60 @@ pub struct StoreArgs {
     pub database_url: Option<Redacted>,
 }
 
+/// Where the master keys that seal stored secrets come from. Shared by `serve` and `keys`.
+#[derive(Args, Debug, Clone)]
+pub struct KeyArgs {
+    /// Master key(s), base64 of 32 random bytes each (`lathe keys generate`), comma-separated;
+    /// the first seals new data, the others only open older data. Without it, the key file is
+    /// used (and created on first start).
+    #[arg(long, env = "LATHE_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<Redacted>,
+
+    /// The master key file, one key per line. Defaults to `master.key` in the data directory.
+    #[arg(long, env = "LATHE_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+}
+
+impl KeyArgs {
+    pub fn key_file(&self, data_dir: &std::path::Path) -> PathBuf {
+        self.master_key_file
+            .clone()
+            .unwrap_or_else(|| data_dir.join("master.key"))
+    }
+}
+
+/// The connectors `serve` runs and the limits of a query run.
+#[derive(Args, Debug, Clone)]
+pub struct ConnectorArgs {
+    /// Directory of connector packages (each a folder with `lathe-plugin.json` and a
+    /// `component.wasm`, or a connector crate whose component is built), loaded at start.
+    #[arg(long, env = "LATHE_PLUGINS_DIR", default_value = "plugins")]
+    pub plugins_dir: PathBuf,
+
+    /// Where compiled connectors are cached. Defaults to `components` in the data directory.
+    #[arg(long, env = "LATHE_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Private networks (CIDRs or addresses) and host names connectors may reach besides
+    /// public addresses, comma-separated. Cloud metadata addresses stay refused.
+    #[arg(long, env = "LATHE_EGRESS_ALLOW", value_delimiter = ',')]
+    pub egress_allow: Vec<String>,
+
+    /// The longest one connector call of a query run may take, in seconds.
+    #[arg(long, env = "LATHE_QUERY_TIMEOUT_SECS", default_value_t = 25,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub query_timeout_secs: u64,
+
+    /// The most bytes (roughly) a query result keeps before it is cut.
+    #[arg(long, env = "LATHE_QUERY_MAX_BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub query_max_bytes: usize,
+
+    /// Live connections per datasource on this server.
+    #[arg(long, env = "LATHE_POOL_SIZE", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub pool_size: u16,
+}
+
 /// Output format of the log lines written to standard error.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -61,6 +115,12 @@ pub enum LogFormat {
 pub struct ServeArgs {
     #[command(flatten)]
     pub store: StoreArgs,
+
+    #[command(flatten)]
+    pub keys: KeyArgs,
+
+    #[command(flatten)]
+    pub connectors: ConnectorArgs,
 
     /// Address and port to listen on.
     #[arg(long, env = "LATHE_LISTEN", default_value = "127.0.0.1:8080")]

@@ -22,6 +22,12 @@ pub struct Problem {
     /// What went wrong with this request, when there is something safe to say.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// For an error reported by a datasource: its own code (e.g. a SQLSTATE).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// For an error reported by a datasource: its hint, when it gave one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +62,12 @@ pub enum Error {
     RateLimited { retry_after: Duration },
     #[error("request timed out")]
     Timeout,
+    /// A sealed value that can't be opened: altered, moved, or sealed with another key.
+    #[error("unreadable secret: {0}")]
+    Unreadable(String),
+    /// A connector run failed; the runtime's error says how.
+    #[error(transparent)]
+    Connector(#[from] lathe_runtime::RuntimeError),
     #[error("store: {0}")]
     Store(#[from] sqlx::Error),
     #[error("migration: {0}")]
@@ -160,6 +172,13 @@ impl Error {
                 "The request took too long",
                 Some("the request was not completed in time; send it again".into()),
             ),
+            Unreadable(d) => (
+                StatusCode::CONFLICT,
+                "secret-unreadable",
+                "A stored secret can't be opened",
+                Some(d.clone()),
+            ),
+            Connector(e) => connector_parts(e),
             Store(_) | Migrate(_) | Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -172,13 +191,53 @@ impl Error {
     /// The problem document for this error, as sent to the client.
     pub fn problem(&self) -> Problem {
         let (status, slug, title, detail) = self.parts();
+        let (code, hint) = match self {
+            Error::Connector(lathe_runtime::RuntimeError::Connector {
+                error: lathe_runtime::ConnectorError::Remote { code, hint, .. },
+                ..
+            }) => (Some(code.clone()), hint.clone()),
+            _ => (None, None),
+        };
         Problem {
             kind: format!("urn:lathe:problem:{slug}"),
             title: title.to_string(),
             status: status.as_u16(),
             detail,
+            code,
+            hint,
         }
     }
+}
+
+/// How a failed connector run is answered. What the caller or the query got wrong is a 422;
+/// a destination the egress policy refuses, a 403; a datasource that failed, hung or crashed,
+/// a 424 (the request depended on it); a full pool, a 429. Only a fault of Lathe itself is a
+/// 500. The runtime's messages name the plugin and carry no secret (it scrubs them).
+fn connector_parts(
+    e: &lathe_runtime::RuntimeError,
+) -> (StatusCode, &'static str, &'static str, Option<String>) {
+    let kind = e.kind();
+    let (status, title) = match kind {
+        "invalid-config" | "invalid-query" | "remote" | "unsupported" => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "The query was refused")
+        }
+        "egress-denied" => (StatusCode::FORBIDDEN, "Destination not allowed"),
+        "timeout"
+        | "connection"
+        | "memory-limit"
+        | "connector-crashed"
+        | "connector-bad-result" => (StatusCode::FAILED_DEPENDENCY, "The datasource failed"),
+        "pool-exhausted" => (StatusCode::TOO_MANY_REQUESTS, "All connections are busy"),
+        _ => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal server error",
+                None,
+            );
+        }
+    };
+    (status, kind, title, Some(e.to_string()))
 }
 
 impl IntoResponse for Error {

@@ -7,19 +7,25 @@
 //! - [`store`]: sqlx over SQLite or PostgreSQL, migrations, one file per table group.
 //! - [`error`]: the crate's error enum and its problem+json HTTP edge.
 //! - `mail`: outgoing email over SMTP for invites and password resets.
-//! - [`commands`]: `lathe migrate` and `lathe admin create`.
+//! - [`commands`]: `lathe migrate`, `lathe admin create` and `lathe keys`.
+//! - [`vault`]: envelope encryption of stored secrets; master keys and their rotation.
+//! - `connectors`: the plugin catalog and the connection pool of each datasource.
+//! - `pipeline`: running a query: `{{ }}` values, bound parameters, limits, audit.
 //! - `state`, `telemetry`: shared handler state; log setup.
 
 mod api;
 mod auth;
 pub mod commands;
 pub mod config;
+mod connectors;
 pub mod error;
 pub mod http;
 mod mail;
+mod pipeline;
 mod state;
 pub mod store;
 mod telemetry;
+pub mod vault;
 
 pub use api::openapi_json;
 pub use http::serve;

@@ -6,9 +6,11 @@ use std::time::Duration;
 use url::Url;
 
 use crate::auth::{Hasher, LoginLimiter};
+use crate::connectors::Connectors;
 use crate::http::metrics::Metrics;
 use crate::mail::Mailer;
 use crate::store::Store;
+use crate::vault::Vault;
 
 pub type SharedState = Arc<AppState>;
 
@@ -22,6 +24,10 @@ pub struct AppState {
     pub mailer: Option<Mailer>,
     pub metrics: Metrics,
     pub settings: Settings,
+    /// Seals and opens stored secrets.
+    pub vault: Vault,
+    /// The plugin catalog and the per-datasource connection pools.
+    pub connectors: Connectors,
 }
 
 /// Settings derived once from the configuration.

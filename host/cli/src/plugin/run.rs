@@ -5,7 +5,7 @@
 use anyhow::{Context, bail};
 use clap::Args;
 use lathe_runtime::instance::RunRequest;
-use lathe_runtime::manifest::{COMPONENT_FILE, MANIFEST_FILE, Manifest, Operation, PluginKind};
+use lathe_runtime::manifest::{MANIFEST_FILE, Manifest, Operation, PluginKind};
 use lathe_runtime::{EgressPolicy, Engine, EngineConfig, Instance, Limits, Plugin};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -88,7 +88,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         instance.test().await?;
         serde_json::json!({"ok": true})
     } else if args.schema {
-        schema_json(instance.schema().await?)
+        lathe_runtime::output::schema_json(instance.schema().await?)
     } else {
         let query: serde_json::Value = serde_json::from_str(args.query.as_deref().unwrap_or(""))
             .context("--query is not valid JSON")?;
@@ -153,47 +153,7 @@ fn locate(args: &RunArgs) -> anyhow::Result<(Manifest, Vec<u8>)> {
     if !path.is_dir() {
         bail!("{} is neither a directory nor a .wasm file", path.display());
     }
-    let manifest = Manifest::load(path)?;
-    let packaged = path.join(COMPONENT_FILE);
-    let component = if packaged.exists() {
-        packaged
-    } else if path.join("Cargo.toml").exists() {
-        built_component(path)?
-    } else {
-        bail!("{} has no {COMPONENT_FILE}", path.display());
-    };
-    let wasm =
-        std::fs::read(&component).with_context(|| format!("reading {}", component.display()))?;
-    Ok((manifest, wasm))
-}
-
-/// Where `cargo build --target wasm32-wasip2 --profile wasm` put the crate's component.
-fn built_component(crate_dir: &Path) -> anyhow::Result<PathBuf> {
-    let cargo_toml = std::fs::read_to_string(crate_dir.join("Cargo.toml"))?;
-    let name = cargo_toml
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("name = "))
-        .map(|n| n.trim_matches('"').replace('-', "_"))
-        .context("the crate's Cargo.toml has no name")?;
-    let target = match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => crate_dir
-            .canonicalize()?
-            .ancestors()
-            .map(|a| a.join("target"))
-            .find(|t| t.is_dir())
-            .unwrap_or_else(|| crate_dir.join("target")),
-    };
-    let wasm = target.join(format!("wasm32-wasip2/wasm/{name}.wasm"));
-    if !wasm.exists() {
-        bail!(
-            "{} is not built; build it with `cargo build --target wasm32-wasip2 --profile wasm` \
-             in {}",
-            wasm.display(),
-            crate_dir.display()
-        );
-    }
-    Ok(wasm)
+    Ok(lathe_runtime::package::read(path)?)
 }
 
 fn bare_manifest(path: &Path, args: &RunArgs) -> Manifest {
@@ -232,21 +192,10 @@ fn policy(args: &RunArgs) -> anyhow::Result<EgressPolicy> {
     } else {
         EgressPolicy::local_development()
     };
-    for entry in args
-        .allow
-        .iter()
-        .map(|e| e.trim())
-        .filter(|e| !e.is_empty())
-    {
-        if let Ok(net) = entry.parse::<ipnet::IpNet>() {
-            policy.allow_cidrs.push(net);
-        } else if let Ok(ip) = entry.parse::<std::net::IpAddr>() {
-            policy.allow_cidrs.push(ipnet::IpNet::from(ip));
-        } else if entry.contains('/') {
-            bail!("--allow {entry}: not a network");
-        } else {
-            policy.allow_hosts.push(entry.to_string());
-        }
+    for entry in args.allow.iter().filter(|e| !e.trim().is_empty()) {
+        policy
+            .allow(entry)
+            .map_err(|e| anyhow::anyhow!("--allow: {e}"))?;
     }
     Ok(policy)
 }
@@ -257,26 +206,4 @@ fn default_cache_dir() -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
         .unwrap_or_else(std::env::temp_dir);
     base.join("lathe/components")
-}
-
-fn schema_json(schema: lathe_runtime::bindings::types::Schema) -> serde_json::Value {
-    let tables: Vec<serde_json::Value> = schema
-        .tables
-        .into_iter()
-        .map(|t| {
-            let columns: Vec<serde_json::Value> = t
-                .columns
-                .into_iter()
-                .map(|c| {
-                    serde_json::json!({
-                        "name": c.name, "sourceType": c.source_type, "nullable": c.nullable
-                    })
-                })
-                .collect();
-            serde_json::json!({
-                "schema": t.schema, "name": t.name, "kind": t.kind, "columns": columns
-            })
-        })
-        .collect();
-    serde_json::json!({ "tables": tables })
 }

@@ -168,6 +168,24 @@ impl EgressPolicy {
         }
     }
 
+    /// Adds one allow-list entry as an admin writes it: a network (`10.0.0.0/8`), an address
+    /// (`10.1.2.3`) or a host name (`db.internal`).
+    pub fn allow(&mut self, entry: &str) -> Result<(), String> {
+        let entry = entry.trim();
+        if let Ok(net) = entry.parse::<IpNet>() {
+            self.allow_cidrs.push(net);
+        } else if let Ok(ip) = entry.parse::<IpAddr>() {
+            self.allow_cidrs.push(IpNet::from(ip));
+        } else if entry.is_empty() || entry.contains(['/', ' ', ':']) {
+            return Err(format!(
+                "`{entry}` is neither a network, an address nor a host name"
+            ));
+        } else {
+            self.allow_hosts.push(entry.to_ascii_lowercase());
+        }
+        Ok(())
+    }
+
     /// Checks one resolved address of `host`. `Err` says why it is refused and how an admin
     /// can allow it.
     pub fn check(&self, host: &str, ip: IpAddr) -> Result<(), String> {

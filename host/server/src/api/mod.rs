@@ -3,10 +3,13 @@
 
 mod audit;
 mod auth;
+mod constants;
+mod datasources;
 mod extract;
 mod invites;
 mod members;
 mod password_resets;
+mod plugins;
 mod tokens;
 mod users;
 mod workspaces;
@@ -15,6 +18,7 @@ use axum::Router;
 use axum::routing::{get, patch, post};
 use utoipa::OpenApi;
 
+pub(crate) use datasources::open_secrets;
 pub(crate) use extract::normalize_email;
 
 use crate::error::Problem;
@@ -37,6 +41,13 @@ use crate::state::SharedState;
         invites::invites_create, invites::invites_accept,
         password_resets::password_resets_create, password_resets::password_resets_confirm,
         audit::audit_list, audit::audit_list_instance,
+        plugins::plugins_list,
+        datasources::datasources_list, datasources::datasources_create,
+        datasources::datasources_get, datasources::datasources_update,
+        datasources::datasources_delete, datasources::datasources_test,
+        datasources::datasources_schema, datasources::datasources_run,
+        constants::constants_list, constants::constants_create,
+        constants::constants_update, constants::constants_delete,
     ),
     components(schemas(Problem)),
     modifiers(&SecuritySchemes, &CommonResponses),
@@ -48,6 +59,9 @@ use crate::state::SharedState;
         (name = "workspaces", description = "Workspaces"),
         (name = "members", description = "Workspace members and roles"),
         (name = "audit", description = "The audit log"),
+        (name = "plugins", description = "Installed connectors"),
+        (name = "datasources", description = "Datasources: a connector and its configuration"),
+        (name = "constants", description = "Workspace constants and secrets"),
     )
 )]
 struct ApiDoc;
@@ -183,4 +197,35 @@ pub fn router() -> Router<SharedState> {
         )
         .route("/workspaces/{ws}/audit", get(audit::audit_list))
         .route("/audit", get(audit::audit_list_instance))
+        .route("/plugins", get(plugins::plugins_list))
+        .route(
+            "/workspaces/{ws}/datasources",
+            get(datasources::datasources_list).post(datasources::datasources_create),
+        )
+        .route(
+            "/workspaces/{ws}/datasources/{id}",
+            get(datasources::datasources_get)
+                .patch(datasources::datasources_update)
+                .delete(datasources::datasources_delete),
+        )
+        .route(
+            "/workspaces/{ws}/datasources/{id}/test",
+            post(datasources::datasources_test),
+        )
+        .route(
+            "/workspaces/{ws}/datasources/{id}/schema",
+            get(datasources::datasources_schema),
+        )
+        .route(
+            "/workspaces/{ws}/datasources/{id}/run",
+            post(datasources::datasources_run),
+        )
+        .route(
+            "/workspaces/{ws}/constants",
+            get(constants::constants_list).post(constants::constants_create),
+        )
+        .route(
+            "/workspaces/{ws}/constants/{id}",
+            patch(constants::constants_update).delete(constants::constants_delete),
+        )
 }

@@ -19,8 +19,10 @@ use crate::store::Role;
 /// What an action on a workspace needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
-    /// See the workspace and its members.
+    /// See the workspace and its members, and use released apps.
     View,
+    /// Build: datasources, drafts, previews, constants (builders and admins).
+    Build,
     /// Rename the workspace, add, change and remove members, read the audit log.
     Administer,
 }
@@ -29,6 +31,7 @@ impl Role {
     fn allows(self, permission: Permission) -> bool {
         match permission {
             Permission::View => true,
+            Permission::Build => matches!(self, Role::Admin | Role::Builder),
             Permission::Administer => self == Role::Admin,
         }
     }
@@ -57,8 +60,12 @@ pub async fn authorize(
         .await?;
     let role = role.ok_or(Error::NotFound)?;
     if !role.allows(permission) {
+        let needed = match permission {
+            Permission::Build => "the builder or admin role",
+            _ => "the admin role",
+        };
         return Err(Error::Forbidden(format!(
-            "this needs the admin role; you are {}",
+            "this needs {needed}; you are {}",
             role.as_str()
         )));
     }

@@ -11,10 +11,12 @@ use axum_server::tls_rustls::RustlsConfig;
 
 use crate::auth::{Hasher, LoginLimiter};
 use crate::config::ServeArgs;
+use crate::connectors::Connectors;
 use crate::http::metrics::Metrics;
 use crate::mail::Mailer;
 use crate::state::{AppState, Settings};
 use crate::store::Store;
+use crate::vault::Vault;
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = Store::open(&args.store).await?;
@@ -30,6 +32,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", args.listen))?;
     let bound = listener.local_addr().context("reading the bound address")?;
     let base_url = args.effective_base_url(bound);
+
+    let vault = Vault::open(
+        store.clone(),
+        args.keys.master_key.as_ref(),
+        &args.keys.key_file(&args.store.data_dir),
+    )
+    .await?;
+    let connectors = Connectors::load(&args.connectors, &args.store.data_dir)?;
 
     let mailer = match &args.smtp_url {
         Some(url) => Some(Mailer::new(url.expose(), &args.smtp_from)?),
@@ -48,6 +58,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             Duration::from_secs(args.session_idle_secs),
             args.trusted_proxies.clone(),
         ),
+        vault,
+        connectors,
     });
     let app = super::app(
         state,

@@ -7,6 +7,9 @@
 //! folder for the DDL that differs.
 
 mod audit;
+mod constants;
+mod data_keys;
+mod datasources;
 mod email_tokens;
 mod members;
 mod sessions;
@@ -25,6 +28,9 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditEvent, AuditFilter, AuditRow};
+pub use constants::ConstantRow;
+pub use data_keys::{DataKeyRow, Rotation, SealedKind, SealedValue};
+pub use datasources::DatasourceRow;
 pub use email_tokens::{EmailTokenKind, EmailTokenRow, NewEmailToken};
 pub use members::{MemberRow, Role};
 pub use sessions::SessionUser;

@@ -1,0 +1,606 @@
+//! Datasources, constants and secrets, and the builder's preview run, against the real
+//! PostgreSQL on 127.0.0.1:5432 through the real postgres connector. Each test makes its own
+//! login role (with a password, to exercise the sealed secret) and its own table, and drops
+//! them at the end.
+
+mod common;
+
+use common::{Client, Server, create_workspace};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+const PASSWORD: &str = "a long enough password";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Server arguments that load the first-party connectors, share one compile cache between
+/// tests, and allow loopback (where the test PostgreSQL is).
+fn plugin_args(allow_loopback: bool) -> Vec<String> {
+    let mut args = vec![
+        "--plugins-dir".to_string(),
+        root().join("plugins").display().to_string(),
+        "--cache-dir".to_string(),
+        root().join("target/test-components").display().to_string(),
+    ];
+    if allow_loopback {
+        args.extend(["--egress-allow".to_string(), "127.0.0.1,::1".to_string()]);
+    }
+    args
+}
+
+fn start(allow_loopback: bool) -> Server {
+    let args = plugin_args(allow_loopback);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = Server::start_with(&args);
+    let out = server
+        .store
+        .admin_create(common::ADMIN_EMAIL, common::ADMIN_PASSWORD);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    server
+}
+
+/// A PostgreSQL login role with a password and a table it owns, dropped on drop.
+struct PgFixture {
+    role: String,
+    password: String,
+    table: String,
+}
+
+fn pg(sql: &str) {
+    let sql = sql.to_string();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let (client, conn) = tokio_postgres::connect(
+                "host=127.0.0.1 port=5432 user=postgres dbname=postgres",
+                tokio_postgres::NoTls,
+            )
+            .await
+            .expect("PostgreSQL on 127.0.0.1:5432");
+            tokio::spawn(conn);
+            client.batch_execute(&sql).await.expect("fixture SQL");
+        });
+    })
+    .join()
+    .unwrap();
+}
+
+impl PgFixture {
+    fn new() -> PgFixture {
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let n = SEQ.fetch_add(1, Ordering::Relaxed);
+        let suffix = format!("{}_{n}", std::process::id());
+        let fixture = PgFixture {
+            role: format!("lathe_ds_{suffix}"),
+            password: format!("Marker-Secret-{suffix}-x9"),
+            table: format!("lathe_ds_t_{suffix}"),
+        };
+        // Names and password are built from numbers and fixed text only.
+        pg(&format!(
+            "DROP TABLE IF EXISTS {t}; DROP ROLE IF EXISTS {r};
+             CREATE ROLE {r} LOGIN PASSWORD '{p}';
+             CREATE TABLE {t} (id int primary key, name text);
+             INSERT INTO {t} VALUES (1, 'Ada'), (2, 'Grace');
+             GRANT ALL ON {t} TO {r};",
+            t = fixture.table,
+            r = fixture.role,
+            p = fixture.password
+        ));
+        fixture
+    }
+
+    fn config(&self) -> Value {
+        json!({
+            "host": "127.0.0.1", "port": 5432, "database": "postgres",
+            "username": self.role, "password": self.password, "ssl_mode": "disable"
+        })
+    }
+}
+
+impl Drop for PgFixture {
+    fn drop(&mut self) {
+        pg(&format!(
+            "DROP TABLE IF EXISTS {t}; DROP ROLE IF EXISTS {r};",
+            t = self.table,
+            r = self.role
+        ));
+    }
+}
+
+struct World {
+    server: Server,
+    admin: Client,
+    ws: String,
+}
+
+fn world(allow_loopback: bool) -> World {
+    let server = start(allow_loopback);
+    let admin = server.admin();
+    let ws = create_workspace(&admin, "Data");
+    World { server, admin, ws }
+}
+
+/// A world with one datasource, `db`, on a fresh role of the test PostgreSQL.
+fn world_with_db() -> (World, PgFixture, String) {
+    let w = world(true);
+    let pg = PgFixture::new();
+    let id = w.create("db", pg.config())["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (w, pg, id)
+}
+
+impl World {
+    fn path(&self, rest: &str) -> String {
+        format!("/api/v1/workspaces/{}/{rest}", self.ws)
+    }
+
+    fn create(&self, name: &str, config: Value) -> Value {
+        let r = self.admin.post(
+            &self.path("datasources"),
+            &json!({ "name": name, "plugin": "postgres", "config": config }),
+        );
+        r.expect_status(201);
+        r.json()
+    }
+
+    fn preview(&self, id: &str, sql: &str, inputs: Value) -> common::client::Resp {
+        self.admin.post(
+            &self.path(&format!("datasources/{id}/run")),
+            &json!({ "operation": "sql", "query": { "sql": sql }, "inputs": inputs }),
+        )
+    }
+
+    /// A user with `role` in the workspace, logged in.
+    fn member(&self, email: &str, role: &str) -> Client {
+        self.admin
+            .post(
+                "/api/v1/users",
+                &json!({ "email": email, "password": PASSWORD }),
+            )
+            .expect_status(201);
+        self.admin
+            .post(
+                &self.path("members"),
+                &json!({ "email": email, "role": role }),
+            )
+            .expect_status(201);
+        let mut c = self.server.client();
+        c.login(email, PASSWORD).expect_status(200);
+        c
+    }
+}
+
+#[test]
+fn plugins_are_listed_with_their_manifests() {
+    let w = world(false);
+    let plugins = w.admin.get("/api/v1/plugins");
+    plugins.expect_status(200);
+    let ids: Vec<String> = plugins
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["manifest"]["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(ids.contains(&"postgres".to_string()), "{ids:?}");
+    assert!(ids.contains(&"rest".to_string()), "{ids:?}");
+    w.server.client().get("/api/v1/plugins").expect_status(401);
+}
+
+#[test]
+fn datasource_secrets_are_sealed_used_and_never_shown() {
+    let w = world(true);
+    let pg = PgFixture::new();
+    let created = w.create("customers-db", pg.config());
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(created["secrets"]["password"], "set");
+    assert!(created["config"].get("password").is_none());
+
+    let ran = w.preview(id, "select current_user as who", json!({}));
+    ran.expect_status(200);
+    assert_eq!(ran.json()["rows"][0][0], pg.role.as_str());
+    assert_eq!(ran.json()["rowCount"], 1);
+    w.admin
+        .post(&w.path(&format!("datasources/{id}/test")), &json!({}))
+        .expect_status(200);
+    let schema = w.admin.get(&w.path(&format!("datasources/{id}/schema")));
+    schema.expect_status(200);
+    assert!(schema.body.contains(&pg.table), "{}", schema.body);
+
+    // Nowhere: not in responses, the audit log, the server's log or the store's files.
+    let mut seen = vec![
+        w.admin.get(&w.path("datasources")).body,
+        w.admin.get(&w.path(&format!("datasources/{id}"))).body,
+        w.admin.get(&w.path("audit")).body,
+        w.server.logs(),
+    ];
+    if !common::use_postgres() {
+        for entry in std::fs::read_dir(w.server.data_dir()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                seen.push(String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned());
+            }
+        }
+    }
+    for text in seen {
+        assert!(
+            !text.contains(&pg.password),
+            "the secret leaked into: {text}"
+        );
+    }
+}
+
+#[test]
+fn pointing_a_datasource_elsewhere_drops_its_stored_secrets() {
+    let (w, pg, id) = world_with_db();
+    let path = w.path(&format!("datasources/{id}"));
+    let mut config = pg.config();
+    config.as_object_mut().unwrap().remove("password");
+
+    // Same destination: the password stays.
+    config["statement_timeout_ms"] = json!(5000);
+    let same = w.admin.patch(&path, &json!({ "config": config }));
+    same.expect_status(200);
+    assert_eq!(same.json()["secrets"]["password"], "set");
+    assert_eq!(same.json()["config"]["statement_timeout_ms"], 5000);
+
+    // Another host without the password: it is dropped, and the audit record says so.
+    config["host"] = json!("localhost");
+    let moved = w.admin.patch(&path, &json!({ "config": config }));
+    moved.expect_status(200);
+    assert_eq!(moved.json()["secrets"]["password"], "unset");
+    let audit = w
+        .admin
+        .get(&w.path("audit?action=datasource.update"))
+        .json();
+    assert!(audit.to_string().contains("secretsDropped"), "{audit}");
+
+    // The password entered again works; `null` clears it.
+    config["password"] = json!(pg.password);
+    let again = w.admin.patch(&path, &json!({ "config": config }));
+    assert_eq!(again.json()["secrets"]["password"], "set");
+    w.preview(&id, "select 1", json!({})).expect_status(200);
+    config["password"] = Value::Null;
+    let cleared = w.admin.patch(&path, &json!({ "config": config }));
+    assert_eq!(cleared.json()["secrets"]["password"], "unset");
+}
+
+#[test]
+fn bad_datasources_are_refused_and_nothing_is_written() {
+    let w = world(true);
+    let post = |body: Value| w.admin.post(&w.path("datasources"), &body);
+    let invalid = post(
+        json!({ "name": "x", "plugin": "postgres", "config": { "host": "h", "port": "5432", "username": "u" } }),
+    );
+    let problem = invalid.expect_problem(422, "validation");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("port"),
+        "{problem}"
+    );
+    post(json!({ "name": "x", "plugin": "postgres", "config": { "host": "h", "username": "u", "bogus": 1 } }))
+        .expect_problem(422, "validation");
+    post(json!({ "name": "x", "plugin": "nope", "config": {} })).expect_problem(422, "validation");
+    post(json!({ "name": "", "plugin": "postgres", "config": {} }))
+        .expect_problem(422, "validation");
+    post(json!({ "name": "x\u{0}", "plugin": "postgres", "config": {} }))
+        .expect_problem(422, "validation");
+    post(json!({ "name": "x", "plugin": "postgres", "config": [] }))
+        .expect_problem(422, "validation");
+    post(json!({ "name": "x", "plugin": "postgres", "config": {}, "extra": 1 })).expect_status(422);
+    post(json!({ "name": "'; DROP TABLE datasources; --", "plugin": "postgres", "config": { "host": "h", "username": "u" }, "max_rows": 0 }))
+        .expect_problem(422, "validation");
+    assert_eq!(w.admin.get(&w.path("datasources")).json(), json!([]));
+
+    let pg = PgFixture::new();
+    w.create("dup", pg.config());
+    post(json!({ "name": "dup", "plugin": "postgres", "config": pg.config() }))
+        .expect_problem(409, "conflict");
+    w.admin
+        .get(&w.path("datasources/00000000-0000-0000-0000-000000000000"))
+        .expect_problem(404, "not-found");
+}
+
+#[test]
+fn viewers_and_strangers_cannot_reach_datasources() {
+    let (w, _pg, id) = world_with_db();
+    let viewer = w.member("viewer@example.com", "viewer");
+    viewer
+        .get(&w.path("datasources"))
+        .expect_problem(403, "forbidden");
+    viewer
+        .post(
+            &w.path(&format!("datasources/{id}/run")),
+            &json!({ "operation": "sql", "query": { "sql": "select 1" } }),
+        )
+        .expect_problem(403, "forbidden");
+    viewer
+        .get(&w.path("constants"))
+        .expect_problem(403, "forbidden");
+
+    let builder = w.member("builder@example.com", "builder");
+    builder.get(&w.path("datasources")).expect_status(200);
+    builder
+        .post(&w.path("constants"), &json!({ "name": "x", "value": "y" }))
+        .expect_problem(403, "forbidden");
+
+    w.admin
+        .post(
+            "/api/v1/users",
+            &json!({ "email": "eve@example.com", "password": PASSWORD }),
+        )
+        .expect_status(201);
+    let mut eve = w.server.client();
+    eve.login("eve@example.com", PASSWORD).expect_status(200);
+    eve.get(&w.path(&format!("datasources/{id}")))
+        .expect_problem(404, "not-found");
+    eve.post(&w.path(&format!("datasources/{id}/test")), &json!({}))
+        .expect_problem(404, "not-found");
+}
+
+#[test]
+fn inputs_are_bound_as_parameters_never_spliced() {
+    let (w, pg, id) = world_with_db();
+
+    let answer = w.preview(
+        &id,
+        "select {{ inputs.n }}::int + 1 as answer",
+        json!({ "n": 41 }),
+    );
+    answer.expect_status(200);
+    assert_eq!(answer.json()["rows"], json!([[42]]));
+    assert_eq!(answer.json()["columns"][0]["name"], "answer");
+
+    let injected = w.preview(
+        &id,
+        "select {{ inputs.n }}::int as n",
+        json!({ "n": "1; drop table x" }),
+    );
+    let problem = injected.expect_problem(422, "remote");
+    assert_eq!(problem["code"], "22P02", "{problem}");
+
+    let sql = format!(
+        "select name from {} where name = {{{{ inputs.q }}}}",
+        pg.table
+    );
+    for hostile in [
+        "' OR 1=1 --",
+        "Ada'; DROP TABLE x; --",
+        "{{ secrets.token }}",
+        "nul\u{0}byte",
+    ] {
+        let r = w.preview(&id, &sql, json!({ "q": hostile }));
+        if hostile.contains('\u{0}') {
+            // PostgreSQL refuses NUL in text: a clean 422, not a crash.
+            r.expect_problem(422, "remote");
+        } else {
+            r.expect_status(200);
+            assert_eq!(r.json()["rows"], json!([]), "{hostile}");
+        }
+    }
+    let huge = "x".repeat(200_000);
+    let r = w.preview(
+        &id,
+        "select length({{ inputs.q }}) as n",
+        json!({ "q": huge }),
+    );
+    r.expect_status(200);
+    assert_eq!(r.json()["rows"], json!([[200000]]));
+    let count = w.preview(
+        &id,
+        &format!("select count(*) as n from {}", pg.table),
+        json!({}),
+    );
+    assert_eq!(count.json()["rows"], json!([[2]]));
+
+    // A client can't supply the server's roots.
+    for root in ["user", "secrets", "constants", "env"] {
+        w.preview(&id, "select 1", json!({ root: { "id": "x" } }))
+            .expect_problem(422, "validation");
+    }
+    let me = w.preview(&id, "select {{ user.email }} as me", json!({}));
+    assert_eq!(me.json()["rows"], json!([[common::ADMIN_EMAIL]]));
+}
+
+#[test]
+fn constants_and_secrets_resolve_on_the_server_only() {
+    let (w, _pg, id) = world_with_db();
+    let marker = "Sekrit-Token-4412-zz";
+    w.admin
+        .post(
+            &w.path("constants"),
+            &json!({ "name": "greeting", "value": "hello" }),
+        )
+        .expect_status(201);
+    let secret = w.admin.post(
+        &w.path("constants"),
+        &json!({ "name": "token", "value": marker, "secret": true }),
+    );
+    secret.expect_status(201);
+    assert_eq!(secret.json()["value"], Value::Null);
+    w.admin
+        .post(
+            &w.path("constants"),
+            &json!({ "name": "token", "value": "again", "secret": true }),
+        )
+        .expect_problem(409, "conflict");
+    w.admin
+        .post(
+            &w.path("constants"),
+            &json!({ "name": "bad name", "value": "v" }),
+        )
+        .expect_problem(422, "validation");
+
+    let r = w.preview(
+        &id,
+        "select {{ constants.greeting }} as g, {{ secrets.token }} as s, length({{ secrets.token }}) as n",
+        json!({}),
+    );
+    r.expect_status(200);
+    let rows = r.json()["rows"].clone();
+    assert_eq!(rows[0][0], "hello");
+    assert_ne!(rows[0][1], marker, "a bound secret is masked in results");
+    assert_eq!(rows[0][2], marker.len());
+
+    let secret_id = secret.json()["id"].as_str().unwrap().to_string();
+    w.admin
+        .patch(
+            &w.path(&format!("constants/{secret_id}")),
+            &json!({ "value": "Rotated-Value-99" }),
+        )
+        .expect_status(200);
+    let n = w.preview(&id, "select length({{ secrets.token }}) as n", json!({}));
+    assert_eq!(n.json()["rows"], json!([[16]]));
+
+    for text in [
+        w.admin.get(&w.path("constants")).body,
+        w.admin.get(&w.path("audit")).body,
+        w.server.logs(),
+    ] {
+        assert!(
+            !text.contains(marker) && !text.contains("Rotated-Value-99"),
+            "{text}"
+        );
+    }
+    w.admin
+        .delete(&w.path(&format!("constants/{secret_id}")))
+        .expect_status(204);
+    w.preview(&id, "select {{ secrets.token }}", json!({}))
+        .expect_problem(422, "invalid-query");
+}
+
+#[test]
+fn a_tampered_or_moved_ciphertext_fails_to_open() {
+    let w = world(true);
+    let pg = PgFixture::new();
+    let a = w.create("a", pg.config())["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let b = w.create("b", pg.config())["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    w.preview(&b, "select 1", json!({})).expect_status(200);
+
+    // b's row gets a's ciphertext: sealed for another row, so it must not open.
+    w.server.store.execute(&format!(
+        "UPDATE datasources SET secrets = (SELECT secrets FROM datasources WHERE id = '{a}') WHERE id = '{b}'"
+    ));
+    w.admin
+        .post(&w.path(&format!("datasources/{b}/test")), &json!({}))
+        .expect_problem(409, "secret-unreadable");
+
+    // One flipped character in a's ciphertext.
+    w.server.store.execute(&format!(
+        "UPDATE datasources SET secrets = 'A' || substr(secrets, 2) WHERE id = '{a}' AND substr(secrets, 1, 1) <> 'A'; \
+         UPDATE datasources SET secrets = 'B' || substr(secrets, 2) WHERE id = '{a}' AND substr(secrets, 1, 1) = 'A'"
+    ));
+    w.admin
+        .post(&w.path(&format!("datasources/{a}/test")), &json!({}))
+        .expect_problem(409, "secret-unreadable");
+}
+
+#[test]
+fn loopback_is_refused_until_an_admin_allows_it() {
+    let w = world(false);
+    let pg = PgFixture::new();
+    let id = w.create("db", pg.config())["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = w
+        .admin
+        .post(&w.path(&format!("datasources/{id}/test")), &json!({}));
+    let problem = r.expect_problem(403, "egress-denied");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("127.0.0.1"), "{detail}");
+}
+
+#[test]
+fn rotating_keys_reseals_secrets_while_the_server_runs() {
+    let (w, pg, id) = world_with_db();
+    w.admin
+        .post(
+            &w.path("constants"),
+            &json!({ "name": "token", "value": "Before-Rotation-1", "secret": true }),
+        )
+        .expect_status(201);
+
+    let out = common::lathe()
+        .args(["keys", "rotate"])
+        .args(w.server.store.args())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("re-sealed 2 secret(s)"), "{said}");
+    let key_file = std::fs::read_to_string(w.server.data_dir().join("master.key")).unwrap();
+    assert_eq!(key_file.lines().filter(|l| !l.trim().is_empty()).count(), 2);
+
+    // A fresh pool must open the re-sealed secrets with the new master key.
+    let mut config = pg.config();
+    config["statement_timeout_ms"] = json!(4000);
+    config.as_object_mut().unwrap().remove("password");
+    w.admin
+        .patch(
+            &w.path(&format!("datasources/{id}")),
+            &json!({ "config": config }),
+        )
+        .expect_status(200);
+    w.admin
+        .post(&w.path(&format!("datasources/{id}/test")), &json!({}))
+        .expect_status(200);
+    let n = w.preview(&id, "select length({{ secrets.token }}) as n", json!({}));
+    assert_eq!(n.json()["rows"], json!([[17]]));
+}
+
+#[test]
+fn the_server_refuses_a_missing_or_example_master_key() {
+    let server = start(false);
+    let admin = server.admin();
+    let ws = create_workspace(&admin, "K");
+    admin
+        .post(
+            &format!("/api/v1/workspaces/{ws}/constants"),
+            &json!({ "name": "k", "value": "v", "secret": true }),
+        )
+        .expect_status(201);
+    let data_dir = server.data_dir().to_path_buf();
+    let store = server.crash();
+    std::fs::remove_file(data_dir.join("master.key")).unwrap();
+
+    let refusal = |key: Option<&str>| {
+        let mut command = common::lathe();
+        command
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(store.args());
+        if let Some(key) = key {
+            command.env("LATHE_MASTER_KEY", key);
+        }
+        let out = command.output().unwrap();
+        assert!(!out.status.success(), "the server started");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = refusal(None);
+    assert!(err.contains("no master key"), "{err}");
+    let err = refusal(Some("bGF0aGUtZXhhbXBsZS1rZXktZG8tbm90LXVzZS1pdCE="));
+    assert!(err.contains("example"), "{err}");
+    let err = refusal(Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="));
+    assert!(err.contains("not configured"), "{err}");
+}

@@ -1,0 +1,402 @@
+//! The query pipeline: a stored (or, for the builder's preview, ad-hoc) query, its inputs and
+//! the server's own values become one connector run with bound parameters.
+//!
+//! `{{ expr }}` roots and where their values come from:
+//! - `inputs.*`: the run's `inputs` object, checked against the query's inputs schema.
+//! - `components.*`, `queries.*`, `variables.*`, `page.*`, `url.*`: browser state, evaluated by
+//!   the client and sent inside `inputs` under the same names (`inputs.components.…`), so the
+//!   schema checks them too.
+//! - `user.*` (id, email), `constants.*`, `secrets.*`: filled here from the session and the
+//!   workspace. A client can't supply them: `inputs` keys with these names are refused.
+//!
+//! Every value reaches the connector as a typed parameter ([`lathe_runtime::params::bind`]);
+//! no text is ever spliced into the query. A secret bound into a query is also scrubbed from
+//! the result, so `select {{ secrets.key }}` shows a mask, not the key.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use lathe_runtime::instance::RunRequest;
+use lathe_runtime::{Pool, QueryOutput};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
+
+use crate::api::open_secrets;
+use crate::auth::Actor;
+use crate::error::{Error, Result};
+use crate::state::SharedState;
+use crate::store::{AuditEvent, DatasourceRow, SealedKind};
+use crate::vault::{Row, Sealed};
+
+/// Roots the browser evaluates and sends inside `inputs`.
+pub const BROWSER_ROOTS: &[&str] = &["components", "queries", "variables", "page", "url"];
+/// Roots only the server fills.
+pub const SERVER_ROOTS: &[&str] = &["user", "constants", "secrets", "env"];
+
+/// What replaces a secret's value wherever it shows up in a result.
+const MASK: &str = "••••••";
+
+/// An ad-hoc run of a query on a datasource (the builder's preview).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunBody {
+    /// One of the plugin's operations (e.g. `sql`).
+    pub operation: String,
+    /// The query object for that operation; `{{ }}` templates in it are bound as parameters.
+    #[schema(value_type = Object)]
+    pub query: Value,
+    /// Values for `{{ inputs.* }}` and the browser-state roots.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub inputs: Option<Value>,
+}
+
+/// A query's result.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunResponse {
+    /// `[{"name", "type"}]`, with the source's own type name as `sourceType`.
+    #[schema(value_type = Vec<Object>)]
+    pub columns: Value,
+    #[schema(value_type = Vec<Vec<Object>>)]
+    pub rows: Value,
+    pub row_count: usize,
+    /// Set when the result was cut at the datasource's row limit or the byte limit.
+    pub truncated: bool,
+    pub duration_ms: u64,
+    /// What the connector reports besides rows (HTTP status and headers, affected rows).
+    #[schema(value_type = Object)]
+    pub metadata: Value,
+}
+
+/// The app query a run belongs to, for the audit record.
+pub struct AppRef<'a> {
+    pub app_id: &'a str,
+    pub query: &'a str,
+    /// `None` for the draft.
+    pub version: Option<i64>,
+}
+
+pub struct Run<'a> {
+    pub workspace_id: &'a str,
+    pub datasource: &'a DatasourceRow,
+    pub operation: String,
+    pub query: Value,
+    pub inputs: Option<Value>,
+    /// The query's inputs schema; `None` for a preview.
+    pub inputs_schema: Option<&'a Value>,
+    pub app: Option<AppRef<'a>>,
+}
+
+/// The datasource's pool, opened with its stored configuration when none is open with it.
+pub async fn pool(state: &SharedState, datasource: &DatasourceRow) -> Result<Arc<Pool>> {
+    if let Some(pool) = state.connectors.cached_pool(datasource) {
+        return Ok(pool);
+    }
+    let plugin = state
+        .connectors
+        .plugin(&datasource.plugin_id)
+        .cloned()
+        .ok_or_else(|| {
+            Error::Validation(format!(
+                "datasource `{}` uses plugin `{}`, which is not installed",
+                datasource.name, datasource.plugin_id
+            ))
+        })?;
+    let mut config: Map<String, Value> =
+        serde_json::from_str(&datasource.config).unwrap_or_default();
+    config.extend(open_secrets(state, datasource).await?);
+    Ok(state
+        .connectors
+        .open_pool(plugin, datasource, Value::Object(config)))
+}
+
+/// Runs one query and writes its audit record, whatever the outcome.
+pub async fn run(
+    state: &SharedState,
+    actor: &Actor,
+    addr: IpAddr,
+    run: Run<'_>,
+) -> Result<RunResponse> {
+    let started = Instant::now();
+    let outcome = execute(state, actor, &run).await;
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+
+    let mut detail = json!({
+        "datasource": run.datasource.name,
+        "datasourceId": run.datasource.id,
+        "operation": run.operation,
+        "durationMs": duration_ms,
+    });
+    match &outcome {
+        Ok(output) => {
+            detail["outcome"] = json!("ok");
+            detail["rowCount"] = json!(output.row_count);
+            detail["truncated"] = json!(output.truncated);
+        }
+        Err(e) => detail["outcome"] = json!(e.problem().kind),
+    }
+    if let Some(app) = &run.app {
+        detail["app"] = json!(app.app_id);
+        detail["query"] = json!(app.query);
+        detail["version"] = app.version.map_or(json!("draft"), |v| json!(v));
+    }
+    detail["inputs"] = audit_inputs(run.inputs.as_ref(), run.inputs_schema);
+    let (action, target) = match &run.app {
+        Some(app) => ("query.run", format!("{}/{}", app.app_id, app.query)),
+        None => ("query.preview", run.datasource.id.clone()),
+    };
+    let event = AuditEvent {
+        workspace_id: Some(run.workspace_id.to_string()),
+        target: Some(target),
+        detail: Some(detail),
+        ..actor.audit(addr, action)
+    };
+    state.store.audit_append(event).await?;
+
+    let output = outcome?;
+    Ok(RunResponse {
+        columns: serde_json::to_value(&output.columns).unwrap_or_default(),
+        rows: Value::Array(output.rows.into_iter().map(Value::Array).collect()),
+        row_count: output.row_count,
+        truncated: output.truncated,
+        duration_ms,
+        metadata: output.metadata,
+    })
+}
+
+async fn execute(state: &SharedState, actor: &Actor, run: &Run<'_>) -> Result<QueryOutput> {
+    let inputs = match &run.inputs {
+        None | Some(Value::Null) => Value::Object(Map::new()),
+        Some(Value::Object(map)) => Value::Object(map.clone()),
+        Some(_) => return Err(Error::Validation("`inputs` must be a JSON object".into())),
+    };
+    if let Some(root) = SERVER_ROOTS.iter().find(|r| inputs.get(**r).is_some()) {
+        return Err(Error::Validation(format!(
+            "`inputs.{root}` can't be sent: `{{{{ {root}.* }}}}` is filled by the server"
+        )));
+    }
+    if let Some(schema) = run.inputs_schema {
+        check_inputs(schema, &inputs)?;
+    }
+
+    let roots = template_roots(&run.query)?;
+    let mut context = Map::new();
+    for root in BROWSER_ROOTS {
+        context.insert(
+            root.to_string(),
+            inputs
+                .get(*root)
+                .cloned()
+                .unwrap_or(Value::Object(Map::new())),
+        );
+    }
+    context.insert(
+        "user".into(),
+        json!({ "id": actor.user.id, "email": actor.user.email }),
+    );
+    let mut bound_secrets = Vec::new();
+    if roots.contains("constants") || roots.contains("secrets") {
+        let (constants, secrets) = workspace_values(state, run.workspace_id, &roots).await?;
+        bound_secrets = secret_strings(&secrets);
+        context.insert("constants".into(), Value::Object(constants));
+        context.insert("secrets".into(), Value::Object(secrets));
+    }
+    context.insert("inputs".into(), inputs);
+
+    let params =
+        lathe_runtime::params::bind(&run.query, &Value::Object(context)).map_err(Error::from)?;
+    let pool = pool(state, run.datasource).await?;
+    let request = RunRequest {
+        operation: run.operation.clone(),
+        query: run.query.clone(),
+        params,
+    };
+    let mut output = pool.run(request).await.map_err(Error::from)?;
+    scrub(&mut output, &bound_secrets);
+    Ok(output)
+}
+
+/// The roots (`inputs`, `secrets`, …) the query's templates start with.
+fn template_roots(query: &Value) -> Result<BTreeSet<String>> {
+    let names = lathe_plugin_sdk::template::expressions_in_json(query)
+        .map_err(|e| Error::Validation(format!("in the query template: {e}")))?;
+    Ok(names
+        .into_iter()
+        .map(|n| n.split('.').next().unwrap_or_default().to_string())
+        .collect())
+}
+
+fn check_inputs(schema: &Value, inputs: &Value) -> Result<()> {
+    let validator = jsonschema::validator_for(schema)
+        .map_err(|e| Error::Validation(format!("the query's inputs schema is invalid: {e}")))?;
+    let errors: Vec<String> = validator
+        .iter_errors(inputs)
+        .take(5)
+        .map(|e| {
+            let at = e.instance_path().to_string();
+            let at = if at.is_empty() {
+                "inputs".to_string()
+            } else {
+                format!("inputs{at}")
+            };
+            format!("{at}: {e}")
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Validation(errors.join("; ")))
+    }
+}
+
+/// The workspace's constants and opened secrets, as the `constants` and `secrets` roots.
+async fn workspace_values(
+    state: &SharedState,
+    workspace_id: &str,
+    roots: &BTreeSet<String>,
+) -> Result<(Map<String, Value>, Map<String, Value>)> {
+    let mut constants = Map::new();
+    let mut secrets = Map::new();
+    for row in state.store.constants_list(workspace_id).await? {
+        if !row.is_secret() {
+            constants.insert(row.name, Value::String(row.value));
+            continue;
+        }
+        if !roots.contains("secrets") {
+            continue;
+        }
+        let Some(version) = row.key_version else {
+            continue;
+        };
+        let sealed = Sealed {
+            text: row.value.clone(),
+            version,
+        };
+        let vault_row = Row {
+            kind: SealedKind::Constant,
+            workspace_id,
+            id: &row.id,
+        };
+        let plaintext = state.vault.open_sealed(vault_row, &sealed).await?;
+        let value = String::from_utf8(plaintext.to_vec())
+            .map_err(|_| Error::Unreadable(format!("secret `{}` is not text", row.name)))?;
+        secrets.insert(row.name, Value::String(value));
+    }
+    Ok((constants, secrets))
+}
+
+fn secret_strings(secrets: &Map<String, Value>) -> Vec<String> {
+    secrets
+        .values()
+        .filter_map(Value::as_str)
+        // A very short secret would mask ordinary data; it is weak anyway.
+        .filter(|s| s.chars().count() >= 4)
+        .map(str::to_string)
+        .collect()
+}
+
+/// Masks every appearance of a bound secret in the result's text.
+fn scrub(output: &mut QueryOutput, secrets: &[String]) {
+    if secrets.is_empty() {
+        return;
+    }
+    let clean = |text: &mut String| {
+        for secret in secrets {
+            if text.contains(secret.as_str()) {
+                *text = text.replace(secret.as_str(), MASK);
+            }
+        }
+    };
+    for column in &mut output.columns {
+        clean(&mut column.name);
+    }
+    for row in &mut output.rows {
+        for cell in row {
+            scrub_value(cell, &clean);
+        }
+    }
+    scrub_value(&mut output.metadata, &clean);
+}
+
+fn scrub_value(value: &mut Value, clean: &impl Fn(&mut String)) {
+    match value {
+        Value::String(s) => clean(s),
+        Value::Array(items) => items.iter_mut().for_each(|v| scrub_value(v, clean)),
+        Value::Object(map) => map.values_mut().for_each(|v| scrub_value(v, clean)),
+        _ => {}
+    }
+}
+
+/// The inputs as the audit record keeps them: values of properties the schema marks
+/// `secret` or `writeOnly` are replaced by a mask; without a schema (a preview) only the
+/// names are kept, since nothing says which values are sensitive. Long values are cut.
+fn audit_inputs(inputs: Option<&Value>, schema: Option<&Value>) -> Value {
+    let Some(Value::Object(inputs)) = inputs else {
+        return json!({});
+    };
+    let Some(schema) = schema else {
+        return json!(inputs.keys().collect::<Vec<_>>());
+    };
+    let properties = schema.get("properties").and_then(Value::as_object);
+    let hidden = |name: &str| {
+        properties.and_then(|p| p.get(name)).is_some_and(|p| {
+            p.get("secret") == Some(&Value::Bool(true))
+                || p.get("writeOnly") == Some(&Value::Bool(true))
+        })
+    };
+    let kept = inputs
+        .iter()
+        .map(|(name, value)| {
+            let value = if hidden(name) {
+                json!(MASK)
+            } else {
+                let text = value.to_string();
+                if text.len() > 200 {
+                    json!(format!("{}…", text.chars().take(200).collect::<String>()))
+                } else {
+                    value.clone()
+                }
+            };
+            (name.clone(), value)
+        })
+        .collect();
+    Value::Object(kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_keeps_values_the_schema_does_not_hide() {
+        let schema = json!({"properties": {"q": {"type": "string"}, "pin": {"type": "string", "secret": true}}});
+        let inputs = json!({"q": "acme", "pin": "1234"});
+        let kept = audit_inputs(Some(&inputs), Some(&schema));
+        assert_eq!(kept, json!({"q": "acme", "pin": MASK}));
+        assert_eq!(audit_inputs(Some(&inputs), None), json!(["q", "pin"]));
+    }
+
+    #[test]
+    fn bound_secrets_are_masked_in_results() {
+        let mut output = QueryOutput {
+            columns: Vec::new(),
+            rows: vec![vec![
+                json!("key=s3cr3t-value"),
+                json!({"nested": ["s3cr3t-value"]}),
+                json!(7),
+            ]],
+            row_count: 1,
+            truncated: false,
+            duration_ms: 0,
+            metadata: json!({"echo": "s3cr3t-value"}),
+        };
+        scrub(&mut output, &["s3cr3t-value".to_string()]);
+        let text = serde_json::to_string(&output.rows).unwrap() + &output.metadata.to_string();
+        assert!(!text.contains("s3cr3t"), "{text}");
+        assert!(text.contains(MASK));
+    }
+}
