@@ -155,7 +155,7 @@ pub async fn run(
         detail: Some(detail),
         ..actor.audit(addr, action)
     };
-    state.store.audit_append(event).await?;
+    state.run_audit.append(event).await?;
 
     let output = outcome?;
     Ok(RunResponse {

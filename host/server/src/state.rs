@@ -9,7 +9,7 @@ use crate::auth::{Hasher, LoginLimiter};
 use crate::connectors::Connectors;
 use crate::http::metrics::Metrics;
 use crate::mail::Mailer;
-use crate::store::Store;
+use crate::store::{AuditQueue, Store};
 use crate::vault::Vault;
 
 pub type SharedState = Arc<AppState>;
@@ -28,6 +28,8 @@ pub struct AppState {
     pub vault: Vault,
     /// The plugin catalog and the per-datasource connection pools.
     pub connectors: Connectors,
+    /// Group-commits the audit records of query runs.
+    pub run_audit: AuditQueue,
 }
 
 /// Settings derived once from the configuration.

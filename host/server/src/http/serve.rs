@@ -15,7 +15,7 @@ use crate::connectors::Connectors;
 use crate::http::metrics::Metrics;
 use crate::mail::Mailer;
 use crate::state::{AppState, Settings};
-use crate::store::Store;
+use crate::store::{AuditQueue, Store};
 use crate::vault::Vault;
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -60,6 +60,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ),
         vault,
         connectors,
+        run_audit: AuditQueue::start(store.clone()),
     });
     let app = super::app(
         state,

@@ -7,6 +7,7 @@
 //! folder for the DDL that differs.
 
 mod audit;
+mod audit_queue;
 mod constants;
 mod data_keys;
 mod datasources;
@@ -28,6 +29,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditEvent, AuditFilter, AuditRow};
+pub use audit_queue::AuditQueue;
 pub use constants::ConstantRow;
 pub use data_keys::{DataKeyRow, Rotation, SealedKind, SealedValue};
 pub use datasources::DatasourceRow;
