@@ -6,6 +6,7 @@
 //! `Any` driver decodes every column the same way on both. Each backend has its own migrations
 //! folder for the DDL that differs.
 
+mod apps;
 mod audit;
 mod email_tokens;
 mod members;
@@ -24,6 +25,10 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
+pub use apps::{
+    AppFields, AppFilter, AppQuery, AppRow, AppSummaryRow, AppVersionRow, QueryLookup, Which,
+    is_slug,
+};
 pub use audit::{AuditEvent, AuditFilter, AuditRow};
 pub use email_tokens::{EmailTokenKind, EmailTokenRow, NewEmailToken};
 pub use members::{MemberRow, Role};
