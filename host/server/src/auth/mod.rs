@@ -19,16 +19,19 @@ use crate::store::Role;
 /// What an action on a workspace needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
-    /// See the workspace and its members.
+    /// See the workspace and its members, list and run released apps.
     View,
+    /// Create, edit, release, export, import and delete apps (builders and admins).
+    Build,
     /// Rename the workspace, add, change and remove members, read the audit log.
     Administer,
 }
 
 impl Role {
-    fn allows(self, permission: Permission) -> bool {
+    pub fn allows(self, permission: Permission) -> bool {
         match permission {
             Permission::View => true,
+            Permission::Build => matches!(self, Role::Admin | Role::Builder),
             Permission::Administer => self == Role::Admin,
         }
     }
@@ -51,14 +54,23 @@ pub async fn authorize(
     {
         return Err(Error::NotFound);
     }
+    // No id contains a NUL, and PostgreSQL refuses one in a text parameter: a path like
+    // `/workspaces/a%00b` names nothing, so say so before asking the store.
+    if workspace_id.contains('\0') {
+        return Err(Error::NotFound);
+    }
     let role = state
         .store
         .member_role(workspace_id, &actor.user.id)
         .await?;
     let role = role.ok_or(Error::NotFound)?;
     if !role.allows(permission) {
+        let needs = match permission {
+            Permission::Build => "the builder or admin role",
+            _ => "the admin role",
+        };
         return Err(Error::Forbidden(format!(
-            "this needs the admin role; you are {}",
+            "this needs {needs}; you are {}",
             role.as_str()
         )));
     }
