@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the API from its own OpenAPI document with schemathesis and fails on any 5xx.
 # Starts a fresh `lathe serve` on a free loopback port with a temporary SQLite data dir,
-# creates an admin, a workspace and an API token, and fuzzes with that token.
+# creates an admin, a workspace, an API token and a released app, and fuzzes with that token.
 # Needs schemathesis in target/fuzz-venv (scripts/setup.sh installs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,8 +36,23 @@ token=$(curl -sf -b "$work/cookies" -H 'content-type: application/json' -H "orig
   -d "{\"name\":\"fuzz\",\"workspace_id\":\"$ws\",\"expires_in_days\":1}" "$url/api/v1/tokens" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 
+# An app from the example, released, so that paths under /apps/{app} reach real rows; the
+# workspace id and the app's slug are substituted into every path that names them.
+python3 -c 'import json; print(json.dumps({"name": "Customers", "slug": "customers",
+  "definition": json.load(open("examples/apps/customers.json"))}))' >"$work/app.json"
+curl -sf -H "Authorization: Bearer $token" -H 'content-type: application/json' \
+  -d @"$work/app.json" "$url/api/v1/workspaces/$ws/apps" >/dev/null
+curl -sf -H "Authorization: Bearer $token" -H 'content-type: application/json' \
+  -d '{}' "$url/api/v1/workspaces/$ws/apps/customers/release" >/dev/null
+cat >"$work/schemathesis.toml" <<TOML
+[parameters]
+"path.ws" = "$ws"
+"path.app" = "customers"
+TOML
+
 status=0
-# Run from the temporary directory: schemathesis keeps a cache in its working directory.
+# Run from the temporary directory: schemathesis keeps a cache in its working directory and
+# reads its schemathesis.toml from there.
 st="$PWD/target/fuzz-venv/bin/st"
 (cd "$work" && "$st" run "$url/api/v1/openapi.json" \
   --checks "${FUZZ_CHECKS:-not_a_server_error}" \

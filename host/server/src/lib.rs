@@ -4,6 +4,7 @@
 //! - [`http`]: the middleware stack, `/livez`, `/readyz`, `/metrics`, TLS, graceful shutdown.
 //! - `api`: the JSON API under `/api/v1`, one file per resource, and its OpenAPI document.
 //! - `auth`: passwords, sessions and API tokens, CSRF, login rate limits, authorization.
+//! - [`definition`]: the app definition's published JSON Schema and the checks beyond it.
 //! - [`store`]: sqlx over SQLite or PostgreSQL, migrations, one file per table group.
 //! - [`error`]: the crate's error enum and its problem+json HTTP edge.
 //! - `mail`: outgoing email over SMTP for invites and password resets.
@@ -18,6 +19,7 @@ mod auth;
 pub mod commands;
 pub mod config;
 mod connectors;
+pub mod definition;
 pub mod error;
 pub mod http;
 mod mail;

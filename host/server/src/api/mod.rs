@@ -1,6 +1,9 @@
 //! The JSON API under `/api/v1`: one file per resource, handlers named `<resource>_<verb>`,
 //! and the OpenAPI document generated from their annotations.
 
+mod app_exports;
+mod app_versions;
+mod apps;
 mod audit;
 mod auth;
 mod constants;
@@ -10,6 +13,8 @@ mod invites;
 mod members;
 mod password_resets;
 mod plugins;
+mod runs;
+mod schemas;
 mod tokens;
 mod users;
 mod workspaces;
@@ -48,6 +53,12 @@ use crate::state::SharedState;
         datasources::datasources_schema, datasources::datasources_run,
         constants::constants_list, constants::constants_create,
         constants::constants_update, constants::constants_delete,
+        apps::apps_create, apps::apps_list, apps::apps_get, apps::apps_update, apps::apps_delete,
+        app_versions::apps_release, app_versions::app_versions_list,
+        app_versions::app_versions_get, app_versions::app_versions_restore,
+        app_exports::apps_export, app_exports::apps_import,
+        schemas::schemas_app_definition,
+        runs::queries_run,
     ),
     components(schemas(Problem)),
     modifiers(&SecuritySchemes, &CommonResponses),
@@ -62,6 +73,7 @@ use crate::state::SharedState;
         (name = "plugins", description = "Installed connectors"),
         (name = "datasources", description = "Datasources: a connector and its configuration"),
         (name = "constants", description = "Workspace constants and secrets"),
+        (name = "apps", description = "Apps, their released versions, export and import"),
     )
 )]
 struct ApiDoc;
@@ -228,4 +240,52 @@ pub fn router() -> Router<SharedState> {
             "/workspaces/{ws}/constants/{id}",
             patch(constants::constants_update).delete(constants::constants_delete),
         )
+        .merge(apps_router())
+        .route(
+            "/schemas/app-definition",
+            get(schemas::schemas_app_definition),
+        )
+}
+
+/// The largest request body the app routes read: a definition may be up to
+/// [`crate::definition::MAX_BYTES`] as compact JSON, and arrives pretty-printed or wrapped
+/// in an import request, so these routes allow more than the server-wide default.
+const APP_BODY_LIMIT: usize = 3 * 1024 * 1024;
+
+fn apps_router() -> Router<SharedState> {
+    let ws = "/workspaces/{ws}/apps";
+    Router::new()
+        .route(ws, get(apps::apps_list).post(apps::apps_create))
+        .route(&format!("{ws}/import"), post(app_exports::apps_import))
+        .route(
+            &format!("{ws}/{{app}}"),
+            get(apps::apps_get)
+                .patch(apps::apps_update)
+                .delete(apps::apps_delete),
+        )
+        .route(
+            &format!("{ws}/{{app}}/release"),
+            post(app_versions::apps_release),
+        )
+        .route(
+            &format!("{ws}/{{app}}/versions"),
+            get(app_versions::app_versions_list),
+        )
+        .route(
+            &format!("{ws}/{{app}}/versions/{{n}}"),
+            get(app_versions::app_versions_get),
+        )
+        .route(
+            &format!("{ws}/{{app}}/versions/{{n}}/restore"),
+            post(app_versions::app_versions_restore),
+        )
+        .route(
+            &format!("{ws}/{{app}}/export"),
+            get(app_exports::apps_export),
+        )
+        .route(
+            &format!("{ws}/{{app}}/queries/{{name}}/run"),
+            post(runs::queries_run),
+        )
+        .layer(axum::extract::DefaultBodyLimit::max(APP_BODY_LIMIT))
 }

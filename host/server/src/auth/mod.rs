@@ -19,16 +19,17 @@ use crate::store::Role;
 /// What an action on a workspace needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
-    /// See the workspace and its members, and use released apps.
+    /// See the workspace and its members, list and run released apps.
     View,
-    /// Build: datasources, drafts, previews, constants (builders and admins).
+    /// Build: apps and their drafts, releases, export and import; datasources, previews;
+    /// reading constants (builders and admins).
     Build,
     /// Rename the workspace, add, change and remove members, read the audit log.
     Administer,
 }
 
 impl Role {
-    fn allows(self, permission: Permission) -> bool {
+    pub fn allows(self, permission: Permission) -> bool {
         match permission {
             Permission::View => true,
             Permission::Build => matches!(self, Role::Admin | Role::Builder),
@@ -52,6 +53,11 @@ pub async fn authorize(
     } = &actor.via
         && scope != workspace_id
     {
+        return Err(Error::NotFound);
+    }
+    // No id contains a NUL, and PostgreSQL refuses one in a text parameter: a path like
+    // `/workspaces/a%00b` names nothing, so say so before asking the store.
+    if workspace_id.contains('\0') {
         return Err(Error::NotFound);
     }
     let role = state

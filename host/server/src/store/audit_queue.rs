@@ -58,8 +58,12 @@ impl AuditQueue {
             .map_err(|_| Error::Internal(anyhow::anyhow!("the audit writer has stopped")))?;
         match done.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(Error::Internal(anyhow::anyhow!("writing audit records: {e}"))),
-            Err(_) => Err(Error::Internal(anyhow::anyhow!("the audit writer has stopped"))),
+            Ok(Err(e)) => Err(Error::Internal(anyhow::anyhow!(
+                "writing audit records: {e}"
+            ))),
+            Err(_) => Err(Error::Internal(anyhow::anyhow!(
+                "the audit writer has stopped"
+            ))),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! `Any` driver decodes every column the same way on both. Each backend has its own migrations
 //! folder for the DDL that differs.
 
+mod apps;
 mod audit;
 mod audit_queue;
 mod constants;
@@ -28,6 +29,10 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
+pub use apps::{
+    AppFields, AppFilter, AppQuery, AppRow, AppSummaryRow, AppVersionRow, QueryLookup, Which,
+    is_slug,
+};
 pub use audit::{AuditEvent, AuditFilter, AuditRow};
 pub use audit_queue::AuditQueue;
 pub use constants::ConstantRow;

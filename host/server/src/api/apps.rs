@@ -1,0 +1,517 @@
+//! `/api/v1/workspaces/{ws}/apps`: create, list, read, update the draft, delete. `{app}` is
+//! an app's id or its slug. Builders and admins see and edit the draft; viewers see only
+//! released apps, and only their released definition.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
+
+use super::extract::{ApiJson, ApiQuery, rfc3339, validate_name};
+use crate::auth::{Actor, ClientAddr, Permission, authorize};
+use crate::definition;
+use crate::error::{Error, Problem, Result};
+use crate::state::SharedState;
+use crate::store::{AppFields, AppFilter, AppRow, AppSummaryRow, AuditEvent, Role, is_slug};
+
+const DEFAULT_LIMIT: i64 = 50;
+const MAX_LIMIT: i64 = 200;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppCreate {
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+    /// 1 to 64 lower-case letters, digits and inner hyphens; unique in the workspace.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
+    )]
+    pub slug: String,
+    /// The draft definition (see `GET /api/v1/schemas/app-definition`); one empty page when
+    /// absent.
+    #[schema(value_type = Option<Object>)]
+    pub definition: Option<Value>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppUpdate {
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: Option<String>,
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
+    )]
+    pub slug: Option<String>,
+    /// A new draft definition, replacing the old one whole.
+    #[schema(value_type = Option<Object>)]
+    pub definition: Option<Value>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AppListQuery {
+    /// Only apps whose name or slug contains this text (case-insensitive), up to 100
+    /// characters.
+    pub q: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+}
+
+/// An app as listed.
+#[derive(Serialize, ToSchema)]
+pub struct AppSummary {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    /// The number of the version viewers get; absent until the first release.
+    pub released_version: Option<i64>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+impl From<AppSummaryRow> for AppSummary {
+    fn from(r: AppSummaryRow) -> Self {
+        AppSummary {
+            id: r.id,
+            name: r.name,
+            slug: r.slug,
+            released_version: r.released_version,
+            created_at: rfc3339(r.created_at),
+            updated_at: rfc3339(r.updated_at),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AppPage {
+    pub items: Vec<AppSummary>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The current release of an app.
+#[derive(Serialize, ToSchema)]
+pub struct ReleaseView {
+    pub version: i64,
+    /// RFC 3339.
+    pub released_at: String,
+    pub released_by: Option<String>,
+    pub note: Option<String>,
+    #[schema(value_type = Object)]
+    pub definition: Value,
+}
+
+/// One app. `draft` and `draft_changed` are present for builders and admins only.
+#[derive(Serialize, ToSchema)]
+pub struct AppView {
+    pub id: String,
+    pub workspace_id: String,
+    pub name: String,
+    pub slug: String,
+    pub created_by: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    pub updated_by: Option<String>,
+    /// RFC 3339.
+    pub updated_at: String,
+    /// The draft definition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub draft: Option<Value>,
+    /// Whether the draft differs from the current release (true before the first release).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub draft_changed: Option<bool>,
+    /// The current release; absent until the first release.
+    pub released: Option<ReleaseView>,
+}
+
+/// A stored definition as JSON; stored text is always checked JSON, so a failure means the
+/// store was changed behind the server's back.
+pub(super) fn parse_stored(app_id: &str, text: &str) -> Result<Value> {
+    serde_json::from_str(text).map_err(|e| {
+        Error::Internal(anyhow::anyhow!(
+            "app {app_id} has a stored definition that is not JSON: {e}"
+        ))
+    })
+}
+
+impl AppView {
+    /// The app as someone with `role` may see it.
+    pub(super) fn new(row: AppRow, role: Role) -> Result<AppView> {
+        let released = match (row.released_version, &row.released_definition) {
+            (Some(version), Some(text)) => Some(ReleaseView {
+                version,
+                released_at: rfc3339(row.released_at.unwrap_or_default()),
+                released_by: row.released_by.clone(),
+                note: row.released_note.clone(),
+                definition: parse_stored(&row.id, text)?,
+            }),
+            _ => None,
+        };
+        let (draft, draft_changed) = if role.allows(Permission::Build) {
+            let draft = parse_stored(&row.id, &row.draft)?;
+            let changed = released.as_ref().is_none_or(|r| r.definition != draft);
+            (Some(draft), Some(changed))
+        } else {
+            (None, None)
+        };
+        Ok(AppView {
+            id: row.id,
+            workspace_id: row.workspace_id,
+            name: row.name,
+            slug: row.slug,
+            created_by: row.created_by,
+            created_at: rfc3339(row.created_at),
+            updated_by: row.updated_by,
+            updated_at: rfc3339(row.updated_at),
+            draft,
+            draft_changed,
+            released,
+        })
+    }
+}
+
+/// A slug as given, or a 422 naming the field.
+pub(super) fn check_slug(field: &str, slug: &str) -> Result<()> {
+    if is_slug(slug) {
+        return Ok(());
+    }
+    Err(Error::Validation(format!(
+        "`{field}` must be 1 to 64 lower-case letters, digits and inner hyphens, and neither a UUID nor `import`"
+    )))
+}
+
+/// A definition checked and serialised for the store, or a 422 whose pointer is relative to
+/// the request body (`at` is where the definition sits in it).
+pub(super) fn check_definition(definition: &Value, at: &str) -> Result<String> {
+    definition::validate(definition).map_err(|invalid| Error::Validation(invalid.describe(at)))?;
+    serde_json::to_string(definition).map_err(|e| Error::Internal(e.into()))
+}
+
+/// What the audit log keeps of a definition: its size and digest, never its text.
+pub(super) fn definition_digest(text: &str) -> Value {
+    serde_json::json!({
+        "bytes": text.len(),
+        "sha256": hex::encode(Sha256::digest(text.as_bytes())),
+    })
+}
+
+pub(super) fn audit(
+    actor: &Actor,
+    ws: &str,
+    addr: std::net::IpAddr,
+    action: &'static str,
+    app_id: &str,
+    detail: Value,
+) -> AuditEvent {
+    AuditEvent {
+        workspace_id: Some(ws.to_string()),
+        target: Some(app_id.to_string()),
+        detail: Some(detail),
+        ..actor.audit(addr, action)
+    }
+}
+
+/// The app `app` (an id or a slug) names in `ws`, or a 404.
+pub(super) async fn find(state: &SharedState, ws: &str, app: &str) -> Result<AppRow> {
+    state.store.app_find(ws, app).await?.ok_or(Error::NotFound)
+}
+
+/// Writes a new app with its audit record and reads it back. The record's detail is
+/// `extra` plus the app's name, slug and the definition's digest.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn insert(
+    state: &SharedState,
+    actor: &Actor,
+    addr: std::net::IpAddr,
+    ws: &str,
+    role: Role,
+    fields: &AppFields<'_>,
+    action: &'static str,
+    mut extra: serde_json::Map<String, Value>,
+) -> Result<AppView> {
+    extra.insert("name".into(), fields.name.into());
+    extra.insert("slug".into(), fields.slug.into());
+    extra.insert("definition".into(), definition_digest(fields.draft));
+
+    let mut change = state.store.change().await?;
+    let id = change.app_insert(ws, fields, &actor.user.id).await?;
+    change
+        .commit(audit(actor, ws, addr, action, &id, extra.into()))
+        .await?;
+    view_after_change(state, ws, &id, role).await
+}
+
+/// The app `app` names in `ws` as `role` may see it: a viewer can't see a never-released
+/// app, and gets the same 404 as for one that doesn't exist.
+pub(super) async fn find_visible(
+    state: &SharedState,
+    ws: &str,
+    app: &str,
+    role: Role,
+) -> Result<AppRow> {
+    let row = find(state, ws, app).await?;
+    if !role.allows(Permission::Build) && row.released_version.is_none() {
+        return Err(Error::NotFound);
+    }
+    Ok(row)
+}
+
+/// Reads an app back after a change, as the builder who made it sees it.
+pub(super) async fn view_after_change(
+    state: &SharedState,
+    ws: &str,
+    app_id: &str,
+    role: Role,
+) -> Result<AppView> {
+    let row = state
+        .store
+        .app_find(ws, app_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    AppView::new(row, role)
+}
+
+/// Create an app (builders and admins).
+#[utoipa::path(post, path = "/api/v1/workspaces/{ws}/apps", tag = "apps", request_body = AppCreate,
+    params(("ws" = String, Path, description = "Workspace id")),
+    responses(
+        (status = 201, body = AppView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn apps_create(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    actor: Actor,
+    Path(ws): Path<String>,
+    ApiJson(body): ApiJson<AppCreate>,
+) -> Result<(StatusCode, Json<AppView>)> {
+    let role = authorize(&state, &actor, &ws, Permission::Build).await?;
+    let name = validate_name("name", &body.name)?;
+    check_slug("slug", &body.slug)?;
+    let definition = body.definition.unwrap_or_else(definition::empty);
+    let draft = check_definition(&definition, "/definition")?;
+
+    let fields = AppFields {
+        name: &name,
+        slug: &body.slug,
+        draft: &draft,
+    };
+    let no_extra = serde_json::Map::new();
+    let view = insert(
+        &state,
+        &actor,
+        addr,
+        &ws,
+        role,
+        &fields,
+        "app.create",
+        no_extra,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// The workspace's apps, by slug. Viewers see released apps only.
+#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/apps", tag = "apps",
+    params(("ws" = String, Path, description = "Workspace id"), AppListQuery),
+    responses(
+        (status = 200, body = AppPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn apps_list(
+    State(state): State<SharedState>,
+    actor: Actor,
+    Path(ws): Path<String>,
+    ApiQuery(query): ApiQuery<AppListQuery>,
+) -> Result<Json<AppPage>> {
+    let role = authorize(&state, &actor, &ws, Permission::View).await?;
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(Error::BadRequest(format!(
+            "`limit` must be 1 to {MAX_LIMIT}"
+        )));
+    }
+    if let Some(q) = &query.q
+        && (q.chars().count() > 100 || q.chars().any(char::is_control))
+    {
+        return Err(Error::BadRequest(
+            "`q` must be at most 100 characters with no control characters".into(),
+        ));
+    }
+    if let Some(cursor) = &query.cursor
+        && !is_slug(cursor)
+    {
+        return Err(Error::BadRequest(
+            "`cursor` is not one this API returned".into(),
+        ));
+    }
+
+    let filter = AppFilter {
+        search: query.q.filter(|q| !q.is_empty()),
+        released_only: !role.allows(Permission::Build),
+        after_slug: query.cursor,
+        limit,
+    };
+    let rows = state.store.apps_list(&ws, &filter).await?;
+    let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) == limit;
+    let next_cursor = if full {
+        rows.last().map(|r| r.slug.clone())
+    } else {
+        None
+    };
+    Ok(Json(AppPage {
+        items: rows.into_iter().map(AppSummary::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// One app, by id or slug. Builders and admins get the draft and the release; viewers get
+/// the release only, and a 404 for an app that was never released.
+#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/apps/{app}", tag = "apps",
+    params(
+        ("ws" = String, Path, description = "Workspace id"),
+        ("app" = String, Path, description = "App id or slug"),
+    ),
+    responses(
+        (status = 200, body = AppView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn apps_get(
+    State(state): State<SharedState>,
+    actor: Actor,
+    Path((ws, app)): Path<(String, String)>,
+) -> Result<Json<AppView>> {
+    let role = authorize(&state, &actor, &ws, Permission::View).await?;
+    let row = find_visible(&state, &ws, &app, role).await?;
+    Ok(Json(AppView::new(row, role)?))
+}
+
+/// Rename an app, change its slug, or replace its draft definition (builders and admins).
+/// The release is unchanged until the next `release`.
+#[utoipa::path(patch, path = "/api/v1/workspaces/{ws}/apps/{app}", tag = "apps",
+    request_body = AppUpdate,
+    params(
+        ("ws" = String, Path, description = "Workspace id"),
+        ("app" = String, Path, description = "App id or slug"),
+    ),
+    responses(
+        (status = 200, body = AppView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn apps_update(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    actor: Actor,
+    Path((ws, app)): Path<(String, String)>,
+    ApiJson(body): ApiJson<AppUpdate>,
+) -> Result<Json<AppView>> {
+    let role = authorize(&state, &actor, &ws, Permission::Build).await?;
+    if body.name.is_none() && body.slug.is_none() && body.definition.is_none() {
+        return Err(Error::Validation(
+            "send at least one of `name`, `slug`, `definition`".into(),
+        ));
+    }
+    let name = body
+        .name
+        .as_deref()
+        .map(|n| validate_name("name", n))
+        .transpose()?;
+    if let Some(slug) = &body.slug {
+        check_slug("slug", slug)?;
+    }
+    let draft = body
+        .definition
+        .as_ref()
+        .map(|d| check_definition(d, "/definition"))
+        .transpose()?;
+    let before = find(&state, &ws, &app).await?;
+
+    let fields = AppFields {
+        name: name.as_deref().unwrap_or(&before.name),
+        slug: body.slug.as_deref().unwrap_or(&before.slug),
+        draft: draft.as_deref().unwrap_or(&before.draft),
+    };
+    let mut detail = serde_json::Map::new();
+    if fields.name != before.name {
+        detail.insert(
+            "name".into(),
+            serde_json::json!({ "from": before.name, "to": fields.name }),
+        );
+    }
+    if fields.slug != before.slug {
+        detail.insert(
+            "slug".into(),
+            serde_json::json!({ "from": before.slug, "to": fields.slug }),
+        );
+    }
+    if let Some(text) = &draft {
+        detail.insert("definition".into(), definition_digest(text));
+    }
+    let mut change = state.store.change().await?;
+    change
+        .app_update(&ws, &before.id, &fields, &actor.user.id)
+        .await?;
+    change
+        .commit(audit(
+            &actor,
+            &ws,
+            addr,
+            "app.update",
+            &before.id,
+            detail.into(),
+        ))
+        .await?;
+    Ok(Json(
+        view_after_change(&state, &ws, &before.id, role).await?,
+    ))
+}
+
+/// Delete an app and all its versions (builders and admins).
+#[utoipa::path(delete, path = "/api/v1/workspaces/{ws}/apps/{app}", tag = "apps",
+    params(
+        ("ws" = String, Path, description = "Workspace id"),
+        ("app" = String, Path, description = "App id or slug"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn apps_delete(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    actor: Actor,
+    Path((ws, app)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    authorize(&state, &actor, &ws, Permission::Build).await?;
+    let before = find(&state, &ws, &app).await?;
+
+    let mut change = state.store.change().await?;
+    change.app_delete(&ws, &before.id).await?;
+    let detail = serde_json::json!({
+        "name": before.name, "slug": before.slug, "released_version": before.released_version,
+    });
+    change
+        .commit(audit(&actor, &ws, addr, "app.delete", &before.id, detail))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,106 @@
+//! `POST /api/v1/workspaces/{ws}/apps/{app}/queries/{name}/run`: runs a query stored in an
+//! app, the released version's (or, for builders and admins, the draft's with
+//! `?version=draft`). The client sends only the query's name and its inputs; the query text,
+//! the datasource and the inputs schema come from the stored app. Until per-resource grants
+//! exist, any member may run released queries: the app and the datasource are both looked up
+//! inside the caller's workspace, so neither can come from another tenant.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use super::extract::{ApiJson, ApiQuery};
+use crate::auth::{Actor, ClientAddr, Permission, authorize};
+use crate::error::{Error, Problem, Result};
+use crate::pipeline::{self, AppRef, RunResponse};
+use crate::state::SharedState;
+use crate::store::{QueryLookup, Which};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueryRunBody {
+    /// Values for the query's `{{ inputs.* }}` and browser-state expressions, checked against
+    /// its inputs schema.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub inputs: Option<Value>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct QueryRunParams {
+    /// `draft` runs the draft's query (builders and admins); by default the released one runs.
+    pub version: Option<String>,
+}
+
+/// Run a query of an app.
+#[utoipa::path(post, path = "/api/v1/workspaces/{ws}/apps/{app}/queries/{name}/run",
+    tag = "apps", request_body = QueryRunBody,
+    params(
+        ("ws" = String, Path, description = "Workspace id"),
+        ("app" = String, Path, description = "App id or slug"),
+        ("name" = String, Path, description = "The query's name"),
+        QueryRunParams,
+    ),
+    responses(
+        (status = 200, body = RunResponse),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 424, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn queries_run(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    actor: Actor,
+    Path((ws, app, name)): Path<(String, String, String)>,
+    ApiQuery(params): ApiQuery<QueryRunParams>,
+    ApiJson(body): ApiJson<QueryRunBody>,
+) -> Result<Json<RunResponse>> {
+    let role = authorize(&state, &actor, &ws, Permission::View).await?;
+    let which = match params.version.as_deref() {
+        None | Some("released") => Which::Released,
+        Some("draft") if role.allows(Permission::Build) => Which::Draft,
+        Some("draft") => {
+            return Err(Error::Forbidden(
+                "running a draft needs the builder or admin role".into(),
+            ));
+        }
+        Some(_) => {
+            return Err(Error::BadRequest(
+                "`version` must be `draft` or `released`".into(),
+            ));
+        }
+    };
+    let found = match state.store.app_query(&ws, &app, which, &name).await? {
+        QueryLookup::Found(found) => found,
+        QueryLookup::NoApp | QueryLookup::NotReleased | QueryLookup::NoQuery => {
+            return Err(Error::NotFound);
+        }
+    };
+    let datasource = state
+        .store
+        .datasource_by_name(&ws, &found.query.datasource)
+        .await?
+        .ok_or_else(|| {
+            Error::Validation(format!(
+                "query `{name}` uses datasource `{}`, which this workspace doesn't have",
+                found.query.datasource
+            ))
+        })?;
+    let run = pipeline::Run {
+        workspace_id: &ws,
+        datasource: &datasource,
+        operation: found.query.operation.clone(),
+        query: found.query.query.clone(),
+        inputs: body.inputs,
+        inputs_schema: Some(&found.query.inputs),
+        app: Some(AppRef {
+            app_id: &found.app_id,
+            query: &name,
+            version: found.version,
+        }),
+    };
+    pipeline::run(&state, &actor, addr, run).await.map(Json)
+}
