@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum_server::Handle;
-use axum_server::tls_rustls::RustlsConfig;
+use axum_server::accept::DefaultAcceptor;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 
 use crate::auth::{Hasher, LoginLimiter};
 use crate::config::ServeArgs;
 use crate::http::metrics::Metrics;
+use crate::http::parse_errors::ProblemAcceptor;
 use crate::mail::Mailer;
 use crate::state::{AppState, Settings};
 use crate::store::Store;
@@ -86,8 +88,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                         key.display()
                     )
                 })?;
-            let mut server = axum_server::from_tcp_rustls(listener, config)
+            let acceptor = ProblemAcceptor::new(RustlsAcceptor::new(config));
+            let mut server = axum_server::from_tcp(listener)
                 .context("serving the listener")?
+                .acceptor(acceptor)
                 .handle(handle)
                 .first_request_timeout(header_timeout);
             server
@@ -100,6 +104,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         _ => {
             let mut server = axum_server::from_tcp(listener)
                 .context("serving the listener")?
+                .acceptor(ProblemAcceptor::new(DefaultAcceptor))
                 .handle(handle)
                 .first_request_timeout(header_timeout);
             server
