@@ -34,7 +34,8 @@ use crate::state::SharedState;
         workspaces::workspaces_get, workspaces::workspaces_update,
         members::members_list, members::members_create,
         members::members_update, members::members_delete,
-        invites::invites_create, invites::invites_accept,
+        invites::invites_create, invites::invites_list, invites::invites_delete,
+        invites::invites_accept,
         password_resets::password_resets_create, password_resets::password_resets_confirm,
         audit::audit_list, audit::audit_list_instance,
     ),
@@ -156,7 +157,14 @@ pub fn router() -> Router<SharedState> {
             "/auth/reset/confirm",
             post(password_resets::password_resets_confirm),
         )
-        .route("/workspaces/{ws}/invites", post(invites::invites_create))
+        .route(
+            "/workspaces/{ws}/invites",
+            get(invites::invites_list).post(invites::invites_create),
+        )
+        .route(
+            "/workspaces/{ws}/invites/{id}",
+            axum::routing::delete(invites::invites_delete),
+        )
         .route("/invites/accept", post(invites::invites_accept))
         .route("/users", get(users::users_list).post(users::users_create))
         .route("/users/{id}", patch(users::users_update))

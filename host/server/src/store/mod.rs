@@ -25,7 +25,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditEvent, AuditFilter, AuditRow};
-pub use email_tokens::{EmailTokenKind, EmailTokenRow, NewEmailToken};
+pub use email_tokens::{EmailTokenKind, EmailTokenRow, InviteRow, NewEmailToken};
 pub use members::{MemberRow, Role};
 pub use sessions::SessionUser;
 pub use tokens::TokenRow;
