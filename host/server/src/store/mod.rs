@@ -61,6 +61,9 @@ impl Store {
 
         match args.database_url.as_ref().map(|u| u.expose()) {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                // `sslmode` in the URL turns on TLS through rustls, which needs one
+                // process-wide crypto provider: ring, the one the workspace builds.
+                let _ = rustls::crypto::ring::default_provider().install_default();
                 let options = AnyConnectOptions::from_str(url)
                     .context("parsing the PostgreSQL database URL")?;
                 let pool = AnyPoolOptions::new()
