@@ -245,7 +245,7 @@ fn a_reset_link_sets_the_password_once_and_ends_every_session() {
         "/api/v1/auth/reset/confirm",
         &json!({ "token": token, "new_password": "short" }),
     )
-    .expect_problem(400, "bad-request");
+    .expect_problem(422, "validation");
     anon.post(
         "/api/v1/auth/reset/confirm",
         &json!({ "token": token, "new_password": "reset password 1" }),

@@ -106,10 +106,18 @@ impl utoipa::Modify for CommonResponses {
                 let mut common = vec![("408", "The request was not completed in time")];
                 if op.request_body.is_some() {
                     common.extend([
-                        ("400", "Malformed JSON or an invalid value"),
+                        (
+                            "400",
+                            "Malformed JSON, or a value far over any size it could have \
+                             (a password over 512 bytes)",
+                        ),
                         ("413", "Request body too large"),
                         ("415", "Not a JSON body"),
-                        ("422", "Unknown fields, wrong types or invalid values"),
+                        (
+                            "422",
+                            "Unknown fields, wrong types or invalid values \
+                             (a password outside 8 to 128 characters, say)",
+                        ),
                     ]);
                 }
                 // Operations without their own `security` inherit the document's: they need a

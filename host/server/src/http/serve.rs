@@ -40,8 +40,18 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let state = Arc::new(AppState {
         store: store.clone(),
         hasher: Hasher::new()?,
-        limiter: LoginLimiter::new(args.login_account_limit, args.login_address_limit),
-        reset_limiter: LoginLimiter::new(args.login_account_limit, args.login_address_limit),
+        limiter: LoginLimiter::new(
+            store.clone(),
+            "login",
+            args.login_account_limit,
+            args.login_address_limit,
+        ),
+        reset_limiter: LoginLimiter::new(
+            store.clone(),
+            "reset",
+            args.login_account_limit,
+            args.login_address_limit,
+        ),
         mailer,
         metrics: Metrics::default(),
         settings: Settings::new(

@@ -9,6 +9,7 @@
 mod audit;
 mod email_tokens;
 mod members;
+mod rate_limits;
 mod sessions;
 mod tokens;
 mod users;
@@ -216,19 +217,21 @@ fn conflict_on_unique(err: sqlx::Error, detail: &str) -> Error {
     }
 }
 
+/// A migrated SQLite store in `dir`, for unit tests.
+#[cfg(test)]
+pub(crate) async fn sqlite_store(dir: &tempfile::TempDir) -> Store {
+    let args = StoreArgs {
+        data_dir: dir.path().to_path_buf(),
+        database_url: None,
+    };
+    let store = Store::open(&args).await.unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    async fn sqlite_store(dir: &tempfile::TempDir) -> Store {
-        let args = StoreArgs {
-            data_dir: dir.path().to_path_buf(),
-            database_url: None,
-        };
-        let store = Store::open(&args).await.unwrap();
-        store.migrate().await.unwrap();
-        store
-    }
 
     fn event(action: &'static str) -> AuditEvent {
         AuditEvent {
