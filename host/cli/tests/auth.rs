@@ -103,6 +103,35 @@ fn login_rotates_the_session_and_the_old_id_stops_working() {
 }
 
 #[test]
+fn a_stale_session_cookie_sent_first_does_not_lock_the_user_out() {
+    let server = Server::with_admin();
+    let mut c = server.client();
+    c.login(ADMIN_EMAIL, ADMIN_PASSWORD).expect_status(200);
+    let stale = c.cookie.clone().unwrap();
+    c.login(ADMIN_EMAIL, ADMIN_PASSWORD).expect_status(200);
+    let live = c.cookie.clone().unwrap();
+
+    // As a browser sends a cookie left for a parent path next to the current one.
+    let anon = server.client();
+    let me = |cookies: &str| anon.raw("GET", "/api/v1/auth/me", &[("cookie", cookies)], None);
+    me(&format!("lathe_session={stale}; lathe_session={live}")).expect_status(200);
+    me(&format!(
+        "lathe_session=junk; theme=dark; lathe_session={live}"
+    ))
+    .expect_status(200);
+    me(&format!("lathe_session={stale}")).expect_problem(401, "unauthenticated");
+
+    // Only the first three are tried, so a request can't carry a list of guesses.
+    let guesses: Vec<String> = (0..3)
+        .map(|i| format!("lathe_session={}", i.to_string().repeat(64)))
+        .collect();
+    let capped = format!("{}; lathe_session={live}", guesses.join("; "));
+    me(&capped).expect_problem(401, "unauthenticated");
+    let repeated = format!("{0}; {0}; {0}; lathe_session={live}", guesses[0]);
+    me(&repeated).expect_status(200);
+}
+
+#[test]
 fn logout_ends_the_session_and_clears_the_cookie() {
     let server = Server::with_admin();
     let c = server.admin();
@@ -213,11 +242,137 @@ fn a_megabyte_password_is_a_fast_400() {
             "/api/v1/users",
             &json!({ "email": "u@example.com", "password": "1234567" }),
         )
-        .expect_problem(400, "bad-request");
+        .expect_problem(422, "validation");
     assert_eq!(
         admin.get("/api/v1/users").json().as_array().unwrap().len(),
         1
     );
+}
+
+#[test]
+fn a_password_outside_8_to_128_characters_is_a_422_as_documented() {
+    let server = Server::with_admin();
+    let admin = server.admin();
+    let user = |password: &str| json!({ "email": "u@example.com", "password": password });
+    for bad in ["1234567", &"é".repeat(129), &"p".repeat(129)] {
+        admin
+            .post("/api/v1/users", &user(bad))
+            .expect_problem(422, "validation");
+        admin
+            .post(
+                "/api/v1/auth/password",
+                &json!({ "current_password": ADMIN_PASSWORD, "new_password": bad }),
+            )
+            .expect_problem(422, "validation");
+    }
+    // 128 characters of two bytes each is still a password; 513 bytes can't be one.
+    admin
+        .post("/api/v1/users", &user(&"é".repeat(128)))
+        .expect_status(201);
+    admin
+        .post(
+            "/api/v1/auth/password",
+            &json!({ "current_password": "x".repeat(513), "new_password": "long enough" }),
+        )
+        .expect_problem(400, "bad-request");
+
+    // The document promises the same: 422 for invalid values, 400 for what can't be a body.
+    let doc = server.client().get("/api/v1/openapi.json").json();
+    for (path, op) in [
+        ("/api/v1/users", "post"),
+        ("/api/v1/auth/password", "post"),
+        ("/api/v1/auth/reset/confirm", "post"),
+        ("/api/v1/invites/accept", "post"),
+    ] {
+        let responses = &doc["paths"][path][op]["responses"];
+        let described = |status: &str| {
+            responses[status]["description"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        };
+        assert!(described("422").contains("8 to 128"), "{path}: {responses}");
+        assert!(
+            described("400").contains("512 bytes"),
+            "{path}: {responses}"
+        );
+    }
+}
+
+#[test]
+fn failed_logins_never_record_what_was_typed_as_the_email() {
+    let server = Server::with_admin();
+    let admin = server.admin();
+    let admin_id = admin.get("/api/v1/auth/me").json()["user"]["id"].clone();
+    let mut anon = server.client();
+    // A password typed into the email field, email-shaped or not.
+    for typed in ["Tr0ub4dor&3@example.com", "hunter2 is my password"] {
+        anon.login(typed, "whatever it is")
+            .expect_problem(401, "invalid-credentials");
+    }
+    anon.login(ADMIN_EMAIL, "a wrong guess 123")
+        .expect_problem(401, "invalid-credentials");
+
+    let r = admin.get("/api/v1/audit?action=auth.login_failed");
+    let lowered = r.body.to_lowercase();
+    for typed in ["tr0ub4dor", "hunter2"] {
+        assert!(
+            !lowered.contains(typed),
+            "typed text in the audit log: {}",
+            r.body
+        );
+    }
+    let items = r.json()["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 3, "{}", r.body);
+    let (known, unknown): (Vec<_>, Vec<_>) = items.iter().partition(|e| e["target"] == admin_id);
+    assert_eq!(known.len(), 1, "{}", r.body);
+    assert_eq!(known[0]["detail"]["reason"], "wrong-password");
+    for e in unknown {
+        assert_eq!(e["actor_email"], json!(null), "{e}");
+        assert_eq!(e["actor_id"], json!(null), "{e}");
+        assert_eq!(e["target"], json!(null), "{e}");
+        assert_eq!(e["detail"]["reason"], "unknown-account", "{e}");
+        assert_eq!(e["address"], "127.0.0.1", "{e}");
+    }
+}
+
+#[test]
+fn replicas_on_one_store_share_the_login_rate_limits() {
+    let a = Server::with_admin();
+    let b = a.start_beside(&[]);
+    // Five failures spread over two replicas lock the account on both.
+    for i in 0..5 {
+        let replica = if i % 2 == 0 { &a } else { &b };
+        replica
+            .client()
+            .login(ADMIN_EMAIL, "a wrong guess 123")
+            .expect_problem(401, "invalid-credentials");
+    }
+    for replica in [&a, &b] {
+        let r = replica.client().login(ADMIN_EMAIL, ADMIN_PASSWORD);
+        r.expect_problem(429, "rate-limited");
+        assert!(r.header("retry-after").is_some());
+    }
+
+    // So do the per-address budgets.
+    let limit = ["--login-address-limit", "4"];
+    let c = Server::start_with(&limit);
+    assert!(
+        c.store
+            .admin_create(ADMIN_EMAIL, ADMIN_PASSWORD)
+            .status
+            .success()
+    );
+    let d = c.start_beside(&limit);
+    for replica in [&c, &d, &c, &d] {
+        replica
+            .client()
+            .login("nobody@example.com", "whatever it is")
+            .expect_problem(401, "invalid-credentials");
+    }
+    c.client()
+        .login("nobody@example.com", "whatever it is")
+        .expect_problem(429, "rate-limited");
 }
 
 #[test]
@@ -416,7 +571,7 @@ fn changing_the_password_ends_other_sessions_but_keeps_this_one() {
         "/api/v1/auth/password",
         &json!({ "current_password": ADMIN_PASSWORD, "new_password": "short" }),
     )
-    .expect_problem(400, "bad-request");
+    .expect_problem(422, "validation");
     elsewhere.get("/api/v1/auth/me").expect_status(200);
 
     here.post(

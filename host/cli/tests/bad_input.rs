@@ -337,3 +337,100 @@ fn error_bodies_never_carry_database_text() {
         assert!(!text.contains(leak), "{leak} in {doc}");
     }
 }
+
+/// Sends `request` as raw bytes on a fresh connection and returns the status, the response
+/// head and the body.
+fn raw_exchange(server: &Server, request: &[u8]) -> (u16, String, String) {
+    use std::io::{Read, Write};
+
+    let addr = server.url.strip_prefix("http://").unwrap();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    // The server may answer and close before it has read everything.
+    let _ = stream.write_all(request);
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_string(), body.to_string())
+}
+
+#[test]
+fn requests_refused_before_routing_get_problem_documents_too() {
+    let server = Server::start();
+    let long_uri = format!("/api/v1/workspaces/{}", "a".repeat(70_000));
+    let many_headers: String = (0..150).map(|i| format!("x-h{i}: {i}\r\n")).collect();
+    let huge_header = format!("x-big: {}\r\n", "b".repeat(600_000));
+    let cases: Vec<(String, u16, &str)> = vec![
+        (
+            format!("GET {long_uri} HTTP/1.1\r\nHost: x\r\n\r\n"),
+            414,
+            "uri-too-long",
+        ),
+        (
+            format!("GET /livez HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n"),
+            431,
+            "headers-too-large",
+        ),
+        (
+            format!("GET /livez HTTP/1.1\r\nHost: x\r\n{huge_header}\r\n"),
+            431,
+            "headers-too-large",
+        ),
+        (
+            "GET /livez HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n".into(),
+            400,
+            "bad-request",
+        ),
+        (
+            "GET /livez HTTP/1.1\r\nHost: x\r\nContent-Length: nine\r\n\r\n".into(),
+            400,
+            "bad-request",
+        ),
+        (
+            "PUT /api/v1/workspaces HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".into(),
+            405,
+            "method-not-allowed",
+        ),
+        (
+            "BREW /api/v1/workspaces HTTP/1.1\r\nHost: x\r\n\r\n".into(),
+            405,
+            "method-not-allowed",
+        ),
+        (
+            "DELETE /livez HTTP/1.1\r\nHost: x\r\n\r\n".into(),
+            405,
+            "method-not-allowed",
+        ),
+        (
+            "GET /api/v2/nothing HTTP/1.1\r\nHost: x\r\n\r\n".into(),
+            404,
+            "not-found",
+        ),
+    ];
+    for (request, status, slug) in cases {
+        let request = request.replacen("\r\n", "\r\nConnection: close\r\n", 1);
+        let (got, head, body) = raw_exchange(&server, request.as_bytes());
+        let line = request.lines().next().unwrap_or_default();
+        let line: String = line.chars().take(60).collect();
+        assert_eq!(got, status, "{line}: {head}\n{body}");
+        assert!(
+            head.to_lowercase()
+                .contains("content-type: application/problem+json"),
+            "{line}: {head}"
+        );
+        let doc: serde_json::Value = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("{line}: body is not JSON ({e}): {body:?}"));
+        assert_eq!(doc["type"], format!("urn:lathe:problem:{slug}"), "{line}");
+        assert_eq!(doc["status"], status, "{line}");
+    }
+    // The server is none the worse for it.
+    server.client().get("/livez").expect_status(200);
+}

@@ -10,10 +10,10 @@
 
 mod common;
 
+use common::connectors::root;
 use common::{Server, create_workspace};
 use serde_json::json;
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,7 +31,7 @@ fn a_datasource_at_a_metadata_address_is_refused_and_nothing_reaches_it() {
     }
     let setup = "ip link set lo up \
         && ip addr add 169.254.169.254/32 dev lo \
-        && ip -6 addr add fd00:ec2::254/128 dev lo \
+        && ip -6 addr add fd00:ec2::254/128 dev lo nodad \
         && exec \"$@\"";
     let output = Command::new("unshare")
         .args(["-n", "--", "sh", "-c", setup, "sh"])
@@ -77,10 +77,6 @@ impl Canary {
     fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
     }
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 fn checks_inside_namespace() {

@@ -88,6 +88,99 @@ fn an_invite_link_creates_the_account_and_joins_it_once() {
     assert!(!server.logs().contains(&token));
 }
 
+/// Invites `email` into `ws` as `role` and returns the token from the mail.
+fn invite(sink: &SmtpSink, admin: &Client, ws: &str, email: &str, role: &str) -> String {
+    admin
+        .post(
+            &format!("/api/v1/workspaces/{ws}/invites"),
+            &json!({ "email": email, "role": role }),
+        )
+        .expect_status(202);
+    let mail = sink.wait_for(email);
+    mail.link_token("accept-invite").expect("invite link").1
+}
+
+#[test]
+fn pending_invites_are_listed_without_tokens_and_a_revoked_one_cannot_be_accepted() {
+    let sink = SmtpSink::start();
+    let (server, admin) = server(&sink);
+    let ws = common::create_workspace(&admin, "Ops");
+    let other_ws = common::create_workspace(&admin, "Elsewhere");
+    let viewer_token = invite(&sink, &admin, &ws, "v@example.com", "viewer");
+    let builder_token = invite(&sink, &admin, &ws, "b@example.com", "builder");
+    let invites = format!("/api/v1/workspaces/{ws}/invites");
+
+    let r = admin.get(&invites);
+    r.expect_status(200);
+    assert!(!r.body.contains(&viewer_token) && !r.body.contains(&builder_token));
+    let listed = r.json();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{}", r.body);
+    let fields: Vec<&String> = listed[0].as_object().unwrap().keys().collect();
+    assert_eq!(
+        fields,
+        [
+            "id",
+            "email",
+            "role",
+            "invited_by",
+            "created_at",
+            "expires_at"
+        ]
+    );
+    assert_eq!(
+        (&listed[0]["email"], &listed[0]["role"]),
+        (&json!("v@example.com"), &json!("viewer"))
+    );
+    let viewer_invite = listed[0]["id"].as_str().unwrap().to_string();
+
+    // An accepted invite is no longer pending; a builder may neither list nor revoke.
+    let mut builder = client(&server);
+    builder
+        .post(
+            "/api/v1/invites/accept",
+            &json!({ "token": builder_token, "password": "builder pass" }),
+        )
+        .expect_status(204);
+    builder
+        .login("b@example.com", "builder pass")
+        .expect_status(200);
+    builder.get(&invites).expect_problem(403, "forbidden");
+    builder
+        .delete(&format!("{invites}/{viewer_invite}"))
+        .expect_problem(403, "forbidden");
+
+    // Another workspace's id doesn't reach it; its own does, once.
+    admin
+        .delete(&format!(
+            "/api/v1/workspaces/{other_ws}/invites/{viewer_invite}"
+        ))
+        .expect_problem(404, "not-found");
+    admin
+        .delete(&format!("{invites}/{viewer_invite}"))
+        .expect_status(204);
+    admin
+        .delete(&format!("{invites}/{viewer_invite}"))
+        .expect_problem(404, "not-found");
+    assert_eq!(admin.get(&invites).json(), json!([]));
+
+    client(&server)
+        .post(
+            "/api/v1/invites/accept",
+            &json!({ "token": viewer_token, "password": "viewer pass" }),
+        )
+        .expect_problem(404, "not-found");
+    let audit = admin
+        .get(&format!(
+            "/api/v1/workspaces/{ws}/audit?action=member.invite_revoked"
+        ))
+        .json();
+    let revoked = &audit["items"][0];
+    assert_eq!(revoked["target"], viewer_invite.as_str(), "{audit}");
+    assert_eq!(revoked["detail"]["email"], "v@example.com", "{audit}");
+    assert!(!audit.to_string().contains(&viewer_token));
+}
+
 #[test]
 fn an_invite_for_an_existing_account_needs_no_password() {
     let sink = SmtpSink::start();
@@ -152,7 +245,7 @@ fn a_reset_link_sets_the_password_once_and_ends_every_session() {
         "/api/v1/auth/reset/confirm",
         &json!({ "token": token, "new_password": "short" }),
     )
-    .expect_problem(400, "bad-request");
+    .expect_problem(422, "validation");
     anon.post(
         "/api/v1/auth/reset/confirm",
         &json!({ "token": token, "new_password": "reset password 1" }),

@@ -29,7 +29,7 @@ fn metadata_and_private_addresses_are_refused_in_a_private_network() {
     let setup = "ip link set lo up \
         && ip addr add 169.254.169.254/32 dev lo \
         && ip addr add 10.1.2.3/32 dev lo \
-        && ip -6 addr add fd00:ec2::254/128 dev lo \
+        && ip -6 addr add fd00:ec2::254/128 dev lo nodad \
         && exec \"$@\"";
     let output = Command::new("unshare")
         .args(["-n", "--", "sh", "-c", setup, "sh"])

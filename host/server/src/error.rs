@@ -40,6 +40,10 @@ pub enum Error {
     UnsupportedMediaType,
     #[error("request body too large")]
     PayloadTooLarge,
+    #[error("request URI too long")]
+    UriTooLong,
+    #[error("request headers too large")]
+    HeadersTooLarge,
     #[error("authentication required")]
     Unauthenticated,
     #[error("invalid email or password")]
@@ -105,6 +109,18 @@ impl Error {
                 "payload-too-large",
                 "Request body too large",
                 None,
+            ),
+            UriTooLong => (
+                StatusCode::URI_TOO_LONG,
+                "uri-too-long",
+                "Request URI too long",
+                Some("a request URI has at most 65534 bytes".into()),
+            ),
+            HeadersTooLarge => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "headers-too-large",
+                "Request headers too large",
+                Some("send fewer or smaller headers (at most 100, about 400 KiB in all)".into()),
             ),
             Unauthenticated => (
                 StatusCode::UNAUTHORIZED,

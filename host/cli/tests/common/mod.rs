@@ -5,6 +5,7 @@
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
 
 pub mod client;
+pub mod connectors;
 pub mod smtp;
 
 use std::io::{BufRead, BufReader, Write};
@@ -33,7 +34,7 @@ pub fn create_workspace(admin: &Client, name: &str) -> String {
 }
 
 /// A PostgreSQL database that exists for one test.
-struct PgDatabase {
+pub struct PgDatabase {
     name: String,
 }
 
@@ -55,7 +56,7 @@ fn pg_admin(sql: String) {
 }
 
 impl PgDatabase {
-    fn create() -> PgDatabase {
+    pub fn create() -> PgDatabase {
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -71,8 +72,12 @@ impl PgDatabase {
         PgDatabase { name }
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
     }
 }
 
@@ -95,21 +100,47 @@ pub fn use_postgres() -> bool {
 pub struct TestStore {
     pub data_dir: tempfile::TempDir,
     pg: Option<PgDatabase>,
+    /// The database URL the server is given, when it isn't the database's own (a proxy's).
+    served_url: Option<String>,
+    /// The store arguments of another test's store, whose database this one shares.
+    shared: Option<Vec<String>>,
 }
 
 impl TestStore {
     pub fn new() -> TestStore {
         let data_dir = tempfile::tempdir().expect("temp data dir");
         let pg = use_postgres().then(PgDatabase::create);
-        TestStore { data_dir, pg }
+        TestStore {
+            data_dir,
+            pg,
+            served_url: None,
+            shared: None,
+        }
+    }
+
+    /// A store on a fresh PostgreSQL database whatever the backend setting, which the server
+    /// reaches through the URL `url` makes of the database's name.
+    pub fn postgres_via(url: impl Fn(&str) -> String) -> TestStore {
+        let pg = PgDatabase::create();
+        TestStore {
+            data_dir: tempfile::tempdir().expect("temp data dir"),
+            served_url: Some(url(pg.name())),
+            pg: Some(pg),
+            shared: None,
+        }
     }
 
     pub fn args(&self) -> Vec<String> {
+        if let Some(shared) = &self.shared {
+            return shared.clone();
+        }
         let mut args = vec![
             "--data-dir".to_string(),
             self.data_dir.path().display().to_string(),
         ];
-        if let Some(pg) = &self.pg {
+        if let Some(url) = &self.served_url {
+            args.extend(["--database-url".to_string(), url.clone()]);
+        } else if let Some(pg) = &self.pg {
             args.extend(["--database-url".to_string(), pg.url()]);
         }
         args
@@ -236,6 +267,18 @@ impl Server {
         }
     }
 
+    /// A second replica on this server's store (same data dir or PostgreSQL database); its
+    /// own directory holds only its log.
+    pub fn start_beside(&self, extra: &[&str]) -> Server {
+        let store = TestStore {
+            data_dir: tempfile::tempdir().expect("temp dir"),
+            pg: None,
+            served_url: None,
+            shared: Some(self.store.args()),
+        };
+        Server::start_on(store, extra)
+    }
+
     /// A server on a fresh store with an instance admin created.
     pub fn with_admin() -> Server {
         let server = Server::start();
@@ -302,6 +345,8 @@ impl Server {
             TestStore {
                 data_dir: tempfile::tempdir().unwrap(),
                 pg: None,
+                served_url: None,
+                shared: None,
             },
         )
     }

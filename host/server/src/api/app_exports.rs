@@ -90,8 +90,7 @@ pub struct AppImported {
     /// The datasource names the imported app's queries use, after mapping.
     pub datasources: Vec<String>,
     /// Those of them this workspace has no datasource for: the app's queries on them fail
-    /// until the builder creates the datasource or points the queries elsewhere. This
-    /// build has no datasources yet, so every name is listed.
+    /// until the builder creates the datasource or points the queries elsewhere.
     pub unresolved_datasources: Vec<String>,
 }
 
@@ -266,11 +265,23 @@ pub async fn apps_import(
         extra,
     )
     .await?;
+    let existing: Vec<String> = state
+        .store
+        .datasources_list(&ws)
+        .await?
+        .into_iter()
+        .map(|d| d.name)
+        .collect();
+    let unresolved_datasources = datasources
+        .iter()
+        .filter(|name| !existing.contains(name))
+        .cloned()
+        .collect();
     Ok((
         StatusCode::CREATED,
         Json(AppImported {
             app,
-            unresolved_datasources: datasources.clone(),
+            unresolved_datasources,
             datasources,
         }),
     ))

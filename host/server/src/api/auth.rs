@@ -10,12 +10,12 @@ use super::extract::{ApiJson, normalize_email};
 use super::users::UserView;
 use super::workspaces::WorkspaceView;
 use crate::auth::{
-    Actor, ClientAddr, PASSWORD_MAX_CHARS, SESSION_COOKIE, Secret, Via, hash_secret,
-    session_cookie_from, validate_password,
+    Actor, ClientAddr, SESSION_COOKIE, Secret, Via, check_password_size, hash_secret,
+    session_cookies_from, validate_password,
 };
 use crate::error::{Error, Problem, Result};
 use crate::state::SharedState;
-use crate::store::{AuditEvent, now_ms};
+use crate::store::{AuditEvent, UserRow, now_ms};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -36,7 +36,6 @@ pub struct Me {
     security(()), tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in; the session cookie is set", body = Me),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No instance admin exists yet",
             body = Problem, content_type = "application/problem+json"),
@@ -48,9 +47,7 @@ pub async fn auth_login(
     headers: HeaderMap,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Response> {
-    if body.password.len() > PASSWORD_MAX_CHARS * 4 {
-        return Err(Error::BadRequest("password too long".into()));
-    }
+    check_password_size(&body.password)?;
     if let Some(origin) = headers.get(header::ORIGIN)
         && origin.as_bytes() != state.settings.origin.as_bytes()
     {
@@ -63,10 +60,11 @@ pub async fn auth_login(
     // client address, but it never becomes a key of the per-account counter: arbitrary
     // request text as keys would let a client grow that map without bound.
     let Ok(email) = normalize_email(&body.email) else {
-        state.limiter.attempt_from(addr)?;
+        state.limiter.attempt_from(addr).await?;
+        audit_failed_login(&state, addr, None, "unknown-account").await?;
         return Err(Error::InvalidCredentials);
     };
-    state.limiter.attempt(&email, addr)?;
+    state.limiter.attempt(&email, addr).await?;
 
     let user = state.store.user_by_email(&email).await?;
     let matches = state
@@ -78,21 +76,18 @@ pub async fn auth_login(
         .await?;
     let user = match user {
         Some(user) if matches && user.disabled_at.is_none() => user,
-        _ => {
-            state.limiter.failed(&email);
-            state
-                .store
-                .audit_append(AuditEvent {
-                    action: "auth.login_failed",
-                    actor_email: Some(email.chars().take(254).collect()),
-                    address: Some(addr.to_string()),
-                    ..Default::default()
-                })
-                .await?;
+        found => {
+            state.limiter.failed(&email).await?;
+            let reason = match &found {
+                None => "unknown-account",
+                Some(u) if matches && u.disabled_at.is_some() => "disabled",
+                Some(_) => "wrong-password",
+            };
+            audit_failed_login(&state, addr, found.as_ref(), reason).await?;
             return Err(Error::InvalidCredentials);
         }
     };
-    state.limiter.succeeded(&email);
+    state.limiter.succeeded(&email).await?;
 
     // Rotate: a session id the browser already had (possibly planted) never survives a login.
     state.store.sessions_delete_expired().await?;
@@ -103,7 +98,7 @@ pub async fn auth_login(
     change
         .session_insert(&session.hash(), &user.id, expires_at)
         .await?;
-    if let Some(old) = session_cookie_from(&headers) {
+    for old in session_cookies_from(&headers) {
         change.session_delete(&hash_secret(&old)).await?;
     }
     change
@@ -143,6 +138,28 @@ pub async fn auth_login(
         HeaderValue::from_str(&cookie).map_err(anyhow::Error::from)?,
     );
     Ok(response)
+}
+
+/// Records a failed login. The record names the account (as its target: whoever tried is
+/// unknown) only when the store has one; what was typed into the email field is never kept,
+/// since a user who typed their password there would otherwise find it in the audit log.
+async fn audit_failed_login(
+    state: &SharedState,
+    addr: std::net::IpAddr,
+    account: Option<&UserRow>,
+    reason: &'static str,
+) -> Result<()> {
+    state
+        .store
+        .audit_append(AuditEvent {
+            action: "auth.login_failed",
+            target: account.map(|u| u.id.clone()),
+            address: Some(addr.to_string()),
+            via: Some("password".into()),
+            detail: Some(serde_json::json!({ "reason": reason })),
+            ..Default::default()
+        })
+        .await
 }
 
 /// End the current session and clear its cookie.
@@ -213,7 +230,6 @@ pub struct PasswordChange {
 #[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordChange,
     responses(
         (status = 204, description = "Changed; other sessions ended"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
     ))]
@@ -228,15 +244,13 @@ pub async fn auth_password(
             "change a password from a login session".into(),
         ));
     };
-    if body.current_password.len() > PASSWORD_MAX_CHARS * 4 {
-        return Err(Error::BadRequest("password too long".into()));
-    }
+    check_password_size(&body.current_password)?;
     validate_password(&body.new_password)?;
     // Guessing the current password through this route counts like failed logins.
-    state.limiter.attempt(&actor.user.email, addr)?;
+    state.limiter.attempt(&actor.user.email, addr).await?;
     let current = Some(actor.user.password_hash.as_str());
     if !state.hasher.verify(&body.current_password, current).await? {
-        state.limiter.failed(&actor.user.email);
+        state.limiter.failed(&actor.user.email).await?;
         return Err(Error::InvalidCredentials);
     }
 

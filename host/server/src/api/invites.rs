@@ -1,20 +1,22 @@
 //! Invites: a workspace admin invites an email address with a role; the emailed token (single
 //! use, 7 days) adds that address to the workspace, creating its account when it has none.
+//! Admins list the pending invites (never their tokens) and can revoke one before it is used.
 
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::{ApiJson, normalize_email};
+use super::extract::{ApiJson, normalize_email, rfc3339};
 use crate::auth::{
     Actor, ClientAddr, Permission, Secret, authorize, hash_secret, validate_password,
 };
 use crate::error::{Error, Problem, Result};
 use crate::state::SharedState;
-use crate::store::{AuditEvent, EmailTokenKind, NewEmailToken, Role, now_ms};
+use crate::store::{AuditEvent, EmailTokenKind, InviteRow, NewEmailToken, Role, now_ms};
 
 const INVITE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -33,6 +35,88 @@ pub struct InviteAccept {
     /// Required when the invited address has no account yet: its new password.
     #[schema(min_length = 8, max_length = 128)]
     pub password: Option<String>,
+}
+
+/// A pending invite. Its token is only ever in the email that was sent.
+#[derive(Serialize, ToSchema)]
+pub struct InviteView {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    /// The user id of the admin who sent it.
+    pub invited_by: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+impl From<InviteRow> for InviteView {
+    fn from(i: InviteRow) -> Self {
+        InviteView {
+            role: i
+                .role
+                .as_deref()
+                .and_then(Role::parse)
+                .unwrap_or(Role::Viewer),
+            id: i.id,
+            email: i.email,
+            invited_by: i.created_by,
+            created_at: rfc3339(i.created_at),
+            expires_at: rfc3339(i.expires_at),
+        }
+    }
+}
+
+/// The workspace's pending invites: not yet accepted, expired or revoked (workspace admins).
+#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/invites", tag = "members",
+    params(("ws" = String, Path, description = "Workspace id")),
+    responses(
+        (status = 200, body = Vec<InviteView>),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn invites_list(
+    State(state): State<SharedState>,
+    actor: Actor,
+    Path(ws): Path<String>,
+) -> Result<Json<Vec<InviteView>>> {
+    authorize(&state, &actor, &ws, Permission::Administer).await?;
+    let invites = state.store.invites_pending(&ws).await?;
+    Ok(Json(invites.into_iter().map(InviteView::from).collect()))
+}
+
+/// Revoke a pending invite: its link stops working (workspace admins).
+#[utoipa::path(delete, path = "/api/v1/workspaces/{ws}/invites/{id}", tag = "members",
+    params(
+        ("ws" = String, Path, description = "Workspace id"),
+        ("id" = String, Path, description = "Invite id"),
+    ),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such pending invite in this workspace",
+            body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn invites_delete(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    actor: Actor,
+    Path((ws, id)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    authorize(&state, &actor, &ws, Permission::Administer).await?;
+    let mut change = state.store.change().await?;
+    let invite = change.invite_revoke(&ws, &id).await?;
+    let invite = invite.ok_or(Error::NotFound)?;
+    change
+        .commit(AuditEvent {
+            workspace_id: Some(ws),
+            target: Some(invite.id),
+            detail: Some(serde_json::json!({ "email": invite.email, "role": invite.role })),
+            ..actor.audit(addr, "member.invite_revoked")
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Email an invite to join the workspace (workspace admins).
@@ -98,7 +182,6 @@ pub async fn invites_create(
     security(()), tag = "members", request_body = InviteAccept,
     responses(
         (status = 204, description = "Joined"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown, used or expired invite",
             body = Problem, content_type = "application/problem+json"),
     ))]

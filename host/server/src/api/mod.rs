@@ -43,7 +43,8 @@ use crate::state::SharedState;
         workspaces::workspaces_get, workspaces::workspaces_update,
         members::members_list, members::members_create,
         members::members_update, members::members_delete,
-        invites::invites_create, invites::invites_accept,
+        invites::invites_create, invites::invites_list, invites::invites_delete,
+        invites::invites_accept,
         password_resets::password_resets_create, password_resets::password_resets_confirm,
         audit::audit_list, audit::audit_list_instance,
         plugins::plugins_list,
@@ -131,10 +132,18 @@ impl utoipa::Modify for CommonResponses {
                 let mut common = vec![("408", "The request was not completed in time")];
                 if op.request_body.is_some() {
                     common.extend([
-                        ("400", "Malformed JSON or an invalid value"),
+                        (
+                            "400",
+                            "Malformed JSON, or a value far over any size it could have \
+                             (a password over 512 bytes)",
+                        ),
                         ("413", "Request body too large"),
                         ("415", "Not a JSON body"),
-                        ("422", "Unknown fields, wrong types or invalid values"),
+                        (
+                            "422",
+                            "Unknown fields, wrong types or invalid values \
+                             (a password outside 8 to 128 characters, say)",
+                        ),
                     ]);
                 }
                 // Operations without their own `security` inherit the document's: they need a
@@ -182,7 +191,14 @@ pub fn router() -> Router<SharedState> {
             "/auth/reset/confirm",
             post(password_resets::password_resets_confirm),
         )
-        .route("/workspaces/{ws}/invites", post(invites::invites_create))
+        .route(
+            "/workspaces/{ws}/invites",
+            get(invites::invites_list).post(invites::invites_create),
+        )
+        .route(
+            "/workspaces/{ws}/invites/{id}",
+            axum::routing::delete(invites::invites_delete),
+        )
         .route("/invites/accept", post(invites::invites_accept))
         .route("/users", get(users::users_list).post(users::users_create))
         .route("/users/{id}", patch(users::users_update))

@@ -49,9 +49,9 @@ pub async fn password_resets_create(
 ) -> Result<StatusCode> {
     let mailer = state.mailer.as_ref().ok_or(Error::MailNotConfigured)?;
     let email = normalize_email(&body.email)?;
-    state.reset_limiter.attempt(&email, addr)?;
+    state.reset_limiter.attempt(&email, addr).await?;
     // Every request counts against the account, so nobody can flood one inbox.
-    state.reset_limiter.failed(&email);
+    state.reset_limiter.failed(&email).await?;
 
     let user = state.store.user_by_email(&email).await?;
     let Some(user) = user.filter(|u| u.disabled_at.is_none()) else {
@@ -94,7 +94,6 @@ pub async fn password_resets_create(
     security(()), tag = "auth", request_body = ResetConfirm,
     responses(
         (status = 204, description = "Password changed"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown, used or expired token",
             body = Problem, content_type = "application/problem+json"),
     ))]
@@ -120,6 +119,9 @@ pub async fn password_resets_confirm(
         .await?
         .ok_or(Error::NotFound)?;
     let hash = state.hasher.hash(&body.new_password).await?;
+    // Before the change, so that nothing can fail after it commits. Only a holder of a live
+    // token gets here.
+    state.limiter.succeeded(&user.email).await?;
 
     let mut change = state.store.change().await?;
     let claimed = change
@@ -139,6 +141,5 @@ pub async fn password_resets_confirm(
             ..Default::default()
         })
         .await?;
-    state.limiter.succeeded(&user.email);
     Ok(StatusCode::NO_CONTENT)
 }

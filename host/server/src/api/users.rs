@@ -49,7 +49,6 @@ pub struct UserCreate {
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = UserCreate,
     responses(
         (status = 201, body = UserView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     ))]

@@ -57,16 +57,36 @@ impl Actor {
     }
 }
 
-/// The session id in the request's cookies, if any.
-pub fn session_cookie_from(headers: &HeaderMap) -> Option<String> {
-    headers
+/// At most this many `lathe_session` cookies of one request are tried. Browsers send every
+/// cookie whose path matches, so a stale one set for a parent path can come first; trying a
+/// few lets the user in, and the cap keeps one request from testing many guesses (each is a
+/// random 256-bit id anyway).
+pub const MAX_SESSION_COOKIES: usize = 3;
+
+/// The session ids among the request's cookies, in the order sent: only values shaped like
+/// one (64 hex digits, what login issues), without repeats, at most `MAX_SESSION_COOKIES`.
+pub fn session_cookies_from(headers: &HeaderMap) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    let candidates = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_string())
+        .filter(|(name, value)| *name == SESSION_COOKIE && is_session_id(value));
+    for (_, value) in candidates {
+        if found.len() == MAX_SESSION_COOKIES {
+            break;
+        }
+        if !found.iter().any(|f| f == value) {
+            found.push(value.to_string());
+        }
+    }
+    found
+}
+
+fn is_session_id(value: &str) -> bool {
+    value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn is_safe(method: &Method) -> bool {
@@ -107,12 +127,21 @@ impl FromRequestParts<Arc<AppState>> for Actor {
             return Ok(Actor { user, via });
         }
 
-        let session = session_cookie_from(&parts.headers).ok_or(Error::Unauthenticated)?;
+        let sessions = session_cookies_from(&parts.headers);
+        if sessions.is_empty() {
+            return Err(Error::Unauthenticated);
+        }
         check_origin(parts, &state.settings.origin)?;
-        let id_hash = hash_secret(&session);
         let idle = state.settings.session_idle;
-        let found = state.store.session_user(&id_hash, idle).await?;
-        let found = found.ok_or(Error::Unauthenticated)?;
+        let mut live = None;
+        for session in &sessions {
+            let id_hash = hash_secret(session);
+            if let Some(found) = state.store.session_user(&id_hash, idle).await? {
+                live = Some((id_hash, found));
+                break;
+            }
+        }
+        let (id_hash, found) = live.ok_or(Error::Unauthenticated)?;
         // Refresh the idle clock at most every quarter of the idle time (and at least every
         // minute), not on every request: each refresh is a write.
         let refresh_after = (idle / 4).min(Duration::from_secs(60));
@@ -183,6 +212,23 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn session_cookies_are_taken_in_order_deduplicated_and_capped() {
+        let id = |c: char| c.to_string().repeat(64);
+        let mut headers = HeaderMap::new();
+        let first = format!("lathe_session={}; other=1; lathe_session=junk", id('a'));
+        let second = format!(
+            "lathe_session={}; lathe_session={}; lathe_session={}; lathe_session={}",
+            id('a'),
+            id('b'),
+            id('c'),
+            id('d')
+        );
+        headers.append(header::COOKIE, first.parse().unwrap());
+        headers.append(header::COOKIE, second.parse().unwrap());
+        assert_eq!(session_cookies_from(&headers), [id('a'), id('b'), id('c')]);
     }
 
     #[test]

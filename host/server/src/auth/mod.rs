@@ -7,8 +7,11 @@ mod password;
 mod ratelimit;
 mod secret;
 
-pub use actor::{Actor, ClientAddr, SESSION_COOKIE, Via, session_cookie_from};
-pub use password::{Hasher, MAX_CHARS as PASSWORD_MAX_CHARS, validate as validate_password};
+pub use actor::{Actor, ClientAddr, SESSION_COOKIE, Via, session_cookies_from};
+pub use password::{
+    Hasher, MAX_CHARS as PASSWORD_MAX_CHARS, check_size as check_password_size,
+    validate as validate_password,
+};
 pub use ratelimit::LoginLimiter;
 pub use secret::{Secret, hash_secret};
 

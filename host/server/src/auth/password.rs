@@ -14,26 +14,37 @@ use crate::error::{Error, Result};
 
 pub const MIN_CHARS: usize = 8;
 pub const MAX_CHARS: usize = 128;
+/// No password of `MAX_CHARS` characters is longer than this in UTF-8.
+const MAX_BYTES: usize = MAX_CHARS * 4;
 
 const M_COST_KIB: u32 = 19 * 1024;
 const T_COST: u32 = 2;
 
 /// Checks a new password's length in characters. Runs before any hashing, so an oversized
 /// password is refused at once.
+///
+/// Two statuses, on purpose: text over `MAX_CHARS * 4` bytes can't be a password at all and is
+/// refused like a malformed body (400) before its characters are even counted; a well-formed
+/// password outside 8–128 characters is an invalid value (422), like every other field.
 pub fn validate(password: &str) -> Result<()> {
-    // Bound the work of counting: anything over MAX_CHARS * 4 bytes is too long for sure.
-    if password.len() > MAX_CHARS * 4 {
-        return Err(Error::BadRequest(format!(
-            "a password has at most {MAX_CHARS} characters"
-        )));
-    }
+    check_size(password)?;
     let chars = password.chars().count();
     if chars < MIN_CHARS {
-        return Err(Error::BadRequest(format!(
+        return Err(Error::Validation(format!(
             "a password has at least {MIN_CHARS} characters"
         )));
     }
     if chars > MAX_CHARS {
+        return Err(Error::Validation(format!(
+            "a password has at most {MAX_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// The 400 for text far too long to be a password; cheap, so it runs before anything else.
+pub fn check_size(password: &str) -> Result<()> {
+    if password.len() > MAX_BYTES {
         return Err(Error::BadRequest(format!(
             "a password has at most {MAX_CHARS} characters"
         )));
@@ -111,11 +122,17 @@ mod tests {
 
     #[test]
     fn length_rules_count_characters() {
-        assert!(validate("short").is_err());
+        assert!(matches!(validate("short"), Err(Error::Validation(_))));
         assert!(validate("eight ch").is_ok());
         assert!(validate(&"é".repeat(128)).is_ok());
-        assert!(validate(&"é".repeat(129)).is_err());
-        assert!(validate(&"x".repeat(1_000_000)).is_err());
+        assert!(matches!(
+            validate(&"é".repeat(129)),
+            Err(Error::Validation(_))
+        ));
+        assert!(matches!(
+            validate(&"x".repeat(1_000_000)),
+            Err(Error::BadRequest(_))
+        ));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! and serving over plain HTTP or rustls with graceful shutdown.
 
 pub mod metrics;
+mod parse_errors;
 mod serve;
 
 pub use serve::serve;

@@ -7,12 +7,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum_server::Handle;
-use axum_server::tls_rustls::RustlsConfig;
+use axum_server::accept::DefaultAcceptor;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 
 use crate::auth::{Hasher, LoginLimiter};
 use crate::config::ServeArgs;
 use crate::connectors::Connectors;
 use crate::http::metrics::Metrics;
+use crate::http::parse_errors::ProblemAcceptor;
 use crate::mail::Mailer;
 use crate::state::{AppState, Settings};
 use crate::store::{AuditQueue, Store};
@@ -48,8 +50,18 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let state = Arc::new(AppState {
         store: store.clone(),
         hasher: Hasher::new()?,
-        limiter: LoginLimiter::new(args.login_account_limit, args.login_address_limit),
-        reset_limiter: LoginLimiter::new(args.login_account_limit, args.login_address_limit),
+        limiter: LoginLimiter::new(
+            store.clone(),
+            "login",
+            args.login_account_limit,
+            args.login_address_limit,
+        ),
+        reset_limiter: LoginLimiter::new(
+            store.clone(),
+            "reset",
+            args.login_account_limit,
+            args.login_address_limit,
+        ),
         mailer,
         metrics: Metrics::default(),
         settings: Settings::new(
@@ -99,8 +111,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                         key.display()
                     )
                 })?;
-            let mut server = axum_server::from_tcp_rustls(listener, config)
+            let acceptor = ProblemAcceptor::new(RustlsAcceptor::new(config));
+            let mut server = axum_server::from_tcp(listener)
                 .context("serving the listener")?
+                .acceptor(acceptor)
                 .handle(handle)
                 .first_request_timeout(header_timeout);
             server
@@ -113,6 +127,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         _ => {
             let mut server = axum_server::from_tcp(listener)
                 .context("serving the listener")?
+                .acceptor(ProblemAcceptor::new(DefaultAcceptor))
                 .handle(handle)
                 .first_request_timeout(header_timeout);
             server

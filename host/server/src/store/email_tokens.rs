@@ -1,7 +1,7 @@
 //! Single-use email tokens (password resets, invites): claimed atomically, so a token works at
 //! most once even under concurrent use.
 
-use super::{Change, Role, Store, now_ms};
+use super::{Change, Role, Store, new_id, now_ms};
 use crate::error::Result;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +25,17 @@ pub struct EmailTokenRow {
     pub workspace_id: Option<String>,
     pub role: Option<String>,
     pub created_by: Option<String>,
+}
+
+/// A pending invite as workspace admins see it: never the token.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InviteRow {
+    pub id: String,
+    pub email: String,
+    pub role: Option<String>,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
 }
 
 pub struct NewEmailToken<'a> {
@@ -53,6 +64,19 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?)
     }
+
+    /// The workspace's invites that can still be accepted, oldest first.
+    pub async fn invites_pending(&self, workspace_id: &str) -> Result<Vec<InviteRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, email, role, created_by, created_at, expires_at FROM email_tokens \
+             WHERE workspace_id = $1 AND kind = 'invite' AND used_at IS NULL AND expires_at > $2 \
+             ORDER BY created_at, id",
+        )
+        .bind(workspace_id)
+        .bind(now_ms())
+        .fetch_all(&self.pool)
+        .await?)
+    }
 }
 
 impl Change {
@@ -63,9 +87,10 @@ impl Change {
     ) -> Result<()> {
         sqlx::query(
             "INSERT INTO email_tokens \
-             (id_hash, kind, email, workspace_id, role, created_by, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             (id, id_hash, kind, email, workspace_id, role, created_by, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
+        .bind(new_id())
         .bind(id_hash)
         .bind(token.kind.as_str())
         .bind(token.email)
@@ -95,6 +120,26 @@ impl Change {
         .bind(id_hash)
         .bind(kind.as_str())
         .bind(now)
+        .fetch_optional(&mut *self.tx)
+        .await?)
+    }
+
+    /// Deletes a pending invite of the workspace, so its link stops working; `None` when the
+    /// workspace has no pending invite with this id (unknown, accepted, expired, revoked).
+    pub async fn invite_revoke(
+        &mut self,
+        workspace_id: &str,
+        id: &str,
+    ) -> Result<Option<InviteRow>> {
+        Ok(sqlx::query_as(
+            "DELETE FROM email_tokens \
+             WHERE id = $1 AND workspace_id = $2 AND kind = 'invite' AND used_at IS NULL \
+             AND expires_at > $3 \
+             RETURNING id, email, role, created_by, created_at, expires_at",
+        )
+        .bind(id)
+        .bind(workspace_id)
+        .bind(now_ms())
         .fetch_optional(&mut *self.tx)
         .await?)
     }

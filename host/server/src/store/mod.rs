@@ -14,6 +14,7 @@ mod data_keys;
 mod datasources;
 mod email_tokens;
 mod members;
+mod rate_limits;
 mod sessions;
 mod tokens;
 mod users;
@@ -38,7 +39,7 @@ pub use audit_queue::AuditQueue;
 pub use constants::ConstantRow;
 pub use data_keys::{DataKeyRow, Rotation, SealedKind, SealedValue};
 pub use datasources::DatasourceRow;
-pub use email_tokens::{EmailTokenKind, EmailTokenRow, NewEmailToken};
+pub use email_tokens::{EmailTokenKind, EmailTokenRow, InviteRow, NewEmailToken};
 pub use members::{MemberRow, Role};
 pub use sessions::SessionUser;
 pub use tokens::TokenRow;
@@ -74,6 +75,9 @@ impl Store {
 
         match args.database_url.as_ref().map(|u| u.expose()) {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                // `sslmode` in the URL turns on TLS through rustls, which needs one
+                // process-wide crypto provider: ring, the one the workspace builds.
+                let _ = rustls::crypto::ring::default_provider().install_default();
                 let options = AnyConnectOptions::from_str(url)
                     .context("parsing the PostgreSQL database URL")?;
                 let pool = AnyPoolOptions::new()
@@ -226,19 +230,21 @@ fn conflict_on_unique(err: sqlx::Error, detail: &str) -> Error {
     }
 }
 
+/// A migrated SQLite store in `dir`, for unit tests.
+#[cfg(test)]
+pub(crate) async fn sqlite_store(dir: &tempfile::TempDir) -> Store {
+    let args = StoreArgs {
+        data_dir: dir.path().to_path_buf(),
+        database_url: None,
+    };
+    let store = Store::open(&args).await.unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    async fn sqlite_store(dir: &tempfile::TempDir) -> Store {
-        let args = StoreArgs {
-            data_dir: dir.path().to_path_buf(),
-            database_url: None,
-        };
-        let store = Store::open(&args).await.unwrap();
-        store.migrate().await.unwrap();
-        store
-    }
 
     fn event(action: &'static str) -> AuditEvent {
         AuditEvent {

@@ -1,0 +1,266 @@
+//! Running an app's stored queries: the released version for everyone in the workspace, the
+//! draft for builders, inputs checked against the query's schema and bound as parameters,
+//! and an audit record for every run. Against the real PostgreSQL through the real connector.
+
+mod common;
+
+use common::connectors::{PgFixture, start};
+use common::{Client, Server, create_workspace};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "a long enough password";
+
+struct World {
+    server: Server,
+    admin: Client,
+    ws: String,
+    pg: PgFixture,
+}
+
+/// A workspace with the fixture's datasource and an app `crm` whose released version has
+/// `find` (search by name, with a secret-marked `pin` input) and whose draft adds `count`.
+fn world() -> World {
+    let server = start(true);
+    let admin = server.admin();
+    let ws = create_workspace(&admin, "Runs");
+    let pg = PgFixture::new();
+    admin
+        .post(
+            &format!("/api/v1/workspaces/{ws}/datasources"),
+            &json!({ "name": "crm-db", "plugin": "postgres", "config": pg.config() }),
+        )
+        .expect_status(201);
+    let find = json!({
+        "name": "find", "datasource": "crm-db", "operation": "sql",
+        "query": { "sql": format!("select id, name from {} where name ilike {{{{ inputs.q }}}} || '%' order by id", pg.table) },
+        "inputs": { "type": "object", "required": ["q"], "additionalProperties": false,
+                    "properties": { "q": { "type": "string", "maxLength": 50 },
+                                    "pin": { "type": "string", "secret": true } } },
+        "runOnLoad": true
+    });
+    let definition =
+        json!({ "pages": [{ "id": "home", "name": "Home", "components": [] }], "queries": [find] });
+    admin
+        .post(
+            &format!("/api/v1/workspaces/{ws}/apps"),
+            &json!({ "name": "CRM", "slug": "crm", "definition": definition }),
+        )
+        .expect_status(201);
+    admin
+        .post(
+            &format!("/api/v1/workspaces/{ws}/apps/crm/release"),
+            &json!({}),
+        )
+        .expect_status(201);
+    let count = json!({
+        "name": "count", "datasource": "crm-db", "operation": "sql",
+        "query": { "sql": format!("select count(*) as n from {}", pg.table) }
+    });
+    let mut draft = definition.clone();
+    draft["queries"].as_array_mut().unwrap().push(count);
+    admin
+        .patch(
+            &format!("/api/v1/workspaces/{ws}/apps/crm"),
+            &json!({ "definition": draft }),
+        )
+        .expect_status(200);
+    World {
+        server,
+        admin,
+        ws,
+        pg,
+    }
+}
+
+impl World {
+    fn run_path(&self, query: &str) -> String {
+        format!(
+            "/api/v1/workspaces/{}/apps/crm/queries/{query}/run",
+            self.ws
+        )
+    }
+
+    fn member(&self, email: &str, role: &str) -> Client {
+        self.admin
+            .post(
+                "/api/v1/users",
+                &json!({ "email": email, "password": PASSWORD }),
+            )
+            .expect_status(201);
+        self.admin
+            .post(
+                &format!("/api/v1/workspaces/{}/members", self.ws),
+                &json!({ "email": email, "role": role }),
+            )
+            .expect_status(201);
+        let mut c = self.server.client();
+        c.login(email, PASSWORD).expect_status(200);
+        c
+    }
+}
+
+#[test]
+fn a_viewer_runs_the_released_query_with_bound_inputs() {
+    let w = world();
+    let viewer = w.member("viewer@example.com", "viewer");
+    let r = viewer.post(&w.run_path("find"), &json!({ "inputs": { "q": "gr" } }));
+    r.expect_status(200);
+    let body = r.json();
+    assert_eq!(body["rows"], json!([[2, "Grace"]]));
+    assert_eq!(body["rowCount"], 1);
+    assert_eq!(body["truncated"], false);
+    assert!(body["durationMs"].is_u64());
+    assert_eq!(body["columns"][1]["name"], "name");
+
+    for hostile in ["' OR 1=1 --", "%'; DROP TABLE x; --", "{{ secrets.x }}"] {
+        let r = viewer.post(&w.run_path("find"), &json!({ "inputs": { "q": hostile } }));
+        r.expect_status(200);
+        assert_eq!(r.json()["rows"], json!([]), "{hostile}");
+    }
+    // Still two rows: nothing was dropped or changed.
+    let all = viewer.post(&w.run_path("find"), &json!({ "inputs": { "q": "" } }));
+    assert_eq!(all.json()["rowCount"], 2);
+}
+
+#[test]
+fn the_draft_is_for_builders_and_the_release_for_everyone() {
+    let w = world();
+    let viewer = w.member("viewer@example.com", "viewer");
+    let builder = w.member("builder@example.com", "builder");
+    // `count` exists only in the draft.
+    viewer
+        .post(&w.run_path("count"), &json!({}))
+        .expect_problem(404, "not-found");
+    viewer
+        .post(
+            &format!("{}?version=draft", w.run_path("count")),
+            &json!({}),
+        )
+        .expect_problem(403, "forbidden");
+    let r = builder.post(
+        &format!("{}?version=draft", w.run_path("count")),
+        &json!({}),
+    );
+    r.expect_status(200);
+    assert_eq!(r.json()["rows"], json!([[2]]));
+    builder
+        .post(&format!("{}?version=next", w.run_path("count")), &json!({}))
+        .expect_problem(400, "bad-request");
+    viewer
+        .post(&w.run_path("nope"), &json!({}))
+        .expect_problem(404, "not-found");
+    viewer
+        .post(
+            &format!("/api/v1/workspaces/{}/apps/none/queries/find/run", w.ws),
+            &json!({}),
+        )
+        .expect_problem(404, "not-found");
+
+    // Someone from outside the workspace can't tell the app exists.
+    w.admin
+        .post(
+            "/api/v1/users",
+            &json!({ "email": "eve@example.com", "password": PASSWORD }),
+        )
+        .expect_status(201);
+    let mut eve = w.server.client();
+    eve.login("eve@example.com", PASSWORD).expect_status(200);
+    eve.post(&w.run_path("find"), &json!({ "inputs": { "q": "" } }))
+        .expect_problem(404, "not-found");
+}
+
+#[test]
+fn inputs_that_break_the_schema_or_name_server_roots_are_refused() {
+    let w = world();
+    let run = |inputs: Value| {
+        w.admin
+            .post(&w.run_path("find"), &json!({ "inputs": inputs }))
+    };
+    let missing = run(json!({})).expect_problem(422, "validation");
+    assert!(
+        missing["detail"].as_str().unwrap().contains("q"),
+        "{missing}"
+    );
+    run(json!({ "q": 5 })).expect_problem(422, "validation");
+    run(json!({ "q": "x".repeat(51) })).expect_problem(422, "validation");
+    run(json!({ "q": "a", "user": { "email": "ceo@example.com" } }))
+        .expect_problem(422, "validation");
+    run(json!({ "q": "a", "secrets": {} })).expect_problem(422, "validation");
+    run(json!([1])).expect_problem(422, "validation");
+    w.admin
+        .post(
+            &w.run_path("find"),
+            &json!({ "inputs": { "q": "a" }, "query": "select 1" }),
+        )
+        .expect_status(422);
+}
+
+#[test]
+fn every_run_is_audited_without_secret_inputs() {
+    let w = world();
+    let pin = "PIN-31415-marker";
+    w.admin
+        .post(
+            &w.run_path("find"),
+            &json!({ "inputs": { "q": "ad", "pin": pin } }),
+        )
+        .expect_status(200);
+    w.admin
+        .post(&w.run_path("find"), &json!({ "inputs": {} }))
+        .expect_status(422);
+    let audit = w.admin.get(&format!(
+        "/api/v1/workspaces/{}/audit?action=query.run",
+        w.ws
+    ));
+    audit.expect_status(200);
+    let text = audit.body.clone();
+    assert!(
+        !text.contains(pin),
+        "a secret input reached the audit log: {text}"
+    );
+    let records = audit.json();
+    let items = records["items"]
+        .as_array()
+        .or(records.as_array())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(items.len(), 2, "{records}");
+    let ok = items
+        .iter()
+        .find(|r| r["detail"]["outcome"] == "ok")
+        .expect("a successful run");
+    assert_eq!(ok["detail"]["query"], "find");
+    assert_eq!(ok["detail"]["rowCount"], 1);
+    assert_eq!(ok["detail"]["inputs"]["q"], "ad");
+    assert_eq!(ok["detail"]["version"], 1);
+    assert!(
+        items
+            .iter()
+            .any(|r| r["detail"]["outcome"] == "urn:lathe:problem:validation")
+    );
+    assert!(!w.server.logs().contains(pin));
+}
+
+#[test]
+fn a_query_on_a_missing_datasource_fails_cleanly() {
+    let w = world();
+    let id = w
+        .admin
+        .get(&format!("/api/v1/workspaces/{}/datasources", w.ws))
+        .json()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    w.admin
+        .delete(&format!("/api/v1/workspaces/{}/datasources/{id}", w.ws))
+        .expect_status(204);
+    let r = w
+        .admin
+        .post(&w.run_path("find"), &json!({ "inputs": { "q": "" } }));
+    let problem = r.expect_problem(422, "validation");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("crm-db"),
+        "{problem}"
+    );
+    let _ = &w.pg;
+}
