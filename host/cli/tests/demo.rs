@@ -38,6 +38,10 @@ fn the_readme_demo_creates_a_datasource_imports_the_app_and_runs_a_query() {
         .iter()
         .map(|r| r[1].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["Ada Lovelace", "Grace Hopper", "Alan Turing"], "{result}");
+    assert_eq!(
+        names,
+        ["Ada Lovelace", "Grace Hopper", "Alan Turing"],
+        "{result}"
+    );
     assert_eq!(result["rowCount"], 3);
 }

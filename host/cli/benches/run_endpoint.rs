@@ -1,0 +1,353 @@
+//! Load benchmark of the query run endpoint: `POST …/apps/{app}/queries/{name}/run` for a
+//! one-row PostgreSQL query, through the real `lathe serve` (SQLite store, API token, the
+//! postgres connector in its sandbox, an audit record per run), beside a minimal axum +
+//! tokio-postgres endpoint doing the same query, measured in the same run by the same load
+//! client. Prints requests/s, p50 and p99 latency for both and the throughput ratio.
+//!
+//! `cargo bench -p lathe --bench run_endpoint` (needs the PostgreSQL at 127.0.0.1:5432, user
+//! postgres, trust auth, and the connectors built by `scripts/build-wasm.sh`).
+//! `LATHE_BENCH_SECS` (default 10) and `LATHE_BENCH_CONCURRENCY` (default 32) tune the load.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+
+const PG: &str = "host=127.0.0.1 port=5432 user=postgres dbname=postgres";
+const SQL: &str = "select {{ inputs.n }}::int as n";
+const NATIVE_SQL: &str = "select $1::int as n";
+const PASSWORD: &str = "benchmark password";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// One request to `url` (`http://host:port/path`) on a fresh connection, for setup.
+async fn call(method: &str, url: &str, headers: &[(&str, &str)], body: Value) -> (u16, Value) {
+    let target: hyper::Uri = url.parse().unwrap();
+    let authority = target.authority().unwrap().to_string();
+    let stream = TcpStream::connect(&authority).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let mut request = Request::builder()
+        .method(method)
+        .uri(target.path_and_query().unwrap().as_str())
+        .header("host", &authority)
+        .header("content-type", "application/json");
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let request = request
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// The measurements of one endpoint.
+struct Figures {
+    requests: usize,
+    errors: usize,
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// `concurrency` clients, each on its own keep-alive connection, send `body` to `url` as fast
+/// as answers come, for `duration`.
+async fn load(
+    url: &str,
+    token: Option<&str>,
+    body: &str,
+    concurrency: usize,
+    duration: Duration,
+) -> Figures {
+    let target: hyper::Uri = url.parse().unwrap();
+    let authority = target.authority().unwrap().to_string();
+    let path = target.path_and_query().unwrap().to_string();
+    let errors = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (authority, path, errors) = (authority.clone(), path.clone(), errors.clone());
+        let token = token.map(|t| format!("Bearer {t}"));
+        let body = Bytes::from(body.to_string());
+        tasks.push(tokio::spawn(async move {
+            let stream = TcpStream::connect(&authority).await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            let mut latencies = Vec::new();
+            while Instant::now() < deadline {
+                let mut request = Request::post(path.as_str())
+                    .header("host", &authority)
+                    .header("content-type", "application/json");
+                if let Some(token) = &token {
+                    request = request.header("authorization", token);
+                }
+                let request = request.body(Full::new(body.clone())).unwrap();
+                let sent = Instant::now();
+                let response = sender.send_request(request).await.unwrap();
+                let ok = response.status().as_u16() == 200;
+                let _ = response.into_body().collect().await.unwrap();
+                latencies.push(sent.elapsed());
+                if !ok {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    Figures {
+        requests: latencies.len(),
+        errors: errors.load(Ordering::Relaxed),
+        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: at(0.50),
+        p99: at(0.99),
+    }
+}
+
+/// The baseline: axum with four tokio-postgres connections (Lathe's default pool size),
+/// a prepared statement, the same JSON in and out.
+async fn native_endpoint() -> String {
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        let (client, conn) = tokio_postgres::connect(PG, tokio_postgres::NoTls)
+            .await
+            .expect("PostgreSQL on 127.0.0.1:5432");
+        tokio::spawn(conn);
+        let statement = client.prepare(NATIVE_SQL).await.unwrap();
+        clients.push((client, statement));
+    }
+    let clients = Arc::new(clients);
+    let next = Arc::new(AtomicUsize::new(0));
+    let app = axum::Router::new().route(
+        "/run",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let (clients, next) = (clients.clone(), next.clone());
+            async move {
+                let n = body["inputs"]["n"].as_i64().unwrap_or(0) as i32;
+                let (client, statement) = &clients[next.fetch_add(1, Ordering::Relaxed) % clients.len()];
+                let row = client.query_one(statement, &[&n]).await.unwrap();
+                let n: i32 = row.get(0);
+                axum::Json(json!({"columns": [{"name": "n", "type": "int"}], "rows": [[n]], "rowCount": 1}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/run")
+}
+
+/// `lathe serve` on a fresh data dir, with an admin, a workspace, an API token, a datasource
+/// on the local PostgreSQL and a released app whose query is the one-row select.
+async fn lathe_endpoint(data_dir: &std::path::Path) -> (Child, String, String) {
+    let bin = env!("CARGO_BIN_EXE_lathe");
+    let dir = data_dir.display().to_string();
+    let mut admin = Command::new(bin)
+        .args([
+            "admin",
+            "create",
+            "--email",
+            "bench@example.com",
+            "--data-dir",
+            &dir,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    admin
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .unwrap();
+    assert!(admin.wait().unwrap().success());
+
+    let log = std::fs::File::create(data_dir.join("server.log")).unwrap();
+    let mut server = Command::new(bin)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", &dir])
+        .args([
+            "--plugins-dir",
+            &root().join("plugins").display().to_string(),
+        ])
+        .args([
+            "--cache-dir",
+            &root().join("target/bench-components").display().to_string(),
+        ])
+        .args(["--egress-allow", "127.0.0.1"])
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let base = first
+        .trim()
+        .strip_prefix("lathe listening on ")
+        .expect("the server's first line")
+        .to_string();
+
+    let api = |p: &str| format!("{base}/api/v1{p}");
+    let (ws, token) = workspace_and_token(&api, &base).await;
+    let bearer = format!("Bearer {token}");
+    let auth = [("authorization", bearer.as_str())];
+
+    let (status, ds) = call("POST", &api(&format!("/workspaces/{ws}/datasources")), &auth,
+        json!({"name": "bench-db", "plugin": "postgres",
+               "config": {"host": "127.0.0.1", "port": 5432, "username": "postgres", "database": "postgres", "ssl_mode": "disable"}})).await;
+    assert_eq!(status, 201, "{ds}");
+    let query = json!({"name": "one", "datasource": "bench-db", "operation": "sql", "query": {"sql": SQL},
+        "inputs": {"type": "object", "properties": {"n": {"type": "integer"}}}});
+    let definition =
+        json!({"pages": [{"id": "home", "name": "Home", "components": []}], "queries": [query]});
+    let (status, app) = call(
+        "POST",
+        &api(&format!("/workspaces/{ws}/apps")),
+        &auth,
+        json!({"name": "Bench", "slug": "bench", "definition": definition}),
+    )
+    .await;
+    assert_eq!(status, 201, "{app}");
+    let (status, _) = call(
+        "POST",
+        &api(&format!("/workspaces/{ws}/apps/bench/release")),
+        &auth,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    (
+        server,
+        api(&format!("/workspaces/{ws}/apps/bench/queries/one/run")),
+        token,
+    )
+}
+
+/// Logs in (a session cookie, needed once) and makes a workspace and an API token for it;
+/// the load itself authenticates with the token, as a script or an integration would.
+async fn workspace_and_token(api: &impl Fn(&str) -> String, base: &str) -> (String, String) {
+    let url: hyper::Uri = api("/auth/login").parse().unwrap();
+    let authority = url.authority().unwrap().to_string();
+    let stream = TcpStream::connect(&authority).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let credentials = json!({"email": "bench@example.com", "password": PASSWORD});
+    let login = Request::post(url.path())
+        .header("host", &authority)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(credentials.to_string())))
+        .unwrap();
+    let response = sender.send_request(login).await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let headers = [("origin", base), ("cookie", cookie.as_str())];
+    let (status, ws) = call(
+        "POST",
+        &api("/workspaces"),
+        &headers,
+        json!({"name": "Bench"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{ws}");
+    let ws = ws["id"].as_str().unwrap().to_string();
+    let body = json!({"name": "bench", "workspace_id": ws, "expires_in_days": 1});
+    let (status, token) = call("POST", &api("/tokens"), &headers, body).await;
+    assert_eq!(status, 201, "{token}");
+    (ws, token["token"].as_str().unwrap().to_string())
+}
+
+fn print(name: &str, f: &Figures) {
+    println!(
+        "{name:<28} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} requests, {} errors)",
+        f.per_second,
+        f.p50.as_secs_f64() * 1e3,
+        f.p99.as_secs_f64() * 1e3,
+        f.requests,
+        f.errors
+    );
+}
+
+fn main() {
+    let secs = setting("LATHE_BENCH_SECS", 10);
+    let concurrency = setting("LATHE_BENCH_CONCURRENCY", 32) as usize;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let data_dir = tempfile::tempdir().unwrap();
+        let (mut server, lathe_url, token) = lathe_endpoint(data_dir.path()).await;
+        let native_url = native_endpoint().await;
+        let body = json!({"inputs": {"n": 1}}).to_string();
+        let (status, answer) = call(
+            "POST",
+            &lathe_url,
+            &[("authorization", &format!("Bearer {token}"))],
+            json!({"inputs": {"n": 1}}),
+        )
+        .await;
+        assert_eq!((status, &answer["rows"]), (200, &json!([[1]])), "{answer}");
+
+        let warm = Duration::from_secs(2);
+        load(&native_url, None, &body, concurrency, warm).await;
+        load(&lathe_url, Some(&token), &body, concurrency, warm).await;
+
+        let duration = Duration::from_secs(secs);
+        println!("one-row PostgreSQL query, {concurrency} keep-alive clients, {secs} s each");
+        let native = load(&native_url, None, &body, concurrency, duration).await;
+        print("native axum + tokio-postgres", &native);
+        let lathe = load(&lathe_url, Some(&token), &body, concurrency, duration).await;
+        print("lathe run endpoint", &lathe);
+        println!(
+            "ratio (lathe / native): throughput {:.2}x, p50 {:.2}x, p99 {:.2}x",
+            lathe.per_second / native.per_second,
+            lathe.p50.as_secs_f64() / native.p50.as_secs_f64(),
+            lathe.p99.as_secs_f64() / native.p99.as_secs_f64()
+        );
+        let _ = server.kill();
+        let _ = server.wait();
+    });
+}
