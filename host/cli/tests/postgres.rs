@@ -186,3 +186,35 @@ async fn config_and_query_are_checked_against_the_manifest() {
     .failure();
     assert!(err.contains("invalid query") && err.contains('x'), "{err}");
 }
+
+#[tokio::test]
+async fn integers_past_2_pow_53_keep_every_digit() {
+    let out = lathe_plugin_run(
+        "plugins/postgres",
+        CONFIG,
+        r#"{"sql":"select 9007199254740993::int8 as i, 9223372036854775807::int8 as max, 123456789012345678901234567890.5::numeric as n, array[9007199254740993]::int8[] as a, '{\"id\": 9007199254740993, \"big\": 123456789012345678901234567890}'::jsonb as j, json_build_object('n', 12345678901234567890123::numeric) as built"}"#,
+        "{}",
+    )
+    .await
+    .success_text();
+    let compact: String = out.split_whitespace().collect();
+    assert!(
+        compact.contains(
+            r#"[9007199254740993,9223372036854775807,"123456789012345678901234567890.5",[9007199254740993],{"id":9007199254740993,"big":"123456789012345678901234567890"},{"n":"12345678901234567890123"}]"#
+        ),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn copy_with_the_client_is_an_unsupported_error() {
+    let err = lathe_plugin_run(
+        "plugins/postgres",
+        CONFIG,
+        r#"{"sql":"copy (select 1) to stdout"}"#,
+        "{}",
+    )
+    .await
+    .failure();
+    assert!(err.contains("COPY … TO STDOUT is not supported"), "{err}");
+}
