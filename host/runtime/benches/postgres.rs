@@ -90,51 +90,56 @@ async fn main() {
     // run, its prepared statement). Two native baselines: `query(&str)`, which prepares an
     // unnamed statement and then executes it (two round trips), and a statement prepared
     // once (one round trip per query, as the connector's cached statement takes). The
-    // three sides alternate in blocks so that load from elsewhere on the machine falls on
-    // all of them; each figure is the median of the block means.
+    // three sides alternate in short blocks so that load from elsewhere on the machine
+    // falls on all of them; each figure is the median of the block means. The process's
+    // CPU time per query is reported beside it: unlike wall time it hardly depends on
+    // what else the machine runs, and the server's work is not in it.
     let prepared = client.prepare("select 1").await.unwrap();
     for _ in 0..200 {
         pool.run(sql("select 1")).await.unwrap();
         client.query("select 1", &[]).await.unwrap();
         client.query(&prepared, &[]).await.unwrap();
     }
-    let (blocks, per_block) = (15, 200u32);
-    let (mut ours, mut unprepared, mut once) = (Vec::new(), Vec::new(), Vec::new());
+    let (blocks, per_block) = (100, 30u32);
+    let mut sides: [Side; 3] = Default::default();
     for _ in 0..blocks {
-        let started = Instant::now();
-        for _ in 0..per_block {
-            let out = pool.run(sql("select 1")).await.unwrap();
-            assert_eq!(out.row_count, 1);
-        }
-        ours.push(started.elapsed() / per_block);
-
-        let started = Instant::now();
-        for _ in 0..per_block {
-            let rows = client.query("select 1", &[]).await.unwrap();
-            assert_eq!(rows[0].get::<_, i32>(0), 1);
-        }
-        unprepared.push(started.elapsed() / per_block);
-
-        let started = Instant::now();
-        for _ in 0..per_block {
-            let rows = client.query(&prepared, &[]).await.unwrap();
-            assert_eq!(rows[0].get::<_, i32>(0), 1);
-        }
-        once.push(started.elapsed() / per_block);
+        sides[0]
+            .measure(per_block, async || {
+                let out = pool.run(sql("select 1")).await.unwrap();
+                assert_eq!(out.row_count, 1);
+            })
+            .await;
+        sides[1]
+            .measure(per_block, async || {
+                let rows = client.query("select 1", &[]).await.unwrap();
+                assert_eq!(rows[0].get::<_, i32>(0), 1);
+            })
+            .await;
+        sides[2]
+            .measure(per_block, async || {
+                let rows = client.query(&prepared, &[]).await.unwrap();
+                assert_eq!(rows[0].get::<_, i32>(0), 1);
+            })
+            .await;
     }
-    let connector = median(ours);
-    report(
-        "(a) select 1 vs native query(&str), unprepared",
-        connector,
-        median(unprepared),
-        1.3,
+    let [ours, unprepared, once] = sides.map(Side::summary);
+    println!(
+        "(a) select 1, per query: connector {:.1} µs ({:.1} µs CPU); native query(&str) \
+         {:.1} µs ({:.1} µs CPU); native prepared {:.1} µs ({:.1} µs CPU)",
+        micros(ours.0),
+        micros(ours.1),
+        micros(unprepared.0),
+        micros(unprepared.1),
+        micros(once.0),
+        micros(once.1)
     );
     report(
-        "(a) select 1 vs native query(&prepared)",
-        connector,
-        median(once),
+        "(a) vs native query(&str), unprepared",
+        ours.0,
+        unprepared.0,
         1.3,
     );
+    report("(a) vs native query(&prepared)", ours.0, once.0, 1.3);
 
     // (b) 100,000 rows × 10 columns, values decoded on both sides.
     let mut ours = Vec::new();
@@ -182,6 +187,43 @@ async fn main() {
         micros(median(samples)),
         micros(mean)
     );
+}
+
+/// Block means of one side of (a): wall time and the process's CPU time per query.
+#[derive(Default)]
+struct Side {
+    wall: Vec<Duration>,
+    cpu: Vec<Duration>,
+}
+
+impl Side {
+    async fn measure(&mut self, count: u32, mut query: impl AsyncFnMut()) {
+        let (started, cpu) = (Instant::now(), cpu_time());
+        for _ in 0..count {
+            query().await;
+        }
+        self.wall.push(started.elapsed() / count);
+        self.cpu.push(cpu_time().saturating_sub(cpu) / count);
+    }
+
+    /// The medians of wall and CPU time.
+    fn summary(self) -> (Duration, Duration) {
+        (median(self.wall), median(self.cpu))
+    }
+}
+
+/// CPU time of every thread of this process so far, from Linux's per-thread schedstat
+/// (nanoseconds on the CPU); zero where that is not available.
+fn cpu_time() -> Duration {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Duration::ZERO;
+    };
+    let nanos: u64 = tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+        .filter_map(|line| line.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(nanos)
 }
 
 fn report(name: &str, connector: Duration, native: Duration, target: f64) {
