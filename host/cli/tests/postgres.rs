@@ -218,3 +218,45 @@ async fn copy_with_the_client_is_an_unsupported_error() {
     .failure();
     assert!(err.contains("COPY … TO STDOUT is not supported"), "{err}");
 }
+
+/// `lathe plugin run` of `sql` with a call time limit of 3 s.
+async fn run_within_3s(config: &str, sql: &str) -> support::Outcome {
+    let query = json!({ "sql": sql }).to_string();
+    support::lathe(&[
+        "plugin",
+        "run",
+        "plugins/postgres",
+        "--timeout-ms",
+        "3000",
+        "--config",
+        config,
+        "--query",
+        &query,
+    ])
+    .await
+}
+
+#[tokio::test]
+async fn statement_timeout_follows_the_call_time_limit() {
+    let show = "show statement_timeout";
+    // Unset: just under the limit (3 s less a tenth).
+    let out = run_within_3s(CONFIG, show).await.success();
+    assert_eq!(out["rows"], json!([["2700ms"]]));
+    // Larger than the limit: lowered; smaller: kept.
+    let with_timeout = |ms: u64| {
+        let mut config: serde_json::Value = serde_json::from_str(CONFIG).unwrap();
+        config["statement_timeout_ms"] = json!(ms);
+        config.to_string()
+    };
+    let out = run_within_3s(&with_timeout(600_000), show).await.success();
+    assert_eq!(out["rows"], json!([["2700ms"]]));
+    let out = run_within_3s(&with_timeout(250), show).await.success();
+    assert_eq!(out["rows"], json!([["250ms"]]));
+
+    // A statement longer than the limit is cancelled by the server, whose error comes back
+    // before the host's deadline.
+    let started = std::time::Instant::now();
+    let err = run_within_3s(CONFIG, "select pg_sleep(20)").await.failure();
+    assert!(err.contains("57014"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+}

@@ -7,6 +7,7 @@ use crate::bindings::{ConnectorWorld, types::Schema};
 use crate::egress::{EgressPolicy, Grants, apply_defaults};
 use crate::engine::EPOCH_TICK;
 use crate::error::{ConnectorError, RuntimeError, redact};
+use crate::manifest::bound_by_call_timeout;
 use crate::output::{Collector, QueryOutput};
 use crate::plugin::Plugin;
 use crate::sandbox::LOG_LINES_PER_CALL;
@@ -86,6 +87,7 @@ impl Instance {
         let mut config = config.clone();
         apply_defaults(&plugin.manifest.config, &mut config);
         plugin.check_config(&config)?;
+        bound_by_call_timeout(&plugin.manifest.config, &mut config, limits.call_timeout);
         let grants =
             Grants::resolve(&label, &plugin.manifest.capabilities, &config, policy).await?;
 
