@@ -228,7 +228,10 @@ impl Instance {
             .await?
             .map_err(|e| connector_error(&self.core.label, &self.core.secrets, e))?;
 
-        let metadata = serde_json::from_str(&head.metadata).unwrap_or(serde_json::json!({}));
+        let metadata = match head.metadata.as_str() {
+            "" | "{}" => serde_json::Value::Object(serde_json::Map::new()),
+            text => serde_json::from_str(text).unwrap_or(serde_json::json!({})),
+        };
         let mut collector = Collector::new(head.columns, max_rows, self.core.limits.max_bytes)
             .map_err(|e| self.core.bad_result(e))?;
         let mut more = collector
