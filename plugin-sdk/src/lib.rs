@@ -7,6 +7,7 @@
 //!
 //! Modules:
 //! - [`template`]: finding `{{ expression }}` templates (shared with the host).
+//! - [`exact_json`]: reading JSON text without losing digits (shared with the host).
 //! - [`sql`]: templates to bound placeholders (`$1`, `?`).
 //! - [`url`]: templates to percent-encoded path segments and query values.
 //! - [`json`]: templates to typed JSON values.
@@ -18,6 +19,7 @@
 //! No helper here splices a value into query text: values always travel as parameters of
 //! the protocol.
 
+pub mod exact_json;
 pub mod template;
 
 #[cfg(feature = "guest")]

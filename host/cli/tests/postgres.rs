@@ -186,3 +186,77 @@ async fn config_and_query_are_checked_against_the_manifest() {
     .failure();
     assert!(err.contains("invalid query") && err.contains('x'), "{err}");
 }
+
+#[tokio::test]
+async fn integers_past_2_pow_53_keep_every_digit() {
+    let out = lathe_plugin_run(
+        "plugins/postgres",
+        CONFIG,
+        r#"{"sql":"select 9007199254740993::int8 as i, 9223372036854775807::int8 as max, 123456789012345678901234567890.5::numeric as n, array[9007199254740993]::int8[] as a, '{\"id\": 9007199254740993, \"big\": 123456789012345678901234567890}'::jsonb as j, json_build_object('n', 12345678901234567890123::numeric) as built"}"#,
+        "{}",
+    )
+    .await
+    .success_text();
+    let compact: String = out.split_whitespace().collect();
+    assert!(
+        compact.contains(
+            r#"[9007199254740993,9223372036854775807,"123456789012345678901234567890.5",[9007199254740993],{"id":9007199254740993,"big":"123456789012345678901234567890"},{"n":"12345678901234567890123"}]"#
+        ),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn copy_with_the_client_is_an_unsupported_error() {
+    let err = lathe_plugin_run(
+        "plugins/postgres",
+        CONFIG,
+        r#"{"sql":"copy (select 1) to stdout"}"#,
+        "{}",
+    )
+    .await
+    .failure();
+    assert!(err.contains("COPY … TO STDOUT is not supported"), "{err}");
+}
+
+/// `lathe plugin run` of `sql` with a call time limit of 3 s.
+async fn run_within_3s(config: &str, sql: &str) -> support::Outcome {
+    let query = json!({ "sql": sql }).to_string();
+    support::lathe(&[
+        "plugin",
+        "run",
+        "plugins/postgres",
+        "--timeout-ms",
+        "3000",
+        "--config",
+        config,
+        "--query",
+        &query,
+    ])
+    .await
+}
+
+#[tokio::test]
+async fn statement_timeout_follows_the_call_time_limit() {
+    let show = "show statement_timeout";
+    // Unset: just under the limit (3 s less a tenth).
+    let out = run_within_3s(CONFIG, show).await.success();
+    assert_eq!(out["rows"], json!([["2700ms"]]));
+    // Larger than the limit: lowered; smaller: kept.
+    let with_timeout = |ms: u64| {
+        let mut config: serde_json::Value = serde_json::from_str(CONFIG).unwrap();
+        config["statement_timeout_ms"] = json!(ms);
+        config.to_string()
+    };
+    let out = run_within_3s(&with_timeout(600_000), show).await.success();
+    assert_eq!(out["rows"], json!([["2700ms"]]));
+    let out = run_within_3s(&with_timeout(250), show).await.success();
+    assert_eq!(out["rows"], json!([["250ms"]]));
+
+    // A statement longer than the limit is cancelled by the server, whose error comes back
+    // before the host's deadline.
+    let started = std::time::Instant::now();
+    let err = run_within_3s(CONFIG, "select pg_sleep(20)").await.failure();
+    assert!(err.contains("57014"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+}

@@ -31,10 +31,21 @@ fn micros(d: Duration) -> f64 {
 #[tokio::main]
 async fn main() {
     let cache = tempfile::tempdir().unwrap();
-    let engine = Engine::new(EngineConfig::new(cache.path())).unwrap();
+    let profiling = std::env::var("LATHE_BENCH_PROFILE_SELECT1").ok();
+    let mut engine_config = EngineConfig::new(cache.path());
+    if profiling.is_some() {
+        // Valgrind can't reserve the address space of a full instance pool.
+        engine_config.max_instances = 1;
+    }
+    let engine = Engine::new(engine_config).unwrap();
     let dir = root().join("plugins/postgres");
-    let wasm = std::fs::read(root().join("target/wasm32-wasip2/wasm/lathe_plugin_postgres.wasm"))
-        .expect("build the components first: scripts/build-wasm.sh");
+    // LATHE_BENCH_COMPONENT names another build of the connector, to compare two.
+    let component = std::env::var_os("LATHE_BENCH_COMPONENT").map_or_else(
+        || root().join("target/wasm32-wasip2/wasm/lathe_plugin_postgres.wasm"),
+        PathBuf::from,
+    );
+    let wasm =
+        std::fs::read(&component).expect("build the components first: scripts/build-wasm.sh");
     let plugin = Arc::new(Plugin::new(&engine, Manifest::load(&dir).unwrap(), &wasm).unwrap());
     let config = serde_json::json!({
         "host": "127.0.0.1", "port": 5432, "username": "postgres", "database": "postgres",
@@ -69,41 +80,78 @@ async fn main() {
         params: Vec::new(),
     };
 
-    // (a) select 1, warm: the pooled instance holds its connection.
-    let rounds = 2_000;
-    for _ in 0..100 {
+    // For profilers (see docs/benchmarks.md): only the connector's `select 1`, N times.
+    if let Some(count) = profiling {
+        let count: u32 = count.parse().expect("a number of queries");
+        let started = Instant::now();
+        for _ in 0..count {
+            pool.run(sql("select 1")).await.unwrap();
+        }
+        println!("{count} × select 1 in {:?}", started.elapsed());
+        return;
+    }
+
+    // (a) select 1, warm: the pooled instance holds its connection (and, after the first
+    // run, its prepared statement). Two native baselines: `query(&str)`, which prepares an
+    // unnamed statement and then executes it (two round trips), and a statement prepared
+    // once (one round trip per query, as the connector's cached statement takes). The
+    // three sides alternate in short blocks so that load from elsewhere on the machine
+    // falls on all of them; each figure is the median of the block means. The process's
+    // CPU time per query is reported beside it: unlike wall time it hardly depends on
+    // what else the machine runs, and the server's work is not in it.
+    let prepared = client.prepare("select 1").await.unwrap();
+    for _ in 0..200 {
         pool.run(sql("select 1")).await.unwrap();
         client.query("select 1", &[]).await.unwrap();
+        client.query(&prepared, &[]).await.unwrap();
     }
-    let started = Instant::now();
-    for _ in 0..rounds {
-        let out = pool.run(sql("select 1")).await.unwrap();
-        assert_eq!(out.row_count, 1);
+    let (blocks, per_block) = (100, 30u32);
+    let mut sides: [Side; 3] = Default::default();
+    for _ in 0..blocks {
+        sides[0]
+            .measure(per_block, async || {
+                let out = pool.run(sql("select 1")).await.unwrap();
+                assert_eq!(out.row_count, 1);
+            })
+            .await;
+        sides[1]
+            .measure(per_block, async || {
+                let rows = client.query("select 1", &[]).await.unwrap();
+                assert_eq!(rows[0].get::<_, i32>(0), 1);
+            })
+            .await;
+        sides[2]
+            .measure(per_block, async || {
+                let rows = client.query(&prepared, &[]).await.unwrap();
+                assert_eq!(rows[0].get::<_, i32>(0), 1);
+            })
+            .await;
     }
-    let connector = started.elapsed() / rounds;
-    let started = Instant::now();
-    for _ in 0..rounds {
-        let rows = client.query("select 1", &[]).await.unwrap();
-        assert_eq!(rows[0].get::<_, i32>(0), 1);
-    }
-    let native = started.elapsed() / rounds;
-    report("(a) select 1, per query", connector, native, 1.3);
-
-    // The same against a statement prepared once: one round trip per query, as the
-    // connector's pipelined Parse/Bind/Execute is, where `query(&str)` above takes two.
-    let prepared = client.prepare("select 1").await.unwrap();
-    let started = Instant::now();
-    for _ in 0..rounds {
-        let rows = client.query(&prepared, &[]).await.unwrap();
-        assert_eq!(rows[0].get::<_, i32>(0), 1);
-    }
-    let native_prepared = started.elapsed() / rounds;
+    // The connector's mean includes, amortised, reopening its instance every `max_calls`
+    // (1,000) calls, which the median leaves out.
+    let ours_mean = sides[0].wall.iter().sum::<Duration>() / sides[0].wall.len() as u32;
+    let [ours, unprepared, once] = sides.map(Side::summary);
+    println!(
+        "(a) select 1, per query: connector {:.1} µs ({:.1} µs CPU); native query(&str) \
+         {:.1} µs ({:.1} µs CPU); native prepared {:.1} µs ({:.1} µs CPU)",
+        micros(ours.0),
+        micros(ours.1),
+        micros(unprepared.0),
+        micros(unprepared.1),
+        micros(once.0),
+        micros(once.1)
+    );
+    println!(
+        "(a) connector mean per query, with instance recycling: {:.1} µs",
+        micros(ours_mean)
+    );
     report(
-        "(a') select 1 vs a prepared statement",
-        connector,
-        native_prepared,
+        "(a) vs native query(&str), unprepared",
+        ours.0,
+        unprepared.0,
         1.3,
     );
+    report("(a) vs native query(&prepared)", ours.0, once.0, 1.3);
 
     // (b) 100,000 rows × 10 columns, values decoded on both sides.
     let mut ours = Vec::new();
@@ -151,6 +199,43 @@ async fn main() {
         micros(median(samples)),
         micros(mean)
     );
+}
+
+/// Block means of one side of (a): wall time and the process's CPU time per query.
+#[derive(Default)]
+struct Side {
+    wall: Vec<Duration>,
+    cpu: Vec<Duration>,
+}
+
+impl Side {
+    async fn measure(&mut self, count: u32, mut query: impl AsyncFnMut()) {
+        let (started, cpu) = (Instant::now(), cpu_time());
+        for _ in 0..count {
+            query().await;
+        }
+        self.wall.push(started.elapsed() / count);
+        self.cpu.push(cpu_time().saturating_sub(cpu) / count);
+    }
+
+    /// The medians of wall and CPU time.
+    fn summary(self) -> (Duration, Duration) {
+        (median(self.wall), median(self.cpu))
+    }
+}
+
+/// CPU time of every thread of this process so far, from Linux's per-thread schedstat
+/// (nanoseconds on the CPU); zero where that is not available.
+fn cpu_time() -> Duration {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Duration::ZERO;
+    };
+    let nanos: u64 = tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+        .filter_map(|line| line.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(nanos)
 }
 
 fn report(name: &str, connector: Duration, native: Duration, target: f64) {

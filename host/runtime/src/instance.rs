@@ -7,6 +7,7 @@ use crate::bindings::{ConnectorWorld, types::Schema};
 use crate::egress::{EgressPolicy, Grants, apply_defaults};
 use crate::engine::EPOCH_TICK;
 use crate::error::{ConnectorError, RuntimeError, redact};
+use crate::manifest::bound_by_call_timeout;
 use crate::output::{Collector, QueryOutput};
 use crate::plugin::Plugin;
 use crate::sandbox::LOG_LINES_PER_CALL;
@@ -86,6 +87,7 @@ impl Instance {
         let mut config = config.clone();
         apply_defaults(&plugin.manifest.config, &mut config);
         plugin.check_config(&config)?;
+        bound_by_call_timeout(&plugin.manifest.config, &mut config, limits.call_timeout);
         let grants =
             Grants::resolve(&label, &plugin.manifest.capabilities, &config, policy).await?;
 
@@ -226,7 +228,10 @@ impl Instance {
             .await?
             .map_err(|e| connector_error(&self.core.label, &self.core.secrets, e))?;
 
-        let metadata = serde_json::from_str(&head.metadata).unwrap_or(serde_json::json!({}));
+        let metadata = match head.metadata.as_str() {
+            "" | "{}" => serde_json::Value::Object(serde_json::Map::new()),
+            text => serde_json::from_str(text).unwrap_or(serde_json::json!({})),
+        };
         let mut collector = Collector::new(head.columns, max_rows, self.core.limits.max_bytes)
             .map_err(|e| self.core.bad_result(e))?;
         let mut more = collector

@@ -22,6 +22,11 @@
 //!   port) of the URL in that field; `https://` admits only https URLs.
 //!
 //! The component sits beside the manifest as `component.wasm`.
+//!
+//! A configuration property in milliseconds may carry `"x-lathe-call-timeout": true`: the
+//! host then keeps it just under the call time limit ([`bound_by_call_timeout`]). The
+//! postgres connector marks `statement_timeout_ms` so, and the server cancels a statement
+//! itself before the host gives up on the call and kills the instance.
 
 use crate::error::RuntimeError;
 use serde::{Deserialize, Serialize};
@@ -131,5 +136,98 @@ impl Manifest {
     /// `id@version`, the way errors and logs name a plugin.
     pub fn label(&self) -> String {
         format!("{}@{}", self.id, self.version)
+    }
+}
+
+/// The schema keyword that marks a configuration property bounded by the call timeout.
+pub const CALL_TIMEOUT_KEYWORD: &str = "x-lathe-call-timeout";
+
+/// Sets every top-level property the schema marks with [`CALL_TIMEOUT_KEYWORD`] (an
+/// integer of milliseconds) to at most a little less than `call_timeout`: left out, null,
+/// 0 or larger, it becomes that value. The margin (a tenth of the limit, at most a second)
+/// lets the remote system's own timeout error come back before the host's deadline, so
+/// the caller gets that error and the instance lives on. The property's `maximum` still
+/// applies.
+pub fn bound_by_call_timeout(
+    schema: &serde_json::Value,
+    config: &mut serde_json::Value,
+    call_timeout: std::time::Duration,
+) {
+    let (Some(properties), Some(object)) = (
+        schema.get("properties").and_then(|p| p.as_object()),
+        config.as_object_mut(),
+    ) else {
+        return;
+    };
+    let margin = (call_timeout / 10).min(std::time::Duration::from_secs(1));
+    let bound = (call_timeout - margin).as_millis().max(1);
+    for (name, property) in properties {
+        if property.get(CALL_TIMEOUT_KEYWORD) != Some(&serde_json::Value::Bool(true)) {
+            continue;
+        }
+        let maximum = property
+            .get("maximum")
+            .and_then(|m| m.as_u64())
+            .map_or(u128::MAX, u128::from);
+        let bound = bound.min(maximum) as u64;
+        let current = object.get(name).and_then(|v| v.as_u64()).unwrap_or(0);
+        if current == 0 || current > bound {
+            object.insert(name.clone(), serde_json::Value::from(bound));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::time::Duration;
+
+    fn schema() -> serde_json::Value {
+        json!({"properties": {
+            "statement_timeout_ms": {"type": "integer", "maximum": 2147483647,
+                                     "x-lathe-call-timeout": true},
+            "connect_timeout_ms": {"type": "integer"}
+        }})
+    }
+
+    fn bounded(config: serde_json::Value, call_timeout: Duration) -> serde_json::Value {
+        let mut config = config;
+        bound_by_call_timeout(&schema(), &mut config, call_timeout);
+        config
+    }
+
+    #[test]
+    fn marked_timeouts_default_to_just_under_the_call_timeout() {
+        let config = bounded(json!({"connect_timeout_ms": 0}), Duration::from_secs(30));
+        assert_eq!(config["statement_timeout_ms"], 29_000);
+        assert_eq!(config["connect_timeout_ms"], 0, "unmarked fields stay");
+        let config = bounded(json!({"statement_timeout_ms": 0}), Duration::from_secs(2));
+        assert_eq!(config["statement_timeout_ms"], 1_800);
+        let config = bounded(
+            json!({"statement_timeout_ms": null}),
+            Duration::from_secs(2),
+        );
+        assert_eq!(config["statement_timeout_ms"], 1_800);
+    }
+
+    #[test]
+    fn marked_timeouts_are_lowered_never_raised() {
+        let config = bounded(
+            json!({"statement_timeout_ms": 500}),
+            Duration::from_secs(30),
+        );
+        assert_eq!(config["statement_timeout_ms"], 500);
+        let config = bounded(
+            json!({"statement_timeout_ms": 600_000}),
+            Duration::from_secs(30),
+        );
+        assert_eq!(config["statement_timeout_ms"], 29_000);
+    }
+
+    #[test]
+    fn the_property_maximum_still_applies() {
+        let config = bounded(json!({}), Duration::from_secs(40 * 24 * 3600));
+        assert_eq!(config["statement_timeout_ms"], 2_147_483_647u64);
     }
 }

@@ -50,6 +50,9 @@ pub fn type_name(kind: ColumnType) -> &'static str {
 
 /// A value as JSON. Bytes become base64 text; floats that JSON can't carry become the
 /// strings `NaN`, `Infinity`, `-Infinity`; a JSON value that does not parse stays text.
+/// Integers are exact JSON numbers (all of i64); decimals are strings, and so is a number
+/// inside a JSON value that an f64 or a 64-bit integer can't hold exactly
+/// ([`lathe_plugin_sdk::exact_json`]), so that no digit is lost on the way to the API.
 pub fn to_json(value: Value) -> serde_json::Value {
     use serde_json::Value as J;
     match value {
@@ -59,7 +62,7 @@ pub fn to_json(value: Value) -> serde_json::Value {
         Value::Float(f) => serde_json::Number::from_f64(f)
             .map(J::Number)
             .unwrap_or_else(|| J::String(float_name(f).into())),
-        Value::Json(text) => serde_json::from_str(&text).unwrap_or(J::String(text)),
+        Value::Json(text) => lathe_plugin_sdk::exact_json::parse(&text).unwrap_or(J::String(text)),
         Value::Bytes(b) => J::String(base64::engine::general_purpose::STANDARD.encode(b)),
         Value::Decimal(s)
         | Value::Text(s)
@@ -268,6 +271,22 @@ mod tests {
         let out = c.finish(serde_json::json!({}), 1);
         assert_eq!(out.row_count, 2);
         assert!(out.truncated);
+    }
+
+    #[test]
+    fn integers_past_2_pow_53_keep_every_digit_in_the_output() {
+        let doc = r#"{"id": 9007199254740993, "big": 123456789012345678901234567890,
+            "fine": 0.10000000000000000001}"#;
+        let row = vec![
+            to_json(Value::Int(i64::MAX)),
+            to_json(Value::Int(9_007_199_254_740_993)),
+            to_json(Value::Decimal("123456789012345678901234567890.5".into())),
+            to_json(Value::Json(doc.into())),
+        ];
+        assert_eq!(
+            serde_json::to_string(&row).unwrap(),
+            r#"[9223372036854775807,9007199254740993,"123456789012345678901234567890.5",{"id":9007199254740993,"big":"123456789012345678901234567890","fine":"0.10000000000000000001"}]"#
+        );
     }
 
     #[test]

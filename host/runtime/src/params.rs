@@ -64,9 +64,10 @@ pub fn from_json(value: &serde_json::Value) -> Value {
     match value {
         J::Null => Value::Null,
         J::Bool(b) => Value::Boolean(*b),
-        J::Number(n) => match (n.as_i64(), n.as_f64()) {
-            (Some(i), _) => Value::Int(i),
-            (None, Some(f)) => Value::Float(f),
+        // Past i64, a u64 keeps its digits as a decimal rather than round to a float.
+        J::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => Value::Int(i),
+            (None, None, Some(f)) => Value::Float(f),
             _ => Value::Decimal(n.to_string()),
         },
         J::String(s) => Value::Text(s.clone()),
@@ -96,6 +97,16 @@ mod tests {
         let params = bind(&json!("{{inputs.ids.1}} {{inputs.o.k}}"), &context).unwrap();
         assert!(matches!(params[0].value, Value::Int(8)));
         assert!(matches!(params[1].value, Value::Boolean(true)));
+    }
+
+    #[test]
+    fn numbers_keep_their_digits_as_parameters() {
+        assert!(matches!(from_json(&json!(i64::MIN)), Value::Int(i64::MIN)));
+        assert!(matches!(
+            from_json(&json!(u64::MAX)),
+            Value::Decimal(s) if s == "18446744073709551615"
+        ));
+        assert!(matches!(from_json(&json!(0.5)), Value::Float(f) if f == 0.5));
     }
 
     #[test]

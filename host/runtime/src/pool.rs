@@ -100,13 +100,17 @@ impl Pool {
         &self,
         f: impl AsyncFnOnce(&mut Instance) -> Result<T, RuntimeError>,
     ) -> Result<T, RuntimeError> {
-        let _permit = tokio::time::timeout(self.settings.acquire_timeout, self.slots.acquire())
-            .await
-            .map_err(|_| RuntimeError::PoolExhausted {
-                plugin: self.plugin.label(),
-                size: self.settings.max_size,
-            })?
-            .expect("the pool's semaphore is never closed");
+        // A free slot is the usual case: taken without arming a timer.
+        let _permit = match self.slots.try_acquire() {
+            Ok(permit) => permit,
+            Err(_) => tokio::time::timeout(self.settings.acquire_timeout, self.slots.acquire())
+                .await
+                .map_err(|_| RuntimeError::PoolExhausted {
+                    plugin: self.plugin.label(),
+                    size: self.settings.max_size,
+                })?
+                .expect("the pool's semaphore is never closed"),
+        };
 
         let mut instance = match self.take_idle().await {
             Some(instance) => instance,

@@ -22,6 +22,8 @@ use std::time::Duration;
 
 /// The most bytes handed to the host in one write.
 const WRITE_CHUNK: u64 = 64 * 1024;
+/// The most bytes `blocking-write-and-flush` takes in one call.
+const BLOCKING_WRITE_MAX: usize = 4096;
 
 /// A connected TCP stream. Reads and writes block; a read timeout can be set.
 pub struct TcpStream {
@@ -30,6 +32,8 @@ pub struct TcpStream {
     output: OutputStream,
     socket: TcpSocket,
     read_timeout: Option<Duration>,
+    /// Bytes were written without being flushed.
+    unflushed: bool,
     peer: String,
 }
 
@@ -48,6 +52,7 @@ impl TcpStream {
                         output,
                         socket,
                         read_timeout: None,
+                        unflushed: false,
                         peer: format!("{host}:{port}"),
                     });
                 }
@@ -75,13 +80,21 @@ impl TcpStream {
     }
 }
 
+// Every call into the host costs about as much as a small query's own work in the
+// guest, so the common cases take one call each: without a read timeout a read is one
+// `blocking-read` (rather than read, subscribe, block, read again and drop the pollable),
+// and a write of up to 4 KiB is one `blocking-write-and-flush`.
 impl io::Read for TcpStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
         }
         loop {
-            match self.input.read(buf.len() as u64) {
+            let read = match self.read_timeout {
+                None => self.input.blocking_read(buf.len() as u64),
+                Some(_) => self.input.read(buf.len() as u64),
+            };
+            match read {
                 Ok(bytes) if bytes.is_empty() => {
                     wait(&self.input.subscribe(), self.read_timeout)?;
                 }
@@ -106,6 +119,14 @@ impl io::Write for TcpStream {
         if buf.is_empty() {
             return Ok(0);
         }
+        if buf.len() <= BLOCKING_WRITE_MAX {
+            // Also completes the flush of anything written before.
+            self.output
+                .blocking_write_and_flush(buf)
+                .map_err(stream_error)?;
+            self.unflushed = false;
+            return Ok(buf.len());
+        }
         loop {
             let permitted = self.output.check_write().map_err(stream_error)?;
             if permitted == 0 {
@@ -114,15 +135,21 @@ impl io::Write for TcpStream {
             }
             let n = (buf.len() as u64).min(permitted).min(WRITE_CHUNK) as usize;
             self.output.write(&buf[..n]).map_err(stream_error)?;
+            self.unflushed = true;
             return Ok(n);
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        if !self.unflushed {
+            return Ok(());
+        }
         // The pollable is ready once the requested flush has completed.
         self.output.flush().map_err(stream_error)?;
         wait(&self.output.subscribe(), None)?;
-        self.output.check_write().map(|_| ()).map_err(stream_error)
+        self.output.check_write().map_err(stream_error)?;
+        self.unflushed = false;
+        Ok(())
     }
 }
 

@@ -81,7 +81,9 @@ impl Value {
             Value::Boolean(b) => J::Bool(*b),
             Value::Int(n) => J::from(*n),
             Value::Float(n) => serde_json::Number::from_f64(*n).map_or(J::Null, J::Number),
-            Value::Json(text) => serde_json::from_str(text).unwrap_or(J::String(text.clone())),
+            Value::Json(text) => {
+                crate::exact_json::parse(text).unwrap_or_else(|_| J::String(text.clone()))
+            }
             Value::Bytes(b) => J::Array(b.iter().map(|x| J::from(*x)).collect()),
             Value::Decimal(s)
             | Value::Text(s)
@@ -121,6 +123,8 @@ impl Value {
         match doc {
             J::Null => Value::Null,
             J::Bool(b) => Value::Boolean(*b),
+            // Past i64, a u64 keeps its digits as a decimal rather than round to a float.
+            J::Number(n) if n.is_u64() && n.as_i64().is_none() => Value::Decimal(n.to_string()),
             J::Number(n) => n
                 .as_i64()
                 .map(Value::Int)

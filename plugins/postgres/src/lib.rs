@@ -8,6 +8,7 @@
 //! - [`startup`]: the startup message, SCRAM-SHA-256 / md5 / trust authentication.
 //! - [`binding`]: SCRAM channel binding to the server's TLS certificate.
 //! - [`session`]: statements over the extended query protocol, rows streamed.
+//! - [`statements`]: the session's prepared statements, a bounded LRU cache.
 //! - [`params`]: bound values as text parameters.
 //! - [`types`], [`array`], [`datetime`]: PostgreSQL text values to WIT values.
 //! - [`catalog`]: the database's own types (enums, domains, extension types).
@@ -28,6 +29,7 @@ pub mod params;
 pub mod schema;
 pub mod session;
 pub mod startup;
+pub mod statements;
 pub mod transport;
 pub mod types;
 pub mod wire;

@@ -5,10 +5,20 @@
 //! from its context, and never more than one statement (the server refuses several in a
 //! Parse). Rows are then read from the socket only as the caller asks for them; the
 //! server blocks on a full socket meanwhile, so a large result is never held here whole.
+//!
+//! Statements are parsed under a name and kept ([`crate::statements`]): run again, a
+//! statement is only bound and executed, and the server skips parsing and planning it.
+//! The portal is still described every time, so the columns are always the ones the
+//! server produces now, even after a table was changed. When the server refuses a kept
+//! statement at Bind (its plan would change the result's type, SQLSTATE 0A000, or the
+//! statement is gone, 26000: `DEALLOCATE ALL`, `DISCARD ALL`), the entry is dropped and
+//! the statement parsed again, in the same call. Kept statements are used only outside
+//! transaction blocks: there a refused Bind would abort the caller's transaction.
 
 use crate::catalog::{self, Catalog};
 use crate::config::Config;
 use crate::startup::{self, Greeting, unexpected};
+use crate::statements::StatementCache;
 use crate::transport::{Socket, Transport, negotiate};
 use crate::types::Decoder;
 use crate::wire::{Wire, io_error, notice_text, server_error};
@@ -26,7 +36,24 @@ pub struct Session<S: Socket> {
     greeting: Greeting,
     catalog: Catalog,
     state: State,
+    /// The transaction status of the last ReadyForQuery: `I` idle, `T` in a transaction
+    /// block, `E` in a failed one.
+    transaction: u8,
+    statements: StatementCache,
     outcome: Outcome,
+}
+
+/// ReadyForQuery's status outside a transaction block.
+const IDLE: u8 = b'I';
+
+/// Parameter types declared in Parse: none, the server infers them all.
+const INFERRED: &[u32] = &[];
+
+/// Why starting a statement failed.
+enum Failure {
+    /// The server refused a kept statement at Bind; parsing it again may succeed.
+    Stale(Error),
+    Other(Error),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +103,8 @@ impl<S: Socket> Session<S> {
             greeting,
             catalog: Catalog::default(),
             state: State::Idle,
+            transaction: IDLE,
+            statements: StatementCache::default(),
             outcome: Outcome::default(),
         };
         session.catalog = session.load_catalog()?;
@@ -123,13 +152,57 @@ impl<S: Socket> Session<S> {
         row_limit: u32,
     ) -> Result<Vec<Column>, Error> {
         self.finish()?;
-        self.outcome = Outcome::default();
+        match self.start(sql, params, row_limit) {
+            Ok(columns) => Ok(columns),
+            Err(Failure::Other(error)) => Err(error),
+            // The kept statement is gone from the cache now; this parses it afresh. The
+            // failed Bind ran nothing, so nothing runs twice.
+            Err(Failure::Stale(_)) => self.start(sql, params, row_limit).map_err(|f| match f {
+                Failure::Stale(error) | Failure::Other(error) => error,
+            }),
+        }
+    }
 
+    /// Whether `sql` may use and join the statement cache now.
+    fn cacheable(&self, sql: &str) -> bool {
+        self.transaction == IDLE && StatementCache::admits(sql)
+    }
+
+    /// Writes Close for statements evicted from the cache, to go out with the next
+    /// statement. Only outside transaction blocks, where nothing can make them fail.
+    fn close_evicted(&mut self) -> Result<(), Error> {
+        if self.transaction != IDLE {
+            return Ok(());
+        }
+        for name in self.statements.take_evicted() {
+            frontend::close(b'S', &name, self.wire.out()).map_err(too_large)?;
+        }
+        Ok(())
+    }
+
+    fn start(
+        &mut self,
+        sql: &str,
+        params: &[Option<Vec<u8>>],
+        row_limit: u32,
+    ) -> Result<Vec<Column>, Failure> {
+        self.outcome = Outcome::default();
+        let cacheable = self.cacheable(sql);
+        let cached = cacheable
+            .then(|| self.statements.get(sql, INFERRED).map(|p| p.name.clone()))
+            .flatten();
+        let mut fresh = (cacheable && cached.is_none()).then(|| self.statements.next_name());
+
+        self.close_evicted().map_err(Failure::Other)?;
         let out = self.wire.out();
-        frontend::parse("", sql, std::iter::empty(), out).map_err(too_large)?;
+        let statement = cached.as_deref().or(fresh.as_deref()).unwrap_or("");
+        if cached.is_none() {
+            frontend::parse(statement, sql, INFERRED.iter().copied(), out)
+                .map_err(|e| Failure::Other(too_large(e)))?;
+        }
         frontend::bind(
             "",
-            "",
+            statement,
             std::iter::empty(),
             params,
             |param, buf| match param {
@@ -142,22 +215,35 @@ impl<S: Socket> Session<S> {
             std::iter::empty(),
             out,
         )
-        .map_err(|_| Error::InvalidQuery("the query has too many parameters".into()))?;
-        frontend::describe(b'P', "", out).map_err(too_large)?;
+        .map_err(|_| {
+            Failure::Other(Error::InvalidQuery(
+                "the query has too many parameters".into(),
+            ))
+        })?;
+        frontend::describe(b'P', "", out).map_err(|e| Failure::Other(too_large(e)))?;
         let limit = i32::try_from(row_limit).unwrap_or(i32::MAX);
-        frontend::execute("", limit, out).map_err(too_large)?;
+        frontend::execute("", limit, out).map_err(|e| Failure::Other(too_large(e)))?;
         frontend::sync(out);
-        self.send()?;
+        self.send().map_err(Failure::Other)?;
         self.state = State::Running;
 
+        let mut bound = false;
         loop {
-            match self.receive()? {
-                Message::ParseComplete | Message::BindComplete => {}
+            match self.receive().map_err(Failure::Other)? {
+                Message::ParseComplete => {
+                    if let Some(name) = fresh.take() {
+                        self.statements.insert(sql, name, INFERRED.to_vec());
+                    }
+                }
+                Message::BindComplete => bound = true,
+                Message::CloseComplete => {}
                 Message::RowDescription(body) => {
                     use fallible_iterator::FallibleIterator;
                     let mut columns = Vec::new();
                     let mut fields = body.fields();
-                    while let Some(field) = fields.next().map_err(bad_message)? {
+                    while let Some(field) =
+                        fields.next().map_err(|e| Failure::Other(bad_message(e)))?
+                    {
                         let known = self.catalog.describe(field.type_oid());
                         self.outcome.decoders.push(known.decoder);
                         columns.push(Column::new(field.name(), known.column, known.name));
@@ -166,21 +252,57 @@ impl<S: Socket> Session<S> {
                 }
                 Message::NoData => return Ok(Vec::new()),
                 Message::ErrorResponse(body) => {
-                    return Err(self.failed(server_error(body.fields())));
+                    let error = self.failed(server_error(body.fields()));
+                    if cached.is_some() && !bound && self.forget_stale(sql, &error) {
+                        return Err(Failure::Stale(error));
+                    }
+                    return Err(Failure::Other(error));
                 }
-                other => self.aside(other, "the start of a statement")?,
+                other => self
+                    .aside(other, "the start of a statement")
+                    .map_err(Failure::Other)?,
             }
         }
     }
 
-    /// The parameter types the server infers for `sql`, without running it.
+    /// After a kept statement's Bind failed: drops what the server no longer has or can't
+    /// use, and says whether parsing the statement again is worth a try.
+    fn forget_stale(&mut self, sql: &str, error: &Error) -> bool {
+        let Error::Remote(remote) = error else {
+            return false;
+        };
+        match remote.code.as_str() {
+            // The statement's plan would change the result's type.
+            "0A000" => self.statements.evict(sql),
+            // The statement is gone, and likely every other one too (`DEALLOCATE ALL`,
+            // `DISCARD ALL`).
+            "26000" => self.statements.forget_all(),
+            _ => return false,
+        }
+        self.state == State::Idle && self.transaction == IDLE
+    }
+
+    /// The parameter types the server infers for `sql`, without running it. Kept
+    /// statements remember them, so that a statement run again needs no round trip here.
     pub fn parameter_types(&mut self, sql: &str) -> Result<Vec<u32>, Error> {
         self.finish()?;
         self.outcome = Outcome::default();
+        let cacheable = self.cacheable(sql);
+        if cacheable
+            && let Some(types) = self
+                .statements
+                .get(sql, INFERRED)
+                .and_then(|p| p.inferred.clone())
+        {
+            return Ok(types);
+        }
+        let mut fresh = cacheable.then(|| self.statements.next_name());
+        let name = fresh.clone().unwrap_or_default();
 
+        self.close_evicted()?;
         let out = self.wire.out();
-        frontend::parse("", sql, std::iter::empty(), out).map_err(too_large)?;
-        frontend::describe(b'S', "", out).map_err(too_large)?;
+        frontend::parse(&name, sql, INFERRED.iter().copied(), out).map_err(too_large)?;
+        frontend::describe(b'S', &name, out).map_err(too_large)?;
         frontend::sync(out);
         self.send()?;
         self.state = State::Running;
@@ -188,13 +310,22 @@ impl<S: Socket> Session<S> {
         let mut types = Vec::new();
         loop {
             match self.receive()? {
+                Message::ParseComplete => {
+                    if let Some(name) = fresh.take() {
+                        self.statements.insert(sql, name, INFERRED.to_vec());
+                    }
+                }
                 Message::ParameterDescription(body) => {
                     use fallible_iterator::FallibleIterator;
                     types = body.parameters().collect().map_err(bad_message)?;
                 }
-                Message::ParseComplete | Message::RowDescription(_) | Message::NoData => {}
-                Message::ReadyForQuery(_) => {
+                Message::RowDescription(_) | Message::NoData => {}
+                Message::ReadyForQuery(body) => {
+                    self.transaction = body.status();
                     self.state = State::Idle;
+                    if cacheable {
+                        self.statements.set_inferred(sql, &name, types.clone());
+                    }
                     return Ok(types);
                 }
                 Message::ErrorResponse(body) => {
@@ -203,6 +334,11 @@ impl<S: Socket> Session<S> {
                 other => self.aside(other, "describing a statement")?,
             }
         }
+    }
+
+    /// Statements kept on the server for this session.
+    pub fn prepared_count(&self) -> usize {
+        self.statements.len()
     }
 
     /// Reads up to `max_rows` rows, stopping early once they hold `max_bytes` of data.
@@ -263,7 +399,10 @@ impl<S: Socket> Session<S> {
                 ));
             }
             match self.receive()? {
-                Message::ReadyForQuery(_) => self.state = State::Idle,
+                Message::ReadyForQuery(body) => {
+                    self.transaction = body.status();
+                    self.state = State::Idle;
+                }
                 Message::CopyInResponse(_) => self.refuse_copy_in()?,
                 // Rows and errors of a result nobody reads any more.
                 _ => {}
@@ -311,16 +450,19 @@ impl<S: Socket> Session<S> {
                 Ok(())
             }
             Message::ParameterStatus(_) | Message::NotificationResponse(_) => Ok(()),
-            // COPY … TO STDOUT: its data has no columns to map to; the command tag still
-            // says how many rows it wrote.
-            Message::CopyOutResponse(_) | Message::CopyData(_) | Message::CopyDone => Ok(()),
-            Message::CopyInResponse(_) => self.refuse_copy_in(),
+            // COPY … TO STDOUT streams data with no columns to map it to.
+            Message::CopyOutResponse(_) => Err(self.failed(copy_unsupported("TO STDOUT"))),
+            Message::CopyInResponse(_) => {
+                self.refuse_copy_in()?;
+                Err(self.failed(copy_unsupported("FROM STDIN")))
+            }
             _ => Err(self.broken(unexpected(during))),
         }
     }
 
     /// COPY … FROM STDIN has no data to read here; the server is told so and answers
-    /// with an error. It ignores the Sync sent during COPY, hence another one.
+    /// with an error, which [`Session::failed`] then skips. The server ignores the Sync
+    /// sent before it entered COPY mode, hence another one.
     fn refuse_copy_in(&mut self) -> Result<(), Error> {
         frontend::copy_fail("COPY FROM STDIN is not supported by Lathe", self.wire.out())
             .map_err(too_large)?;
@@ -346,6 +488,7 @@ impl<S: Socket> Session<S> {
 
     fn broken(&mut self, error: Error) -> Error {
         self.state = State::Broken;
+        self.statements.forget_all();
         error
     }
 }
@@ -356,4 +499,13 @@ fn too_large(e: std::io::Error) -> Error {
 
 fn bad_message(e: std::io::Error) -> Error {
     Error::Connection(format!("the server sent a bad message: {e}"))
+}
+
+/// COPY with the client as its end has no place in a query's result: refused whole, with
+/// the data the server had sent read and dropped.
+fn copy_unsupported(direction: &str) -> Error {
+    Error::Unsupported(format!(
+        "COPY … {direction} is not supported: a query's result is rows, and the connector \
+         can't stream COPY data; use SELECT (or INSERT … VALUES) instead"
+    ))
 }

@@ -237,8 +237,10 @@ fn greeting<S: Socket>(wire: &mut Wire<Transport<S>>) -> Result<Greeting, Error>
     loop {
         match wire.receive()? {
             Message::ReadyForQuery(_) => return Ok(greeting),
-            // TODO: keep the key once something sends CancelRequest; the host's deadline
-            // and statement_timeout are the only ways to stop a statement for now.
+            // The key would serve a CancelRequest, which is not sent: by the time a call's
+            // deadline passes the host has stopped the guest. Instead the host keeps
+            // statement_timeout under the call's limit (README, "Statements never outlive
+            // the call"), so the server cancels a statement itself.
             Message::BackendKeyData(_) => {}
             Message::ParameterStatus(body) => {
                 if body.name().ok() == Some("server_version") {

@@ -9,14 +9,23 @@ use lathe_plugin_sdk::{Error, RemoteError};
 use postgres_protocol::message::backend::{ErrorFields, Message};
 use std::io::{self, Read, Write};
 
-/// Bytes asked of the socket per read: large enough that a stream of small rows costs few
-/// calls into the host.
+/// The most bytes asked of the socket per read: large enough that a stream of small rows
+/// costs few calls into the host.
 const READ_CHUNK: usize = 64 * 1024;
+/// The fewest. The size asked for follows what reads return, between the two: the host
+/// allocates (and zeroes) a buffer of the size asked for on every read, which for the
+/// hundred bytes that answer a small query cost more than the query's own work.
+const MIN_READ: usize = 1024;
 
 pub struct Wire<S> {
     stream: S,
     incoming: BytesMut,
     outgoing: BytesMut,
+    /// Reads land here first; it is zeroed once, where reading straight into `incoming`
+    /// would zero the space on every read.
+    scratch: Vec<u8>,
+    /// The size the next read asks for.
+    read_size: usize,
 }
 
 impl<S: Read + Write> Wire<S> {
@@ -25,6 +34,8 @@ impl<S: Read + Write> Wire<S> {
             stream,
             incoming: BytesMut::with_capacity(READ_CHUNK),
             outgoing: BytesMut::with_capacity(1024),
+            scratch: vec![0; READ_CHUNK],
+            read_size: MIN_READ,
         }
     }
 
@@ -55,20 +66,16 @@ impl<S: Read + Write> Wire<S> {
     }
 
     fn fill(&mut self) -> Result<(), Error> {
-        let start = self.incoming.len();
-        self.incoming.resize(start + READ_CHUNK, 0);
-        let read = self.stream.read(&mut self.incoming[start..]);
-        let n = match read {
-            Ok(n) => n,
-            Err(e) => {
-                self.incoming.truncate(start);
-                return Err(io_error(e, "reading from the server"));
-            }
-        };
-        self.incoming.truncate(start + n);
+        let buffer = &mut self.scratch[..self.read_size];
+        let n = self
+            .stream
+            .read(buffer)
+            .map_err(|e| io_error(e, "reading from the server"))?;
         if n == 0 {
             return Err(Error::Connection("the server closed the connection".into()));
         }
+        self.incoming.extend_from_slice(&buffer[..n]);
+        self.read_size = next_read_size(self.read_size, n);
         Ok(())
     }
 
@@ -83,6 +90,18 @@ impl<S: Read + Write> Wire<S> {
 
     pub fn stream_mut(&mut self) -> &mut S {
         &mut self.stream
+    }
+}
+
+/// Doubles the read size after a read that filled it (more is waiting, likely a large
+/// result), halves it after one that used less than an eighth.
+fn next_read_size(asked: usize, got: usize) -> usize {
+    if got == asked {
+        (asked * 2).min(READ_CHUNK)
+    } else if got < asked / 8 {
+        (asked / 2).max(MIN_READ)
+    } else {
+        asked
     }
 }
 
@@ -145,4 +164,23 @@ pub fn notice_text(mut fields: ErrorFields<'_>) -> String {
         }
     }
     format!("{severity}: {message}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_read_size_grows_with_full_reads_and_shrinks_with_small_ones() {
+        let mut size = MIN_READ;
+        for _ in 0..10 {
+            size = next_read_size(size, size);
+        }
+        assert_eq!(size, READ_CHUNK);
+        assert_eq!(next_read_size(READ_CHUNK, READ_CHUNK / 2), READ_CHUNK);
+        for _ in 0..10 {
+            size = next_read_size(size, 100);
+        }
+        assert_eq!(size, MIN_READ);
+    }
 }
