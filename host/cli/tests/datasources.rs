@@ -113,8 +113,24 @@ fn datasource_secrets_are_sealed_used_and_never_shown() {
     schema.expect_status(200);
     assert!(schema.body.contains(&pg.table), "{}", schema.body);
 
-    // Nowhere: not in responses, the audit log, the server's log or the store's files.
+    // An app using the datasource, exported: names only, never the configuration.
+    let query = json!({ "name": "who", "datasource": "customers-db", "operation": "sql",
+                        "query": { "sql": "select current_user" } });
+    let definition = json!({ "pages": [{ "id": "home", "name": "Home", "components": [] }],
+                             "queries": [query] });
+    w.admin
+        .post(
+            &w.path("apps"),
+            &json!({ "name": "Who", "slug": "who", "definition": definition }),
+        )
+        .expect_status(201);
+    let export = w.admin.get(&w.path("apps/who/export"));
+    export.expect_status(200);
+    assert!(export.body.contains("customers-db") && !export.body.contains("127.0.0.1"));
+
+    // Nowhere: not in responses, exports, the audit log, the server's log or the store's files.
     let mut seen = vec![
+        export.body,
         w.admin.get(&w.path("datasources")).body,
         w.admin.get(&w.path(&format!("datasources/{id}"))).body,
         w.admin.get(&w.path("audit")).body,
@@ -497,4 +513,87 @@ fn the_server_refuses_a_missing_or_example_master_key() {
     assert!(err.contains("example"), "{err}");
     let err = refusal(Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="));
     assert!(err.contains("not configured"), "{err}");
+}
+
+#[test]
+fn results_over_the_row_limit_are_cut_and_slow_queries_stopped() {
+    let server = {
+        let mut args = common::connectors::plugin_args(true);
+        args.extend(["--query-timeout-secs".to_string(), "2".to_string()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let server = Server::start_with(&args);
+        let out = server
+            .store
+            .admin_create(common::ADMIN_EMAIL, common::ADMIN_PASSWORD);
+        assert!(out.status.success());
+        server
+    };
+    let admin = server.admin();
+    let ws = create_workspace(&admin, "Limits");
+    let pg = PgFixture::new();
+    let created = admin.post(
+        &format!("/api/v1/workspaces/{ws}/datasources"),
+        &json!({ "name": "db", "plugin": "postgres", "config": pg.config(), "max_rows": 5 }),
+    );
+    created.expect_status(201);
+    let id = created.json()["id"].as_str().unwrap().to_string();
+    let run = |sql: &str| {
+        admin.post(
+            &format!("/api/v1/workspaces/{ws}/datasources/{id}/run"),
+            &json!({ "operation": "sql", "query": { "sql": sql } }),
+        )
+    };
+
+    let cut = run("select g from generate_series(1, 100000) g");
+    cut.expect_status(200);
+    assert_eq!(cut.json()["rowCount"], 5);
+    assert_eq!(cut.json()["truncated"], true);
+    assert_eq!(cut.json()["rows"], json!([[1], [2], [3], [4], [5]]));
+
+    let started = std::time::Instant::now();
+    let slow = run("select pg_sleep(30)");
+    // The connector sets statement_timeout just under the call deadline, so PostgreSQL
+    // cancels the statement itself (57014) before the host has to stop the instance.
+    let problem = slow.expect_problem(422, "remote");
+    assert_eq!(problem["code"], "57014", "{problem}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "{problem}"
+    );
+    // The datasource still answers after its instance was stopped.
+    run("select 1").expect_status(200);
+}
+
+#[test]
+fn a_datasource_recovers_after_its_connection_dies() {
+    let (w, pg, id) = world_with_db();
+    w.preview(&id, "select 1", json!({})).expect_status(200);
+
+    // A NUL in the query text is refused before it reaches the wire.
+    w.preview(&id, "select 'a\u{0}b'", json!({}))
+        .expect_problem(422, "invalid-query");
+    w.preview(&id, "select 1", json!({})).expect_status(200);
+
+    // The backend is killed from outside, as a restart or failover would: at most the next
+    // run fails, and the one after works on a fresh connection.
+    common::connectors::pg(&format!(
+        "select pg_terminate_backend(pid) from pg_stat_activity where usename = '{}'",
+        pg.role
+    ));
+    let first = w.preview(&id, "select 1", json!({}));
+    assert!(
+        first.status == 200 || first.status == 424 || first.status == 422,
+        "{}",
+        first.body
+    );
+    w.preview(&id, "select 2", json!({})).expect_status(200);
+
+    // The session kills itself: a FATAL error, then a working datasource again.
+    let r = w.preview(
+        &id,
+        "select pg_terminate_backend(pg_backend_pid())",
+        json!({}),
+    );
+    assert!(r.status >= 400, "{}", r.body);
+    w.preview(&id, "select 3", json!({})).expect_status(200);
 }

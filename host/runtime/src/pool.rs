@@ -6,7 +6,7 @@
 
 use crate::bindings::types::Schema;
 use crate::egress::EgressPolicy;
-use crate::error::RuntimeError;
+use crate::error::{ConnectorError, RuntimeError};
 use crate::instance::{Instance, Limits, RunRequest};
 use crate::output::QueryOutput;
 use crate::plugin::Plugin;
@@ -127,7 +127,8 @@ impl Pool {
         // If this future is dropped mid-call, `instance` is dropped with it: a cancelled
         // call never returns an instance to the pool.
         let result = f(&mut instance).await;
-        let broken = instance.is_poisoned() || instance.is_dirty();
+        let lost = matches!(&result, Err(RuntimeError::Connector { error, .. }) if connection_ended(error));
+        let broken = lost || instance.is_poisoned() || instance.is_dirty();
         if broken || instance.calls() >= self.settings.max_calls {
             if !broken {
                 instance.close().await;
@@ -151,5 +152,20 @@ impl Pool {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Instance>> {
         self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Whether an error says the connector's connection is gone or can't be trusted: a lost
+/// connection, a timeout, or a remote error whose SQLSTATE is a connection exception (class
+/// 08) or an operator intervention that ends the session (57P01-57P03, e.g. the server
+/// shutting down or an admin terminating the backend). Such an instance is dropped, so the
+/// next call opens a fresh connection instead of failing on the dead one.
+fn connection_ended(error: &ConnectorError) -> bool {
+    match error {
+        ConnectorError::Connection { .. } | ConnectorError::Timeout { .. } => true,
+        ConnectorError::Remote { code, .. } => {
+            code.starts_with("08") || matches!(code.as_str(), "57P01" | "57P02" | "57P03")
+        }
+        _ => false,
     }
 }

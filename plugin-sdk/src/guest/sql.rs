@@ -32,6 +32,13 @@ pub struct Statement {
 
 /// Renders `sql` for `dialect`, binding every `{{ }}` to the value named in `params`.
 pub fn render(sql: &str, params: &[Param], dialect: Dialect) -> Result<Statement, Error> {
+    // Wire protocols end strings at NUL: one inside the text would cut the message short
+    // and leave the connection out of step with the server.
+    if sql.contains('\0') {
+        return Err(Error::InvalidQuery(
+            "the query text contains a NUL character".into(),
+        ));
+    }
     let mut out = Renderer {
         params,
         dialect,
