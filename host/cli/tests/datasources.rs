@@ -363,6 +363,26 @@ fn constants_and_secrets_resolve_on_the_server_only() {
     assert_ne!(rows[0][1], marker, "a bound secret is masked in results");
     assert_eq!(rows[0][2], marker.len());
 
+    // The database's error message would quote the value: masked there too.
+    let cast = w.preview(&id, "select {{ secrets.token }}::int", json!({}));
+    let problem = cast.expect_problem(422, "remote");
+    assert!(!cast.body.contains(marker), "{problem}");
+
+    // A builder can't run an unreleased query that uses a secret (it could transform it into
+    // readable text); admins can, and released apps can.
+    let builder = w.member("builder@example.com", "builder");
+    builder
+        .post(
+            &w.path(&format!("datasources/{id}/run")),
+            &json!({ "operation": "sql", "query": { "sql": "select reverse({{ secrets.token }})" } }),
+        )
+        .expect_problem(403, "forbidden");
+    let audit = w.admin.get(&w.path("audit?action=query.preview")).body;
+    assert!(
+        audit.contains("secretsUsed") && audit.contains("reverse"),
+        "{audit}"
+    );
+
     let secret_id = secret.json()["id"].as_str().unwrap().to_string();
     w.admin
         .patch(
@@ -436,6 +456,9 @@ fn loopback_is_refused_until_an_admin_allows_it() {
     let problem = r.expect_problem(403, "egress-denied");
     let detail = problem["detail"].as_str().unwrap();
     assert!(detail.contains("127.0.0.1"), "{detail}");
+    // The operator sees one line naming what was refused.
+    let logs = w.server.logs();
+    assert!(logs.contains("egress.denied") && logs.contains("tcp://{host}:{port}"), "{logs}");
 }
 
 #[test]

@@ -341,3 +341,38 @@ fn without_smtp_invites_and_resets_are_refused() {
         .post("/api/v1/auth/reset", &json!({ "email": ADMIN_EMAIL }))
         .expect_problem(409, "mail-not-configured");
 }
+
+#[test]
+fn completing_a_reset_voids_the_other_outstanding_reset_links() {
+    let sink = SmtpSink::start();
+    let (server, _admin) = server(&sink);
+    let anon = client(&server);
+    for n in 1..=2 {
+        anon.post("/api/v1/auth/reset", &json!({ "email": ADMIN_EMAIL }))
+            .expect_status(202);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while sink.mails().len() < n && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    let tokens: Vec<String> = sink
+        .mails()
+        .iter()
+        .filter_map(|m| m.link_token("reset-password").map(|(_, t)| t))
+        .collect();
+    assert_eq!(tokens.len(), 2);
+    anon.post(
+        "/api/v1/auth/reset/confirm",
+        &json!({ "token": tokens[1], "new_password": "the newest password" }),
+    )
+    .expect_status(204);
+    // The older link, though unexpired and unused, no longer works.
+    anon.post(
+        "/api/v1/auth/reset/confirm",
+        &json!({ "token": tokens[0], "new_password": "an attacker's choice" }),
+    )
+    .expect_problem(404, "not-found");
+    client(&server)
+        .login(ADMIN_EMAIL, "the newest password")
+        .expect_status(200);
+}

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use lathe_runtime::instance::RunRequest;
-use lathe_runtime::{Pool, QueryOutput};
+use lathe_runtime::{Pool, QueryOutput, RuntimeError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
@@ -28,7 +28,7 @@ use crate::api::open_secrets;
 use crate::auth::Actor;
 use crate::error::{Error, Result};
 use crate::state::SharedState;
-use crate::store::{AuditEvent, DatasourceRow, SealedKind};
+use crate::store::{AuditEvent, DatasourceRow, Role, SealedKind};
 use crate::vault::{Row, Sealed};
 
 /// Roots the browser evaluates and sends inside `inputs`.
@@ -89,6 +89,8 @@ pub struct Run<'a> {
     /// The query's inputs schema; `None` for a preview.
     pub inputs_schema: Option<&'a Value>,
     pub app: Option<AppRef<'a>>,
+    /// The caller's role in the workspace.
+    pub role: Role,
 }
 
 /// The datasource's pool, opened with its stored configuration when none is open with it.
@@ -123,6 +125,9 @@ pub async fn run(
 ) -> Result<RunResponse> {
     let started = Instant::now();
     let outcome = execute(state, actor, &run).await;
+    if let Err(e) = &outcome {
+        note_refusal(e, run.workspace_id, &run.datasource.id);
+    }
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
 
     let mut detail = json!({
@@ -145,6 +150,16 @@ pub async fn run(
         detail["version"] = app.version.map_or(json!("draft"), |v| json!(v));
     }
     detail["inputs"] = audit_inputs(run.inputs.as_ref(), run.inputs_schema);
+    if run.app.is_none() {
+        // An ad-hoc query is recorded as written: templates, never the values bound to them.
+        detail["query"] = run.query.clone();
+    }
+    if let Ok(names) = lathe_plugin_sdk::template::expressions_in_json(&run.query) {
+        let secrets: Vec<&String> = names.iter().filter(|n| n.starts_with("secrets.")).collect();
+        if !secrets.is_empty() {
+            detail["secretsUsed"] = json!(secrets);
+        }
+    }
     let (action, target) = match &run.app {
         Some(app) => ("query.run", format!("{}/{}", app.app_id, app.query)),
         None => ("query.preview", run.datasource.id.clone()),
@@ -198,6 +213,15 @@ async fn execute(state: &SharedState, actor: &Actor, run: &Run<'_>) -> Result<Qu
         "user".into(),
         json!({ "id": actor.user.id, "email": actor.user.email }),
     );
+    let released = run.app.as_ref().is_some_and(|a| a.version.is_some());
+    if roots.contains("secrets") && !released && run.role != Role::Admin {
+        return Err(Error::Forbidden(
+            "only workspace admins may run an unreleased query that uses `{{ secrets.* }}`: \
+             a query can transform a secret into readable text, so secrets reach builders \
+             only through released apps"
+                .into(),
+        ));
+    }
     let mut bound_secrets = Vec::new();
     if roots.contains("constants") || roots.contains("secrets") {
         let (constants, secrets) = workspace_values(state, run.workspace_id, &roots).await?;
@@ -215,7 +239,10 @@ async fn execute(state: &SharedState, actor: &Actor, run: &Run<'_>) -> Result<Qu
         query: run.query.clone(),
         params,
     };
-    let mut output = pool.run(request).await.map_err(Error::from)?;
+    let mut output = pool
+        .run(request)
+        .await
+        .map_err(|e| Error::from(redact(e, &bound_secrets)))?;
     scrub(&mut output, &bound_secrets);
     Ok(output)
 }
@@ -297,6 +324,64 @@ fn secret_strings(secrets: &Map<String, Value>) -> Vec<String> {
         .filter(|s| s.chars().count() >= 4)
         .map(str::to_string)
         .collect()
+}
+
+/// Writes one log line when the egress policy refused a connector a destination, for the
+/// operator deciding whether to allow it. Every other failure is only the caller's.
+pub fn note_refusal(error: &Error, workspace_id: &str, datasource_id: &str) {
+    if let Error::Connector(RuntimeError::EgressDenied {
+        plugin,
+        grant,
+        destination,
+        reason,
+    }) = error
+    {
+        tracing::warn!(
+            event = "egress.denied",
+            workspace = workspace_id,
+            datasource = datasource_id,
+            plugin = %plugin,
+            grant = %grant,
+            destination = %destination,
+            reason = %reason,
+            "a connector was refused a destination"
+        );
+    }
+}
+
+/// The error with every bound secret masked in its text: a query like
+/// `select {{ secrets.key }}::int` would otherwise read the secret back in the database's
+/// error message.
+fn redact(error: RuntimeError, secrets: &[String]) -> RuntimeError {
+    if secrets.is_empty() {
+        return error;
+    }
+    let mask = |text: String| {
+        secrets
+            .iter()
+            .fold(text, |text, secret| text.replace(secret.as_str(), MASK))
+    };
+    match error {
+        RuntimeError::Connector { plugin, error } => RuntimeError::Connector {
+            plugin,
+            error: error.redacted(secrets),
+        },
+        RuntimeError::InvalidQuery(m) => RuntimeError::InvalidQuery(mask(m)),
+        RuntimeError::Crashed {
+            plugin,
+            operation,
+            detail,
+        } => RuntimeError::Crashed {
+            plugin,
+            operation,
+            detail: mask(detail),
+        },
+        RuntimeError::BadResult { plugin, detail } => RuntimeError::BadResult {
+            plugin,
+            detail: mask(detail),
+        },
+        other => other,
+    }
 }
 
 /// Masks every appearance of a bound secret in the result's text.

@@ -258,6 +258,9 @@ pub async fn auth_password(
     let mut change = state.store.change().await?;
     change.user_set_password(&actor.user.id, &hash).await?;
     change
+        .email_tokens_void(&actor.user.email, crate::store::EmailTokenKind::Reset)
+        .await?;
+    change
         .sessions_delete_for_user(&actor.user.id, Some(id_hash))
         .await?;
     change

@@ -515,7 +515,11 @@ pub async fn datasources_test(
     let row = load(&state, &ws, &id).await?;
     let started = std::time::Instant::now();
     let pool = pipeline::pool(&state, &row).await?;
-    pool.test().await.map_err(Error::from)?;
+    pool.test().await.map_err(|e| {
+        let e = Error::from(e);
+        pipeline::note_refusal(&e, &ws, &id);
+        e
+    })?;
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     Ok(Json(TestResult {
         ok: true,
@@ -544,7 +548,11 @@ pub async fn datasources_schema(
     authorize(&state, &actor, &ws, Permission::Build).await?;
     let row = load(&state, &ws, &id).await?;
     let pool = pipeline::pool(&state, &row).await?;
-    let schema = pool.schema().await.map_err(Error::from)?;
+    let schema = pool.schema().await.map_err(|e| {
+        let e = Error::from(e);
+        pipeline::note_refusal(&e, &ws, &id);
+        e
+    })?;
     Ok(Json(lathe_runtime::output::schema_json(schema)))
 }
 
@@ -568,7 +576,7 @@ pub async fn datasources_run(
     Path((ws, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<RunBody>,
 ) -> Result<Json<RunResponse>> {
-    authorize(&state, &actor, &ws, Permission::Build).await?;
+    let role = authorize(&state, &actor, &ws, Permission::Build).await?;
     let row = load(&state, &ws, &id).await?;
     let run = pipeline::Run {
         workspace_id: &ws,
@@ -578,6 +586,7 @@ pub async fn datasources_run(
         inputs: body.inputs,
         inputs_schema: None,
         app: None,
+        role,
     };
     pipeline::run(&state, &actor, addr, run).await.map(Json)
 }

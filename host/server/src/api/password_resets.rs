@@ -129,6 +129,9 @@ pub async fn password_resets_confirm(
         .await?;
     claimed.ok_or(Error::NotFound)?;
     change.user_set_password(&user.id, &hash).await?;
+    change
+        .email_tokens_void(&user.email, EmailTokenKind::Reset)
+        .await?;
     change.sessions_delete_for_user(&user.id, None).await?;
     change
         .commit(AuditEvent {

@@ -101,6 +101,7 @@ pub async fn queries_run(
             query: &name,
             version: found.version,
         }),
+        role,
     };
     pipeline::run(&state, &actor, addr, run).await.map(Json)
 }

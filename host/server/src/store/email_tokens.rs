@@ -124,6 +124,21 @@ impl Change {
         .await?)
     }
 
+    /// Marks every outstanding token of `kind` for `email` used: once a password is reset or
+    /// changed, older reset links must not set it again.
+    pub async fn email_tokens_void(&mut self, email: &str, kind: EmailTokenKind) -> Result<()> {
+        sqlx::query(
+            "UPDATE email_tokens SET used_at = $3 \
+             WHERE email = $1 AND kind = $2 AND used_at IS NULL",
+        )
+        .bind(email)
+        .bind(kind.as_str())
+        .bind(now_ms())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
     /// Deletes a pending invite of the workspace, so its link stops working; `None` when the
     /// workspace has no pending invite with this id (unknown, accepted, expired, revoked).
     pub async fn invite_revoke(

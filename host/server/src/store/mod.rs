@@ -100,11 +100,30 @@ impl Store {
     }
 
     async fn open_sqlite(data_dir: &Path) -> anyhow::Result<Store> {
-        std::fs::create_dir_all(data_dir)
-            .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+        // The database holds password hashes and sealed secrets: a directory and a file that
+        // Lathe creates are readable by their owner only (SQLite gives its -wal and -shm
+        // files the database file's mode).
+        if !data_dir.exists() {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder
+                .create(data_dir)
+                .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+        }
         let data_dir = std::fs::canonicalize(data_dir)
             .with_context(|| format!("resolving data directory {}", data_dir.display()))?;
         let file = data_dir.join("lathe.db");
+        if !file.exists() {
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            options
+                .open(&file)
+                .with_context(|| format!("creating {}", file.display()))?;
+        }
         let file_url = url::Url::from_file_path(&file)
             .map_err(|()| anyhow::anyhow!("data directory {} is not absolute", file.display()))?;
         let url = format!("sqlite://{}?mode=rwc", file_url.path());
