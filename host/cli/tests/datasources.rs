@@ -458,7 +458,10 @@ fn loopback_is_refused_until_an_admin_allows_it() {
     assert!(detail.contains("127.0.0.1"), "{detail}");
     // The operator sees one line naming what was refused.
     let logs = w.server.logs();
-    assert!(logs.contains("egress.denied") && logs.contains("tcp://{host}:{port}"), "{logs}");
+    assert!(
+        logs.contains("egress.denied") && logs.contains("tcp://{host}:{port}"),
+        "{logs}"
+    );
 }
 
 #[test]
