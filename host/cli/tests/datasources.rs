@@ -102,6 +102,12 @@ fn datasource_secrets_are_sealed_used_and_never_shown() {
     assert_eq!(created["secrets"]["password"], "set");
     assert!(created["config"].get("password").is_none());
 
+    // A result that happens to contain the datasource's password shows a mask instead.
+    let (head, tail) = pg.password.split_at(6);
+    let echo = w.preview(id, &format!("select '{head}' || '{tail}' as p"), json!({}));
+    echo.expect_status(200);
+    assert!(!echo.body.contains(&pg.password), "{}", echo.body);
+
     let ran = w.preview(id, "select current_user as who", json!({}));
     ran.expect_status(200);
     assert_eq!(ran.json()["rows"][0][0], pg.role.as_str());

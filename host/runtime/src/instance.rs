@@ -93,7 +93,8 @@ impl Instance {
 
         let secrets = secret_values(&plugin.manifest.secrets, &config);
         let max_memory = plugin.engine.config().max_memory_bytes;
-        let state = HostState::new(&label, Arc::new(grants), max_memory);
+        let mut state = HostState::new(&label, Arc::new(grants), max_memory);
+        state.secrets = secrets.clone();
         let mut store = Store::new(plugin.engine.wasmtime(), state);
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_callback(|context| {

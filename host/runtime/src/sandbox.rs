@@ -92,6 +92,7 @@ impl wit_log::Host for HostState {
             }
             message.truncate(cut);
         }
+        let message = log_text(message, &self.secrets);
         let plugin = &self.plugin;
         match level {
             wit_log::Level::Debug => tracing::debug!(target: "lathe::plugin", plugin, "{message}"),
@@ -101,6 +102,23 @@ impl wit_log::Host for HostState {
         }
         Ok(())
     }
+}
+
+/// A guest's log message as the host writes it. One guest line stays one log line: line
+/// breaks and other control characters are escaped, so a connector can't forge lines that
+/// look like the host's; the configuration's secret values are masked.
+fn log_text(message: String, secrets: &[String]) -> String {
+    let escaped: String = message
+        .chars()
+        .flat_map(|c| -> Vec<char> {
+            if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
+    crate::error::redact(escaped, secrets)
 }
 
 struct PinnedLookup;
@@ -364,3 +382,19 @@ static TLS_CONFIG: LazyLock<Arc<rustls::ClientConfig>> = LazyLock::new(|| {
         .with_no_client_auth();
     Arc::new(config)
 });
+
+#[cfg(test)]
+mod tests {
+    use super::log_text;
+
+    #[test]
+    fn guest_log_lines_cannot_forge_host_lines_or_show_secrets() {
+        let text = log_text(
+            "ok\nWARN lathe::egress: forged\r\x1b[31m pw=hunter22".into(),
+            &["hunter22".into()],
+        );
+        assert!(!text.contains('\n') && !text.contains('\r') && !text.contains('\x1b'));
+        assert!(text.contains("\\nWARN"), "{text}");
+        assert!(!text.contains("hunter22"), "{text}");
+    }
+}

@@ -27,6 +27,8 @@ pub struct HostState {
     pub(crate) plugin: String,
     /// Log lines the guest may still write in this call (a flood guard).
     pub(crate) log_budget: u32,
+    /// The configuration's secret values, masked in the guest's log lines.
+    pub(crate) secrets: Vec<String>,
 }
 
 impl HostState {
@@ -54,6 +56,7 @@ impl HostState {
             output,
             plugin: plugin.to_string(),
             log_budget: 0,
+            secrets: Vec::new(),
         }
     }
 }

@@ -233,6 +233,12 @@ async fn execute(state: &SharedState, actor: &Actor, run: &Run<'_>) -> Result<Qu
 
     let params =
         lathe_runtime::params::bind(&run.query, &Value::Object(context)).map_err(Error::from)?;
+    // The datasource's own secrets (a password, an API token) are masked in results too: an
+    // API that echoes its request headers would show them otherwise.
+    if run.datasource.secrets.is_some() {
+        let own = open_secrets(state, run.datasource).await?;
+        bound_secrets.extend(secret_strings(&own));
+    }
     let pool = pool(state, run.datasource).await?;
     let request = RunRequest {
         operation: run.operation.clone(),
