@@ -260,3 +260,22 @@ async fn statement_timeout_follows_the_call_time_limit() {
     assert!(err.contains("57014"), "{err}");
     assert!(started.elapsed() < std::time::Duration::from_secs(15));
 }
+
+#[tokio::test]
+async fn numeric_inputs_keep_every_digit() {
+    let out = lathe_plugin_run(
+        "plugins/postgres",
+        CONFIG,
+        r#"{"sql":"select {{ inputs.a }}::numeric::text as a, {{ inputs.b }}::numeric::text as b"}"#,
+        r#"{"a":123456789012345678901234567890.123456789,"b":18446744073709551616}"#,
+    )
+    .await
+    .success();
+    assert_eq!(
+        out["rows"],
+        json!([[
+            "123456789012345678901234567890.123456789",
+            "18446744073709551616"
+        ]])
+    );
+}

@@ -67,7 +67,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         bail!("--config must be a JSON object");
     }
     let inputs: serde_json::Value =
-        serde_json::from_str(&args.inputs).context("--inputs is not valid JSON")?;
+        lathe_plugin_sdk::exact_json::parse(&args.inputs).context("--inputs is not valid JSON")?;
     if !inputs.is_object() {
         bail!("--inputs must be a JSON object");
     }
