@@ -629,3 +629,24 @@ fn a_datasource_recovers_after_its_connection_dies() {
     assert!(r.status >= 400, "{}", r.body);
     w.preview(&id, "select 3", json!({})).expect_status(200);
 }
+
+#[test]
+fn a_transaction_opened_by_a_run_does_not_outlive_it() {
+    let (w, pg, id) = world_with_db();
+    w.preview(&id, "begin", json!({})).expect_status(200);
+    // The block ended with the run that opened it, so a lock needs its own block again.
+    let lock = w.preview(
+        &id,
+        &format!("lock table {} in access exclusive mode", pg.table),
+        json!({}),
+    );
+    assert_eq!(lock.expect_problem(422, "remote")["code"], "25P01");
+    // No lock is left behind for the next caller or for anyone else.
+    common::connectors::pg(&format!(
+        "set lock_timeout = '2s'; select count(*) from {}",
+        pg.table
+    ));
+    let open = w.preview(&id, "select txid_current_if_assigned() as t", json!({}));
+    open.expect_status(200);
+    assert_eq!(open.json()["rows"][0][0], Value::Null, "{}", open.body);
+}

@@ -56,6 +56,8 @@ impl<S: Socket> Connection<S> {
         if text.trim().is_empty() {
             return Err(Error::InvalidQuery("the SQL statement is empty".into()));
         }
+        // A failed statement can leave a failed transaction block behind it.
+        self.end_transaction()?;
         let statement = render(text, &request.params, Dialect::Dollar)?;
         let types = if params::needs_types(&statement.params) {
             Some(self.session.parameter_types(&statement.text)?)
@@ -67,17 +69,41 @@ impl<S: Socket> Connection<S> {
         let columns = self
             .session
             .execute(&statement.text, &params, request.max_rows)?;
-        let first = self.fetch(first_batch(request.max_rows))?;
+        let rows = self
+            .session
+            .rows(first_batch(request.max_rows) as usize, BATCH_BYTES)?;
+        let metadata = self.metadata(rows.done).to_string();
+        if rows.done {
+            self.end_transaction()?;
+        }
         Ok(ResultHead {
             columns,
-            metadata: self.metadata(first.done).to_string(),
-            first,
+            metadata,
+            first: Batch {
+                rows: rows.rows,
+                done: rows.done,
+            },
         })
+    }
+
+    /// Each run is its own unit of work: the connection is pooled and the next run may be
+    /// another user's, so a transaction block a statement opened (`BEGIN`) is rolled back as
+    /// soon as the statement ends, and its locks with it.
+    fn end_transaction(&mut self) -> Result<(), Error> {
+        self.session.finish()?;
+        if self.session.in_transaction() {
+            self.session.execute("ROLLBACK", &[], 0)?;
+            self.session.finish()?;
+        }
+        Ok(())
     }
 
     /// Reads up to `max_rows` more rows of the current result.
     pub fn fetch(&mut self, max_rows: u32) -> Result<Batch, Error> {
         let rows = self.session.rows(max_rows as usize, BATCH_BYTES)?;
+        if rows.done {
+            self.end_transaction()?;
+        }
         Ok(Batch {
             rows: rows.rows,
             done: rows.done,

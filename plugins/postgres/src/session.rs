@@ -386,6 +386,11 @@ impl<S: Socket> Session<S> {
         })
     }
 
+    /// Whether the last ReadyForQuery said a transaction block is open (or failed).
+    pub fn in_transaction(&self) -> bool {
+        self.transaction != IDLE
+    }
+
     pub fn outcome(&self) -> &Outcome {
         &self.outcome
     }
