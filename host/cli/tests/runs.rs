@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::connectors::{PgFixture, start};
+use common::connectors::{PgFixture, plugin_args, start};
 use common::{Client, Server, create_workspace};
 use serde_json::{Value, json};
 
@@ -263,4 +263,184 @@ fn a_query_on_a_missing_datasource_fails_cleanly() {
         "{problem}"
     );
     let _ = &w.pg;
+}
+
+/// The request path caches tokens, roles, released queries and datasources; a change made
+/// through one server must still reach the very next request on another server sharing the
+/// store (and on itself).
+#[test]
+fn changes_on_one_replica_reach_the_next_run_on_another() {
+    let w = world();
+    let args = plugin_args(true);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let other = w.server.start_beside(&args);
+    let viewer = w.member("viewer@example.com", "viewer");
+    let viewer_id = w
+        .admin
+        .get("/api/v1/users")
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "viewer@example.com")
+        .expect("the viewer")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let token = |name: &str| {
+        let r = viewer.post(
+            "/api/v1/tokens",
+            &json!({ "name": name, "workspace_id": w.ws, "expires_in_days": 1 }),
+        );
+        r.expect_status(201);
+        other
+            .client()
+            .with_bearer(r.json()["token"].as_str().unwrap())
+    };
+    let (kept, revoked) = (token("kept"), token("revoked"));
+    let run = |client: &Client, query: &str| {
+        client.post(&w.run_path(query), &json!({ "inputs": { "q": "" } }))
+    };
+    for _ in 0..2 {
+        assert_eq!(run(&kept, "find").json()["rowCount"], 2);
+        assert_eq!(run(&revoked, "find").json()["rowCount"], 2);
+    }
+
+    // A new release: the next run anywhere runs the new query.
+    let app = w
+        .admin
+        .get(&format!("/api/v1/workspaces/{}/apps/crm", w.ws))
+        .json();
+    let mut draft = app["draft"].clone();
+    draft["queries"][0]["query"]["sql"] = json!("select 'v2' as v where {{ inputs.q }} = ''");
+    w.admin
+        .patch(
+            &format!("/api/v1/workspaces/{}/apps/crm", w.ws),
+            &json!({ "definition": draft }),
+        )
+        .expect_status(200);
+    w.admin
+        .post(
+            &format!("/api/v1/workspaces/{}/apps/crm/release", w.ws),
+            &json!({}),
+        )
+        .expect_status(201);
+    assert_eq!(run(&kept, "find").json()["rows"], json!([["v2"]]));
+
+    // A datasource change (a lower row limit) applies to the next run.
+    let ds = w
+        .admin
+        .get(&format!("/api/v1/workspaces/{}/datasources", w.ws))
+        .json()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    w.admin
+        .post(
+            &format!("/api/v1/workspaces/{}/apps/crm/versions/1/restore", w.ws),
+            &json!({}),
+        )
+        .expect_status(200);
+    w.admin
+        .post(
+            &format!("/api/v1/workspaces/{}/apps/crm/release", w.ws),
+            &json!({}),
+        )
+        .expect_status(201);
+    assert_eq!(run(&kept, "find").json()["rowCount"], 2);
+    w.admin
+        .patch(
+            &format!("/api/v1/workspaces/{}/datasources/{ds}", w.ws),
+            &json!({ "max_rows": 1 }),
+        )
+        .expect_status(200);
+    let cut = run(&kept, "find").json();
+    assert_eq!(
+        (cut["rowCount"].clone(), cut["truncated"].clone()),
+        (json!(1), json!(true))
+    );
+
+    // A role change: the viewer made a builder may run the draft at once.
+    let draft_run = format!("{}?version=draft", w.run_path("count"));
+    kept.post(&draft_run, &json!({}))
+        .expect_problem(403, "forbidden");
+    w.admin
+        .patch(
+            &format!("/api/v1/workspaces/{}/members/{viewer_id}", w.ws),
+            &json!({ "role": "builder" }),
+        )
+        .expect_status(200);
+    kept.post(&draft_run, &json!({})).expect_status(200);
+
+    // A revoked token stops at once; the other one still works.
+    let id = viewer
+        .get("/api/v1/tokens")
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "revoked")
+        .expect("the token")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    viewer
+        .delete(&format!("/api/v1/tokens/{id}"))
+        .expect_status(204);
+    run(&revoked, "find").expect_problem(401, "unauthenticated");
+    run(&kept, "find").expect_status(200);
+
+    // Removed from the workspace: the workspace is gone for them.
+    w.admin
+        .delete(&format!("/api/v1/workspaces/{}/members/{viewer_id}", w.ws))
+        .expect_status(204);
+    run(&kept, "find").expect_problem(404, "not-found");
+    w.admin
+        .post(
+            &format!("/api/v1/workspaces/{}/members", w.ws),
+            &json!({ "email": "viewer@example.com", "role": "viewer" }),
+        )
+        .expect_status(201);
+    run(&kept, "find").expect_status(200);
+
+    // A disabled user's tokens stop, on this server too.
+    w.admin
+        .patch(
+            &format!("/api/v1/users/{viewer_id}"),
+            &json!({ "disabled": true }),
+        )
+        .expect_status(200);
+    run(&kept, "find").expect_problem(401, "unauthenticated");
+    let here = w
+        .server
+        .client()
+        .with_bearer(kept.bearer.as_deref().unwrap());
+    run(&here, "find").expect_problem(401, "unauthenticated");
+}
+
+#[test]
+fn numbers_in_inputs_keep_every_digit() {
+    let w = world();
+    let ds = w
+        .admin
+        .get(&format!("/api/v1/workspaces/{}/datasources", w.ws))
+        .json()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Sent as raw text: a serde_json client would round the numbers before they left.
+    let body = r#"{"operation": "sql",
+        "query": {"sql": "select {{ inputs.big }}::numeric::text as big, {{ inputs.id }}::text as id"},
+        "inputs": {"big": 123456789012345678901234567890, "id": 9007199254740993}}"#;
+    let r = w.admin.raw(
+        "POST",
+        &format!("/api/v1/workspaces/{}/datasources/{ds}/run", w.ws),
+        &[("content-type", "application/json")],
+        Some(body.as_bytes().to_vec()),
+    );
+    r.expect_status(200);
+    assert_eq!(
+        r.json()["rows"],
+        json!([["123456789012345678901234567890", "9007199254740993"]])
+    );
 }

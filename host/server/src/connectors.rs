@@ -21,7 +21,15 @@ pub struct Connectors {
     plugins: BTreeMap<String, Arc<Plugin>>,
     policy: EgressPolicy,
     settings: PoolConfig,
-    pools: Mutex<HashMap<String, (String, Arc<Pool>)>>,
+    pools: Mutex<HashMap<String, (String, OpenPool)>>,
+}
+
+/// A datasource's pool and the secret values it was opened with, which runs mask in their
+/// results (kept here so a run needn't open the sealed secrets again).
+#[derive(Clone)]
+pub struct OpenPool {
+    pub pool: Arc<Pool>,
+    pub secrets: Arc<[String]>,
 }
 
 impl Connectors {
@@ -95,12 +103,11 @@ impl Connectors {
     }
 
     /// The pool of `datasource` when one is open with its current settings.
-    pub fn cached_pool(&self, datasource: &DatasourceRow) -> Option<Arc<Pool>> {
+    pub fn cached_pool(&self, datasource: &DatasourceRow) -> Option<OpenPool> {
+        let fingerprint = fingerprint_of(datasource);
         let pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
         match pools.get(&datasource.id) {
-            Some((fingerprint, pool)) if *fingerprint == fingerprint_of(datasource) => {
-                Some(pool.clone())
-            }
+            Some((open_with, open)) if *open_with == fingerprint => Some(open.clone()),
             _ => None,
         }
     }
@@ -112,21 +119,25 @@ impl Connectors {
         plugin: Arc<Plugin>,
         datasource: &DatasourceRow,
         config: serde_json::Value,
-    ) -> Arc<Pool> {
+        secrets: Vec<String>,
+    ) -> OpenPool {
         let mut settings = self.settings.clone();
         settings.limits.max_rows = usize::try_from(datasource.max_rows).unwrap_or(usize::MAX);
-        let pool = Arc::new(Pool::new(plugin, config, self.policy.clone(), settings));
+        let open = OpenPool {
+            pool: Arc::new(Pool::new(plugin, config, self.policy.clone(), settings)),
+            secrets: secrets.into(),
+        };
         let old = {
             let mut pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
             pools.insert(
                 datasource.id.clone(),
-                (fingerprint_of(datasource), pool.clone()),
+                (fingerprint_of(datasource), open.clone()),
             )
         };
         if let Some((_, old)) = old {
-            tokio::spawn(async move { old.clear().await });
+            tokio::spawn(async move { old.pool.clear().await });
         }
-        pool
+        open
     }
 
     /// Closes the pool of a datasource that was changed or deleted.
@@ -136,7 +147,7 @@ impl Connectors {
             pools.remove(datasource_id)
         };
         if let Some((_, old)) = old {
-            tokio::spawn(async move { old.clear().await });
+            tokio::spawn(async move { old.pool.clear().await });
         }
     }
 }

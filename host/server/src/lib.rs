@@ -3,6 +3,8 @@
 //! - [`config`]: the clap-derive configuration of `serve`, `migrate` and `admin` (`LATHE_*`).
 //! - [`http`]: the middleware stack, `/livez`, `/readyz`, `/metrics`, TLS, graceful shutdown.
 //! - `api`: the JSON API under `/api/v1`, one file per resource, and its OpenAPI document.
+//! - `cache`: request-path caches (tokens, roles, released queries, datasources), kept exact
+//!   by a store-wide change counter.
 //! - `auth`: passwords, sessions and API tokens, CSRF, login rate limits, authorization.
 //! - [`definition`]: the app definition's published JSON Schema and the checks beyond it.
 //! - [`store`]: sqlx over SQLite or PostgreSQL, migrations, one file per table group.
@@ -16,6 +18,7 @@
 
 mod api;
 mod auth;
+mod cache;
 pub mod commands;
 pub mod config;
 mod connectors;

@@ -15,17 +15,18 @@
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::Instant;
 
 use lathe_runtime::instance::RunRequest;
-use lathe_runtime::{Pool, QueryOutput, RuntimeError};
+use lathe_runtime::{QueryOutput, RuntimeError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 
 use crate::api::open_secrets;
 use crate::auth::Actor;
+use crate::cache::InputsSchema;
+use crate::connectors::OpenPool;
 use crate::error::{Error, Result};
 use crate::state::SharedState;
 use crate::store::{AuditEvent, DatasourceRow, Role, SealedKind};
@@ -87,16 +88,16 @@ pub struct Run<'a> {
     pub query: Value,
     pub inputs: Option<Value>,
     /// The query's inputs schema; `None` for a preview.
-    pub inputs_schema: Option<&'a Value>,
+    pub inputs_schema: Option<&'a InputsSchema>,
     pub app: Option<AppRef<'a>>,
     /// The caller's role in the workspace.
     pub role: Role,
 }
 
 /// The datasource's pool, opened with its stored configuration when none is open with it.
-pub async fn pool(state: &SharedState, datasource: &DatasourceRow) -> Result<Arc<Pool>> {
-    if let Some(pool) = state.connectors.cached_pool(datasource) {
-        return Ok(pool);
+pub async fn pool(state: &SharedState, datasource: &DatasourceRow) -> Result<OpenPool> {
+    if let Some(open) = state.connectors.cached_pool(datasource) {
+        return Ok(open);
     }
     let plugin = state
         .connectors
@@ -110,10 +111,12 @@ pub async fn pool(state: &SharedState, datasource: &DatasourceRow) -> Result<Arc
         })?;
     let mut config: Map<String, Value> =
         serde_json::from_str(&datasource.config).unwrap_or_default();
-    config.extend(open_secrets(state, datasource).await?);
+    let secrets = open_secrets(state, datasource).await?;
+    let secret_values = secret_strings(&secrets);
+    config.extend(secrets);
     Ok(state
         .connectors
-        .open_pool(plugin, datasource, Value::Object(config)))
+        .open_pool(plugin, datasource, Value::Object(config), secret_values))
 }
 
 /// Runs one query and writes its audit record, whatever the outcome.
@@ -149,7 +152,7 @@ pub async fn run(
         detail["query"] = json!(app.query);
         detail["version"] = app.version.map_or(json!("draft"), |v| json!(v));
     }
-    detail["inputs"] = audit_inputs(run.inputs.as_ref(), run.inputs_schema);
+    detail["inputs"] = audit_inputs(run.inputs.as_ref(), run.inputs_schema.map(|s| &s.schema));
     if run.app.is_none() {
         // An ad-hoc query is recorded as written: templates, never the values bound to them.
         detail["query"] = run.query.clone();
@@ -195,7 +198,7 @@ async fn execute(state: &SharedState, actor: &Actor, run: &Run<'_>) -> Result<Qu
         )));
     }
     if let Some(schema) = run.inputs_schema {
-        check_inputs(schema, &inputs)?;
+        schema.check(&inputs)?;
     }
 
     let roots = template_roots(&run.query)?;
@@ -233,13 +236,10 @@ async fn execute(state: &SharedState, actor: &Actor, run: &Run<'_>) -> Result<Qu
 
     let params =
         lathe_runtime::params::bind(&run.query, &Value::Object(context)).map_err(Error::from)?;
+    let OpenPool { pool, secrets } = pool(state, run.datasource).await?;
     // The datasource's own secrets (a password, an API token) are masked in results too: an
     // API that echoes its request headers would show them otherwise.
-    if run.datasource.secrets.is_some() {
-        let own = open_secrets(state, run.datasource).await?;
-        bound_secrets.extend(secret_strings(&own));
-    }
-    let pool = pool(state, run.datasource).await?;
+    bound_secrets.extend(secrets.iter().cloned());
     let request = RunRequest {
         operation: run.operation.clone(),
         query: run.query.clone(),
@@ -261,29 +261,6 @@ fn template_roots(query: &Value) -> Result<BTreeSet<String>> {
         .into_iter()
         .map(|n| n.split('.').next().unwrap_or_default().to_string())
         .collect())
-}
-
-fn check_inputs(schema: &Value, inputs: &Value) -> Result<()> {
-    let validator = jsonschema::validator_for(schema)
-        .map_err(|e| Error::Validation(format!("the query's inputs schema is invalid: {e}")))?;
-    let errors: Vec<String> = validator
-        .iter_errors(inputs)
-        .take(5)
-        .map(|e| {
-            let at = e.instance_path().to_string();
-            let at = if at.is_empty() {
-                "inputs".to_string()
-            } else {
-                format!("inputs{at}")
-            };
-            format!("{at}: {e}")
-        })
-        .collect();
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Validation(errors.join("; ")))
-    }
 }
 
 /// The workspace's constants and opened secrets, as the `constants` and `secrets` roots.

@@ -6,6 +6,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::auth::{Hasher, LoginLimiter};
+use crate::cache::Caches;
 use crate::connectors::Connectors;
 use crate::http::metrics::Metrics;
 use crate::mail::Mailer;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub connectors: Connectors,
     /// Group-commits the audit records of query runs.
     pub run_audit: AuditQueue,
+    /// Tokens, roles, released queries and datasources, for the request path.
+    pub caches: Caches,
 }
 
 /// Settings derived once from the configuration.

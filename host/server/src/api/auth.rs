@@ -129,6 +129,7 @@ pub async fn auth_login(
             via: Via::Session {
                 id_hash: session.hash(),
             },
+            epoch: state.caches.sync(&state.store).await?,
         },
     )
     .await?;

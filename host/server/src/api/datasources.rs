@@ -514,7 +514,7 @@ pub async fn datasources_test(
     authorize(&state, &actor, &ws, Permission::Build).await?;
     let row = load(&state, &ws, &id).await?;
     let started = std::time::Instant::now();
-    let pool = pipeline::pool(&state, &row).await?;
+    let pool = pipeline::pool(&state, &row).await?.pool;
     pool.test().await.map_err(|e| {
         let e = Error::from(e);
         pipeline::note_refusal(&e, &ws, &id);
@@ -547,7 +547,7 @@ pub async fn datasources_schema(
 ) -> Result<Json<Value>> {
     authorize(&state, &actor, &ws, Permission::Build).await?;
     let row = load(&state, &ws, &id).await?;
-    let pool = pipeline::pool(&state, &row).await?;
+    let pool = pipeline::pool(&state, &row).await?.pool;
     let schema = pool.schema().await.map_err(|e| {
         let e = Error::from(e);
         pipeline::note_refusal(&e, &ws, &id);

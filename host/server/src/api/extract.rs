@@ -1,11 +1,11 @@
 //! Request extractors whose rejections are problem documents, and the small validation and
 //! formatting helpers the handlers share.
 
-use axum::Json;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -20,19 +20,48 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(ApiJson(value)),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(Error::UnsupportedMediaType),
-            Err(JsonRejection::JsonDataError(e)) => Err(Error::Validation(e.body_text())),
-            Err(JsonRejection::JsonSyntaxError(e)) => Err(Error::BadRequest(e.body_text())),
-            Err(JsonRejection::BytesRejection(e))
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-            {
-                Err(Error::PayloadTooLarge)
-            }
-            Err(e) => Err(Error::BadRequest(e.body_text())),
+        if !is_json(req.headers()) {
+            return Err(Error::UnsupportedMediaType);
         }
+        let bytes = match Bytes::from_request(req, state).await {
+            Ok(bytes) => bytes,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(Error::PayloadTooLarge);
+            }
+            Err(e) => return Err(Error::BadRequest(e.body_text())),
+        };
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| Error::BadRequest("the body is not UTF-8 text".into()))?;
+        // A number serde_json would round (an integer beyond 64 bits, more digits than an
+        // f64 holds) arrives as a string of its exact text, the way results leave: an id like
+        // 9007199254740993 in `inputs` is never silently bound as ...992. A schema that wants
+        // an integer there then refuses it, rather than the wrong row being read.
+        let value = lathe_plugin_sdk::exact_json::parse(text)
+            .map_err(|e| Error::BadRequest(format!("the body is not valid JSON: {e}")))?;
+        serde_json::from_value(value).map(ApiJson).map_err(|e| {
+            Error::Validation(format!(
+                "Failed to deserialize the JSON body into the target type: {e}"
+            ))
+        })
     }
+}
+
+/// `application/json` or any `application/…+json`, parameters (`charset`) aside.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// Query parameters: anything that doesn't parse is a 400.

@@ -12,7 +12,10 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{ApiJson, ApiQuery};
+use std::sync::Arc;
+
 use crate::auth::{Actor, ClientAddr, Permission, authorize};
+use crate::cache::{InputsSchema, Released, StoredQuery};
 use crate::error::{Error, Problem, Result};
 use crate::pipeline::{self, AppRef, RunResponse};
 use crate::state::SharedState;
@@ -73,35 +76,65 @@ pub async fn queries_run(
             ));
         }
     };
-    let found = match state.store.app_query(&ws, &app, which, &name).await? {
-        QueryLookup::Found(found) => found,
-        QueryLookup::NoApp | QueryLookup::NotReleased | QueryLookup::NoQuery => {
-            return Err(Error::NotFound);
+    let query = match which {
+        Which::Released => {
+            match state
+                .caches
+                .released_query(&state.store, actor.epoch, &ws, &app, &name)
+                .await?
+            {
+                Released::Found(query) => query,
+                Released::Missing => return Err(Error::NotFound),
+            }
         }
+        Which::Draft => draft_query(&state, &ws, &app, &name).await?,
     };
     let datasource = state
-        .store
-        .datasource_by_name(&ws, &found.query.datasource)
+        .caches
+        .datasource(&state.store, actor.epoch, &ws, &query.query.datasource)
         .await?
         .ok_or_else(|| {
             Error::Validation(format!(
                 "query `{name}` uses datasource `{}`, which this workspace doesn't have",
-                found.query.datasource
+                query.query.datasource
             ))
         })?;
     let run = pipeline::Run {
         workspace_id: &ws,
         datasource: &datasource,
-        operation: found.query.operation.clone(),
-        query: found.query.query.clone(),
+        operation: query.query.operation.clone(),
+        query: query.query.query.clone(),
         inputs: body.inputs,
-        inputs_schema: Some(&found.query.inputs),
+        inputs_schema: Some(&query.inputs),
         app: Some(AppRef {
-            app_id: &found.app_id,
+            app_id: &query.app_id,
             query: &name,
-            version: found.version,
+            version: query.version,
         }),
         role,
     };
     pipeline::run(&state, &actor, addr, run).await.map(Json)
+}
+
+/// The draft's query, read and compiled for this run: drafts change with every save, so
+/// they are not cached.
+async fn draft_query(
+    state: &SharedState,
+    ws: &str,
+    app: &str,
+    name: &str,
+) -> Result<Arc<StoredQuery>> {
+    let found = match state.store.app_query(ws, app, Which::Draft, name).await? {
+        QueryLookup::Found(found) => found,
+        QueryLookup::NoApp | QueryLookup::NotReleased | QueryLookup::NoQuery => {
+            return Err(Error::NotFound);
+        }
+    };
+    let inputs = InputsSchema::compile(found.query.inputs.clone())?;
+    Ok(Arc::new(StoredQuery {
+        app_id: found.app_id,
+        version: None,
+        query: found.query,
+        inputs,
+    }))
 }

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, Method, header};
 use ipnet::IpNet;
 
 use super::hash_secret;
+use crate::cache::Epoch;
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{AuditEvent, UserRow, now_ms};
@@ -36,6 +37,9 @@ pub enum Via {
 pub struct Actor {
     pub user: UserRow,
     pub via: Via,
+    /// The cache epoch this request synced to: what it reads through the caches is at least
+    /// as fresh as the store when the request arrived.
+    pub epoch: Epoch,
 }
 
 impl Actor {
@@ -108,6 +112,7 @@ impl FromRequestParts<Arc<AppState>> for Actor {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self> {
+        let epoch = state.caches.sync(&state.store).await?;
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
             let token = value
                 .to_str()
@@ -116,15 +121,15 @@ impl FromRequestParts<Arc<AppState>> for Actor {
                 .filter(|t| t.starts_with(TOKEN_PREFIX))
                 .ok_or(Error::Unauthenticated)?;
             let (token, user) = state
-                .store
-                .token_lookup(&hash_secret(token))
+                .caches
+                .token(&state.store, epoch, &hash_secret(token))
                 .await?
                 .ok_or(Error::Unauthenticated)?;
             let via = Via::Token {
                 token_id: token.id,
                 workspace_id: token.workspace_id,
             };
-            return Ok(Actor { user, via });
+            return Ok(Actor { user, via, epoch });
         }
 
         let sessions = session_cookies_from(&parts.headers);
@@ -152,6 +157,7 @@ impl FromRequestParts<Arc<AppState>> for Actor {
         Ok(Actor {
             user: found.user,
             via: Via::Session { id_hash },
+            epoch,
         })
     }
 }

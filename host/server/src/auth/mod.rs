@@ -64,8 +64,8 @@ pub async fn authorize(
         return Err(Error::NotFound);
     }
     let role = state
-        .store
-        .member_role(workspace_id, &actor.user.id)
+        .caches
+        .role(&state.store, actor.epoch, workspace_id, &actor.user.id)
         .await?;
     let role = role.ok_or(Error::NotFound)?;
     if !role.allows(permission) {

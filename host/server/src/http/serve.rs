@@ -73,6 +73,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         vault,
         connectors,
         run_audit: AuditQueue::start(store.clone()),
+        caches: Default::default(),
     });
     let app = super::app(
         state,

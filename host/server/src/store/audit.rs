@@ -107,22 +107,25 @@ impl Store {
 }
 
 /// Appends one record on `conn` (a pooled connection or a change's transaction).
+/// The columns an insert fills, in the order their values are bound.
+pub(super) const INSERT_COLUMNS: &str =
+    "workspace_id, actor_id, actor_email, action, target, address, via, detail, created_at";
+
 pub(super) async fn insert(conn: &mut sqlx::AnyConnection, event: AuditEvent) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_events \
-             (workspace_id, actor_id, actor_email, action, target, address, via, detail, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(event.workspace_id)
-    .bind(event.actor_id)
-    .bind(event.actor_email)
-    .bind(event.action)
-    .bind(event.target)
-    .bind(event.address)
-    .bind(event.via)
-    .bind(event.detail.map(|d| d.to_string()))
-    .bind(now_ms())
-    .execute(&mut *conn)
-    .await?;
+    let sql = format!(
+        "INSERT INTO audit_events ({INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(event.workspace_id)
+        .bind(event.actor_id)
+        .bind(event.actor_email)
+        .bind(event.action)
+        .bind(event.target)
+        .bind(event.address)
+        .bind(event.via)
+        .bind(event.detail.map(|d| d.to_string()))
+        .bind(now_ms())
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }

@@ -68,12 +68,45 @@ impl AuditQueue {
     }
 }
 
+/// Records per `INSERT` statement: one statement (one trip to the database) per 64 records
+/// instead of one each, well under SQLite's and PostgreSQL's limits on bound parameters
+/// (64 × 9 = 576).
+const ROWS_PER_INSERT: usize = 64;
+
 impl Store {
     /// Appends several records in one transaction.
     pub async fn audit_append_all(&self, events: Vec<AuditEvent>) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        for event in events {
-            super::audit::insert(&mut tx, event).await?;
+        let mut events = events.into_iter().peekable();
+        while events.peek().is_some() {
+            let chunk: Vec<AuditEvent> = events.by_ref().take(ROWS_PER_INSERT).collect();
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let n = i * 9;
+                    let params: Vec<String> = (1..=9).map(|k| format!("${}", n + k)).collect();
+                    format!("({})", params.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO audit_events ({}) VALUES {}",
+                super::audit::INSERT_COLUMNS,
+                rows.join(", ")
+            );
+            let now = super::now_ms();
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for event in chunk {
+                query = query
+                    .bind(event.workspace_id)
+                    .bind(event.actor_id)
+                    .bind(event.actor_email)
+                    .bind(event.action)
+                    .bind(event.target)
+                    .bind(event.address)
+                    .bind(event.via)
+                    .bind(event.detail.map(|d| d.to_string()))
+                    .bind(now);
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -193,6 +193,15 @@ impl Store {
         Ok(())
     }
 
+    /// The counter that every change to a cached table moves (see `cache.rs`).
+    pub async fn cache_epoch(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT epoch FROM cache_epoch WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     /// True when the database answers and every migration this build knows is applied.
     pub async fn ready(&self) -> Result<bool> {
         let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations")

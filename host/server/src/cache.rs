@@ -1,0 +1,278 @@
+//! Caches on the request path: what an API token resolves to, a member's role, a released
+//! app's queries with their compiled inputs schemas, and datasources by name. Without them a
+//! query run costs five store reads and a parse of the whole app definition before the
+//! connector is even called.
+//!
+//! Freshness: every change to a cached table moves `cache_epoch.epoch` in the same
+//! transaction (triggers in the migrations, so that no write path can forget). Before a
+//! request uses any entry, [`Caches::sync`] waits for a read of the epoch that *began after
+//! the request arrived*; a different epoch empties every cache. So a revoked token, a removed
+//! member, a new release or a changed datasource is seen by the very next request on every
+//! server sharing the store, exactly as without caches. Concurrent requests share one epoch
+//! read: a request that arrives while a read is out waits for the next one, so under load the
+//! store sees about one tiny read per round trip instead of five per request.
+//!
+//! An entry is stored only under the epoch its request synced to, and only while the caches
+//! still hold that epoch: a value read from the store while a change was committing can land
+//! under the old epoch, which the next request's sync throws away.
+//!
+//! Each map holds at most [`MAX_ENTRIES`]; a full map is emptied rather than tracked for age,
+//! which keeps memory bounded without bookkeeping on the hot path. Misses (an unknown token, a
+//! non-member) are never cached, so guessing can't fill memory.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::store::{
+    AppQuery, DatasourceRow, QueryLookup, Role, Store, TokenRow, UserRow, Which, now_ms,
+};
+
+/// Entries per map before the map is emptied.
+pub const MAX_ENTRIES: usize = 4096;
+
+/// The epoch a request synced to; entries it reads from the store are stored under it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Epoch(i64);
+
+/// A query of an app, ready to run: its inputs schema compiled.
+pub struct StoredQuery {
+    pub app_id: String,
+    /// The released version's number; `None` for the draft.
+    pub version: Option<i64>,
+    pub query: crate::definition::Query,
+    pub inputs: InputsSchema,
+}
+
+/// A query's inputs schema with its compiled validator.
+pub struct InputsSchema {
+    pub schema: Value,
+    validator: jsonschema::Validator,
+}
+
+impl InputsSchema {
+    pub fn compile(schema: Value) -> Result<InputsSchema> {
+        let validator = jsonschema::validator_for(&schema)
+            .map_err(|e| Error::Validation(format!("the query's inputs schema is invalid: {e}")))?;
+        Ok(InputsSchema { schema, validator })
+    }
+
+    /// Checks `inputs`, naming up to five failing places.
+    pub fn check(&self, inputs: &Value) -> Result<()> {
+        let errors: Vec<String> = self
+            .validator
+            .iter_errors(inputs)
+            .take(5)
+            .map(|e| format!("inputs{}: {e}", e.instance_path()))
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Validation(errors.join("; ")))
+        }
+    }
+}
+
+/// How a released query lookup ended.
+pub enum Released {
+    Found(Arc<StoredQuery>),
+    /// No such app, no release yet, or no query of that name in the release.
+    Missing,
+}
+
+#[derive(Default)]
+struct Entries {
+    epoch: Option<i64>,
+    tokens: HashMap<String, (TokenRow, UserRow)>,
+    roles: HashMap<(String, String), Role>,
+    queries: HashMap<(String, String, String), Arc<StoredQuery>>,
+    datasources: HashMap<(String, String), Arc<DatasourceRow>>,
+}
+
+impl Entries {
+    /// Moves to `epoch`, emptying everything filled under another one.
+    fn advance(&mut self, epoch: i64) {
+        if self.epoch != Some(epoch) {
+            *self = Entries {
+                epoch: Some(epoch),
+                ..Entries::default()
+            };
+        }
+    }
+}
+
+fn put<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V) {
+    if map.len() >= MAX_ENTRIES {
+        map.clear();
+    }
+    map.insert(key, value);
+}
+
+#[derive(Default)]
+pub struct Caches {
+    entries: Mutex<Entries>,
+    gate: Gate,
+}
+
+impl Caches {
+    /// Brings the caches up to the store's epoch as of a read that began after this call.
+    pub async fn sync(&self, store: &Store) -> Result<Epoch> {
+        let epoch = self.gate.fresh_epoch(store).await?;
+        self.lock().advance(epoch);
+        Ok(Epoch(epoch))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Stores `value` in the map `pick` chooses, if the caches are still at `epoch`.
+    fn fill<K, V>(
+        &self,
+        epoch: Epoch,
+        pick: impl FnOnce(&mut Entries) -> &mut HashMap<K, V>,
+        key: K,
+        value: V,
+    ) where
+        K: std::hash::Hash + Eq,
+    {
+        let mut entries = self.lock();
+        if entries.epoch == Some(epoch.0) {
+            put(pick(&mut entries), key, value);
+        }
+    }
+
+    /// The live token with this hash and its enabled owner.
+    pub async fn token(
+        &self,
+        store: &Store,
+        epoch: Epoch,
+        token_hash: &str,
+    ) -> Result<Option<(TokenRow, UserRow)>> {
+        let cached = self.lock().tokens.get(token_hash).cloned();
+        if let Some((token, user)) = cached {
+            // Expiry is a matter of time, not of a change in the store.
+            return Ok((token.expires_at > now_ms()).then_some((token, user)));
+        }
+        let found = store.token_lookup(token_hash).await?;
+        if let Some(found) = &found {
+            self.fill(
+                epoch,
+                |e| &mut e.tokens,
+                token_hash.to_string(),
+                found.clone(),
+            );
+        }
+        Ok(found)
+    }
+
+    /// The user's role in the workspace, `None` for a non-member.
+    pub async fn role(
+        &self,
+        store: &Store,
+        epoch: Epoch,
+        workspace_id: &str,
+        user_id: &str,
+    ) -> Result<Option<Role>> {
+        let key = (workspace_id.to_string(), user_id.to_string());
+        if let Some(role) = self.lock().roles.get(&key).copied() {
+            return Ok(Some(role));
+        }
+        let role = store.member_role(workspace_id, user_id).await?;
+        if let Some(role) = role {
+            self.fill(epoch, |e| &mut e.roles, key, role);
+        }
+        Ok(role)
+    }
+
+    /// The released version's query `name` of the app with this id or slug.
+    pub async fn released_query(
+        &self,
+        store: &Store,
+        epoch: Epoch,
+        workspace_id: &str,
+        app: &str,
+        name: &str,
+    ) -> Result<Released> {
+        let key = (workspace_id.to_string(), app.to_string(), name.to_string());
+        if let Some(found) = self.lock().queries.get(&key).cloned() {
+            return Ok(Released::Found(found));
+        }
+        let lookup = store
+            .app_query(workspace_id, app, Which::Released, name)
+            .await?;
+        let QueryLookup::Found(found) = lookup else {
+            return Ok(Released::Missing);
+        };
+        let AppQuery {
+            app_id,
+            version,
+            query,
+        } = *found;
+        if version.is_none() {
+            return Ok(Released::Missing);
+        }
+        let inputs = InputsSchema::compile(query.inputs.clone())?;
+        let released = Arc::new(StoredQuery {
+            app_id,
+            version,
+            query,
+            inputs,
+        });
+        self.fill(epoch, |e| &mut e.queries, key, released.clone());
+        Ok(Released::Found(released))
+    }
+
+    /// The workspace's datasource called `name`.
+    pub async fn datasource(
+        &self,
+        store: &Store,
+        epoch: Epoch,
+        workspace_id: &str,
+        name: &str,
+    ) -> Result<Option<Arc<DatasourceRow>>> {
+        let key = (workspace_id.to_string(), name.to_string());
+        if let Some(found) = self.lock().datasources.get(&key).cloned() {
+            return Ok(Some(found));
+        }
+        let Some(row) = store.datasource_by_name(workspace_id, name).await? else {
+            return Ok(None);
+        };
+        let row = Arc::new(row);
+        self.fill(epoch, |e| &mut e.datasources, key, row.clone());
+        Ok(Some(row))
+    }
+}
+
+/// Shares epoch reads between concurrent requests without ever answering a request with a
+/// read that began before it arrived.
+///
+/// Reads are numbered as they begin. A request notes how many had begun when it arrived; any
+/// read numbered higher began after it. Requests take turns (a fair mutex): the one whose turn
+/// it is either finds such a read already finished, or makes one itself. A request cancelled
+/// mid-read just gives up its turn; the next one reads.
+#[derive(Default)]
+struct Gate {
+    begun: AtomicU64,
+    turn: tokio::sync::Mutex<()>,
+    /// The number and result of the latest finished read.
+    last: Mutex<(u64, i64)>,
+}
+
+impl Gate {
+    async fn fresh_epoch(&self, store: &Store) -> Result<i64> {
+        let needed = self.begun.load(Ordering::SeqCst) + 1;
+        let _turn = self.turn.lock().await;
+        let (number, epoch) = *self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if number >= needed {
+            return Ok(epoch);
+        }
+        let number = self.begun.fetch_add(1, Ordering::SeqCst) + 1;
+        let epoch = store.cache_epoch().await?;
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = (number, epoch);
+        Ok(epoch)
+    }
+}
