@@ -120,7 +120,7 @@ pub struct Caches {
 impl Caches {
     /// Brings the caches up to the store's epoch as of a read that began after this call.
     pub async fn sync(&self, store: &Store) -> Result<Epoch> {
-        let epoch = self.gate.fresh_epoch(store).await?;
+        let epoch = self.gate.fresh(|| store.cache_epoch()).await?;
         self.lock().advance(epoch);
         Ok(Epoch(epoch))
     }
@@ -263,7 +263,13 @@ struct Gate {
 }
 
 impl Gate {
-    async fn fresh_epoch(&self, store: &Store) -> Result<i64> {
+    /// The result of a `read` that began after this call did: another caller's, if one
+    /// finished by this caller's turn, or its own.
+    async fn fresh<F, Fut>(&self, read: F) -> Result<i64>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<i64>>,
+    {
         let needed = self.begun.load(Ordering::SeqCst) + 1;
         let _turn = self.turn.lock().await;
         let (number, epoch) = *self.last.lock().unwrap_or_else(|e| e.into_inner());
@@ -271,8 +277,63 @@ impl Gate {
             return Ok(epoch);
         }
         let number = self.begun.fetch_add(1, Ordering::SeqCst) + 1;
-        let epoch = store.cache_epoch().await?;
+        let epoch = read().await?;
         *self.last.lock().unwrap_or_else(|e| e.into_inner()) = (number, epoch);
         Ok(epoch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicI64;
+    use std::time::Duration;
+
+    /// Every answer comes from a read that began after the caller asked, and concurrent
+    /// callers share reads.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_gate_answers_only_with_reads_begun_after_the_call() {
+        let gate = Arc::new(Gate::default());
+        // The "store": each read returns its own number, counted as it begins.
+        let reads = Arc::new(AtomicI64::new(0));
+        let mut callers = Vec::new();
+        for _ in 0..64 {
+            let (gate, reads) = (gate.clone(), reads.clone());
+            callers.push(tokio::spawn(async move {
+                let begun_before = reads.load(Ordering::SeqCst);
+                let seen = gate
+                    .fresh(|| async {
+                        let n = reads.fetch_add(1, Ordering::SeqCst) + 1;
+                        tokio::time::sleep(Duration::from_millis(2)).await;
+                        Ok(n)
+                    })
+                    .await
+                    .unwrap();
+                assert!(
+                    seen > begun_before,
+                    "answered with read {seen}, asked after {begun_before}"
+                );
+            }));
+        }
+        for caller in callers {
+            caller.await.unwrap();
+        }
+        let total = reads.load(Ordering::SeqCst);
+        assert!(total < 64, "{total} reads for 64 concurrent callers");
+    }
+
+    /// A caller cancelled in the middle of its read leaves no one waiting forever.
+    #[tokio::test]
+    async fn a_cancelled_read_hands_the_turn_on() {
+        let gate = Gate::default();
+        let stuck = gate.fresh(std::future::pending::<Result<i64>>);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), stuck)
+                .await
+                .is_err()
+        );
+        let next = gate.fresh(|| async { Ok(7) });
+        let answer = tokio::time::timeout(Duration::from_secs(5), next).await;
+        assert_eq!(answer.unwrap().unwrap(), 7);
     }
 }

@@ -3,7 +3,9 @@
 //! disk's sync rate. Instead, runs queue their records and wait: one writer task takes
 //! whatever is queued, up to [`MAX_BATCH`], appends it in one transaction and then answers
 //! every waiter. Under no load a batch is one record, written at once; under load many runs
-//! share one commit. A record is never reported written before it is committed.
+//! share one commit. A record is never reported written before it is committed. On SQLite the
+//! writer has a connection of its own whose commits skip the fsync (see `Store::open`): they
+//! are in the WAL, safe from a crash of Lathe, and on disk at the next synced commit.
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -76,7 +78,7 @@ const ROWS_PER_INSERT: usize = 64;
 impl Store {
     /// Appends several records in one transaction.
     pub async fn audit_append_all(&self, events: Vec<AuditEvent>) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.audit_pool.begin().await?;
         let mut events = events.into_iter().peekable();
         while events.peek().is_some() {
             let chunk: Vec<AuditEvent> = events.by_ref().take(ROWS_PER_INSERT).collect();

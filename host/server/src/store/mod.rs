@@ -62,6 +62,9 @@ pub enum Backend {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// The audit writer's connection (see `audit_queue.rs`): on SQLite one connection of its
+    /// own, whose commits skip the fsync; on PostgreSQL the main pool.
+    audit_pool: AnyPool,
     backend: Backend,
     /// The SQLite data directory, where the migration lock file lives; `None` on PostgreSQL.
     data_dir: Option<PathBuf>,
@@ -87,6 +90,7 @@ impl Store {
                     .await
                     .context("connecting to PostgreSQL")?;
                 Ok(Store {
+                    audit_pool: pool.clone(),
                     pool,
                     backend: Backend::Postgres,
                     data_dir: None,
@@ -129,32 +133,30 @@ impl Store {
         let url = format!("sqlite://{}?mode=rwc", file_url.path());
 
         let options = AnyConnectOptions::from_str(&url).context("building the SQLite URL")?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    // WAL lets readers run beside the writer; FULL makes every acknowledged
-                    // commit survive power loss, not only a process crash.
-                    conn.execute("PRAGMA journal_mode = WAL").await?;
-                    conn.execute("PRAGMA synchronous = FULL").await?;
-                    conn.execute("PRAGMA foreign_keys = ON").await?;
-                    conn.execute("PRAGMA busy_timeout = 10000").await?;
-                    Ok(())
-                })
-            })
-            .connect_with(options)
+        // WAL lets readers run beside the writer; FULL makes every acknowledged commit
+        // survive power loss, not only a process crash.
+        let pool = sqlite_pool(&options, 8, true)
+            .await
+            .with_context(|| format!("opening SQLite database {}", file.display()))?;
+        // The run audit writer's commits are in the WAL, visible to every reader and safe
+        // from a crash of Lathe, before a run is answered; with NORMAL they reach the disk at
+        // the next FULL commit of any other connection or the next checkpoint, instead of
+        // costing an fsync each (one per batch used to be most of a run's latency). Only an
+        // operating-system crash or power loss in between can lose them.
+        let audit_pool = sqlite_pool(&options, 1, false)
             .await
             .with_context(|| format!("opening SQLite database {}", file.display()))?;
         Ok(Store {
             pool,
+            audit_pool,
             backend: Backend::Sqlite,
             data_dir: Some(data_dir),
         })
     }
 
-    /// Waits for open connections to finish and closes the pool.
+    /// Waits for open connections to finish and closes the pools.
     pub async fn close(&self) {
+        self.audit_pool.close().await;
         self.pool.close().await;
     }
 
@@ -234,6 +236,33 @@ impl Change {
         self.tx.commit().await?;
         Ok(())
     }
+}
+
+/// A SQLite pool of `size` connections in WAL mode with foreign keys on, syncing every commit
+/// to disk (`synchronous = FULL`) or only at checkpoints (`NORMAL`).
+async fn sqlite_pool(
+    options: &AnyConnectOptions,
+    size: u32,
+    full_sync: bool,
+) -> std::result::Result<AnyPool, sqlx::Error> {
+    AnyPoolOptions::new()
+        .max_connections(size)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                if full_sync {
+                    conn.execute("PRAGMA synchronous = FULL").await?;
+                } else {
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                }
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                conn.execute("PRAGMA busy_timeout = 10000").await?;
+                Ok(())
+            })
+        })
+        .connect_with(options.clone())
+        .await
 }
 
 /// Milliseconds since the Unix epoch: the store's one time representation.
