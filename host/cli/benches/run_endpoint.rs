@@ -26,6 +26,7 @@ const PG: &str = "host=127.0.0.1 port=5432 user=postgres dbname=postgres";
 const SQL: &str = "select {{ inputs.n }}::int as n";
 const NATIVE_SQL: &str = "select $1::int as n";
 const PASSWORD: &str = "benchmark password";
+const POOL_SIZE: u16 = 16;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -211,6 +212,11 @@ async fn lathe_endpoint(data_dir: &std::path::Path) -> (Child, String, String) {
             &root().join("target/bench-components").display().to_string(),
         ])
         .args(["--egress-allow", "127.0.0.1"])
+        // The connector runs one query per instance at a time, where tokio-postgres
+        // pipelines many on one connection: sixteen instances keep the 32 clients' queries
+        // from queueing for a free one (the default of four is sized for a workspace, not
+        // for a load test).
+        .args(["--pool-size", &POOL_SIZE.to_string()])
         .stdout(Stdio::piped())
         .stderr(log)
         .spawn()
@@ -302,6 +308,22 @@ async fn workspace_and_token(api: &impl Fn(&str) -> String, base: &str) -> (Stri
     (ws, token["token"].as_str().unwrap().to_string())
 }
 
+/// User and system CPU time of process `pid` so far, from `/proc/<pid>/stat`.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may hold spaces): utime and
+    // stime are the 12th and 13th of them, in clock ticks (100 per second on Linux).
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn print(name: &str, f: &Figures) {
     println!(
         "{name:<28} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} requests, {} errors)",
@@ -339,8 +361,15 @@ fn main() {
         println!("one-row PostgreSQL query, {concurrency} keep-alive clients, {secs} s each");
         let native = load(&native_url, None, &body, concurrency, duration).await;
         print("native axum + tokio-postgres", &native);
+        let cpu_before = cpu_seconds(server.id());
         let lathe = load(&lathe_url, Some(&token), &body, concurrency, duration).await;
+        let cpu = cpu_seconds(server.id()) - cpu_before;
         print("lathe run endpoint", &lathe);
+        println!(
+            "lathe server CPU: {:.0} µs per request ({:.2} cores; pool size {POOL_SIZE})",
+            cpu * 1e6 / lathe.requests as f64,
+            cpu / duration.as_secs_f64()
+        );
         println!(
             "ratio (lathe / native): throughput {:.2}x, p50 {:.2}x, p99 {:.2}x",
             lathe.per_second / native.per_second,
