@@ -76,41 +76,54 @@ impl AuditQueue {
 const ROWS_PER_INSERT: usize = 64;
 
 impl Store {
-    /// Appends several records in one transaction.
+    /// Appends several records atomically: in one `INSERT` statement (a transaction by
+    /// itself, one trip to the database) when they fit in one, otherwise in one transaction.
     pub async fn audit_append_all(&self, events: Vec<AuditEvent>) -> Result<()> {
+        if events.len() <= ROWS_PER_INSERT {
+            insert_rows(&self.audit_pool, events).await?;
+            return Ok(());
+        }
         let mut tx = self.audit_pool.begin().await?;
         let mut events = events.into_iter().peekable();
         while events.peek().is_some() {
             let chunk: Vec<AuditEvent> = events.by_ref().take(ROWS_PER_INSERT).collect();
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let n = i * 9;
-                    let params: Vec<String> = (1..=9).map(|k| format!("${}", n + k)).collect();
-                    format!("({})", params.join(", "))
-                })
-                .collect();
-            let sql = format!(
-                "INSERT INTO audit_events ({}) VALUES {}",
-                super::audit::INSERT_COLUMNS,
-                rows.join(", ")
-            );
-            let now = super::now_ms();
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for event in chunk {
-                query = query
-                    .bind(event.workspace_id)
-                    .bind(event.actor_id)
-                    .bind(event.actor_email)
-                    .bind(event.action)
-                    .bind(event.target)
-                    .bind(event.address)
-                    .bind(event.via)
-                    .bind(event.detail.map(|d| d.to_string()))
-                    .bind(now);
-            }
-            query.execute(&mut *tx).await?;
+            insert_rows(&mut *tx, chunk).await?;
         }
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// One multi-row `INSERT` of `events` (at most [`ROWS_PER_INSERT`]).
+async fn insert_rows<'c>(
+    executor: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    events: Vec<AuditEvent>,
+) -> Result<()> {
+    let rows: Vec<String> = (0..events.len())
+        .map(|i| {
+            let params: Vec<String> = (1..=9).map(|k| format!("${}", i * 9 + k)).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO audit_events ({}) VALUES {}",
+        super::audit::INSERT_COLUMNS,
+        rows.join(", ")
+    );
+    let now = super::now_ms();
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for event in events {
+        query = query
+            .bind(event.workspace_id)
+            .bind(event.actor_id)
+            .bind(event.actor_email)
+            .bind(event.action)
+            .bind(event.target)
+            .bind(event.address)
+            .bind(event.via)
+            .bind(event.detail.map(|d| d.to_string()))
+            .bind(now);
+    }
+    query.execute(executor).await?;
+    Ok(())
 }
