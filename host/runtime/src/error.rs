@@ -47,6 +47,12 @@ pub enum RuntimeError {
     #[error("{plugin}: the connector exceeded its memory limit of {limit_mib} MiB and was stopped")]
     MemoryLimit { plugin: String, limit_mib: u64 },
 
+    /// The connector held more host-side resources (sockets, streams, HTTP header maps, …)
+    /// than an instance may, or built a header map past its size limit; the instance was
+    /// discarded and what it held freed.
+    #[error("{plugin}: the connector {detail} and was stopped")]
+    ResourceLimit { plugin: String, detail: String },
+
     /// The connector crashed (a panic, a trap); the instance was discarded.
     #[error("{plugin}: the connector crashed during {operation}: {detail}")]
     Crashed {
@@ -91,6 +97,7 @@ impl RuntimeError {
             RuntimeError::Connector { error, .. } => error.kind(),
             RuntimeError::Deadline { .. } => "timeout",
             RuntimeError::MemoryLimit { .. } => "memory-limit",
+            RuntimeError::ResourceLimit { .. } => "resource-limit",
             RuntimeError::Crashed { .. } => "connector-crashed",
             RuntimeError::BadResult { .. } => "connector-bad-result",
             RuntimeError::PoolExhausted { .. } => "pool-exhausted",
