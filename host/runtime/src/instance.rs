@@ -108,12 +108,15 @@ impl Instance {
         let label = plugin.label();
         let mut config = config.clone();
         apply_defaults(&plugin.manifest.config, &mut config);
-        plugin.check_config(&config)?;
-        bound_by_call_timeout(&plugin.manifest.config, &mut config, limits.call_timeout);
-        let grants =
-            Grants::resolve(&label, &plugin.manifest.capabilities, &config, policy).await?;
-
         let secrets = secret_values(&plugin.manifest.secrets, &config);
+        plugin
+            .check_config(&config)
+            .map_err(|e| e.redacted(&secrets))?;
+        bound_by_call_timeout(&plugin.manifest.config, &mut config, limits.call_timeout);
+        let mut grants = Grants::resolve(&label, &plugin.manifest.capabilities, &config, policy)
+            .await
+            .map_err(|e| e.redacted(&secrets))?;
+        grants.secrets = secrets.clone();
         let max_memory = plugin.engine.config().max_memory_bytes;
         let mut state = HostState::new(&label, Arc::new(grants), max_memory, limits);
         state.secrets = secrets.clone();
@@ -466,13 +469,13 @@ fn connector_error(label: &str, secrets: &[String], error: wit::Error) -> Runtim
     }
 }
 
-/// The values of the configuration's secret fields worth scrubbing (very short values would
-/// blank out ordinary words).
+/// The values of the configuration's secret fields, scrubbed from errors and log lines
+/// (very short ones only as whole words: [`crate::error::MIN_SECRET_LEN`]).
 fn secret_values(fields: &[String], config: &serde_json::Value) -> Vec<String> {
     fields
         .iter()
         .filter_map(|field| config.get(field).and_then(|v| v.as_str()))
-        .filter(|value| value.len() >= 4)
+        .filter(|value| !value.is_empty())
         .map(str::to_string)
         .collect()
 }

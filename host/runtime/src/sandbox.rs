@@ -33,11 +33,12 @@ const HTTP_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const HTTP_FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(300);
 
 fn refused(grants: &Grants, kind: &str, destination: &str) {
+    let destination = crate::error::redact(destination.to_string(), &grants.secrets);
     tracing::warn!(
         target: "lathe::egress",
         plugin = %grants.plugin,
         grants = %grants.describe(),
-        destination,
+        destination = %destination,
         kind,
         "egress refused: destination is not granted to this datasource"
     );

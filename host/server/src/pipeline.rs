@@ -359,35 +359,9 @@ pub fn note_refusal(error: &Error, workspace_id: &str, datasource_id: &str) {
 /// `select {{ secrets.key }}::int` would otherwise read the secret back in the database's
 /// error message.
 fn redact(error: RuntimeError, secrets: &[String]) -> RuntimeError {
-    if secrets.is_empty() {
-        return error;
-    }
-    let mask = |text: String| {
-        secrets
-            .iter()
-            .fold(text, |text, secret| text.replace(secret.as_str(), MASK))
-    };
-    match error {
-        RuntimeError::Connector { plugin, error } => RuntimeError::Connector {
-            plugin,
-            error: error.redacted(secrets),
-        },
-        RuntimeError::InvalidQuery(m) => RuntimeError::InvalidQuery(mask(m)),
-        RuntimeError::Crashed {
-            plugin,
-            operation,
-            detail,
-        } => RuntimeError::Crashed {
-            plugin,
-            operation,
-            detail: mask(detail),
-        },
-        RuntimeError::BadResult { plugin, detail } => RuntimeError::BadResult {
-            plugin,
-            detail: mask(detail),
-        },
-        other => other,
-    }
+    // Encoded forms too: a connector may echo a secret JSON-escaped, percent-encoded or in
+    // base64 (lathe_runtime::error::redact_with).
+    error.redacted_with(secrets, MASK)
 }
 
 /// Masks every appearance of a bound secret in the result's text.

@@ -182,6 +182,9 @@ pub struct Grants {
     pub plugin: String,
     pub hosts: Vec<PinnedHost>,
     pub policy: EgressPolicy,
+    /// The datasource's secret values, masked in the refusals logged for the operator (a
+    /// secret can be part of a granted host name).
+    pub secrets: Vec<String>,
 }
 
 impl Grants {
@@ -198,6 +201,7 @@ impl Grants {
             plugin: plugin.to_string(),
             hosts: Vec::new(),
             policy: policy.clone(),
+            secrets: Vec::new(),
         };
         for template in capabilities {
             let capability = Capability::parse(template).map_err(RuntimeError::InvalidPlugin)?;
