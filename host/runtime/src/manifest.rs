@@ -17,7 +17,9 @@
 //! ```
 //!
 //! A capability is a destination templated on configuration fields, never a wildcard:
-//! - `tcp://{host}:{port}` — TCP to the host and port the configuration names;
+//! - `tcp://{host}:{port}` — TCP to the host and port the configuration names; the host is
+//!   always a field (a literal host would be one fixed destination for every datasource of
+//!   the plugin), the port may be literal (`tcp://{host}:5432`);
 //! - `http://{base_url}` or `https://{base_url}` — HTTP requests to the origin (scheme, host,
 //!   port) of the URL in that field; `https://` admits only https URLs.
 //!
