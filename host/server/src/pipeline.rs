@@ -198,7 +198,12 @@ async fn execute(state: &SharedState, actor: &Actor, run: &Run<'_>) -> Result<Qu
         check_inputs(schema, &inputs)?;
     }
 
-    let roots = template_roots(&run.query)?;
+    let sql_fields = state
+        .connectors
+        .plugin(&run.datasource.plugin_id)
+        .map(|plugin| plugin.manifest.sql_fields(&run.operation))
+        .unwrap_or_default();
+    let roots = template_roots(&run.query, &sql_fields)?;
     let mut context = Map::new();
     for root in BROWSER_ROOTS {
         context.insert(
@@ -231,8 +236,8 @@ async fn execute(state: &SharedState, actor: &Actor, run: &Run<'_>) -> Result<Qu
     }
     context.insert("inputs".into(), inputs);
 
-    let params =
-        lathe_runtime::params::bind(&run.query, &Value::Object(context)).map_err(Error::from)?;
+    let params = lathe_runtime::params::bind(&run.query, &Value::Object(context), &sql_fields)
+        .map_err(Error::from)?;
     // The datasource's own secrets (a password, an API token) are masked in results too: an
     // API that echoes its request headers would show them otherwise.
     if run.datasource.secrets.is_some() {
@@ -253,9 +258,10 @@ async fn execute(state: &SharedState, actor: &Actor, run: &Run<'_>) -> Result<Qu
     Ok(output)
 }
 
-/// The roots (`inputs`, `secrets`, …) the query's templates start with.
-fn template_roots(query: &Value) -> Result<BTreeSet<String>> {
-    let names = lathe_plugin_sdk::template::expressions_in_json(query)
+/// The roots (`inputs`, `secrets`, …) the query's templates start with; templates in the
+/// SQL comments of `sql_fields` don't count.
+fn template_roots(query: &Value, sql_fields: &[String]) -> Result<BTreeSet<String>> {
+    let names = lathe_plugin_sdk::template::expressions_in_query(query, sql_fields)
         .map_err(|e| Error::Validation(format!("in the query template: {e}")))?;
     Ok(names
         .into_iter()
