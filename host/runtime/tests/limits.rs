@@ -9,12 +9,11 @@ use common::{Canary, engine, hostile};
 use lathe_runtime::instance::RunRequest;
 use lathe_runtime::{ConnectorError, EgressPolicy, Limits, Pool, PoolConfig, RuntimeError};
 use serde_json::json;
-use std::sync::Mutex;
 use std::time::Duration;
 
 /// Tests that measure the process's memory run one at a time (under `cargo test` they share
 /// a process; `cargo nextest` gives each its own anyway).
-static MEASURED: Mutex<()> = Mutex::new(());
+static MEASURED: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn act(action: serde_json::Value) -> RunRequest {
     RunRequest {
@@ -80,7 +79,7 @@ async fn measured(action: serde_json::Value) -> (lathe_runtime::QueryOutput, usi
 
 #[tokio::test]
 async fn millions_of_null_cells_are_cut_at_the_byte_limit() {
-    let _one = MEASURED.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = MEASURED.lock().await;
     let (out, grown) = measured(json!({
         "action": "cells", "kind": "null", "rows": 2_000_000, "columns": 16
     }))
@@ -99,7 +98,7 @@ async fn millions_of_null_cells_are_cut_at_the_byte_limit() {
 
 #[tokio::test]
 async fn json_cells_that_expand_when_parsed_are_cut_at_the_byte_limit() {
-    let _one = MEASURED.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = MEASURED.lock().await;
     // 20 kB of text per cell that parses into 10,000 values.
     let (out, grown) = measured(json!({
         "action": "cells", "kind": "json", "width": 10_000, "rows": 2_000, "batch": 64
@@ -122,7 +121,7 @@ async fn json_cells_that_expand_when_parsed_are_cut_at_the_byte_limit() {
 
 #[tokio::test]
 async fn header_maps_hoarded_on_the_host_stop_the_instance_and_are_freed() {
-    let _one = MEASURED.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = MEASURED.lock().await;
     let (engine, _cache) = engine();
     let pool = pool(&engine, 9, Limits::default());
     pool.run(act(json!({"action": "echo"}))).await.unwrap();
