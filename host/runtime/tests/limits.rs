@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Canary, engine, hostile};
+use common::{Canary, engine, hostile, http_server};
 use lathe_runtime::instance::RunRequest;
 use lathe_runtime::{ConnectorError, EgressPolicy, Limits, Pool, PoolConfig, RuntimeError};
 use serde_json::json;
@@ -24,7 +24,17 @@ fn act(action: serde_json::Value) -> RunRequest {
 }
 
 fn pool(engine: &lathe_runtime::Engine, port: u16, limits: Limits) -> Pool {
-    let config = json!({"host": "127.0.0.1", "port": port, "base_url": "http://127.0.0.1:9/"});
+    pool_with_http(engine, port, 9, limits)
+}
+
+fn pool_with_http(
+    engine: &lathe_runtime::Engine,
+    port: u16,
+    http_port: u16,
+    limits: Limits,
+) -> Pool {
+    let base_url = format!("http://127.0.0.1:{http_port}/");
+    let config = json!({"host": "127.0.0.1", "port": port, "base_url": base_url});
     let settings = PoolConfig {
         max_size: 2,
         limits,
@@ -213,4 +223,40 @@ async fn a_connector_hits_its_socket_cap_and_another_keeps_working() {
     let out = other.run(sockets(2)).await.unwrap();
     assert_eq!(out.rows[0][0], json!("holding 2"));
     other.run(act(json!({"action": "echo"}))).await.unwrap();
+}
+
+#[tokio::test]
+async fn http_connections_count_against_the_same_socket_cap() {
+    let canary = Canary::start("127.0.0.1", 0).await;
+    let http_port = http_server("{}").await;
+    let (engine, _cache) = engine();
+    let limits = Limits {
+        max_sockets: 1,
+        ..Limits::default()
+    };
+    let pool = pool_with_http(&engine, canary.port, http_port, limits);
+    let url = format!("http://127.0.0.1:{http_port}/x");
+
+    // With its one socket free, a request goes out.
+    let out = pool
+        .run(act(json!({"action": "http", "url": url})))
+        .await
+        .unwrap();
+    assert_eq!(out.rows[0][0], json!("status 200"));
+
+    // Holding a TCP socket, it may not open an HTTP connection too.
+    let sockets =
+        json!({"action": "sockets", "host": "127.0.0.1", "port": canary.port, "count": 1});
+    pool.run(act(sockets)).await.unwrap();
+    let err = pool
+        .run(act(json!({"action": "http", "url": url})))
+        .await
+        .unwrap_err();
+    match &err {
+        RuntimeError::Connector {
+            error: ConnectorError::Denied { message },
+            ..
+        } => assert!(message.contains("open connections"), "{message}"),
+        other => panic!("expected a denial, got {other:?}"),
+    }
 }
