@@ -422,15 +422,19 @@ async fn guard<T>(
                 });
             }
             let output = state.output.take();
+            // The caller gets the cause ("wasm trap: …", a host call's own error), not
+            // wasmtime's "error while executing at wasm backtrace" wrapper around it; the
+            // operator's log keeps the backtrace.
             let mut detail = match error.downcast_ref::<Trap>() {
                 Some(trap) => trap.to_string(),
-                None => error.to_string(),
+                None => error.root_cause().to_string(),
             };
             if !output.is_empty() {
                 detail = format!("{detail}; the connector printed: {output}");
             }
             let detail = redact(detail, secrets);
-            tracing::warn!(plugin = label, operation, %detail, "connector crashed");
+            let backtrace = redact(format!("{error:?}"), secrets);
+            tracing::warn!(plugin = label, operation, %detail, %backtrace, "connector crashed");
             Err(RuntimeError::Crashed {
                 plugin: label.to_string(),
                 operation,
