@@ -8,6 +8,7 @@
 //! Modules:
 //! - [`template`]: finding `{{ expression }}` templates (shared with the host).
 //! - [`exact_json`]: reading JSON text without losing digits (shared with the host).
+//! - [`sql_lex`]: where comments and quoted text are in SQL (shared with the host).
 //! - [`sql`]: templates to bound placeholders (`$1`, `?`).
 //! - [`url`]: templates to percent-encoded path segments and query values.
 //! - [`json`]: templates to typed JSON values.
@@ -20,6 +21,7 @@
 //! the protocol.
 
 pub mod exact_json;
+pub mod sql_lex;
 pub mod template;
 
 #[cfg(feature = "guest")]

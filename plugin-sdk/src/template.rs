@@ -87,15 +87,40 @@ pub fn expressions_in_json(doc: &serde_json::Value) -> Result<Vec<String>, Templ
     Ok(names)
 }
 
-fn collect_json(doc: &serde_json::Value, names: &mut Vec<String>) -> Result<(), TemplateError> {
-    fn add(text: &str, names: &mut Vec<String>) -> Result<(), TemplateError> {
-        for name in expressions(text)? {
-            if !names.contains(&name) {
-                names.push(name);
+/// The expressions a query needs: as [`expressions_in_json`], except that in the top-level
+/// string fields named in `sql_fields` (SQL text, as an operation's schema marks with
+/// `"x-lathe-widget": "sql"`) templates inside SQL comments don't count. The connector
+/// leaves those as they are ([`crate::sql_lex`]), so they need no value.
+pub fn expressions_in_query(
+    doc: &serde_json::Value,
+    sql_fields: &[String],
+) -> Result<Vec<String>, TemplateError> {
+    let serde_json::Value::Object(map) = doc else {
+        return expressions_in_json(doc);
+    };
+    let mut names = Vec::new();
+    for (key, value) in map {
+        add(key, &mut names)?;
+        match value {
+            serde_json::Value::String(sql) if sql_fields.contains(key) => {
+                add(&crate::sql_lex::without_comments(sql), &mut names)?
             }
+            other => collect_json(other, &mut names)?,
         }
-        Ok(())
     }
+    Ok(names)
+}
+
+fn add(text: &str, names: &mut Vec<String>) -> Result<(), TemplateError> {
+    for name in expressions(text)? {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    Ok(())
+}
+
+fn collect_json(doc: &serde_json::Value, names: &mut Vec<String>) -> Result<(), TemplateError> {
     match doc {
         serde_json::Value::String(s) => add(s, names),
         serde_json::Value::Array(items) => {
@@ -127,6 +152,20 @@ pub fn sole_expression(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn templates_in_sql_comments_are_not_needed() {
+        let query = serde_json::json!({
+            "sql": "select {{ inputs.a }} -- {{ inputs.old }}\n /* {{ secrets.key }} */ , '--{{ inputs.b }}'",
+            "note": "-- {{ inputs.c }}",
+        });
+        let sql = ["sql".to_string()];
+        assert_eq!(
+            expressions_in_query(&query, &sql).unwrap(),
+            ["inputs.a", "inputs.b", "inputs.c"]
+        );
+        assert_eq!(expressions_in_query(&query, &[]).unwrap().len(), 5);
+    }
 
     #[test]
     fn splits_text_and_expressions() {

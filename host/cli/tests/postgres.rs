@@ -35,6 +35,19 @@ async fn bound_input_answers_42() {
 }
 
 #[tokio::test]
+async fn templates_in_sql_comments_need_no_input() {
+    let out = lathe_plugin_run(
+        "plugins/postgres",
+        CONFIG,
+        r#"{"sql":"select {{ inputs.n }}::int as n -- was {{ inputs.old }}\n /* {{ secrets.key }} */"}"#,
+        r#"{"n":7}"#,
+    )
+    .await
+    .success();
+    assert_eq!(out["rows"], json!([[7]]));
+}
+
+#[tokio::test]
 async fn injection_attempt_is_a_type_error_and_drops_nothing() {
     let table = format!("lathe_cli_victim_{}", std::process::id());
     let db = client().await;

@@ -58,6 +58,7 @@ async fn main() {
             max_bytes: 1 << 30,
             batch_rows: 5_000,
             call_timeout: Duration::from_secs(120),
+            ..Limits::default()
         },
         ..PoolConfig::default()
     };

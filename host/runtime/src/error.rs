@@ -47,6 +47,12 @@ pub enum RuntimeError {
     #[error("{plugin}: the connector exceeded its memory limit of {limit_mib} MiB and was stopped")]
     MemoryLimit { plugin: String, limit_mib: u64 },
 
+    /// The connector held more host-side resources (sockets, streams, HTTP header maps, …)
+    /// than an instance may, or built a header map past its size limit; the instance was
+    /// discarded and what it held freed.
+    #[error("{plugin}: the connector {detail} and was stopped")]
+    ResourceLimit { plugin: String, detail: String },
+
     /// The connector crashed (a panic, a trap); the instance was discarded.
     #[error("{plugin}: the connector crashed during {operation}: {detail}")]
     Crashed {
@@ -91,6 +97,7 @@ impl RuntimeError {
             RuntimeError::Connector { error, .. } => error.kind(),
             RuntimeError::Deadline { .. } => "timeout",
             RuntimeError::MemoryLimit { .. } => "memory-limit",
+            RuntimeError::ResourceLimit { .. } => "resource-limit",
             RuntimeError::Crashed { .. } => "connector-crashed",
             RuntimeError::BadResult { .. } => "connector-bad-result",
             RuntimeError::PoolExhausted { .. } => "pool-exhausted",
@@ -138,19 +145,201 @@ impl ConnectorError {
     }
 }
 
-/// Replaces every occurrence of a secret value in `text`. Connectors echo what they are
-/// given (an API that reflects a token into an error body, a panic message), and no secret may
-/// reach a response, a log line or an error.
+/// What a secret is replaced with in error and log text.
+pub const REDACTED: &str = "[redacted]";
+
+/// The shortest secret masked wherever it appears. A shorter one (`pw`, a PIN) is masked
+/// only where it stands as a whole word, between characters that are not letters or
+/// digits, and only as it is: searching a two-letter value inside words and inside base64
+/// would blank out ordinary text and still leak it by elimination. Such secrets are weak
+/// anyway; the datasource form should ask for longer ones.
+pub const MIN_SECRET_LEN: usize = 4;
+
+/// Replaces every occurrence of a secret value in `text` with [`REDACTED`]. Connectors echo
+/// what they are given (an API that reflects a token into an error body, a panic message),
+/// and no secret may reach a response, a log line or an error.
+///
+/// Each secret is searched for in the forms it takes on its way out ([`encoded_forms`]):
+/// as it is, JSON-escaped, percent-encoded, in lower case (a host name), and in base64,
+/// whole and at each of the three alignments it can have inside a longer encoded text
+/// (`Authorization: Basic base64(user:secret)`).
 pub fn redact(text: String, secrets: &[String]) -> String {
+    redact_with(text, secrets, REDACTED)
+}
+
+/// [`redact`] with another mask.
+pub fn redact_with(text: String, secrets: &[String], mask: &str) -> String {
     secrets.iter().fold(text, |text, secret| {
-        text.replace(secret.as_str(), "[redacted]")
+        if secret.chars().count() < MIN_SECRET_LEN {
+            return mask_words(text, secret, mask);
+        }
+        encoded_forms(secret).iter().fold(text, |text, form| {
+            if text.contains(form.as_str()) {
+                text.replace(form.as_str(), mask)
+            } else {
+                text
+            }
+        })
     })
+}
+
+/// The spellings of `secret` worth searching for, longest first so that a longer form is
+/// masked whole before a shorter one inside it.
+pub fn encoded_forms(secret: &str) -> Vec<String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+
+    let mut forms = vec![secret.to_string(), secret.to_ascii_lowercase()];
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    forms.push(json[1..json.len() - 1].to_string());
+    forms.push(json_ascii(secret));
+    for plus in [false, true] {
+        for upper in [false, true] {
+            forms.push(percent(secret, plus, upper));
+        }
+    }
+    let bytes = secret.as_bytes();
+    for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
+        forms.push(engine.encode(bytes));
+    }
+    // Inside a longer text the secret starts at some offset; the bytes from the next
+    // multiple of three on encode to the same characters whatever came before.
+    for skip in 0..3 {
+        let Some(rest) = bytes.get(skip..) else {
+            continue;
+        };
+        let whole = &rest[..rest.len() / 3 * 3];
+        if whole.len() >= 3 {
+            forms.push(STANDARD_NO_PAD.encode(whole));
+            forms.push(URL_SAFE_NO_PAD.encode(whole));
+        }
+    }
+    forms.retain(|form| form.len() >= MIN_SECRET_LEN);
+    forms.sort_by_key(|form| std::cmp::Reverse(form.len()));
+    forms.dedup();
+    forms
+}
+
+/// JSON escaping that also writes every non-ASCII character as `\uXXXX`.
+fn json_ascii(secret: &str) -> String {
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let mut out = String::new();
+    for c in json[1..json.len() - 1].chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
+}
+
+/// Percent-encoding of every byte outside the unreserved set; `plus` writes a space as `+`
+/// (forms), `upper` chooses the hex digits' case.
+fn percent(secret: &str, plus: bool, upper: bool) -> String {
+    let mut out = String::new();
+    for byte in secret.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(byte as char)
+            }
+            b' ' if plus => out.push('+'),
+            _ if upper => out.push_str(&format!("%{byte:02X}")),
+            _ => out.push_str(&format!("%{byte:02x}")),
+        }
+    }
+    out
+}
+
+/// Masks `secret` where it stands as a whole word in `text`.
+fn mask_words(text: String, secret: &str, mask: &str) -> String {
+    if secret.is_empty() || !text.contains(secret) {
+        return text;
+    }
+    let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    let mut before: Option<char> = None;
+    while let Some(at) = rest.find(secret) {
+        let after = rest[at + secret.len()..].chars().next();
+        let prev = rest[..at].chars().next_back().or(before);
+        out.push_str(&rest[..at]);
+        if word(prev) || word(after) {
+            out.push_str(secret);
+        } else {
+            out.push_str(mask);
+        }
+        before = secret.chars().next_back();
+        rest = &rest[at + secret.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+impl RuntimeError {
+    /// The same error with secret values removed from every text it carries, the
+    /// destination of an egress refusal included (a secret can be part of a granted host).
+    pub fn redacted(self, secrets: &[String]) -> Self {
+        self.redacted_with(secrets, REDACTED)
+    }
+
+    /// [`RuntimeError::redacted`] with another mask.
+    pub fn redacted_with(self, secrets: &[String], mask: &str) -> Self {
+        if secrets.is_empty() {
+            return self;
+        }
+        let r = |text: String| redact_with(text, secrets, mask);
+        match self {
+            RuntimeError::InvalidConfig { plugin, message } => RuntimeError::InvalidConfig {
+                plugin,
+                message: r(message),
+            },
+            RuntimeError::InvalidQuery(message) => RuntimeError::InvalidQuery(r(message)),
+            RuntimeError::EgressDenied {
+                plugin,
+                grant,
+                destination,
+                reason,
+            } => RuntimeError::EgressDenied {
+                plugin,
+                grant,
+                destination: r(destination),
+                reason: r(reason),
+            },
+            RuntimeError::Connector { plugin, error } => RuntimeError::Connector {
+                plugin,
+                error: error.redacted_with(secrets, mask),
+            },
+            RuntimeError::Crashed {
+                plugin,
+                operation,
+                detail,
+            } => RuntimeError::Crashed {
+                plugin,
+                operation,
+                detail: r(detail),
+            },
+            RuntimeError::BadResult { plugin, detail } => RuntimeError::BadResult {
+                plugin,
+                detail: r(detail),
+            },
+            other => other,
+        }
+    }
 }
 
 impl ConnectorError {
     /// The same error with secret values removed from its text.
     pub fn redacted(self, secrets: &[String]) -> Self {
-        let r = |text: String| redact(text, secrets);
+        self.redacted_with(secrets, REDACTED)
+    }
+
+    /// [`ConnectorError::redacted`] with another mask.
+    pub fn redacted_with(self, secrets: &[String], mask: &str) -> Self {
+        let r = |text: String| redact_with(text, secrets, mask);
         match self {
             ConnectorError::InvalidConfig { message } => ConnectorError::InvalidConfig {
                 message: r(message),
@@ -201,5 +390,72 @@ impl From<wit::Error> for ConnectorError {
             },
             wit::Error::Unsupported(message) => ConnectorError::Unsupported { message },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+
+    fn clean(text: &str, secret: &str) -> String {
+        redact(text.to_string(), &[secret.to_string()])
+    }
+
+    #[test]
+    fn raw_json_and_percent_encoded_secrets_are_masked() {
+        let secret = "p@ss \"wörd\"/1";
+        let json = serde_json::to_string(secret).unwrap();
+        for form in [
+            secret.to_string(),
+            json[1..json.len() - 1].to_string(),
+            percent(secret, false, true),
+            percent(secret, true, false),
+            json_ascii(secret),
+        ] {
+            assert_ne!(form, "");
+            let out = clean(&format!("leaked: {form}!"), secret);
+            assert_eq!(out, format!("leaked: {REDACTED}!"), "{form}");
+        }
+    }
+
+    #[test]
+    fn base64_of_the_secret_and_of_user_colon_secret_is_masked() {
+        let secret = "hunter2-correct-horse";
+        for prefix in ["", "u:", "ab:", "user:", "admin:"] {
+            let encoded = STANDARD.encode(format!("{prefix}{secret}"));
+            let text = format!("Authorization: Basic {encoded}");
+            let out = clean(&text, secret);
+            assert!(!out.contains(&encoded), "{prefix}: {out}");
+            // What is left of the encoding can't carry more than two bytes of the secret.
+            let left = out.trim_start_matches("Authorization: Basic ");
+            assert!(
+                left.replace(REDACTED, "").len() <= 8 + prefix.len() * 2,
+                "{out}"
+            );
+        }
+    }
+
+    #[test]
+    fn short_secrets_are_masked_only_as_whole_words() {
+        assert_eq!(clean("password: ab.", "ab"), "password: [redacted].");
+        assert_eq!(clean("ab", "ab"), "[redacted]");
+        assert_eq!(clean("a table about abc", "ab"), "a table about abc");
+        assert_eq!(clean("pin=123;", "123"), "pin=[redacted];");
+        assert_eq!(clean("x", ""), "x");
+    }
+
+    #[test]
+    fn a_secret_in_a_refused_destination_is_masked() {
+        let error = RuntimeError::EgressDenied {
+            plugin: "p@1".into(),
+            grant: "tcp://{host}:{port}".into(),
+            destination: "tcp://S3cretHost.example.com:5432".into(),
+            reason: "s3crethost.example.com does not resolve".into(),
+        }
+        .redacted(&["S3cretHost".into()]);
+        let text = error.to_string();
+        assert!(!text.to_lowercase().contains("s3crethost"), "{text}");
     }
 }

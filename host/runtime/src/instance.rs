@@ -24,10 +24,26 @@ pub struct Limits {
     pub call_timeout: Duration,
     /// The most rows a result keeps; the rest are cut and `truncated` is set.
     pub max_rows: usize,
-    /// The most bytes (roughly) a result keeps.
+    /// The most bytes of the host's memory a result may hold: every kept cell is charged
+    /// its in-memory size and its serialised text ([`crate::held`]), so that the limit
+    /// bounds the host whatever the connector returns. A result that reaches it is cut and
+    /// marked `truncated`.
     pub max_bytes: usize,
     /// Rows asked for per batch.
     pub batch_rows: u32,
+    /// The most sockets an instance may have open at once: TCP sockets it created and HTTP
+    /// connections its requests hold. One more is refused with `new-socket-limit` (HTTP:
+    /// `connection-limit-reached`), which the SDK reports as a denial; other datasources
+    /// keep their file descriptors.
+    pub max_sockets: usize,
+    /// The most host-side resources (sockets, streams, pollables, HTTP header maps,
+    /// requests, responses, …) an instance's guest may hold at once. Past it the call fails
+    /// and the instance is dropped. An instance still holding more than a quarter of it
+    /// after a call is retired, so that what it holds is freed at once.
+    pub max_host_resources: usize,
+    /// The most bytes one `wasi:http` header map the guest builds may hold. With
+    /// `max_host_resources` it bounds header memory per instance.
+    pub max_header_bytes: usize,
 }
 
 impl Default for Limits {
@@ -37,6 +53,9 @@ impl Default for Limits {
             max_rows: 10_000,
             max_bytes: 64 << 20,
             batch_rows: 1_000,
+            max_sockets: 16,
+            max_host_resources: 256,
+            max_header_bytes: 64 << 10,
         }
     }
 }
@@ -72,6 +91,9 @@ struct Core {
     poisoned: bool,
     /// A result was cut before its end: the connection still has rows in flight.
     dirty: bool,
+    /// The guest still holds more host resources after a call than a healthy connector
+    /// needs; the instance is not pooled again, so that they are freed now.
+    bloated: bool,
 }
 
 impl Instance {
@@ -86,14 +108,17 @@ impl Instance {
         let label = plugin.label();
         let mut config = config.clone();
         apply_defaults(&plugin.manifest.config, &mut config);
-        plugin.check_config(&config)?;
-        bound_by_call_timeout(&plugin.manifest.config, &mut config, limits.call_timeout);
-        let grants =
-            Grants::resolve(&label, &plugin.manifest.capabilities, &config, policy).await?;
-
         let secrets = secret_values(&plugin.manifest.secrets, &config);
+        plugin
+            .check_config(&config)
+            .map_err(|e| e.redacted(&secrets))?;
+        bound_by_call_timeout(&plugin.manifest.config, &mut config, limits.call_timeout);
+        let mut grants = Grants::resolve(&label, &plugin.manifest.capabilities, &config, policy)
+            .await
+            .map_err(|e| e.redacted(&secrets))?;
+        grants.secrets = secrets.clone();
         let max_memory = plugin.engine.config().max_memory_bytes;
-        let mut state = HostState::new(&label, Arc::new(grants), max_memory);
+        let mut state = HostState::new(&label, Arc::new(grants), max_memory, limits);
         state.secrets = secrets.clone();
         let mut store = Store::new(plugin.engine.wasmtime(), state);
         store.limiter(|state| &mut state.limiter);
@@ -147,6 +172,7 @@ impl Instance {
                 last_used: Instant::now(),
                 poisoned: false,
                 dirty: false,
+                bloated: false,
             },
         })
     }
@@ -166,9 +192,11 @@ impl Instance {
         self.core.poisoned
     }
 
-    /// Whether the last result was cut before its end, leaving rows on the connection.
+    /// Whether the instance should not be pooled again: the last result was cut before its
+    /// end, leaving rows on the connection, or the guest holds more host resources than a
+    /// healthy connector needs between calls.
     pub fn is_dirty(&self) -> bool {
-        self.core.dirty
+        self.core.dirty || self.core.bloated
     }
 
     pub(crate) fn idle_for(&self) -> Duration {
@@ -229,11 +257,10 @@ impl Instance {
             .await?
             .map_err(|e| connector_error(&self.core.label, &self.core.secrets, e))?;
 
-        let metadata = match head.metadata.as_str() {
-            "" | "{}" => serde_json::Value::Object(serde_json::Map::new()),
-            text => serde_json::from_str(text).unwrap_or(serde_json::json!({})),
-        };
         let mut collector = Collector::new(head.columns, max_rows, self.core.limits.max_bytes)
+            .map_err(|e| self.core.bad_result(e))?;
+        let metadata = collector
+            .metadata(&head.metadata)
             .map_err(|e| self.core.bad_result(e))?;
         let mut more = collector
             .push(head.first)
@@ -324,7 +351,27 @@ impl Core {
         if result.is_ok() {
             self.poisoned = false;
         }
+        self.check_held();
         result
+    }
+
+    /// Retires the instance when its guest kept more than a quarter of its resource cap, or
+    /// header maps larger than one may be, past the call.
+    fn check_held(&mut self) {
+        let state = self.store.data_mut();
+        state.sockets.recount(&mut state.table);
+        let (entries, header_bytes) = state.held_resources();
+        if entries > self.limits.max_host_resources / 4
+            || header_bytes > self.limits.max_header_bytes
+        {
+            tracing::warn!(
+                plugin = self.label,
+                entries,
+                header_bytes,
+                "connector instance retired: it holds too many host resources"
+            );
+            self.bloated = true;
+        }
     }
 }
 
@@ -368,16 +415,26 @@ async fn guard<T>(
             if matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
                 return Err(deadline());
             }
+            if let Some(detail) = resource_limit(&error, limits) {
+                return Err(RuntimeError::ResourceLimit {
+                    plugin: label.to_string(),
+                    detail,
+                });
+            }
             let output = state.output.take();
+            // The caller gets the cause ("wasm trap: …", a host call's own error), not
+            // wasmtime's "error while executing at wasm backtrace" wrapper around it; the
+            // operator's log keeps the backtrace.
             let mut detail = match error.downcast_ref::<Trap>() {
                 Some(trap) => trap.to_string(),
-                None => error.to_string(),
+                None => error.root_cause().to_string(),
             };
             if !output.is_empty() {
                 detail = format!("{detail}; the connector printed: {output}");
             }
             let detail = redact(detail, secrets);
-            tracing::warn!(plugin = label, operation, %detail, "connector crashed");
+            let backtrace = redact(format!("{error:?}"), secrets);
+            tracing::warn!(plugin = label, operation, %detail, %backtrace, "connector crashed");
             Err(RuntimeError::Crashed {
                 plugin: label.to_string(),
                 operation,
@@ -387,6 +444,28 @@ async fn guard<T>(
     }
 }
 
+/// What limit on host resources stopped a call, if one did: the resource table was full,
+/// or a header map grew past its size limit (`wasi:http` traps for that).
+fn resource_limit(error: &wasmtime::Error, limits: &Limits) -> Option<String> {
+    use wasmtime::component::ResourceTableError;
+    use wasmtime_wasi_http::FieldMapError;
+    error.chain().find_map(|cause| {
+        if let Some(ResourceTableError::Full) = cause.downcast_ref() {
+            return Some(format!(
+                "held more than {} host resources (sockets, streams, HTTP headers, …) at once",
+                limits.max_host_resources
+            ));
+        }
+        match cause.downcast_ref() {
+            Some(FieldMapError::TotalSizeTooBig | FieldMapError::TooManyFields) => Some(format!(
+                "built an HTTP header map larger than {} bytes",
+                limits.max_header_bytes
+            )),
+            _ => None,
+        }
+    })
+}
+
 fn connector_error(label: &str, secrets: &[String], error: wit::Error) -> RuntimeError {
     RuntimeError::Connector {
         plugin: label.to_string(),
@@ -394,13 +473,13 @@ fn connector_error(label: &str, secrets: &[String], error: wit::Error) -> Runtim
     }
 }
 
-/// The values of the configuration's secret fields worth scrubbing (very short values would
-/// blank out ordinary words).
+/// The values of the configuration's secret fields, scrubbed from errors and log lines
+/// (very short ones only as whole words: [`crate::error::MIN_SECRET_LEN`]).
 fn secret_values(fields: &[String], config: &serde_json::Value) -> Vec<String> {
     fields
         .iter()
         .filter_map(|field| config.get(field).and_then(|v| v.as_str()))
-        .filter(|value| value.len() >= 4)
+        .filter(|value| !value.is_empty())
         .map(str::to_string)
         .collect()
 }

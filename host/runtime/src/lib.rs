@@ -13,12 +13,14 @@
 //! - [`pool`]: instances per datasource: the connection pool.
 //! - [`params`]: resolving `{{ }}` expressions to bound parameters.
 //! - [`output`]: results as JSON for the API and the CLI.
+//! - [`held`]: what a kept result costs the host, the measure of the byte limit.
 //! - [`error`]: the runtime's typed errors.
 
 pub mod bindings;
 pub mod egress;
 pub mod engine;
 pub mod error;
+pub mod held;
 pub mod instance;
 pub mod manifest;
 pub mod output;

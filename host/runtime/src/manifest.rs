@@ -17,7 +17,9 @@
 //! ```
 //!
 //! A capability is a destination templated on configuration fields, never a wildcard:
-//! - `tcp://{host}:{port}` — TCP to the host and port the configuration names;
+//! - `tcp://{host}:{port}` — TCP to the host and port the configuration names; the host is
+//!   always a field (a literal host would be one fixed destination for every datasource of
+//!   the plugin), the port may be literal (`tcp://{host}:5432`);
 //! - `http://{base_url}` or `https://{base_url}` — HTTP requests to the origin (scheme, host,
 //!   port) of the URL in that field; `https://` admits only https URLs.
 //!
@@ -78,6 +80,25 @@ pub struct Operation {
 }
 
 impl Manifest {
+    /// The query fields of `operation` that hold SQL (`"x-lathe-widget": "sql"` in its
+    /// schema): templates inside their SQL comments are not resolved
+    /// ([`lathe_plugin_sdk::template::expressions_in_query`]).
+    pub fn sql_fields(&self, operation: &str) -> Vec<String> {
+        let Some(properties) = self
+            .operations
+            .get(operation)
+            .and_then(|o| o.schema.get("properties"))
+            .and_then(|p| p.as_object())
+        else {
+            return Vec::new();
+        };
+        properties
+            .iter()
+            .filter(|(_, p)| p.get("x-lathe-widget").and_then(|w| w.as_str()) == Some("sql"))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
     /// Reads and checks `lathe-plugin.json` in `dir`.
     pub fn load(dir: &Path) -> Result<Manifest, RuntimeError> {
         let path = dir.join(MANIFEST_FILE);

@@ -1,6 +1,7 @@
 //! Results as the API and the CLI show them, and the limits applied while reading them.
 
 use crate::bindings::types::{Batch, Column, ColumnType, Value};
+use crate::held;
 use base64::Engine as _;
 use serde::Serialize;
 
@@ -85,28 +86,13 @@ fn float_name(f: f64) -> &'static str {
     }
 }
 
-/// A rough size of a value in bytes, to enforce the byte limit without serialising.
-fn size_of(value: &Value) -> usize {
-    match value {
-        Value::Null | Value::Boolean(_) => 4,
-        Value::Int(_) | Value::Float(_) => 8,
-        Value::Bytes(b) => b.len(),
-        Value::Json(s)
-        | Value::Decimal(s)
-        | Value::Text(s)
-        | Value::Uuid(s)
-        | Value::Date(s)
-        | Value::Time(s)
-        | Value::Timestamp(s)
-        | Value::Timestamptz(s)
-        | Value::Interval(s) => s.len(),
-    }
-}
-
 /// The most columns a result may have.
 pub const MAX_COLUMNS: usize = 4_096;
 
-/// Collects batches until the result ends or a limit is reached.
+/// Collects batches until the result ends or a limit is reached. The byte limit counts
+/// what the host holds for each kept cell ([`crate::held`]), so that it bounds the host's
+/// memory whatever the connector sends: a million `null`s cost what they occupy, not the
+/// four bytes of their text.
 pub(crate) struct Collector {
     columns: Vec<ColumnOut>,
     rows: Vec<Vec<serde_json::Value>>,
@@ -129,10 +115,7 @@ impl Collector {
                 columns.len()
             ));
         }
-        let header: usize = columns
-            .iter()
-            .map(|c| c.name.len() + c.source_type.len() + 16)
-            .sum();
+        let header: usize = columns.iter().map(column_cost).sum();
         if header > max_bytes {
             return Err("its column names alone are larger than the result limit".into());
         }
@@ -155,7 +138,8 @@ impl Collector {
     }
 
     /// Adds a batch; returns whether more should be read, or why the batch breaks the
-    /// contract (a row whose length is not the number of columns).
+    /// contract (a row whose length is not the number of columns). A row that would take
+    /// the result past a limit is not kept, and the result is marked truncated.
     pub(crate) fn push(&mut self, batch: Batch) -> Result<bool, String> {
         for row in batch.rows {
             if row.len() != self.columns.len() {
@@ -165,15 +149,67 @@ impl Collector {
                     self.columns.len()
                 ));
             }
-            let size: usize = row.iter().map(size_of).sum::<usize>() + 8;
-            if self.rows.len() >= self.max_rows || self.bytes + size > self.max_bytes {
+            if self.rows.len() >= self.max_rows {
                 self.truncated = true;
                 return Ok(false);
             }
+            let Some((kept, size)) = self.convert(row) else {
+                self.truncated = true;
+                return Ok(false);
+            };
             self.bytes += size;
-            self.rows.push(row.into_iter().map(to_json).collect());
+            self.rows.push(kept);
         }
         Ok(!batch.done)
+    }
+
+    /// The row as JSON and what it costs, or `None` as soon as it can't fit. A JSON cell
+    /// is parsed only when the bound of what parsing it costs fits.
+    fn convert(&self, row: Vec<Value>) -> Option<(Vec<serde_json::Value>, usize)> {
+        let room = self.max_bytes.saturating_sub(self.bytes);
+        let mut size = held::ROW;
+        let mut kept = Vec::with_capacity(row.len());
+        for value in row {
+            if let Value::Json(text) = &value
+                && size + held::json_bound(text) > room
+            {
+                return None;
+            }
+            let json = to_json(value);
+            size += held::cell(&json);
+            if size > room {
+                return None;
+            }
+            kept.push(json);
+        }
+        Some((kept, size))
+    }
+
+    /// The connector's metadata (a JSON object as text), charged to the byte limit like a
+    /// cell; text that is not a JSON object counts as none.
+    pub(crate) fn metadata(&mut self, text: &str) -> Result<serde_json::Value, String> {
+        let empty = || serde_json::Value::Object(serde_json::Map::new());
+        if matches!(text, "" | "{}") {
+            return Ok(empty());
+        }
+        if self.bytes + held::json_bound(text) > self.max_bytes {
+            return Err(format!(
+                "its metadata ({} bytes of text) is larger than the result limit",
+                text.len()
+            ));
+        }
+        let metadata = serde_json::from_str(text)
+            .ok()
+            .filter(serde_json::Value::is_object)
+            .unwrap_or_else(empty);
+        self.bytes += held::cell(&metadata);
+        Ok(metadata)
+    }
+
+    /// Bytes charged so far (columns, metadata and kept rows).
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// Rows still wanted, plus one to learn whether the result goes on past the limit.
@@ -191,6 +227,18 @@ impl Collector {
             metadata,
         }
     }
+}
+
+/// What a column's description costs: its record, its two strings and its JSON text.
+fn column_cost(c: &Column) -> usize {
+    const TEXT: usize = r#"{"name":,"type":"timestamptz","sourceType":},"#.len();
+    std::mem::size_of::<ColumnOut>()
+        + 2 * held::ALLOC_OVERHEAD
+        + c.name.len()
+        + c.source_type.len()
+        + held::quoted(&c.name)
+        + held::quoted(&c.source_type)
+        + TEXT
 }
 
 /// A connector's schema (tables and columns) as JSON for the query editor and the CLI.
@@ -265,12 +313,78 @@ mod tests {
 
     #[test]
     fn byte_limit_truncates() {
-        // The header counts: "n" + "int" + 16 = 20 bytes, then 16 bytes a row.
-        let mut c = Collector::new(vec![column()], 100, 60).unwrap();
+        let header = column_cost(&column());
+        let row = held::ROW + held::cell(&serde_json::json!(0));
+        let mut c = Collector::new(vec![column()], 100, header + 2 * row + row / 2).unwrap();
         c.push(batch(10, true)).unwrap();
         let out = c.finish(serde_json::json!({}), 1);
         assert_eq!(out.row_count, 2);
         assert!(out.truncated);
+    }
+
+    /// What the kept rows really occupy: each cell's slot and the rows' vectors, at the
+    /// least, whatever their text.
+    fn occupied(rows: &[Vec<serde_json::Value>]) -> usize {
+        rows.iter()
+            .map(|r| std::mem::size_of::<Vec<serde_json::Value>>() + r.len() * held::SLOT)
+            .sum()
+    }
+
+    #[test]
+    fn null_cells_are_charged_what_they_occupy() {
+        let columns = vec![column(); 16];
+        let limit = 1 << 20;
+        let mut c = Collector::new(columns, usize::MAX, limit).unwrap();
+        let rows = (0..100_000).map(|_| vec![Value::Null; 16]).collect();
+        assert!(!c.push(Batch { rows, done: false }).unwrap());
+        assert!(c.truncated);
+        let bytes = c.bytes();
+        let out = c.finish(serde_json::json!({}), 1);
+        assert!(bytes <= limit);
+        assert!(occupied(&out.rows) <= limit, "{} rows kept", out.row_count);
+        assert!(serde_json::to_string(&out.rows).unwrap().len() <= limit);
+    }
+
+    #[test]
+    fn json_that_expands_when_parsed_is_cut_before_it_is_parsed() {
+        let json = Column {
+            type_: ColumnType::Json,
+            ..column()
+        };
+        // 200 kB of text that parses into 100,000 values of a slot or more each.
+        let text = format!("[{}0]", "0,".repeat(100_000));
+        let limit = 16 << 20;
+        let mut c = Collector::new(vec![json.clone()], usize::MAX, limit).unwrap();
+        let rows = vec![vec![Value::Json(text.clone())]];
+        assert!(c.push(Batch { rows, done: true }).is_ok());
+        let out = c.finish(serde_json::json!({}), 1);
+        assert_eq!(out.row_count, 0);
+        assert!(out.truncated);
+
+        // The same document fits a limit that holds what it becomes.
+        let mut c = Collector::new(vec![json], usize::MAX, 1 << 30).unwrap();
+        let rows = vec![vec![Value::Json(text)]];
+        c.push(Batch { rows, done: true }).unwrap();
+        assert!(c.bytes() > 100_000 * held::SLOT);
+        assert_eq!(c.finish(serde_json::json!({}), 1).row_count, 1);
+    }
+
+    #[test]
+    fn metadata_is_charged_and_bounded() {
+        let mut c = Collector::new(vec![column()], 10, 4096).unwrap();
+        let before = c.bytes();
+        assert_eq!(
+            c.metadata(r#"{"status": 200}"#).unwrap(),
+            serde_json::json!({"status": 200})
+        );
+        assert!(c.bytes() > before);
+        assert_eq!(c.metadata("[1]").unwrap(), serde_json::json!({}));
+        let huge = format!(r#"{{"a": [{}0]}}"#, "0,".repeat(10_000));
+        assert!(
+            c.metadata(&huge)
+                .unwrap_err()
+                .contains("larger than the result limit")
+        );
     }
 
     #[test]

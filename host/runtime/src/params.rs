@@ -8,12 +8,15 @@ use lathe_plugin_sdk::template;
 
 /// Resolves the expressions of `query` against `context`, a JSON object whose keys are the
 /// roots an expression may start with (`inputs`, `user`, `constants`, …). An expression is
-/// a dotted path (`inputs.customer.id`, `inputs.ids.0`).
+/// a dotted path (`inputs.customer.id`, `inputs.ids.0`). In the fields named in
+/// `sql_fields` ([`crate::Manifest::sql_fields`]) a template inside an SQL comment is left
+/// out: the connector leaves it as it is, so it needs no value and gets none.
 pub fn bind(
     query: &serde_json::Value,
     context: &serde_json::Value,
+    sql_fields: &[String],
 ) -> Result<Vec<Param>, RuntimeError> {
-    let names = template::expressions_in_json(query)
+    let names = template::expressions_in_query(query, sql_fields)
         .map_err(|e| RuntimeError::InvalidQuery(format!("in the query template: {e}")))?;
     names
         .into_iter()
@@ -84,7 +87,7 @@ mod tests {
     fn binds_each_expression_once_with_its_type() {
         let query = json!({"sql": "select {{ inputs.n }} + {{inputs.n}}, {{ user.email }}"});
         let context = json!({"inputs": {"n": 41}, "user": {"email": "a@b.c"}});
-        let params = bind(&query, &context).unwrap();
+        let params = bind(&query, &context, &[]).unwrap();
         assert_eq!(params.len(), 2);
         assert_eq!(params[0].name, "inputs.n");
         assert!(matches!(params[0].value, Value::Int(41)));
@@ -94,7 +97,7 @@ mod tests {
     #[test]
     fn paths_reach_into_objects_and_arrays() {
         let context = json!({"inputs": {"ids": [7, 8], "o": {"k": true}}});
-        let params = bind(&json!("{{inputs.ids.1}} {{inputs.o.k}}"), &context).unwrap();
+        let params = bind(&json!("{{inputs.ids.1}} {{inputs.o.k}}"), &context, &[]).unwrap();
         assert!(matches!(params[0].value, Value::Int(8)));
         assert!(matches!(params[1].value, Value::Boolean(true)));
     }
@@ -110,11 +113,20 @@ mod tests {
     }
 
     #[test]
+    fn templates_in_sql_comments_need_no_value() {
+        let query = json!({"sql": "select {{ inputs.n }} -- or {{ inputs.old }}"});
+        let context = json!({"inputs": {"n": 1}});
+        let params = bind(&query, &context, &["sql".into()]).unwrap();
+        assert_eq!(params.len(), 1);
+        assert!(bind(&query, &context, &[]).is_err());
+    }
+
+    #[test]
     fn unknown_roots_and_missing_values_are_invalid_queries() {
         let context = json!({"inputs": {}});
-        let err = bind(&json!("{{ secrets.key }}"), &context).unwrap_err();
+        let err = bind(&json!("{{ secrets.key }}"), &context, &[]).unwrap_err();
         assert!(err.to_string().contains("secrets"), "{err}");
-        let err = bind(&json!("{{ inputs.missing }}"), &context).unwrap_err();
+        let err = bind(&json!("{{ inputs.missing }}"), &context, &[]).unwrap_err();
         assert!(err.to_string().contains("missing"), "{err}");
     }
 }

@@ -76,7 +76,7 @@ impl Plugin {
         let max_memory = self.engine.config().max_memory_bytes;
         let mut store = wasmtime::Store::new(
             self.engine.wasmtime(),
-            HostState::new(&self.label(), grants, max_memory),
+            HostState::new(&self.label(), grants, max_memory, &crate::Limits::default()),
         );
         store.limiter(|state| &mut state.limiter);
         store.set_epoch_deadline(u64::MAX / 2);

@@ -4,7 +4,7 @@
 
 use crate::bindings::lathe::connector::log as wit_log;
 use crate::egress::Grants;
-use crate::state::HostState;
+use crate::state::{HostState, SocketBudget};
 use http_body_util::BodyExt;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -12,10 +12,12 @@ use std::pin::Pin;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
-use wasmtime_wasi::p2::SocketError;
-use wasmtime_wasi::p2::bindings::sockets::ip_name_lookup;
-use wasmtime_wasi::p2::bindings::sockets::network::{ErrorCode, IpAddress, Network};
-use wasmtime_wasi::sockets::SocketAddrUse;
+use wasmtime_wasi::p2::bindings::sockets::network::{
+    ErrorCode, IpAddress, IpAddressFamily, Network,
+};
+use wasmtime_wasi::p2::bindings::sockets::{ip_name_lookup, tcp_create_socket};
+use wasmtime_wasi::p2::{SocketError, TcpSocket};
+use wasmtime_wasi::sockets::{SocketAddrUse, WasiSocketsCtxView};
 use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode as ErrorCodeHttp;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 use wasmtime_wasi_io::poll::{DynPollable, Pollable, subscribe};
@@ -31,11 +33,12 @@ const HTTP_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const HTTP_FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(300);
 
 fn refused(grants: &Grants, kind: &str, destination: &str) {
+    let destination = crate::error::redact(destination.to_string(), &grants.secrets);
     tracing::warn!(
         target: "lathe::egress",
         plugin = %grants.plugin,
         grants = %grants.describe(),
-        destination,
+        destination = %destination,
         kind,
         "egress refused: destination is not granted to this datasource"
     );
@@ -62,8 +65,9 @@ pub(crate) fn socket_check(
     }
 }
 
-/// Adds the host's interfaces on top of WASI: the log, and a name lookup that answers only
-/// for granted hosts, with their pinned addresses, without asking any DNS server.
+/// Adds the host's interfaces on top of WASI: the log, a name lookup that answers only
+/// for granted hosts, with their pinned addresses, without asking any DNS server, and TCP
+/// socket creation under the instance's socket cap.
 pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     wit_log::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(
         linker,
@@ -73,6 +77,16 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     ip_name_lookup::add_to_linker::<HostState, PinnedLookup>(linker, |state| PinnedLookupView {
         table: &mut state.table,
         grants: &state.grants,
+    })?;
+    tcp_create_socket::add_to_linker::<HostState, CappedSockets>(linker, |state| {
+        CappedSocketsView {
+            inner: WasiSocketsCtxView {
+                ctx: state.wasi.sockets(),
+                table: &mut state.table,
+            },
+            budget: &state.sockets,
+            grants: &state.grants,
+        }
     })?;
     linker.allow_shadowing(false);
     Ok(())
@@ -149,26 +163,34 @@ fn ours(stream: &Resource<WasiStream>) -> Resource<PinnedAddresses> {
     Resource::new_own(stream.rep())
 }
 
-// The lookup interface's trait requires the network interface's, for error conversion.
-impl wasmtime_wasi::p2::bindings::sockets::network::Host for PinnedLookupView<'_> {
-    fn convert_error_code(&mut self, error: SocketError) -> wasmtime::Result<ErrorCode> {
-        error.downcast()
-    }
+/// The network interface's traits, which the lookup and socket-creation traits require
+/// for error conversion, for a view that holds the resource table at `self.$table`.
+macro_rules! network_host {
+    ($view:ident, $($table:ident).+) => {
+        impl wasmtime_wasi::p2::bindings::sockets::network::Host for $view<'_> {
+            fn convert_error_code(&mut self, error: SocketError) -> wasmtime::Result<ErrorCode> {
+                error.downcast()
+            }
 
-    fn network_error_code(
-        &mut self,
-        _error: Resource<wasmtime::Error>,
-    ) -> wasmtime::Result<Option<ErrorCode>> {
-        Ok(None)
-    }
+            fn network_error_code(
+                &mut self,
+                _error: Resource<wasmtime::Error>,
+            ) -> wasmtime::Result<Option<ErrorCode>> {
+                Ok(None)
+            }
+        }
+
+        impl wasmtime_wasi::p2::bindings::sockets::network::HostNetwork for $view<'_> {
+            fn drop(&mut self, network: Resource<Network>) -> wasmtime::Result<()> {
+                self.$($table).+.delete(network)?;
+                Ok(())
+            }
+        }
+    };
 }
 
-impl wasmtime_wasi::p2::bindings::sockets::network::HostNetwork for PinnedLookupView<'_> {
-    fn drop(&mut self, network: Resource<Network>) -> wasmtime::Result<()> {
-        self.table.delete(network)?;
-        Ok(())
-    }
-}
+network_host!(PinnedLookupView, table);
+network_host!(CappedSocketsView, inner.table);
 
 impl ip_name_lookup::Host for PinnedLookupView<'_> {
     fn resolve_addresses(
@@ -209,16 +231,53 @@ impl ip_name_lookup::HostResolveAddressStream for PinnedLookupView<'_> {
     }
 }
 
+struct CappedSockets;
+
+impl HasData for CappedSockets {
+    type Data<'a> = CappedSocketsView<'a>;
+}
+
+/// `tcp-create-socket` as WASI has it, under the instance's socket cap. The socket is
+/// counted at creation because that is when the host opens its file descriptor.
+struct CappedSocketsView<'a> {
+    inner: WasiSocketsCtxView<'a>,
+    budget: &'a Arc<SocketBudget>,
+    grants: &'a Grants,
+}
+
+impl tcp_create_socket::Host for CappedSocketsView<'_> {
+    fn create_tcp_socket(
+        &mut self,
+        family: IpAddressFamily,
+    ) -> Result<Resource<TcpSocket>, SocketError> {
+        if self.budget.recount(self.inner.table) >= self.budget.max {
+            socket_limit(self.grants, self.budget.max);
+            return Err(ErrorCode::NewSocketLimit.into());
+        }
+        tcp_create_socket::Host::create_tcp_socket(&mut self.inner, family)
+    }
+}
+
+fn socket_limit(grants: &Grants, max: usize) {
+    tracing::warn!(
+        target: "lathe::egress",
+        plugin = %grants.plugin,
+        max,
+        "socket refused: the connector already holds as many sockets as an instance may"
+    );
+}
+
 /// The `wasi:http` hooks of an instance: a request goes out only to a granted origin, to
 /// the addresses pinned for it (checked against the policy again), with TLS verified
 /// against the web PKI. Redirects are not followed here; each is a new request, checked anew.
 pub(crate) struct EgressHooks {
     grants: Arc<Grants>,
+    sockets: Arc<SocketBudget>,
 }
 
 impl EgressHooks {
-    pub(crate) fn new(grants: Arc<Grants>) -> Self {
-        EgressHooks { grants }
+    pub(crate) fn new(grants: Arc<Grants>, sockets: Arc<SocketBudget>) -> Self {
+        EgressHooks { grants, sockets }
     }
 }
 
@@ -241,7 +300,19 @@ impl WasiHttpHooks for EgressHooks {
     {
         drop(fut);
         let grants = self.grants.clone();
-        Box::new(async move { send_pinned(&grants, request, options).await })
+        let Some(permit) = self.sockets.http_permit() else {
+            socket_limit(&grants, self.sockets.max);
+            return Box::new(async { Err(HttpError::ConnectionLimitReached) });
+        };
+        Box::new(async move {
+            let (response, connection) = send_pinned(&grants, request, options).await?;
+            // The connection counts against the cap for as long as the host drives it.
+            let connection: IoFuture = Box::new(async move {
+                let _permit = permit;
+                Box::into_pin(connection).await
+            });
+            Ok((response, connection))
+        })
     }
 
     fn p2_error_from_connect(&mut self, error: &std::io::Error) -> ErrorCodeHttp {

@@ -2,7 +2,9 @@
 //! grants allow), its memory limiter, the current call's deadline and the guest's output.
 
 use crate::egress::Grants;
+use crate::instance::Limits;
 use crate::sandbox::{EgressHooks, socket_check};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use wasmtime::component::ResourceTable;
@@ -29,10 +31,17 @@ pub struct HostState {
     pub(crate) log_budget: u32,
     /// The configuration's secret values, masked in the guest's log lines.
     pub(crate) secrets: Vec<String>,
+    /// Open sockets against the instance's cap.
+    pub(crate) sockets: Arc<SocketBudget>,
 }
 
 impl HostState {
-    pub(crate) fn new(plugin: &str, grants: Arc<Grants>, max_memory: usize) -> HostState {
+    pub(crate) fn new(
+        plugin: &str,
+        grants: Arc<Grants>,
+        max_memory: usize,
+        limits: &Limits,
+    ) -> HostState {
         let output = GuestOutput::default();
         let wasi = WasiCtxBuilder::new()
             .stdout(output.clone())
@@ -42,11 +51,16 @@ impl HostState {
             .allow_ip_name_lookup(false)
             .socket_addr_check(socket_check(grants.clone()))
             .build();
+        let mut http = WasiHttpCtx::new();
+        http.set_field_size_limit(limits.max_header_bytes);
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(limits.max_host_resources);
+        let sockets = Arc::new(SocketBudget::new(limits.max_sockets));
         HostState {
             wasi,
-            http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
-            hooks: EgressHooks::new(grants.clone()),
+            http,
+            table,
+            hooks: EgressHooks::new(grants.clone(), sockets.clone()),
             grants,
             limiter: MemoryLimiter {
                 max_memory,
@@ -57,7 +71,82 @@ impl HostState {
             plugin: plugin.to_string(),
             log_budget: 0,
             secrets: Vec::new(),
+            sockets,
         }
+    }
+
+    /// Entries in the resource table and the bytes of the header maps among them.
+    pub(crate) fn held_resources(&mut self) -> (usize, usize) {
+        let mut entries = 0;
+        let mut header_bytes = 0;
+        for entry in self.table.iter_mut() {
+            entries += 1;
+            if let Some(fields) = entry.downcast_ref::<wasmtime_wasi_http::FieldMap>() {
+                header_bytes += fields
+                    .iter()
+                    .map(|(name, value)| {
+                        // As `wasi:http` counts them against its limit.
+                        name.as_str().len()
+                            + value.len()
+                            + std::mem::size_of_val(name)
+                            + std::mem::size_of_val(value)
+                    })
+                    .sum::<usize>();
+            }
+        }
+        (entries, header_bytes)
+    }
+}
+
+/// The sockets an instance holds, against its cap ([`Limits::max_sockets`]). TCP sockets
+/// live in the resource table and are counted there when the guest creates one (and after
+/// each call); HTTP connections are counted exactly, each holding a [`SocketPermit`] for as
+/// long as the host keeps the connection.
+pub(crate) struct SocketBudget {
+    pub(crate) max: usize,
+    /// TCP sockets at the last count.
+    pub(crate) tcp: AtomicUsize,
+    /// HTTP connections open now.
+    pub(crate) http: AtomicUsize,
+}
+
+impl SocketBudget {
+    fn new(max: usize) -> SocketBudget {
+        SocketBudget {
+            max,
+            tcp: AtomicUsize::new(0),
+            http: AtomicUsize::new(0),
+        }
+    }
+
+    /// Counts the TCP sockets in `table` again; returns the sockets open now.
+    pub(crate) fn recount(&self, table: &mut ResourceTable) -> usize {
+        let tcp = table
+            .iter_mut()
+            .filter(|entry| entry.is::<wasmtime_wasi::p2::TcpSocket>())
+            .count();
+        self.tcp.store(tcp, Ordering::Relaxed);
+        tcp + self.http.load(Ordering::Relaxed)
+    }
+
+    /// A permit for one more HTTP connection, unless the cap is reached.
+    pub(crate) fn http_permit(self: &Arc<Self>) -> Option<SocketPermit> {
+        let tcp = self.tcp.load(Ordering::Relaxed);
+        self.http
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |http| {
+                (tcp + http < self.max).then_some(http + 1)
+            })
+            .ok()?;
+        Some(SocketPermit(self.clone()))
+    }
+}
+
+/// One HTTP connection counted against the cap until dropped.
+pub(crate) struct SocketPermit(Arc<SocketBudget>);
+
+impl Drop for SocketPermit {
+    fn drop(&mut self) {
+        self.0.http.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

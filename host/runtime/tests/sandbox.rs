@@ -308,3 +308,50 @@ async fn malformed_rows_are_refused() {
     assert!(err.to_string().contains("2 values for 1 columns"), "{err}");
     assert_eq!(pool.idle_count(), 0);
 }
+
+/// A pool of the hostile fixture whose secret `token` is `token`, its TCP grant on `host`.
+fn pool_with_token(engine: &lathe_runtime::Engine, host: &str, token: &str) -> Pool {
+    let config = json!({
+        "host": host, "port": 5432, "base_url": "http://127.0.0.1:9/", "token": token,
+    });
+    Pool::new(
+        hostile(engine),
+        config,
+        EgressPolicy::local_development(),
+        settings(5_000),
+    )
+}
+
+#[tokio::test]
+async fn secrets_echoed_in_encoded_forms_never_reach_the_error() {
+    use base64::Engine as _;
+    let (engine, _cache) = engine();
+    let token = "tok/en \"s3cret\" ü";
+    let pool = pool_with_token(&engine, "127.0.0.1", token);
+    let err = pool
+        .run(act(json!({"action": "leak", "user": "svc"})))
+        .await
+        .unwrap_err();
+    let text = format!("{err} {err:?}");
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("svc:{token}"));
+    for leaked in ["s3cret", "tok%2Fen", &basic[4..basic.len() - 4]] {
+        assert!(!text.contains(leaked), "{leaked} in {text}");
+    }
+    assert!(text.contains("[redacted]"), "{text}");
+
+    // Short secrets are masked where they stand alone.
+    let pool = pool_with_token(&engine, "127.0.0.1", "q7");
+    let err = pool.run(act(json!({"action": "leak"}))).await.unwrap_err();
+    assert!(!err.to_string().contains("raw q7 "), "{err}");
+}
+
+#[tokio::test]
+async fn a_secret_that_is_part_of_a_granted_host_is_not_in_the_refusal() {
+    let (engine, _cache) = engine();
+    // A private address the policy refuses without any traffic, used as the secret too.
+    let pool = pool_with_token(&engine, "10.77.31.9", "10.77.31.9");
+    let err = pool.run(act(json!({"action": "echo"}))).await.unwrap_err();
+    assert_eq!(err.kind(), "egress-denied", "{err:?}");
+    let text = format!("{err} {err:?}");
+    assert!(!text.contains("10.77.31.9"), "{text}");
+}

@@ -93,7 +93,8 @@ pub struct ConnectorArgs {
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub query_timeout_secs: u64,
 
-    /// The most bytes (roughly) a query result keeps before it is cut.
+    /// The most bytes of server memory a query result may hold before it is cut: each kept
+    /// value counts its in-memory size and its JSON text, so this bounds the server.
     #[arg(long, env = "LATHE_QUERY_MAX_BYTES", default_value_t = 32 * 1024 * 1024)]
     pub query_max_bytes: usize,
 

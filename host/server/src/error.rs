@@ -241,6 +241,7 @@ fn connector_parts(
         "timeout"
         | "connection"
         | "memory-limit"
+        | "resource-limit"
         | "connector-crashed"
         | "connector-bad-result" => (StatusCode::FAILED_DEPENDENCY, "The datasource failed"),
         "pool-exhausted" => (StatusCode::TOO_MANY_REQUESTS, "All connections are busy"),

@@ -17,6 +17,7 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::time::Instant;
 
+use lathe_runtime::error::{MIN_SECRET_LEN, encoded_forms};
 use lathe_runtime::instance::RunRequest;
 use lathe_runtime::{QueryOutput, RuntimeError};
 use serde::{Deserialize, Serialize};
@@ -201,7 +202,12 @@ async fn execute(state: &SharedState, actor: &Actor, run: &Run<'_>) -> Result<Qu
         schema.check(&inputs)?;
     }
 
-    let roots = template_roots(&run.query)?;
+    let sql_fields = state
+        .connectors
+        .plugin(&run.datasource.plugin_id)
+        .map(|plugin| plugin.manifest.sql_fields(&run.operation))
+        .unwrap_or_default();
+    let roots = template_roots(&run.query, &sql_fields)?;
     let mut context = Map::new();
     for root in BROWSER_ROOTS {
         context.insert(
@@ -234,8 +240,8 @@ async fn execute(state: &SharedState, actor: &Actor, run: &Run<'_>) -> Result<Qu
     }
     context.insert("inputs".into(), inputs);
 
-    let params =
-        lathe_runtime::params::bind(&run.query, &Value::Object(context)).map_err(Error::from)?;
+    let params = lathe_runtime::params::bind(&run.query, &Value::Object(context), &sql_fields)
+        .map_err(Error::from)?;
     let OpenPool { pool, secrets } = pool(state, run.datasource).await?;
     // The datasource's own secrets (a password, an API token) are masked in results too: an
     // API that echoes its request headers would show them otherwise.
@@ -253,9 +259,10 @@ async fn execute(state: &SharedState, actor: &Actor, run: &Run<'_>) -> Result<Qu
     Ok(output)
 }
 
-/// The roots (`inputs`, `secrets`, …) the query's templates start with.
-fn template_roots(query: &Value) -> Result<BTreeSet<String>> {
-    let names = lathe_plugin_sdk::template::expressions_in_json(query)
+/// The roots (`inputs`, `secrets`, …) the query's templates start with; templates in the
+/// SQL comments of `sql_fields` don't count.
+fn template_roots(query: &Value, sql_fields: &[String]) -> Result<BTreeSet<String>> {
+    let names = lathe_plugin_sdk::template::expressions_in_query(query, sql_fields)
         .map_err(|e| Error::Validation(format!("in the query template: {e}")))?;
     Ok(names
         .into_iter()
@@ -303,8 +310,7 @@ fn secret_strings(secrets: &Map<String, Value>) -> Vec<String> {
     secrets
         .values()
         .filter_map(Value::as_str)
-        // A very short secret would mask ordinary data; it is weak anyway.
-        .filter(|s| s.chars().count() >= 4)
+        .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect()
 }
@@ -336,46 +342,28 @@ pub fn note_refusal(error: &Error, workspace_id: &str, datasource_id: &str) {
 /// `select {{ secrets.key }}::int` would otherwise read the secret back in the database's
 /// error message.
 fn redact(error: RuntimeError, secrets: &[String]) -> RuntimeError {
-    if secrets.is_empty() {
-        return error;
-    }
-    let mask = |text: String| {
-        secrets
-            .iter()
-            .fold(text, |text, secret| text.replace(secret.as_str(), MASK))
-    };
-    match error {
-        RuntimeError::Connector { plugin, error } => RuntimeError::Connector {
-            plugin,
-            error: error.redacted(secrets),
-        },
-        RuntimeError::InvalidQuery(m) => RuntimeError::InvalidQuery(mask(m)),
-        RuntimeError::Crashed {
-            plugin,
-            operation,
-            detail,
-        } => RuntimeError::Crashed {
-            plugin,
-            operation,
-            detail: mask(detail),
-        },
-        RuntimeError::BadResult { plugin, detail } => RuntimeError::BadResult {
-            plugin,
-            detail: mask(detail),
-        },
-        other => other,
-    }
+    // Encoded forms too: a connector may echo a secret JSON-escaped, percent-encoded or in
+    // base64 (lathe_runtime::error::redact_with).
+    error.redacted_with(secrets, MASK)
 }
 
 /// Masks every appearance of a bound secret in the result's text.
+/// Encoded spellings count too (an API echoing its `Authorization: Basic …` header). A secret
+/// shorter than [`MIN_SECRET_LEN`] is left alone in results: masking two letters wherever
+/// they occur in the data would ruin it, and errors and logs still mask it as a word.
 fn scrub(output: &mut QueryOutput, secrets: &[String]) {
-    if secrets.is_empty() {
+    let forms: Vec<String> = secrets
+        .iter()
+        .filter(|s| s.chars().count() >= MIN_SECRET_LEN)
+        .flat_map(|s| encoded_forms(s))
+        .collect();
+    if forms.is_empty() {
         return;
     }
     let clean = |text: &mut String| {
-        for secret in secrets {
-            if text.contains(secret.as_str()) {
-                *text = text.replace(secret.as_str(), MASK);
+        for form in &forms {
+            if text.contains(form.as_str()) {
+                *text = text.replace(form.as_str(), MASK);
             }
         }
     };
@@ -456,6 +444,8 @@ mod tests {
                 json!("key=s3cr3t-value"),
                 json!({"nested": ["s3cr3t-value"]}),
                 json!(7),
+                // `Authorization: Basic base64("user:s3cr3t-value")`, echoed by an API.
+                json!("Basic dXNlcjpzM2NyM3QtdmFsdWU="),
             ]],
             row_count: 1,
             truncated: false,
@@ -465,6 +455,7 @@ mod tests {
         scrub(&mut output, &["s3cr3t-value".to_string()]);
         let text = serde_json::to_string(&output.rows).unwrap() + &output.metadata.to_string();
         assert!(!text.contains("s3cr3t"), "{text}");
+        assert!(!text.contains("M2NyM3Qt"), "{text}");
         assert!(text.contains(MASK));
     }
 }

@@ -176,6 +176,10 @@ fn http_error(url: &str, e: ErrorCode) -> Error {
             Error::Connection(format!("the host of {url} does not resolve"))
         }
         ErrorCode::ConnectionRefused => Error::Connection(format!("{url} refused the connection")),
+        ErrorCode::ConnectionLimitReached => Error::Denied(format!(
+            "the host refused the request to {url}: this connector already holds as many open \
+             connections as the host allows one instance"
+        )),
         ErrorCode::TlsCertificateError => {
             Error::Connection(format!("the TLS certificate of {url} is not valid"))
         }

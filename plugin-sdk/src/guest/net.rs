@@ -250,6 +250,10 @@ fn connect_error(ip: IpAddr, port: u16, e: ErrorCode) -> Error {
         ErrorCode::ConnectionRefused => {
             Error::Connection(format!("{ip}:{port} refused the connection"))
         }
+        ErrorCode::NewSocketLimit => Error::Denied(format!(
+            "connecting to {ip}:{port} was refused: this connector already holds as many open \
+             sockets as the host allows one instance"
+        )),
         ErrorCode::Timeout => Error::Timeout(format!("connecting to {ip}:{port} timed out")),
         other => Error::Connection(format!("connecting to {ip}:{port} failed: {other:?}")),
     }

@@ -11,6 +11,7 @@
 //! - a template inside a comment is left as it is.
 
 use crate::json::lookup;
+use crate::sql_lex::{block_comment_end, dollar_tag, quoted_end};
 use crate::template::canonical;
 use crate::{Error, Param, Value};
 
@@ -185,60 +186,6 @@ fn template_end(sql: &str, start: usize) -> Result<usize, Error> {
             "`{{{{` without a closing `}}}}` at byte {start}"
         ))),
     }
-}
-
-fn block_comment_end(sql: &str, start: usize) -> usize {
-    // PostgreSQL block comments nest.
-    let bytes = sql.as_bytes();
-    let mut depth = 0;
-    let mut i = start;
-    while i + 1 < bytes.len() {
-        if bytes[i] == b'/' && bytes[i + 1] == b'*' {
-            depth += 1;
-            i += 2;
-        } else if bytes[i] == b'*' && bytes[i + 1] == b'/' {
-            depth -= 1;
-            i += 2;
-            if depth == 0 {
-                return i;
-            }
-        } else {
-            i += 1;
-        }
-    }
-    sql.len()
-}
-
-/// The index after the quoted run starting at `start` with `quote`. A doubled quote is an
-/// escaped quote; with `backslash`, so is `\'`. An unterminated run ends at the text's end.
-fn quoted_end(sql: &str, start: usize, quote: u8, backslash: bool) -> usize {
-    let bytes = sql.as_bytes();
-    let mut i = start + 1;
-    while i < bytes.len() {
-        if backslash && bytes[i] == b'\\' {
-            i += 2;
-        } else if bytes[i] == quote {
-            if bytes.get(i + 1) == Some(&quote) {
-                i += 2;
-            } else {
-                return i + 1;
-            }
-        } else {
-            i += 1;
-        }
-    }
-    sql.len()
-}
-
-/// `$tag$` at the start of `rest`, if it opens a dollar-quoted string.
-fn dollar_tag(rest: &str) -> Option<&str> {
-    let body = &rest[1..];
-    let end = body.find('$')?;
-    let tag = &body[..end];
-    let valid = tag.is_empty()
-        || (tag.chars().all(|c| c.is_alphanumeric() || c == '_')
-            && !tag.starts_with(|c: char| c.is_ascii_digit()));
-    valid.then(|| &rest[..end + 2])
 }
 
 fn shorten(text: &str) -> String {

@@ -72,6 +72,10 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// `None`: the server's own setting applies.
     pub statement_timeout: Option<Duration>,
+    /// Whether the password may be sent as it is (the server's `password` method) over a
+    /// connection that is not TLS with a verified certificate (`verify-full`). Off by
+    /// default: anyone on the path, or a server impersonating the real one, would read it.
+    pub allow_cleartext_password: bool,
 }
 
 pub const DEFAULT_PORT: u16 = 5432;
@@ -109,6 +113,12 @@ impl Config {
         let connect_timeout = millis(field("connect_timeout_ms"), "connect_timeout_ms")?
             .unwrap_or(DEFAULT_CONNECT_TIMEOUT);
         let statement_timeout = millis(field("statement_timeout_ms"), "statement_timeout_ms")?;
+        let allow_cleartext_password = match field("allow_cleartext_password") {
+            None => false,
+            Some(v) => v
+                .as_bool()
+                .ok_or_else(|| invalid("allow_cleartext_password", "true or false"))?,
+        };
 
         Ok(Config {
             host,
@@ -120,6 +130,7 @@ impl Config {
             ssl_root_cert,
             connect_timeout,
             statement_timeout,
+            allow_cleartext_password,
         })
     }
 }
@@ -170,6 +181,7 @@ mod tests {
         assert!(config.password.is_none());
         assert_eq!(config.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
         assert_eq!(config.statement_timeout, None);
+        assert!(!config.allow_cleartext_password);
     }
 
     #[test]
@@ -177,9 +189,10 @@ mod tests {
         let config = Config::from_json(&json!({
             "host": "db", "port": 6543, "database": "d", "username": "u", "password": "p",
             "ssl_mode": "verify-full", "ssl_root_cert": "PEM", "connect_timeout_ms": 250,
-            "statement_timeout_ms": 200
+            "statement_timeout_ms": 200, "allow_cleartext_password": true
         }))
         .unwrap();
+        assert!(config.allow_cleartext_password);
         assert_eq!(config.port, 6543);
         assert_eq!(config.database, "d");
         assert_eq!(config.password.unwrap().expose(), "p");
@@ -201,6 +214,10 @@ mod tests {
             (
                 json!({"host": "h", "username": "u", "statement_timeout_ms": -1}),
                 "statement",
+            ),
+            (
+                json!({"host": "h", "username": "u", "allow_cleartext_password": "yes"}),
+                "allow_cleartext_password",
             ),
         ];
         for (doc, field) in cases {
@@ -240,6 +257,7 @@ mod tests {
             "ssl_root_cert",
             "connect_timeout_ms",
             "statement_timeout_ms",
+            "allow_cleartext_password",
         ];
         let mut listed: Vec<&str> = properties.keys().map(String::as_str).collect();
         listed.sort_unstable();

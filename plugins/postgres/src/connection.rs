@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::params;
+use crate::reset;
 use crate::schema;
 use crate::session::Session;
 use crate::transport::Socket;
@@ -35,6 +36,7 @@ impl<S: Socket> Connection<S> {
 
     /// Runs `select 1` to the end.
     pub fn test(&mut self) -> Result<(), Error> {
+        self.end_transaction()?;
         self.session.query_all("select 1").map(drop)
     }
 
@@ -59,6 +61,9 @@ impl<S: Socket> Connection<S> {
         // A failed statement can leave a failed transaction block behind it.
         self.end_transaction()?;
         let statement = render(text, &request.params, Dialect::Dollar)?;
+        if reset::may_change_session(&statement.text) {
+            self.session.mark_changed();
+        }
         let types = if params::needs_types(&statement.params) {
             Some(self.session.parameter_types(&statement.text)?)
         } else {
@@ -88,12 +93,17 @@ impl<S: Socket> Connection<S> {
 
     /// Each run is its own unit of work: the connection is pooled and the next run may be
     /// another user's, so a transaction block a statement opened (`BEGIN`) is rolled back as
-    /// soon as the statement ends, and its locks with it.
+    /// soon as the statement ends, and its locks with it; and a statement that may have
+    /// changed the session (`SET ROLE`, `SET search_path`, …) is followed by a reset
+    /// ([`crate::reset`]).
     fn end_transaction(&mut self) -> Result<(), Error> {
         self.session.finish()?;
         if self.session.in_transaction() {
             self.session.execute("ROLLBACK", &[], 0)?;
             self.session.finish()?;
+        }
+        if self.session.is_changed() {
+            self.session.reset()?;
         }
         Ok(())
     }
@@ -111,6 +121,7 @@ impl<S: Socket> Connection<S> {
     }
 
     pub fn schema(&mut self) -> Result<Schema, Error> {
+        self.end_transaction()?;
         schema::load(&mut self.session)
     }
 

@@ -10,6 +10,7 @@
 //! - [`session`]: statements over the extended query protocol, rows streamed.
 //! - [`statements`]: the session's prepared statements, a bounded LRU cache.
 //! - [`params`]: bound values as text parameters.
+//! - [`reset`]: which statements may leave state behind in a pooled session.
 //! - [`types`], [`array`], [`datetime`]: PostgreSQL text values to WIT values.
 //! - [`catalog`]: the database's own types (enums, domains, extension types).
 //! - [`schema`]: tables and columns for the query editor.
@@ -26,6 +27,7 @@ pub mod config;
 pub mod connection;
 pub mod datetime;
 pub mod params;
+pub mod reset;
 pub mod schema;
 pub mod session;
 pub mod startup;

@@ -41,6 +41,11 @@ pub struct Session<S: Socket> {
     transaction: u8,
     statements: StatementCache,
     outcome: Outcome,
+    /// The configuration without its password, to apply the session settings again.
+    config: Config,
+    /// A statement may have changed the session's state (settings, role, temporary
+    /// objects, …) since it was opened or last reset ([`crate::reset`]).
+    changed: bool,
 }
 
 /// ReadyForQuery's status outside a transaction block.
@@ -106,6 +111,11 @@ impl<S: Socket> Session<S> {
             transaction: IDLE,
             statements: StatementCache::default(),
             outcome: Outcome::default(),
+            config: Config {
+                password: None,
+                ..config.clone()
+            },
+            changed: false,
         };
         session.catalog = session.load_catalog()?;
         Ok(session)
@@ -386,6 +396,50 @@ impl<S: Socket> Session<S> {
         })
     }
 
+    /// Records that the statement about to run may change the session's state.
+    pub fn mark_changed(&mut self) {
+        self.changed = true;
+    }
+
+    /// Whether the session's state may differ from a fresh session's.
+    pub fn is_changed(&self) -> bool {
+        self.changed
+    }
+
+    /// Puts the session back as it was opened: `DISCARD ALL` (settings, role, session
+    /// authorization, temporary tables, prepared statements, cursors, listeners, advisory
+    /// locks), then the connector's own settings again. `DISCARD ALL` drops the kept
+    /// statements too, so the cache is emptied with it. Outside a transaction block only.
+    pub fn reset(&mut self) -> Result<(), Error> {
+        self.finish()?;
+        self.statements.forget_all();
+        frontend::query("DISCARD ALL", self.wire.out()).map_err(too_large)?;
+        self.send()?;
+        self.state = State::Running;
+        let mut failure = None;
+        loop {
+            match self.receive()? {
+                Message::ReadyForQuery(body) => {
+                    self.transaction = body.status();
+                    self.state = State::Idle;
+                    break;
+                }
+                Message::ErrorResponse(body) => failure = Some(server_error(body.fields())),
+                Message::CommandComplete(_)
+                | Message::ParameterStatus(_)
+                | Message::NoticeResponse(_) => {}
+                other => self.aside(other, "resetting the session")?,
+            }
+        }
+        if let Some(error) = failure {
+            return Err(self.broken(error));
+        }
+        let version = self.greeting.server_version.clone();
+        startup::settle(&mut self.wire, &self.config, &version).map_err(|e| self.broken(e))?;
+        self.changed = false;
+        Ok(())
+    }
+
     /// Whether the last ReadyForQuery said a transaction block is open (or failed).
     pub fn in_transaction(&self) -> bool {
         self.transaction != IDLE
@@ -454,7 +508,14 @@ impl<S: Socket> Session<S> {
                 }
                 Ok(())
             }
-            Message::ParameterStatus(_) | Message::NotificationResponse(_) => Ok(()),
+            // The server reports a change of the settings it tracks for clients (session
+            // authorization, superuser status, time zone, search_path from PostgreSQL 18,
+            // …), whatever changed them: a function can, in a plain SELECT.
+            Message::ParameterStatus(_) => {
+                self.changed = true;
+                Ok(())
+            }
+            Message::NotificationResponse(_) => Ok(()),
             // COPY … TO STDOUT streams data with no columns to map it to.
             Message::CopyOutResponse(_) => Err(self.failed(copy_unsupported("TO STDOUT"))),
             Message::CopyInResponse(_) => {

@@ -9,7 +9,7 @@
 //! does not know.
 
 use crate::binding;
-use crate::config::Config;
+use crate::config::{Config, SslMode};
 use crate::transport::{Socket, Transport};
 use crate::wire::{Wire, server_error};
 use lathe_plugin_sdk::Error;
@@ -77,7 +77,7 @@ const CONNECTION_CHECK: &str = "set client_connection_check_interval = 2000";
 /// [`CONNECTION_CHECK`] where the server has it (PostgreSQL 14 and later, on platforms
 /// with the needed poll flag), in the same round trip. The check is a second query
 /// because a failure inside one query undoes the whole query, and its failure is fine.
-fn settle<S: Socket>(
+pub fn settle<S: Socket>(
     wire: &mut Wire<Transport<S>>,
     config: &Config,
     server_version: &str,
@@ -133,6 +133,7 @@ fn authenticate<S: Socket>(
             Message::AuthenticationOk => return Ok(method),
             Message::AuthenticationCleartextPassword => {
                 method = "password";
+                cleartext_allowed(config, wire.stream())?;
                 frontend::password_message(password(config)?.as_bytes(), wire.out())
                     .map_err(encode_error)?;
                 wire.send()?;
@@ -169,6 +170,27 @@ fn authenticate<S: Socket>(
             }
         }
     }
+}
+
+/// The password goes out as it is only over TLS with a verified certificate, or when the
+/// datasource allows it. Over plain TCP anyone on the path reads it; over TLS without
+/// verification, a server impersonating the real one (which is how it would come to ask
+/// for it in clear text) does.
+fn cleartext_allowed<S: Socket>(config: &Config, transport: &Transport<S>) -> Result<(), Error> {
+    let verified = transport.is_tls() && config.ssl_mode == SslMode::VerifyFull;
+    if verified || config.allow_cleartext_password {
+        return Ok(());
+    }
+    let over = if transport.is_tls() {
+        "TLS whose certificate is not verified"
+    } else {
+        "an unencrypted connection"
+    };
+    Err(Error::Unsupported(format!(
+        "the server asks for the password in clear text over {over}; refused so that the \
+         password is not exposed. Use ssl_mode verify-full, have the server use \
+         scram-sha-256, or set allow_cleartext_password if the network is trusted"
+    )))
 }
 
 /// SCRAM-SHA-256-PLUS, bound to the TLS certificate, when the server offers it over TLS;

@@ -6,7 +6,7 @@
 
 use bytes::BytesMut;
 use lathe_plugin_sdk::{Error, RemoteError};
-use postgres_protocol::message::backend::{ErrorFields, Message};
+use postgres_protocol::message::backend::{DATA_ROW_TAG, ErrorFields, Message};
 use std::io::{self, Read, Write};
 
 /// The most bytes asked of the socket per read: large enough that a stream of small rows
@@ -16,6 +16,15 @@ const READ_CHUNK: usize = 64 * 1024;
 /// allocates (and zeroes) a buffer of the size asked for on every read, which for the
 /// hundred bytes that answer a small query cost more than the query's own work.
 const MIN_READ: usize = 1024;
+/// The longest row (DataRow message) the connector buffers. A message is read whole before
+/// it is parsed, so its length, as the server announces it, decides the allocation: a
+/// broken or hostile server announcing 2 GB would otherwise exhaust the connector's memory
+/// instead of failing as a connection error. 64 MiB is the host's default limit for a whole
+/// result; a single row past it could not be shown anyway.
+pub const MAX_ROW_MESSAGE: usize = 64 << 20;
+/// The longest other message: errors, notices, row descriptions and parameter reports are
+/// small (a row description of 1,600 columns with 63-byte names is under 150 kB).
+pub const MAX_MESSAGE: usize = 1 << 20;
 
 pub struct Wire<S> {
     stream: S,
@@ -53,9 +62,12 @@ impl<S: Read + Write> Wire<S> {
         result.map_err(|e| io_error(e, "sending to the server"))
     }
 
-    /// The next backend message, reading from the socket as needed.
+    /// The next backend message, reading from the socket as needed. A message announcing
+    /// more than [`MAX_ROW_MESSAGE`] (a row) or [`MAX_MESSAGE`] (anything else) bytes is a
+    /// connection error, before anything is allocated for it.
     pub fn receive(&mut self) -> Result<Message, Error> {
         loop {
+            check_length(&self.incoming)?;
             let parsed = Message::parse(&mut self.incoming)
                 .map_err(|e| Error::Connection(format!("the server sent a bad message: {e}")))?;
             if let Some(message) = parsed {
@@ -91,6 +103,26 @@ impl<S: Read + Write> Wire<S> {
     pub fn stream_mut(&mut self) -> &mut S {
         &mut self.stream
     }
+}
+
+/// Refuses a message whose header (tag and length, the first five bytes) announces more
+/// than the connector buffers.
+fn check_length(incoming: &[u8]) -> Result<(), Error> {
+    let Some(header) = incoming.get(..5) else {
+        return Ok(());
+    };
+    let length = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
+    let (max, what) = match header[0] {
+        DATA_ROW_TAG => (MAX_ROW_MESSAGE, "a row"),
+        _ => (MAX_MESSAGE, "a message"),
+    };
+    if length > max {
+        return Err(Error::Connection(format!(
+            "the server announced {what} of {length} bytes; the connector reads at most {max} \
+             bytes (is this really a PostgreSQL server?)"
+        )));
+    }
+    Ok(())
 }
 
 /// Doubles the read size after a read that filled it (more is waiting, likely a large
@@ -169,6 +201,21 @@ pub fn notice_text(mut fields: ErrorFields<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn announced_lengths_past_the_caps_are_refused() {
+        let header = |tag: u8, length: u32| {
+            let mut bytes = vec![tag];
+            bytes.extend_from_slice(&length.to_be_bytes());
+            bytes
+        };
+        assert!(check_length(&header(b'R', 0x7fff_ffff)).is_err());
+        assert!(check_length(&header(b'E', MAX_MESSAGE as u32 + 1)).is_err());
+        assert!(check_length(&header(b'E', MAX_MESSAGE as u32)).is_ok());
+        assert!(check_length(&header(DATA_ROW_TAG, MAX_ROW_MESSAGE as u32)).is_ok());
+        assert!(check_length(&header(DATA_ROW_TAG, MAX_ROW_MESSAGE as u32 + 1)).is_err());
+        assert!(check_length(b"D\0\0").is_ok());
+    }
 
     #[test]
     fn the_read_size_grows_with_full_reads_and_shrinks_with_small_ones() {

@@ -98,7 +98,9 @@ pub fn build(config: &Config, query: &Json, params: &[Param]) -> Result<Outgoing
 }
 
 /// The base URL joined with the rendered path. The path is relative to the base URL's path
-/// (`/users` under `https://x.io/v1` is `https://x.io/v1/users`).
+/// (`/users` under `https://x.io/v1` is `https://x.io/v1/users`) and stays under it: `.` and
+/// `..` segments (also percent-encoded, or after a backslash, which URLs read as `/`) are
+/// refused rather than resolved, since a query could otherwise reach `/admin` beside `/v1`.
 fn target(config: &Config, path: &str, params: &[Param]) -> Result<url::Url, Error> {
     if path.contains("://") || path.starts_with("//") || path.contains(['?', '#']) {
         return Err(Error::InvalidQuery(
@@ -108,16 +110,30 @@ fn target(config: &Config, path: &str, params: &[Param]) -> Result<url::Url, Err
         ));
     }
     let rendered = url_params::render_path(path, params)?;
+    if rendered.split(['/', '\\']).any(dot_segment) {
+        return Err(Error::InvalidQuery(format!(
+            "`path` {path:?} has a `.` or `..` segment; paths stay under the base URL's path, \
+             so write the path from there"
+        )));
+    }
     let base_path = config.base.path().trim_end_matches('/');
     let joined = format!("{base_path}/{}", rendered.trim_start_matches('/'));
     let mut url = config.base.clone();
     url.set_path(&joined);
-    if url.origin() != config.origin() {
-        return Err(Error::Denied(
-            "the path leaves the base URL's origin".into(),
-        ));
+    let under_base = url.path() == base_path || url.path().starts_with(&format!("{base_path}/"));
+    if url.origin() != config.origin() || !under_base {
+        return Err(Error::Denied(format!(
+            "the path {path:?} leads out of the base URL {}",
+            config.base
+        )));
     }
     Ok(url)
+}
+
+/// `.` or `..`, as written or percent-encoded (`%2e`, `.%2E`, …).
+fn dot_segment(segment: &str) -> bool {
+    let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+    decoded == "." || decoded == ".."
 }
 
 fn body(
@@ -238,6 +254,30 @@ mod tests {
         for path in ["https://evil.example/x", "//evil.example/x", "/x?y=1"] {
             let err = build(&config(json!({})), &json!({"path": path}), &params());
             assert!(err.is_err(), "{path}");
+        }
+    }
+
+    #[test]
+    fn paths_stay_under_the_base_path() {
+        for path in [
+            "/../admin",
+            "/x/../../admin",
+            "/%2e%2e/admin",
+            "/.%2E/admin",
+            "/..\\admin",
+            "/./x",
+            "..",
+        ] {
+            let err = build(&config(json!({})), &json!({"path": path}), &params()).unwrap_err();
+            assert!(matches!(err, Error::InvalidQuery(_)), "{path}: {err:?}");
+        }
+        for path in ["/users/..x", "/a.b/c", "/", ""] {
+            let out = build(&config(json!({})), &json!({"path": path}), &params()).unwrap();
+            assert!(
+                out.url.as_str().starts_with("https://api.example.com/v1/"),
+                "{path}: {}",
+                out.url
+            );
         }
     }
 

@@ -95,7 +95,8 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let operation = operation(&plugin.manifest, args.operation.as_deref())?;
         let context = serde_json::json!({ "inputs": inputs });
         plugin.check_query(&operation, &query)?;
-        let params = lathe_runtime::params::bind(&query, &context)?;
+        let sql_fields = plugin.manifest.sql_fields(&operation);
+        let params = lathe_runtime::params::bind(&query, &context, &sql_fields)?;
         let result = instance
             .run(RunRequest {
                 operation,

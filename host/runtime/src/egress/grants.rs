@@ -59,8 +59,18 @@ impl Capability {
                 let (host, port) = rest
                     .rsplit_once(':')
                     .ok_or_else(|| bad("expected tcp://host:port"))?;
+                // The host is always the datasource's own: a literal host would be a fixed
+                // destination every datasource of the plugin reaches, whatever the admin
+                // configured. A literal port (`tcp://{host}:5432`) is fine.
+                let host = match Part::parse(host).map_err(|e| bad(&e))? {
+                    Part::Field(field) => Part::Field(field),
+                    Part::Literal(_) => {
+                        return Err(bad("a TCP grant names the host by a configuration field: \
+                             tcp://{host}:{port} or tcp://{host}:5432"));
+                    }
+                };
                 Ok(Capability::Tcp {
-                    host: Part::parse(host).map_err(|e| bad(&e))?,
+                    host,
                     port: Part::parse(port).map_err(|e| bad(&e))?,
                 })
             }
@@ -182,6 +192,9 @@ pub struct Grants {
     pub plugin: String,
     pub hosts: Vec<PinnedHost>,
     pub policy: EgressPolicy,
+    /// The datasource's secret values, masked in the refusals logged for the operator (a
+    /// secret can be part of a granted host name).
+    pub secrets: Vec<String>,
 }
 
 impl Grants {
@@ -198,6 +211,7 @@ impl Grants {
             plugin: plugin.to_string(),
             hosts: Vec::new(),
             policy: policy.clone(),
+            secrets: Vec::new(),
         };
         for template in capabilities {
             let capability = Capability::parse(template).map_err(RuntimeError::InvalidPlugin)?;
@@ -373,6 +387,8 @@ mod tests {
             "ftp://{h}:1",
             "http://example.com",
             "tcp://{}:1",
+            "tcp://db.example.com:5432",
+            "tcp://10.0.0.1:{port}",
         ] {
             assert!(Capability::parse(bad).is_err(), "{bad}");
         }

@@ -1,0 +1,112 @@
+//! Just enough SQL lexing to know where comments, quoted strings and dollar quotes are
+//! (shared with the host).
+//!
+//! The connector's [`sql`](crate::sql) renderer leaves a `{{ }}` inside a comment as it is,
+//! and the host, with [`without_comments`], does not resolve it either: a commented-out
+//! template needs no input and sends nothing. A `--` or `/*` inside a quoted string, a
+//! quoted identifier or a dollar-quoted string is not a comment.
+
+/// The index after the block comment starting at `start`; PostgreSQL block comments nest.
+pub fn block_comment_end(sql: &str, start: usize) -> usize {
+    let bytes = sql.as_bytes();
+    let mut depth = 0;
+    let mut i = start;
+    while i + 1 < bytes.len() {
+        if bytes[i] == b'/' && bytes[i + 1] == b'*' {
+            depth += 1;
+            i += 2;
+        } else if bytes[i] == b'*' && bytes[i + 1] == b'/' {
+            depth -= 1;
+            i += 2;
+            if depth == 0 {
+                return i;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    sql.len()
+}
+
+/// The index after the quoted run starting at `start` with `quote`. A doubled quote is an
+/// escaped quote; with `backslash`, so is `\'`. An unterminated run ends at the text's end.
+pub fn quoted_end(sql: &str, start: usize, quote: u8, backslash: bool) -> usize {
+    let bytes = sql.as_bytes();
+    let mut i = start + 1;
+    while i < bytes.len() {
+        if backslash && bytes[i] == b'\\' {
+            i += 2;
+        } else if bytes[i] == quote {
+            if bytes.get(i + 1) == Some(&quote) {
+                i += 2;
+            } else {
+                return i + 1;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    sql.len()
+}
+
+/// `$tag$` at the start of `rest`, if it opens a dollar-quoted string.
+pub fn dollar_tag(rest: &str) -> Option<&str> {
+    let body = &rest[1..];
+    let end = body.find('$')?;
+    let tag = &body[..end];
+    let valid = tag.is_empty()
+        || (tag.chars().all(|c| c.is_alphanumeric() || c == '_')
+            && !tag.starts_with(|c: char| c.is_ascii_digit()));
+    valid.then(|| &rest[..end + 2])
+}
+
+/// `sql` with every comment replaced by a space, quoted text kept as it is.
+pub fn without_comments(sql: &str) -> String {
+    let bytes = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let rest = &sql[i..];
+        let end = if rest.starts_with("--") {
+            out.push(' ');
+            i = rest.find('\n').map_or(sql.len(), |n| i + n);
+            continue;
+        } else if rest.starts_with("/*") {
+            out.push(' ');
+            i = block_comment_end(sql, i);
+            continue;
+        } else if bytes[i] == b'\'' {
+            let escapes = i > 0 && bytes[i - 1].eq_ignore_ascii_case(&b'e');
+            quoted_end(sql, i, b'\'', escapes)
+        } else if bytes[i] == b'"' || bytes[i] == b'`' {
+            quoted_end(sql, i, bytes[i], false)
+        } else if bytes[i] == b'$'
+            && let Some(tag) = dollar_tag(rest)
+        {
+            rest[tag.len()..]
+                .find(tag)
+                .map_or(sql.len(), |n| i + tag.len() + n + tag.len())
+        } else {
+            i + rest.chars().next().map_or(1, char::len_utf8)
+        };
+        out.push_str(&sql[i..end]);
+        i = end;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_go_and_quoted_text_stays() {
+        assert_eq!(
+            without_comments("select 1 -- {{ a }}\n, /* {{ b } /* nested */ */ 2"),
+            "select 1  \n,   2"
+        );
+        let kept = "select '-- {{ a }}', \"/*x*/\", $q$ -- $q$, E'\\' --' ";
+        assert_eq!(without_comments(kept), kept);
+        assert_eq!(without_comments("select 'é' -- ü"), "select 'é'  ");
+    }
+}

@@ -1,0 +1,142 @@
+//! Which statements may leave state behind in a pooled session.
+//!
+//! The host pools a datasource's connections, so the next run on this session may be
+//! another user's. A statement that changes the session (`SET ROLE`, `SET search_path`,
+//! `SET SESSION AUTHORIZATION`, `set_config(…)`, a temporary table, `PREPARE`, `LISTEN`, a
+//! cursor `WITH HOLD`, an advisory lock, …) must not reach that run, so after it the
+//! session is reset with `DISCARD ALL` and the connector's own settings
+//! ([`crate::session::Session::reset`]). The reset costs a round trip and empties the
+//! statement cache, so it runs only when a statement may have changed something:
+//!
+//! - any statement that is not plain DML or a query: only `SELECT`, `WITH`, `VALUES`,
+//!   `TABLE`, `INSERT`, `UPDATE`, `DELETE`, `MERGE`, `SHOW` and `EXPLAIN` skip the reset;
+//! - one of those whose text has a word that changes the session from inside a query:
+//!   `set_config`, an advisory lock that outlives the transaction (`pg_advisory_lock` and
+//!   its variants), a temporary relation (`temp`, `temporary`, `pg_temp…`, as in
+//!   `SELECT … INTO TEMP`);
+//! - any statement during which the server reported a changed setting (ParameterStatus:
+//!   session authorization, superuser status, time zone, date style, `search_path` from
+//!   PostgreSQL 18, …), whatever changed it.
+//!
+//! What this can't see: a user-defined function called from a plain statement that changes
+//! a setting the server does not report (`SET ROLE` inside a PL/pgSQL function on a server
+//! before 18, where `search_path` is not reported either). The datasource's database user
+//! decides who may create such functions; a datasource shared by users who must not
+//! affect each other should not let them.
+
+/// First keywords of statements that change nothing but data.
+const PLAIN: &[&str] = &[
+    "select", "with", "values", "table", "insert", "update", "delete", "merge", "show", "explain",
+];
+
+/// Whether a word of a plain statement changes the session.
+fn changes_session(word: &str) -> bool {
+    matches!(word, "set_config" | "temp" | "temporary")
+        || word.starts_with("pg_temp")
+        || (word.contains("advisory") && !word.contains("xact"))
+}
+
+/// Whether `sql` may change the session's state.
+pub fn may_change_session(sql: &str) -> bool {
+    let keyword = first_keyword(sql).to_ascii_lowercase();
+    if !PLAIN.contains(&keyword.as_str()) {
+        return true;
+    }
+    sql.to_ascii_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .any(changes_session)
+}
+
+/// The statement's first word, past white space, comments and opening parentheses.
+fn first_keyword(sql: &str) -> &str {
+    let mut rest = sql;
+    loop {
+        let trimmed = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '(');
+        if let Some(line) = trimmed.strip_prefix("--") {
+            rest = line.split_once('\n').map_or("", |(_, after)| after);
+        } else if trimmed.starts_with("/*") {
+            rest = after_block_comment(trimmed);
+        } else {
+            let end = trimmed
+                .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                .unwrap_or(trimmed.len());
+            return &trimmed[..end];
+        }
+    }
+}
+
+/// The text after the block comment `text` starts with; block comments nest.
+fn after_block_comment(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    let mut depth = 0;
+    let mut at = 0;
+    while at + 1 < bytes.len() {
+        match &bytes[at..at + 2] {
+            b"/*" => {
+                depth += 1;
+                at += 2;
+            }
+            b"*/" => {
+                depth -= 1;
+                at += 2;
+                if depth == 0 {
+                    return &text[at..];
+                }
+            }
+            _ => at += 1,
+        }
+    }
+    ""
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_queries_and_dml_need_no_reset() {
+        for sql in [
+            "select 1",
+            "  SELECT * FROM t WHERE id = $1",
+            "-- a comment\n/* and /* nested */ one */ (select 1) union select 2",
+            "with x as (select 1) select * from x",
+            "insert into t values (1)",
+            "update t set a = 1",
+            "delete from t",
+            "table t",
+            "values (1)",
+            "show search_path",
+            "select temperature from attempts",
+            "select pg_advisory_xact_lock(1)",
+        ] {
+            assert!(!may_change_session(sql), "{sql}");
+        }
+    }
+
+    #[test]
+    fn statements_that_change_the_session_need_one() {
+        for sql in [
+            "set role other",
+            "SET search_path = evil, public",
+            "set session authorization other",
+            "reset all",
+            "/* hidden */ set role other",
+            "discard all",
+            "prepare p as select 1",
+            "listen channel",
+            "declare c cursor with hold for select 1",
+            "create temp table t (a int)",
+            "do $$ begin perform 1; end $$",
+            "call proc()",
+            "begin",
+            "select set_config('search_path', 'evil', false)",
+            "select pg_advisory_lock(1)",
+            "select pg_try_advisory_lock_shared(1)",
+            "select 1 into temp t",
+            "select * from pg_temp.t",
+            "",
+        ] {
+            assert!(may_change_session(sql), "{sql}");
+        }
+    }
+}

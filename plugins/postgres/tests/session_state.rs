@@ -1,0 +1,128 @@
+//! A pooled session is the next run's too, maybe another user's: what a statement changes
+//! about the session (role, search_path, session authorization, settings) must not reach it.
+
+mod common;
+
+use common::{TestDb, query, scalar, unique};
+use lathe_plugin_sdk::Value;
+
+/// A role of its own on the machine's server, dropped when the guard goes.
+struct Role(String);
+
+impl Role {
+    fn create(db: &TestDb) -> Role {
+        let name = unique("lathe_reset_role");
+        let mut conn = db.connect();
+        query(&mut conn, &format!("create role {name} nologin"), &[]).unwrap();
+        Role(name)
+    }
+}
+
+impl Drop for Role {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = common::connect(&common::machine_config("postgres")) {
+            let _ = query(&mut admin, &format!("drop role if exists {}", self.0), &[]);
+        }
+    }
+}
+
+fn text(value: Value) -> String {
+    match value {
+        Value::Text(s) => s,
+        other => panic!("expected text, got {other:?}"),
+    }
+}
+
+#[test]
+fn session_changes_do_not_reach_the_next_run() {
+    let db = TestDb::create();
+    let role = Role::create(&db);
+    let mut conn = db.connect();
+    let path = text(scalar(&mut conn, "show search_path"));
+    let cases = [
+        format!("set role {}", role.0),
+        format!("set session authorization {}", role.0),
+        format!("/* a comment first */ SET ROLE {}", role.0),
+        "set search_path = pg_temp, public".to_string(),
+        "select set_config('search_path', 'nowhere', false)".to_string(),
+        "set statement_timeout = 1".to_string(),
+        "set timezone = 'Asia/Tokyo'".to_string(),
+    ];
+    for sql in &cases {
+        query(&mut conn, sql, &[]).unwrap();
+        assert_eq!(
+            text(scalar(&mut conn, "select current_user::text")),
+            "postgres",
+            "{sql}"
+        );
+        assert_eq!(
+            text(scalar(&mut conn, "select session_user::text")),
+            "postgres",
+            "{sql}"
+        );
+        assert_eq!(text(scalar(&mut conn, "show search_path")), path, "{sql}");
+        assert_eq!(
+            text(scalar(&mut conn, "show statement_timeout")),
+            "0",
+            "{sql}"
+        );
+        // The connector's own settings are back too.
+        assert_eq!(text(scalar(&mut conn, "show TimeZone")), "UTC", "{sql}");
+        assert_eq!(
+            text(scalar(&mut conn, "show IntervalStyle")),
+            "iso_8601",
+            "{sql}"
+        );
+    }
+}
+
+#[test]
+fn a_reset_empties_the_statement_cache_and_plain_queries_keep_it() {
+    let db = TestDb::create();
+    let mut conn = db.connect();
+    let n = Value::Int(1);
+    query(&mut conn, "select {{ n }}::int as n", &[("n", n.clone())]).unwrap();
+    let kept = conn.session().prepared_count();
+    assert!(kept >= 1);
+    for _ in 0..3 {
+        query(&mut conn, "select {{ n }}::int as n", &[("n", n.clone())]).unwrap();
+    }
+    assert_eq!(
+        conn.session().prepared_count(),
+        kept,
+        "kept across plain runs"
+    );
+    assert!(!conn.session().is_changed());
+
+    query(&mut conn, "set search_path = public", &[]).unwrap();
+    assert_eq!(
+        conn.session().prepared_count(),
+        0,
+        "DISCARD ALL dropped them"
+    );
+    let out = query(&mut conn, "select {{ n }}::int as n", &[("n", n)]).unwrap();
+    assert_eq!(out.rows, vec![vec![Value::Int(1)]]);
+    assert_eq!(conn.session().prepared_count(), 1);
+    let server = scalar(
+        &mut conn,
+        "select count(*)::int from pg_prepared_statements where name like '__lathe_%'",
+    );
+    assert_eq!(server, Value::Int(2), "the cache matches the server");
+}
+
+#[test]
+fn temporary_tables_and_a_failed_set_leave_nothing_behind() {
+    let db = TestDb::create();
+    let mut conn = db.connect();
+    query(&mut conn, "create temp table scratch (a int)", &[]).unwrap();
+    let gone = query(&mut conn, "select * from scratch", &[]);
+    assert_eq!(common::remote_error(gone).code, "42P01");
+
+    // A statement that fails still leaves the session reset for the next run.
+    let failed = query(&mut conn, "set role lathe_no_such_role", &[]);
+    assert!(failed.is_err());
+    assert_eq!(
+        text(scalar(&mut conn, "select current_user::text")),
+        "postgres"
+    );
+}
