@@ -13,9 +13,15 @@ use serde_json::Value;
 /// Parses a JSON document; numbers that `serde_json` can't carry exactly become strings
 /// holding their text.
 pub fn parse(text: &str) -> Result<Value, serde_json::Error> {
+    serde_json::from_str(&exact_text(text))
+}
+
+/// The JSON text with every number that `serde_json` can't carry exactly put in quotes, for
+/// deserializing into any type; borrowed unchanged when there is none.
+pub fn exact_text(text: &str) -> std::borrow::Cow<'_, str> {
     match quote_inexact_numbers(text) {
-        None => serde_json::from_str(text),
-        Some(rewritten) => serde_json::from_str(&rewritten),
+        None => std::borrow::Cow::Borrowed(text),
+        Some(rewritten) => std::borrow::Cow::Owned(rewritten),
     }
 }
 

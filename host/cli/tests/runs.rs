@@ -361,8 +361,10 @@ fn changes_on_one_replica_reach_the_next_run_on_another() {
     );
 
     // A role change: the viewer made a builder may run the draft at once.
-    let draft_run = format!("{}?version=draft", w.run_path("count"));
-    kept.post(&draft_run, &json!({}))
+    // (The draft is version 1 again since the restore above.)
+    let draft_run = format!("{}?version=draft", w.run_path("find"));
+    let everything = json!({ "inputs": { "q": "" } });
+    kept.post(&draft_run, &everything)
         .expect_problem(403, "forbidden");
     w.admin
         .patch(
@@ -370,7 +372,7 @@ fn changes_on_one_replica_reach_the_next_run_on_another() {
             &json!({ "role": "builder" }),
         )
         .expect_status(200);
-    kept.post(&draft_run, &json!({})).expect_status(200);
+    kept.post(&draft_run, &everything).expect_status(200);
 
     // A revoked token stops at once; the other one still works.
     let id = viewer
@@ -390,23 +392,11 @@ fn changes_on_one_replica_reach_the_next_run_on_another() {
     run(&revoked, "find").expect_problem(401, "unauthenticated");
     run(&kept, "find").expect_status(200);
 
-    // Removed from the workspace: the workspace is gone for them.
-    w.admin
-        .delete(&format!("/api/v1/workspaces/{}/members/{viewer_id}", w.ws))
-        .expect_status(204);
-    run(&kept, "find").expect_problem(404, "not-found");
-    w.admin
-        .post(
-            &format!("/api/v1/workspaces/{}/members", w.ws),
-            &json!({ "email": "viewer@example.com", "role": "viewer" }),
-        )
-        .expect_status(201);
-    run(&kept, "find").expect_status(200);
-
-    // A disabled user's tokens stop, on this server too.
+    // A disabled user's tokens stop, on this server too; re-enabled, they work again.
+    let users = "/api/v1/users";
     w.admin
         .patch(
-            &format!("/api/v1/users/{viewer_id}"),
+            &format!("{users}/{viewer_id}"),
             &json!({ "disabled": true }),
         )
         .expect_status(200);
@@ -415,6 +405,20 @@ fn changes_on_one_replica_reach_the_next_run_on_another() {
         .server
         .client()
         .with_bearer(kept.bearer.as_deref().unwrap());
+    run(&here, "find").expect_problem(401, "unauthenticated");
+    w.admin
+        .patch(
+            &format!("{users}/{viewer_id}"),
+            &json!({ "disabled": false }),
+        )
+        .expect_status(200);
+    run(&kept, "find").expect_status(200);
+
+    // Removed from the workspace: their tokens for it go with the membership.
+    w.admin
+        .delete(&format!("/api/v1/workspaces/{}/members/{viewer_id}", w.ws))
+        .expect_status(204);
+    run(&kept, "find").expect_problem(401, "unauthenticated");
     run(&here, "find").expect_problem(401, "unauthenticated");
 }
 

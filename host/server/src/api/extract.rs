@@ -33,16 +33,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| Error::BadRequest("the body is not UTF-8 text".into()))?;
         // A number serde_json would round (an integer beyond 64 bits, more digits than an
-        // f64 holds) arrives as a string of its exact text, the way results leave: an id like
-        // 9007199254740993 in `inputs` is never silently bound as ...992. A schema that wants
-        // an integer there then refuses it, rather than the wrong row being read.
-        let value = lathe_plugin_sdk::exact_json::parse(text)
-            .map_err(|e| Error::BadRequest(format!("the body is not valid JSON: {e}")))?;
-        serde_json::from_value(value).map(ApiJson).map_err(|e| {
-            Error::Validation(format!(
-                "Failed to deserialize the JSON body into the target type: {e}"
-            ))
-        })
+        // f64 holds) arrives as a string of its exact text, the way results leave: such a
+        // number in `inputs` is never silently bound as a nearby one. A schema that wants a
+        // number there then refuses it, rather than the wrong row being read.
+        let text = lathe_plugin_sdk::exact_json::exact_text(text);
+        match serde_json::from_str::<T>(&text) {
+            Ok(value) => Ok(ApiJson(value)),
+            Err(e) if e.classify() == serde_json::error::Category::Data => Err(Error::Validation(
+                format!("Failed to deserialize the JSON body into the target type: {e}"),
+            )),
+            Err(e) => Err(Error::BadRequest(format!(
+                "Failed to parse the request body as JSON: {e}"
+            ))),
+        }
     }
 }
 
