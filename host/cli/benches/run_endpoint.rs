@@ -6,7 +6,8 @@
 //!
 //! `cargo bench -p lathe --bench run_endpoint` (needs the PostgreSQL at 127.0.0.1:5432, user
 //! postgres, trust auth, and the connectors built by `scripts/build-wasm.sh`).
-//! `LATHE_BENCH_SECS` (default 10) and `LATHE_BENCH_CONCURRENCY` (default 32) tune the load.
+//! `LATHE_BENCH_SECS` (default 10) and `LATHE_BENCH_CONCURRENCY` (default 32) tune the load;
+//! `LATHE_BENCH_POOL` (default 16) is the connector pool size Lathe runs with.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -26,7 +27,6 @@ const PG: &str = "host=127.0.0.1 port=5432 user=postgres dbname=postgres";
 const SQL: &str = "select {{ inputs.n }}::int as n";
 const NATIVE_SQL: &str = "select $1::int as n";
 const PASSWORD: &str = "benchmark password";
-const POOL_SIZE: u16 = 16;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -216,7 +216,7 @@ async fn lathe_endpoint(data_dir: &std::path::Path) -> (Child, String, String) {
         // pipelines many on one connection: sixteen instances keep the 32 clients' queries
         // from queueing for a free one (the default of four is sized for a workspace, not
         // for a load test).
-        .args(["--pool-size", &POOL_SIZE.to_string()])
+        .args(["--pool-size", &setting("LATHE_BENCH_POOL", 16).to_string()])
         .stdout(Stdio::piped())
         .stderr(log)
         .spawn()
@@ -366,9 +366,10 @@ fn main() {
         let cpu = cpu_seconds(server.id()) - cpu_before;
         print("lathe run endpoint", &lathe);
         println!(
-            "lathe server CPU: {:.0} µs per request ({:.2} cores; pool size {POOL_SIZE})",
+            "lathe server CPU: {:.0} µs per request ({:.2} cores; pool size {})",
             cpu * 1e6 / lathe.requests as f64,
-            cpu / duration.as_secs_f64()
+            cpu / duration.as_secs_f64(),
+            setting("LATHE_BENCH_POOL", 16)
         );
         println!(
             "ratio (lathe / native): throughput {:.2}x, p50 {:.2}x, p99 {:.2}x",
