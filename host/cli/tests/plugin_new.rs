@@ -1,12 +1,13 @@
 //! `lathe plugin new` makes a crate that passes its own tests, builds as a component and
 //! runs under `lathe plugin run`.
 
-mod support;
+mod common;
 
+use common::plugin_cli::{lathe, lathe_with_env};
+use common::test_api::TestApi;
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::Command;
-use support::{TestApi, lathe, lathe_with_env};
 
 fn cargo(dir: &std::path::Path, target: &std::path::Path, args: &[&str]) {
     let status = Command::new(env!("CARGO"))

@@ -1,10 +1,10 @@
 //! The PostgreSQL connector through `lathe plugin run`, against the machine's PostgreSQL
 //! (127.0.0.1:5432, trust auth). Each test works in a table of its own, dropped at the end.
 
-mod support;
+mod common;
 
+use common::plugin_cli::lathe_plugin_run;
 use serde_json::json;
-use support::lathe_plugin_run;
 
 const CONFIG: &str = r#"{"host":"127.0.0.1","port":5432,"username":"postgres","database":"postgres","ssl_mode":"disable"}"#;
 
@@ -82,7 +82,7 @@ async fn injection_attempt_is_a_type_error_and_drops_nothing() {
 
 #[tokio::test]
 async fn large_results_are_cut_at_max_rows() {
-    let out = support::lathe(&[
+    let out = common::plugin_cli::lathe(&[
         "plugin",
         "run",
         "plugins/postgres",
@@ -99,7 +99,7 @@ async fn large_results_are_cut_at_max_rows() {
     assert_eq!(out["truncated"], true);
     assert_eq!(out["rows"][24_999], json!([25_000]));
 
-    let out = support::lathe(&[
+    let out = common::plugin_cli::lathe(&[
         "plugin",
         "run",
         "plugins/postgres",
@@ -116,7 +116,7 @@ async fn large_results_are_cut_at_max_rows() {
 
 #[tokio::test]
 async fn test_and_schema_use_the_same_connection_settings() {
-    let out = support::lathe(&[
+    let out = common::plugin_cli::lathe(&[
         "plugin",
         "run",
         "plugins/postgres",
@@ -135,7 +135,7 @@ async fn test_and_schema_use_the_same_connection_settings() {
     ))
     .await
     .unwrap();
-    let out = support::lathe(&[
+    let out = common::plugin_cli::lathe(&[
         "plugin",
         "run",
         "plugins/postgres",
@@ -159,7 +159,7 @@ async fn test_and_schema_use_the_same_connection_settings() {
 
 #[tokio::test]
 async fn ungranted_addresses_never_open() {
-    let err = support::lathe(&[
+    let err = common::plugin_cli::lathe(&[
         "plugin",
         "run",
         "plugins/postgres",
@@ -233,9 +233,9 @@ async fn copy_with_the_client_is_an_unsupported_error() {
 }
 
 /// `lathe plugin run` of `sql` with a call time limit of 3 s.
-async fn run_within_3s(config: &str, sql: &str) -> support::Outcome {
+async fn run_within_3s(config: &str, sql: &str) -> common::plugin_cli::Outcome {
     let query = json!({ "sql": sql }).to_string();
-    support::lathe(&[
+    common::plugin_cli::lathe(&[
         "plugin",
         "run",
         "plugins/postgres",

@@ -1,10 +1,11 @@
 //! The REST connector through `lathe plugin run`, against an HTTP server the test starts on
 //! loopback.
 
-mod support;
+mod common;
 
+use common::plugin_cli::lathe_plugin_run;
+use common::test_api::TestApi;
 use serde_json::{Value, json};
-use support::{TestApi, lathe_plugin_run};
 
 fn config(api: &TestApi, extra: Value) -> String {
     let mut config = json!({"base_url": format!("http://127.0.0.1:{}/v1", api.port)});

@@ -6,7 +6,9 @@
 
 pub mod client;
 pub mod connectors;
+pub mod plugin_cli;
 pub mod smtp;
+pub mod test_api;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

@@ -1,17 +1,9 @@
-//! Shared by the black-box tests: running the real `lathe` binary, and a small HTTP API on
-//! loopback.
+//! Running the real `lathe` binary as a command (`lathe plugin run`, `lathe plugin new`) and
+//! reading what it printed, for the connector tests.
 
-#![allow(dead_code, unused_imports)]
-
-mod api;
-
-pub use api::TestApi;
 use std::path::PathBuf;
 
-/// The workspace root; relative paths given to the binary are resolved from it.
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use super::connectors::root;
 
 /// What a run of the binary left behind.
 pub struct Outcome {
