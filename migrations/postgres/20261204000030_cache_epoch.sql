@@ -1,11 +1,11 @@
 -- One counter that every change to what servers cache on the request path moves, in the same
--- transaction as the change: API tokens, users, memberships, workspaces, which version of an
--- app is released (and its slug), datasources. A server compares it with the value its caches
+-- transaction as the change: API tokens, ended sessions, users, memberships, workspaces, which
+-- version of an app is released (and its slug), datasources. A server compares it with the value its caches
 -- were filled under before it trusts them (host/server/src/cache.rs), so a change is seen by
 -- the next request on every replica. Triggers, not application code, move it, so that no
 -- write path (an API route, a CLI command, a cascade) can forget to. Changes that no cache
--- holds (an app's draft, sessions, audit records, rate limits) leave it alone: they are
--- frequent, and each move empties every cache.
+-- needs to see (an app's draft, a new session or its last-use time, audit records, rate
+-- limits) leave it alone: they are frequent, and each move empties every cache.
 --
 -- The counter is one row, so two transactions that change cached tables wait for each other
 -- at their first such change; these are administrative writes (a release, a role change),
@@ -25,6 +25,9 @@ $$;
 
 CREATE TRIGGER api_tokens_epoch AFTER UPDATE OR DELETE ON api_tokens
     FOR EACH STATEMENT EXECUTE FUNCTION lathe_cache_epoch_bump();
+-- Per row: the clean-up of expired sessions at each login usually deletes nothing.
+CREATE TRIGGER sessions_epoch AFTER DELETE ON sessions
+    FOR EACH ROW EXECUTE FUNCTION lathe_cache_epoch_bump();
 CREATE TRIGGER users_epoch AFTER UPDATE OR DELETE ON users
     FOR EACH STATEMENT EXECUTE FUNCTION lathe_cache_epoch_bump();
 CREATE TRIGGER members_epoch AFTER INSERT OR UPDATE OR DELETE ON members

@@ -420,6 +420,17 @@ fn changes_on_one_replica_reach_the_next_run_on_another() {
         .expect_status(204);
     run(&kept, "find").expect_problem(401, "unauthenticated");
     run(&here, "find").expect_problem(401, "unauthenticated");
+
+    // A session (cached like a token) ends everywhere at logout.
+    let mut there = other.client();
+    there.cookie = w.admin.cookie.clone();
+    there.get("/api/v1/auth/me").expect_status(200);
+    w.admin
+        .raw("POST", "/api/v1/auth/logout", &[], None)
+        .expect_status(204);
+    there
+        .get("/api/v1/auth/me")
+        .expect_problem(401, "unauthenticated");
 }
 
 #[test]

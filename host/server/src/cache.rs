@@ -1,4 +1,5 @@
-//! Caches on the request path: what an API token resolves to, a member's role, a released
+//! Caches on the request path: what an API token or a session resolves to, a member's role, a
+//! released
 //! app's queries with their compiled inputs schemas, and datasources by name. Without them a
 //! query run costs five store reads and a parse of the whole app definition before the
 //! connector is even called.
@@ -28,7 +29,8 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::store::{
-    AppQuery, DatasourceRow, QueryLookup, Role, Store, TokenRow, UserRow, Which, now_ms,
+    AppQuery, DatasourceRow, QueryLookup, Role, SessionUser, Store, TokenRow, UserRow, Which,
+    now_ms,
 };
 
 /// Entries per map before the map is emptied.
@@ -87,6 +89,7 @@ pub enum Released {
 struct Entries {
     epoch: Option<i64>,
     tokens: HashMap<String, (TokenRow, UserRow)>,
+    sessions: HashMap<String, SessionUser>,
     roles: HashMap<(String, String), Role>,
     queries: HashMap<(String, String, String), Arc<StoredQuery>>,
     datasources: HashMap<(String, String), Arc<DatasourceRow>>,
@@ -167,6 +170,44 @@ impl Caches {
             );
         }
         Ok(found)
+    }
+
+    /// The user behind a live session with this id hash.
+    ///
+    /// A cached session is trusted only while it is live by its cached times. Its last use
+    /// can only be older than the store's (another server may have moved it on since), so a
+    /// cached session that looks live is live; one that looks idle is asked of the store.
+    /// Ending a session deletes its row, which moves the epoch.
+    pub async fn session(
+        &self,
+        store: &Store,
+        epoch: Epoch,
+        id_hash: &str,
+        idle: std::time::Duration,
+    ) -> Result<Option<SessionUser>> {
+        let cached = self.lock().sessions.get(id_hash).cloned();
+        if let Some(session) = cached
+            && session.live_at(now_ms(), idle)
+        {
+            return Ok(Some(session));
+        }
+        let found = store.session_user(id_hash, idle).await?;
+        if let Some(found) = &found {
+            self.fill(
+                epoch,
+                |e| &mut e.sessions,
+                id_hash.to_string(),
+                found.clone(),
+            );
+        }
+        Ok(found)
+    }
+
+    /// Records in the cache that the session was just used (after the store was told).
+    pub fn session_touched(&self, id_hash: &str, at: i64) {
+        if let Some(session) = self.lock().sessions.get_mut(id_hash) {
+            session.last_seen_at = session.last_seen_at.max(at);
+        }
     }
 
     /// The user's role in the workspace, `None` for a non-member.

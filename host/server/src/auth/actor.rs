@@ -141,7 +141,11 @@ impl FromRequestParts<Arc<AppState>> for Actor {
         let mut live = None;
         for session in &sessions {
             let id_hash = hash_secret(session);
-            if let Some(found) = state.store.session_user(&id_hash, idle).await? {
+            if let Some(found) = state
+                .caches
+                .session(&state.store, epoch, &id_hash, idle)
+                .await?
+            {
                 live = Some((id_hash, found));
                 break;
             }
@@ -151,8 +155,10 @@ impl FromRequestParts<Arc<AppState>> for Actor {
         // minute), not on every request: each refresh is a write.
         let refresh_after = (idle / 4).min(Duration::from_secs(60));
         let refresh_after_ms = i64::try_from(refresh_after.as_millis()).unwrap_or(i64::MAX);
-        if now_ms() - found.last_seen_at >= refresh_after_ms {
+        let now = now_ms();
+        if now - found.last_seen_at >= refresh_after_ms {
             state.store.session_touch(&id_hash).await?;
+            state.caches.session_touched(&id_hash, now);
         }
         Ok(Actor {
             user: found.user,

@@ -6,12 +6,21 @@ use std::time::Duration;
 use super::{Change, Store, UserRow, now_ms};
 use crate::error::Result;
 
-/// The user behind a live session, and when the session was last used.
+/// The user behind a live session, when the session was last used and when it expires.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionUser {
     #[sqlx(flatten)]
     pub user: UserRow,
     pub last_seen_at: i64,
+    pub expires_at: i64,
+}
+
+impl SessionUser {
+    /// Neither expired nor idle for `idle` at `now` (Unix milliseconds).
+    pub fn live_at(&self, now: i64, idle: Duration) -> bool {
+        let idle_ms = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX / 2);
+        self.expires_at > now && self.last_seen_at > now - idle_ms
+    }
 }
 
 impl Store {
@@ -21,7 +30,7 @@ impl Store {
         let idle_ms = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX / 2);
         Ok(sqlx::query_as(
             "SELECT u.id, u.email, u.password_hash, u.instance_admin, u.disabled_at, u.created_at, \
-             s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id \
+             s.last_seen_at, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.id_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 \
              AND u.disabled_at IS NULL",
         )
