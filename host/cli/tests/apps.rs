@@ -305,6 +305,13 @@ fn releases_are_numbered_restorable_and_viewers_keep_the_release_while_the_draft
     for action in ["app.release", "app.restore", "app.update"] {
         assert!(actions.iter().any(|a| a == action), "{action}: {actions:?}");
     }
+    // A release record carries the digest of exactly what was frozen.
+    let releases = w.admin.get(&format!(
+        "/api/v1/workspaces/{}/audit?action=app.release",
+        w.ws
+    ));
+    let digest = &releases.json()["items"][0]["detail"]["definition"]["sha256"];
+    assert_eq!(digest.as_str().map(str::len), Some(64), "{}", releases.body);
 }
 
 #[test]

@@ -181,6 +181,31 @@ fn malformed_mistyped_and_oversized_bodies_are_4xx_problems_that_change_nothing(
             422,
             "validation",
         ),
+        // NUL names nothing, in a path or in a stored value, on either store.
+        (
+            "GET",
+            format!("/api/v1/workspaces/{ws}/datasources/abc%00def"),
+            Vec::new(),
+            &json_ct,
+            404,
+            "not-found",
+        ),
+        (
+            "DELETE",
+            "/api/v1/tokens/abc%00".into(),
+            Vec::new(),
+            &json_ct,
+            404,
+            "not-found",
+        ),
+        (
+            "POST",
+            format!("/api/v1/workspaces/{ws}/constants"),
+            b"{\"name\":\"nul\",\"value\":\"a\\u0000b\",\"secret\":false}".to_vec(),
+            &json_ct,
+            422,
+            "validation",
+        ),
     ];
     for (method, path, body, headers, status, slug) in cases {
         let r = admin.raw(method, &path, headers, Some(body));

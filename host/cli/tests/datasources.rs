@@ -191,6 +191,18 @@ fn pointing_a_datasource_elsewhere_drops_its_stored_secrets() {
     config["password"] = Value::Null;
     let cleared = w.admin.patch(&path, &json!({ "config": config }));
     assert_eq!(cleared.json()["secrets"]["password"], "unset");
+
+    // Weakening how the password travels drops it as well: a password entered for one TLS
+    // mode doesn't follow a downgrade made without it.
+    config["password"] = json!(pg.password);
+    w.admin
+        .patch(&path, &json!({ "config": config }))
+        .expect_status(200);
+    config.as_object_mut().unwrap().remove("password");
+    config["allow_cleartext_password"] = json!(true);
+    let weaker = w.admin.patch(&path, &json!({ "config": config }));
+    weaker.expect_status(200);
+    assert_eq!(weaker.json()["secrets"]["password"], "unset");
 }
 
 #[test]

@@ -160,7 +160,7 @@ pub const MIN_SECRET_LEN: usize = 4;
 /// and no secret may reach a response, a log line or an error.
 ///
 /// Each secret is searched for in the forms it takes on its way out ([`encoded_forms`]):
-/// as it is, JSON-escaped, percent-encoded, in lower case (a host name), and in base64,
+/// as it is, JSON-escaped, percent-encoded, in lower or upper case, in hex, and in base64,
 /// whole and at each of the three alignments it can have inside a longer encoded text
 /// (`Authorization: Basic base64(user:secret)`).
 pub fn redact(text: String, secrets: &[String]) -> String {
@@ -189,7 +189,13 @@ pub fn encoded_forms(secret: &str) -> Vec<String> {
     use base64::Engine as _;
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 
-    let mut forms = vec![secret.to_string(), secret.to_ascii_lowercase()];
+    let mut forms = vec![
+        secret.to_string(),
+        secret.to_ascii_lowercase(),
+        secret.to_ascii_uppercase(),
+        hex::encode(secret),
+        hex::encode_upper(secret),
+    ];
     let json = serde_json::to_string(secret).unwrap_or_default();
     forms.push(json[1..json.len() - 1].to_string());
     forms.push(json_ascii(secret));

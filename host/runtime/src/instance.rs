@@ -388,7 +388,7 @@ async fn guard<T>(
     {
         let state = store.data_mut();
         state.deadline = Instant::now() + limit;
-        state.log_budget = LOG_LINES_PER_CALL;
+        state.log_budget = LOG_LINES_PER_CALL + 1;
         state.limiter.denied = false;
     }
     store.set_epoch_deadline(1);

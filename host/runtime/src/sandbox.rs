@@ -94,10 +94,22 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
 
 impl wit_log::Host for HostState {
     fn log(&mut self, level: wit_log::Level, message: String) -> wasmtime::Result<()> {
-        if self.log_budget == 0 {
-            return Ok(());
+        // The budget starts one above the limit: the last unit pays for the line that says
+        // the rest are dropped, so a flood is visible to the operator, once per call.
+        match self.log_budget {
+            0 => return Ok(()),
+            1 => {
+                self.log_budget = 0;
+                tracing::warn!(
+                    target: "lathe::plugin",
+                    plugin = %self.plugin,
+                    limit = LOG_LINES_PER_CALL,
+                    "the connector logged more lines than a call may; the rest of this call's are dropped"
+                );
+                return Ok(());
+            }
+            _ => self.log_budget -= 1,
         }
-        self.log_budget -= 1;
         let mut message = message;
         if message.len() > LOG_LINE_MAX {
             let mut cut = LOG_LINE_MAX;

@@ -369,6 +369,7 @@ fn scrub(output: &mut QueryOutput, secrets: &[String]) {
     };
     for column in &mut output.columns {
         clean(&mut column.name);
+        clean(&mut column.source_type);
     }
     for row in &mut output.rows {
         for cell in row {
@@ -387,45 +388,169 @@ fn scrub_value(value: &mut Value, clean: &impl Fn(&mut String)) {
     }
 }
 
-/// The inputs as the audit record keeps them: values of properties the schema marks
-/// `secret` or `writeOnly` are replaced by a mask; without a schema (a preview) only the
-/// names are kept, since nothing says which values are sensitive. Long values are cut.
+/// Bounds on what an audit record keeps of a run's inputs: the log is append-only, so a
+/// caller must not be able to grow it by much with one run.
+const AUDIT_KEYS: usize = 50;
+const AUDIT_KEY_CHARS: usize = 64;
+const AUDIT_TEXT_CHARS: usize = 200;
+const AUDIT_NODES: usize = 200;
+
+/// The inputs as the audit record keeps them. Values the inputs schema marks `secret` or
+/// `writeOnly` are masked at any depth (through `properties`, `items` and local `$ref`s).
+/// Browser state (`components`, `variables`, …) keeps only its names: it is whatever the page
+/// held, a password box included, and the schema seldom describes it. Without a schema (a
+/// preview) only the names are kept, since nothing says which values are sensitive. Names,
+/// text, counts and the total are all cut at fixed sizes.
 fn audit_inputs(inputs: Option<&Value>, schema: Option<&Value>) -> Value {
     let Some(Value::Object(inputs)) = inputs else {
         return json!({});
     };
-    let Some(schema) = schema else {
-        return json!(inputs.keys().collect::<Vec<_>>());
+    let Some(root) = schema else {
+        return json!(key_names(inputs));
     };
-    let properties = schema.get("properties").and_then(Value::as_object);
-    let hidden = |name: &str| {
-        properties.and_then(|p| p.get(name)).is_some_and(|p| {
-            p.get("secret") == Some(&Value::Bool(true))
-                || p.get("writeOnly") == Some(&Value::Bool(true))
-        })
-    };
-    let kept = inputs
-        .iter()
-        .map(|(name, value)| {
-            let value = if hidden(name) {
-                json!(MASK)
-            } else {
-                let text = value.to_string();
-                if text.len() > 200 {
-                    json!(format!("{}…", text.chars().take(200).collect::<String>()))
-                } else {
-                    value.clone()
-                }
-            };
-            (name.clone(), value)
-        })
-        .collect();
+    let mut budget = AUDIT_NODES;
+    let mut kept = Map::new();
+    for (name, value) in inputs.iter().take(AUDIT_KEYS) {
+        let value = match value {
+            Value::Object(state) if BROWSER_ROOTS.contains(&name.as_str()) => {
+                json!(key_names(state))
+            }
+            _ => {
+                let property = root.get("properties").and_then(|p| p.get(name));
+                audit_value(value, property, root, &mut budget)
+            }
+        };
+        kept.insert(cut(name, AUDIT_KEY_CHARS), value);
+    }
+    if inputs.len() > AUDIT_KEYS {
+        kept.insert(
+            "…".into(),
+            json!(format!("{} more", inputs.len() - AUDIT_KEYS)),
+        );
+    }
     Value::Object(kept)
+}
+
+fn audit_value(value: &Value, schema: Option<&Value>, root: &Value, budget: &mut usize) -> Value {
+    let schema = schema.map(|s| resolve_ref(s, root));
+    let hidden = schema.is_some_and(|s| {
+        s.get("secret") == Some(&Value::Bool(true))
+            || s.get("writeOnly") == Some(&Value::Bool(true))
+    });
+    if hidden {
+        return json!(MASK);
+    }
+    if *budget == 0 {
+        return json!("…");
+    }
+    *budget -= 1;
+    match value {
+        Value::Object(map) => {
+            let mut kept = Map::new();
+            for (key, item) in map.iter().take(AUDIT_KEYS) {
+                let sub = schema
+                    .and_then(|s| s.get("properties"))
+                    .and_then(|p| p.get(key));
+                kept.insert(
+                    cut(key, AUDIT_KEY_CHARS),
+                    audit_value(item, sub, root, budget),
+                );
+            }
+            Value::Object(kept)
+        }
+        Value::Array(items) => {
+            let sub = schema.and_then(|s| s.get("items"));
+            let kept = items
+                .iter()
+                .take(AUDIT_KEYS)
+                .map(|item| audit_value(item, sub, root, budget));
+            Value::Array(kept.collect())
+        }
+        Value::String(text) => json!(cut(text, AUDIT_TEXT_CHARS)),
+        other => {
+            let text = other.to_string();
+            if text.len() > AUDIT_TEXT_CHARS {
+                json!(cut(&text, AUDIT_TEXT_CHARS))
+            } else {
+                other.clone()
+            }
+        }
+    }
+}
+
+/// `schema` with local `$ref`s (`#/$defs/…`) followed, a few hops at most.
+fn resolve_ref<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
+    let mut at = schema;
+    for _ in 0..8 {
+        let target = at
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+            .and_then(|pointer| root.pointer(pointer));
+        match target {
+            Some(next) => at = next,
+            None => break,
+        }
+    }
+    at
+}
+
+fn key_names(map: &Map<String, Value>) -> Vec<String> {
+    map.keys()
+        .take(AUDIT_KEYS)
+        .map(|k| cut(k, AUDIT_KEY_CHARS))
+        .collect()
+}
+
+/// `text` cut to `max` characters, with `…` when something was cut.
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        format!("{}…", text.chars().take(max).collect::<String>())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn audit_masks_secret_inputs_at_any_depth_and_stays_small() {
+        let schema = json!({
+            "properties": {
+                "creds": {"type": "object", "properties": {"password": {"type": "string", "writeOnly": true}}},
+                "pin": {"$ref": "#/$defs/s"},
+                "list": {"type": "array", "items": {"$ref": "#/$defs/s"}}
+            },
+            "$defs": {"s": {"type": "string", "writeOnly": true}}
+        });
+        let inputs = json!({
+            "creds": {"user": "bob", "password": "Hunter2-nested"},
+            "pin": "1234-by-ref",
+            "list": ["in-a-list"],
+            "components": {"passwordBox": {"value": "typed-in-a-box"}},
+            "k".repeat(100_000): 1
+        });
+        let kept = audit_inputs(Some(&inputs), Some(&schema));
+        let text = kept.to_string();
+        for secret in ["Hunter2", "1234-by-ref", "in-a-list", "typed-in-a-box"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert_eq!(kept["creds"]["user"], "bob");
+        assert_eq!(kept["components"], json!(["passwordBox"]));
+        assert!(text.len() < 1000, "{}", text.len());
+
+        let many: Map<String, Value> = (0..10_000)
+            .map(|i| (format!("key{i}"), json!("x".repeat(1000))))
+            .collect();
+        let kept = audit_inputs(Some(&Value::Object(many)), Some(&json!({})));
+        assert!(
+            kept.to_string().len() < 20_000,
+            "{}",
+            kept.to_string().len()
+        );
+    }
 
     #[test]
     fn audit_keeps_values_the_schema_does_not_hide() {

@@ -177,7 +177,30 @@ fn read_document(document: Value) -> Result<ExportDocument> {
             ));
         }
     }
-    serde_json::from_value(document).map_err(|e| Error::Validation(format!("at /document: {e}")))
+    let document: ExportDocument = serde_json::from_value(document)
+        .map_err(|e| Error::Validation(format!("at /document: {e}")))?;
+    // What the audit record keeps of the source must be what an export writes, and small.
+    let version_ok = document.version == Value::String("draft".into())
+        || document.version.as_u64().is_some_and(|n| n >= 1);
+    if !version_ok {
+        return Err(Error::Validation(
+            "at /document/version: must be \"draft\" or a released version's number".into(),
+        ));
+    }
+    let time_ok = document.exported_at.len() <= 64
+        && time::OffsetDateTime::parse(
+            &document.exported_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .is_ok();
+    if !time_ok {
+        return Err(Error::Validation(
+            "at /document/exportedAt: must be an RFC 3339 time".into(),
+        ));
+    }
+    validate_name("document.app.name", &document.app.name)?;
+    check_slug("document.app.slug", &document.app.slug)?;
+    Ok(document)
 }
 
 /// A datasource name as a definition allows it: 1 to 100 characters, no control ones.

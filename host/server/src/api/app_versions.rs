@@ -109,10 +109,16 @@ pub async fn apps_release(
     let app = find(&state, &ws, &app).await?;
 
     let mut change = state.store.change().await?;
-    let number = change
+    let (number, definition) = change
         .app_release(&ws, &app.id, note.as_deref(), &actor.user.id)
         .await?;
-    let detail = serde_json::json!({ "version": number, "note": note });
+    // The digest ties the record to exactly what was frozen: a release is how a query's
+    // access to secrets reaches viewers.
+    let detail = serde_json::json!({
+        "version": number,
+        "note": note,
+        "definition": super::apps::definition_digest(&definition),
+    });
     change
         .commit(audit(&actor, &ws, addr, "app.release", &app.id, detail))
         .await?;

@@ -79,6 +79,12 @@ fn check_value(value: &str) -> Result<()> {
             "`value` is longer than {MAX_VALUE_BYTES} bytes"
         )));
     }
+    // PostgreSQL text can't hold NUL; refusing it on both stores keeps them alike.
+    if value.contains('\0') {
+        return Err(Error::Validation(
+            "`value` must not contain NUL (\\u0000)".into(),
+        ));
+    }
     Ok(())
 }
 

@@ -174,10 +174,19 @@ fn split(
     (config, secrets)
 }
 
-/// The configuration fields that say where the datasource connects: those its capabilities
-/// are templated on.
+/// The configuration fields whose change drops the stored secrets unless they are given
+/// again: those saying where the datasource connects (its capabilities are templated on
+/// them) and those the manifest marks `"x-lathe-guards-secrets": true`.
 fn destination_fields(plugin: &Plugin) -> Vec<String> {
-    let mut fields = Vec::new();
+    // Fields the plugin marks as deciding how its secrets travel (TLS mode, where an API key
+    // goes): weakening one must not keep a password that was entered for the stronger setting.
+    let mut fields: Vec<String> = plugin.manifest.config["properties"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, p)| p["x-lathe-guards-secrets"] == Value::Bool(true))
+        .map(|(name, _)| name.clone())
+        .collect();
     for capability in &plugin.manifest.capabilities {
         match Capability::parse(capability) {
             Ok(Capability::Tcp { host, port }) => {

@@ -65,6 +65,7 @@ pub fn app(
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(request_timeout, time_limit))
         .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(refuse_nul_in_path))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             record_metrics,
@@ -168,6 +169,15 @@ async fn record_metrics(
         started.elapsed(),
     );
     response
+}
+
+/// No id, slug or name contains NUL, and PostgreSQL refuses one in a text parameter: a path
+/// with `%00` in it names nothing, on either store, and never reaches a handler.
+async fn refuse_nul_in_path(req: Request, next: Next) -> Response {
+    if req.uri().path().contains("%00") {
+        return Error::NotFound.into_response();
+    }
+    next.run(req).await
 }
 
 /// API responses are never cached and never sniffed into another content type.

@@ -341,7 +341,7 @@ impl Change {
         app_id: &str,
         note: Option<&str>,
         user_id: &str,
-    ) -> Result<i64> {
+    ) -> Result<(i64, String)> {
         let locked = sqlx::query(
             "UPDATE apps SET updated_at = updated_at WHERE workspace_id = $1 AND id = $2",
         )
@@ -357,15 +357,20 @@ impl Change {
                 .fetch_one(&mut *self.tx)
                 .await?;
         let number = last.unwrap_or(0) + 1;
+        let definition: String = sqlx::query_scalar("SELECT draft FROM apps WHERE id = $1")
+            .bind(app_id)
+            .fetch_one(&mut *self.tx)
+            .await?;
         sqlx::query(
             "INSERT INTO app_versions (app_id, number, definition, note, released_by, released_at) \
-             SELECT id, $2, draft, $3, $4, $5 FROM apps WHERE id = $1",
+             VALUES ($1, $2, $6, $3, $4, $5)",
         )
         .bind(app_id)
         .bind(number)
         .bind(note)
         .bind(user_id)
         .bind(now_ms())
+        .bind(&definition)
         .execute(&mut *self.tx)
         .await?;
         sqlx::query("UPDATE apps SET released_version = $2 WHERE id = $1")
@@ -373,7 +378,7 @@ impl Change {
             .bind(number)
             .execute(&mut *self.tx)
             .await?;
-        Ok(number)
+        Ok((number, definition))
     }
 
     /// Copies version `number` into the draft; the release is unchanged. No such app or

@@ -21,6 +21,9 @@ pub struct DatasourceRow {
     pub updated_at: i64,
 }
 
+/// A concurrent create or rename won the name between the handler's check and the write.
+const NAME_TAKEN: &str = "a datasource with this name exists in the workspace";
+
 const COLUMNS: &str = "id, workspace_id, name, plugin_id, config, secrets, key_version, \
                        max_rows, created_by, created_at, updated_at";
 
@@ -99,7 +102,8 @@ impl Change {
         .bind(row.created_at)
         .bind(row.updated_at)
         .execute(&mut *self.tx)
-        .await?;
+        .await
+        .map_err(|e| super::conflict_on_unique(e, NAME_TAKEN))?;
         Ok(())
     }
 
@@ -118,7 +122,8 @@ impl Change {
         .bind(row.max_rows)
         .bind(row.updated_at)
         .execute(&mut *self.tx)
-        .await?;
+        .await
+        .map_err(|e| super::conflict_on_unique(e, NAME_TAKEN))?;
         Ok(done.rows_affected() == 1)
     }
 
