@@ -88,6 +88,8 @@ pub enum Released {
 #[derive(Default)]
 struct Entries {
     epoch: Option<i64>,
+    /// The number of the epoch read `epoch` came from (see [`Gate`]).
+    read: u64,
     tokens: HashMap<String, (TokenRow, UserRow)>,
     sessions: HashMap<String, SessionUser>,
     roles: HashMap<(String, String), Role>,
@@ -96,14 +98,20 @@ struct Entries {
 }
 
 impl Entries {
-    /// Moves to `epoch`, emptying everything filled under another one.
-    fn advance(&mut self, epoch: i64) {
-        if self.epoch != Some(epoch) {
-            *self = Entries {
-                epoch: Some(epoch),
-                ..Entries::default()
-            };
+    /// Moves to the `epoch` that read `read` found, emptying everything filled under another
+    /// one, unless a later read is already in. Reads are ordered by when they began, not by
+    /// the value they found: a request that synced to an older read must not take the caches
+    /// back (an entry filled under that older epoch could be stale for a request that saw the
+    /// newer one), while a store restored to a lower epoch still moves them.
+    fn advance(&mut self, read: u64, epoch: i64) {
+        if read <= self.read {
+            return;
         }
+        if self.epoch != Some(epoch) {
+            *self = Entries::default();
+            self.epoch = Some(epoch);
+        }
+        self.read = read;
     }
 }
 
@@ -123,8 +131,8 @@ pub struct Caches {
 impl Caches {
     /// Brings the caches up to the store's epoch as of a read that began after this call.
     pub async fn sync(&self, store: &Store) -> Result<Epoch> {
-        let epoch = self.gate.fresh(|| store.cache_epoch()).await?;
-        self.lock().advance(epoch);
+        let (read, epoch) = self.gate.fresh(|| store.cache_epoch()).await?;
+        self.lock().advance(read, epoch);
         Ok(Epoch(epoch))
     }
 
@@ -306,7 +314,8 @@ struct Gate {
 impl Gate {
     /// The result of a `read` that began after this call did: another caller's, if one
     /// finished by this caller's turn, or its own.
-    async fn fresh<F, Fut>(&self, read: F) -> Result<i64>
+    /// Returns the read's number with its result.
+    async fn fresh<F, Fut>(&self, read: F) -> Result<(u64, i64)>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<i64>>,
@@ -315,12 +324,12 @@ impl Gate {
         let _turn = self.turn.lock().await;
         let (number, epoch) = *self.last.lock().unwrap_or_else(|e| e.into_inner());
         if number >= needed {
-            return Ok(epoch);
+            return Ok((number, epoch));
         }
         let number = self.begun.fetch_add(1, Ordering::SeqCst) + 1;
         let epoch = read().await?;
         *self.last.lock().unwrap_or_else(|e| e.into_inner()) = (number, epoch);
-        Ok(epoch)
+        Ok((number, epoch))
     }
 }
 
@@ -349,7 +358,8 @@ mod tests {
                         Ok(n)
                     })
                     .await
-                    .unwrap();
+                    .unwrap()
+                    .1;
                 assert!(
                     seen > begun_before,
                     "answered with read {seen}, asked after {begun_before}"
@@ -361,6 +371,24 @@ mod tests {
         }
         let total = reads.load(Ordering::SeqCst);
         assert!(total < 64, "{total} reads for 64 concurrent callers");
+    }
+
+    /// A slow request that synced to an older read can't take the caches back to its epoch.
+    #[test]
+    fn the_caches_move_only_to_later_reads() {
+        let mut entries = Entries::default();
+        entries.advance(2, 6);
+        entries
+            .roles
+            .insert(("ws".into(), "u".into()), Role::Viewer);
+        entries.advance(1, 5);
+        assert_eq!((entries.epoch, entries.roles.len()), (Some(6), 1));
+        // A later read that finds the same epoch keeps the entries; another epoch, even a
+        // lower one (a restored store), empties them.
+        entries.advance(3, 6);
+        assert_eq!(entries.roles.len(), 1);
+        entries.advance(4, 2);
+        assert_eq!((entries.epoch, entries.roles.len()), (Some(2), 0));
     }
 
     /// A caller cancelled in the middle of its read leaves no one waiting forever.
@@ -375,6 +403,6 @@ mod tests {
         );
         let next = gate.fresh(|| async { Ok(7) });
         let answer = tokio::time::timeout(Duration::from_secs(5), next).await;
-        assert_eq!(answer.unwrap().unwrap(), 7);
+        assert_eq!(answer.unwrap().unwrap().1, 7);
     }
 }
