@@ -1,6 +1,6 @@
 //! Caches on the request path: what an API token or a session resolves to, a member's role, a
-//! released
-//! app's queries with their compiled inputs schemas, and datasources by name. Without them a
+//! workspace's authorization policy, a released app's queries with their compiled inputs
+//! schemas, and datasources by name. Without them a
 //! query run costs five store reads and a parse of the whole app definition before the
 //! connector is even called.
 //!
@@ -27,6 +27,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
+use crate::authz::Policy;
 use crate::error::{Error, Result};
 use crate::store::{
     AppQuery, DatasourceRow, QueryLookup, Role, SessionUser, Store, TokenRow, UserRow, Which,
@@ -95,6 +96,7 @@ struct Entries {
     roles: HashMap<(String, String), Role>,
     queries: HashMap<(String, String, String), Arc<StoredQuery>>,
     datasources: HashMap<(String, String), Arc<DatasourceRow>>,
+    policies: HashMap<String, Arc<Policy>>,
 }
 
 impl Entries {
@@ -293,6 +295,29 @@ impl Caches {
         let row = Arc::new(row);
         self.fill(epoch, |e| &mut e.datasources, key, row.clone());
         Ok(Some(row))
+    }
+}
+
+impl Caches {
+    /// The authorization policy of a workspace, built from its members, groups and grants.
+    pub async fn policy(
+        &self,
+        store: &Store,
+        epoch: Epoch,
+        workspace_id: &str,
+    ) -> Result<Arc<Policy>> {
+        if let Some(found) = self.lock().policies.get(workspace_id).cloned() {
+            return Ok(found);
+        }
+        let rows = store.policy_rows(workspace_id).await?;
+        let policy = Arc::new(Policy::build(workspace_id, rows).await?);
+        self.fill(
+            epoch,
+            |e| &mut e.policies,
+            workspace_id.to_string(),
+            policy.clone(),
+        );
+        Ok(policy)
     }
 }
 

@@ -5,7 +5,8 @@
 //! - `api`: the JSON API under `/api/v1`, one file per resource, and its OpenAPI document.
 //! - `cache`: request-path caches (tokens, roles, released queries, datasources), kept exact
 //!   by a store-wide change counter.
-//! - `auth`: passwords, sessions and API tokens, CSRF, login rate limits, authorization.
+//! - `auth`: passwords, sessions and API tokens, CSRF, login rate limits, the enforcement point.
+//! - `authz`: the authorization model (casbin): roles, groups, grants, per-workspace policies.
 //! - [`definition`]: the app definition's published JSON Schema and the checks beyond it.
 //! - [`store`]: sqlx over SQLite or PostgreSQL, migrations, one file per table group.
 //! - [`error`]: the crate's error enum and its problem+json HTTP edge.
@@ -18,6 +19,7 @@
 
 mod api;
 mod auth;
+mod authz;
 mod cache;
 pub mod commands;
 pub mod config;

@@ -578,7 +578,8 @@ mod tests {
             metadata: json!({"echo": "s3cr3t-value"}),
         };
         scrub(&mut output, &["s3cr3t-value".to_string()]);
-        let text = serde_json::to_string(&output.rows).unwrap() + &output.metadata.to_string();
+        let text =
+            serde_json::to_string(&output.rows).unwrap() + output.metadata.to_string().as_str();
         assert!(!text.contains("s3cr3t"), "{text}");
         assert!(!text.contains("M2NyM3Qt"), "{text}");
         assert!(text.contains(MASK));

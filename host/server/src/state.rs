@@ -6,6 +6,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::auth::{Hasher, LoginLimiter};
+use crate::authz::InstancePolicy;
 use crate::cache::Caches;
 use crate::connectors::Connectors;
 use crate::http::metrics::Metrics;
@@ -31,8 +32,10 @@ pub struct AppState {
     pub connectors: Connectors,
     /// Group-commits the audit records of query runs.
     pub run_audit: AuditQueue,
-    /// Tokens, roles, released queries and datasources, for the request path.
+    /// Tokens, roles, policies, released queries and datasources, for the request path.
     pub caches: Caches,
+    /// Who may do instance-wide actions.
+    pub instance_policy: InstancePolicy,
 }
 
 /// Settings derived once from the configuration.

@@ -4,6 +4,7 @@
 //! secret: definitions refer to datasources by name only. Import maps those names through
 //! the caller's `datasource_map` and keeps the rest as they are.
 
+use super::audit_event;
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -14,7 +15,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::app_versions::version_number;
-use super::apps::{AppView, audit, check_definition, check_slug, find, insert, parse_stored};
+use super::apps::{AppView, check_definition, check_slug, find_editable, insert, parse_stored};
 use super::extract::{ApiJson, ApiQuery, rfc3339, validate_name};
 use crate::auth::{Actor, ClientAddr, Permission, authorize};
 use crate::definition;
@@ -115,14 +116,14 @@ pub async fn apps_export(
     Path((ws, app)): Path<(String, String)>,
     ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> Result<Json<ExportDocument>> {
-    authorize(&state, &actor, &ws, Permission::Build).await?;
+    authorize(&state, &actor, &ws, Permission::View).await?;
     let wanted = match query.version.as_deref() {
         None | Some("draft") => None,
         Some(n) => Some(version_number(n).map_err(|_| {
             Error::BadRequest("`version` must be `draft` or a version number".into())
         })?),
     };
-    let app = find(&state, &ws, &app).await?;
+    let app = find_editable(&state, &actor, &ws, &app).await?;
     let (text, version) = match wanted {
         None => (app.draft.clone(), Value::from("draft")),
         Some(n) => {
@@ -140,7 +141,14 @@ pub async fn apps_export(
     let detail = serde_json::json!({ "version": version, "datasources": datasources });
     state
         .store
-        .audit_append(audit(&actor, &ws, addr, "app.export", &app.id, detail))
+        .audit_append(audit_event(
+            &actor,
+            &ws,
+            addr,
+            "app.export",
+            &app.id,
+            detail,
+        ))
         .await?;
     Ok(Json(ExportDocument {
         format: FORMAT.into(),
@@ -251,7 +259,7 @@ pub async fn apps_import(
     Path(ws): Path<String>,
     ApiJson(body): ApiJson<AppImport>,
 ) -> Result<(StatusCode, Json<AppImported>)> {
-    let role = authorize(&state, &actor, &ws, Permission::Build).await?;
+    authorize(&state, &actor, &ws, Permission::Build).await?;
     let document = read_document(body.document)?;
     let name = validate_name("name", body.name.as_deref().unwrap_or(&document.app.name))?;
     let slug = body.slug.unwrap_or_else(|| document.app.slug.clone());
@@ -277,17 +285,7 @@ pub async fn apps_import(
     });
     extra.insert("from".into(), from);
     extra.insert("datasource_map".into(), serde_json::json!(map));
-    let app = insert(
-        &state,
-        &actor,
-        addr,
-        &ws,
-        role,
-        &fields,
-        "app.import",
-        extra,
-    )
-    .await?;
+    let app = insert(&state, &actor, addr, &ws, &fields, "app.import", extra).await?;
     let existing: Vec<String> = state
         .store
         .datasources_list(&ws)

@@ -2,6 +2,7 @@
 //! next numbered version (which viewers then get), list and read versions, and restore one
 //! into the draft. Builders and admins only.
 
+use super::audit_event;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -9,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::apps::{AppView, audit, find, parse_stored, view_after_change};
+use super::apps::{AppView, find_editable, parse_stored, require_datasources, view_after_change};
 use super::extract::{ApiJson, rfc3339};
 use crate::auth::{Actor, ClientAddr, Permission, authorize};
 use crate::error::{Error, Problem, Result};
@@ -104,9 +105,9 @@ pub async fn apps_release(
     Path((ws, app)): Path<(String, String)>,
     ApiJson(body): ApiJson<AppRelease>,
 ) -> Result<(StatusCode, Json<AppVersionSummary>)> {
-    authorize(&state, &actor, &ws, Permission::Build).await?;
+    authorize(&state, &actor, &ws, Permission::View).await?;
     let note = check_note(body.note.as_deref())?;
-    let app = find(&state, &ws, &app).await?;
+    let app = find_editable(&state, &actor, &ws, &app).await?;
 
     let mut change = state.store.change().await?;
     let (number, definition) = change
@@ -120,7 +121,14 @@ pub async fn apps_release(
         "definition": super::apps::definition_digest(&definition),
     });
     change
-        .commit(audit(&actor, &ws, addr, "app.release", &app.id, detail))
+        .commit(audit_event(
+            &actor,
+            &ws,
+            addr,
+            "app.release",
+            &app.id,
+            detail,
+        ))
         .await?;
     let row = state
         .store
@@ -146,8 +154,8 @@ pub async fn app_versions_list(
     actor: Actor,
     Path((ws, app)): Path<(String, String)>,
 ) -> Result<Json<Vec<AppVersionSummary>>> {
-    authorize(&state, &actor, &ws, Permission::Build).await?;
-    let app = find(&state, &ws, &app).await?;
+    authorize(&state, &actor, &ws, Permission::View).await?;
+    let app = find_editable(&state, &actor, &ws, &app).await?;
     let rows = state.store.app_versions_list(&app.id).await?;
     let current = app.released_version;
     Ok(Json(
@@ -172,9 +180,9 @@ pub async fn app_versions_get(
     actor: Actor,
     Path((ws, app, n)): Path<(String, String, String)>,
 ) -> Result<Json<AppVersionView>> {
-    authorize(&state, &actor, &ws, Permission::Build).await?;
+    authorize(&state, &actor, &ws, Permission::View).await?;
     let number = version_number(&n)?;
-    let app = find(&state, &ws, &app).await?;
+    let app = find_editable(&state, &actor, &ws, &app).await?;
     let row = state
         .store
         .app_version_get(&app.id, number)
@@ -212,9 +220,12 @@ pub async fn app_versions_restore(
     actor: Actor,
     Path((ws, app, n)): Path<(String, String, String)>,
 ) -> Result<Json<AppView>> {
-    let role = authorize(&state, &actor, &ws, Permission::Build).await?;
+    authorize(&state, &actor, &ws, Permission::View).await?;
     let number = version_number(&n)?;
-    let app = find(&state, &ws, &app).await?;
+    let app = find_editable(&state, &actor, &ws, &app).await?;
+    if let Some(version) = state.store.app_version_get(&app.id, number).await? {
+        require_datasources(&state, &actor, &ws, &version.definition).await?;
+    }
 
     let mut change = state.store.change().await?;
     change
@@ -222,9 +233,16 @@ pub async fn app_versions_restore(
         .await?;
     let detail = serde_json::json!({ "version": number });
     change
-        .commit(audit(&actor, &ws, addr, "app.restore", &app.id, detail))
+        .commit(audit_event(
+            &actor,
+            &ws,
+            addr,
+            "app.restore",
+            &app.id,
+            detail,
+        ))
         .await?;
-    Ok(Json(view_after_change(&state, &ws, &app.id, role).await?))
+    Ok(Json(view_after_change(&state, &ws, &app.id).await?))
 }
 
 #[cfg(test)]

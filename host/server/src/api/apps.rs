@@ -2,6 +2,7 @@
 //! an app's id or its slug. Builders and admins see and edit the draft; viewers see only
 //! released apps, and only their released definition.
 
+use super::audit_event;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -11,11 +12,12 @@ use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{ApiJson, ApiQuery, rfc3339, validate_name};
-use crate::auth::{Actor, ClientAddr, Permission, authorize};
+use crate::auth::{Actor, ClientAddr, Permission, authorize, may, require};
+use crate::authz::{Action, Object};
 use crate::definition;
 use crate::error::{Error, Problem, Result};
 use crate::state::SharedState;
-use crate::store::{AppFields, AppFilter, AppRow, AppSummaryRow, AuditEvent, Role, is_slug};
+use crate::store::{AppFields, AppFilter, AppRow, AppSummaryRow, is_slug};
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
@@ -149,8 +151,8 @@ pub(super) fn parse_stored(app_id: &str, text: &str) -> Result<Value> {
 }
 
 impl AppView {
-    /// The app as someone with `role` may see it.
-    pub(super) fn new(row: AppRow, role: Role) -> Result<AppView> {
+    /// The app as its viewer sees it: the draft only for someone who may edit the app.
+    pub(super) fn new(row: AppRow, can_edit: bool) -> Result<AppView> {
         let released = match (row.released_version, &row.released_definition) {
             (Some(version), Some(text)) => Some(ReleaseView {
                 version,
@@ -161,7 +163,7 @@ impl AppView {
             }),
             _ => None,
         };
-        let (draft, draft_changed) = if role.allows(Permission::Build) {
+        let (draft, draft_changed) = if can_edit {
             let draft = parse_stored(&row.id, &row.draft)?;
             let changed = released.as_ref().is_none_or(|r| r.definition != draft);
             (Some(draft), Some(changed))
@@ -209,22 +211,6 @@ pub(super) fn definition_digest(text: &str) -> Value {
     })
 }
 
-pub(super) fn audit(
-    actor: &Actor,
-    ws: &str,
-    addr: std::net::IpAddr,
-    action: &'static str,
-    app_id: &str,
-    detail: Value,
-) -> AuditEvent {
-    AuditEvent {
-        workspace_id: Some(ws.to_string()),
-        target: Some(app_id.to_string()),
-        detail: Some(detail),
-        ..actor.audit(addr, action)
-    }
-}
-
 /// The app `app` (an id or a slug) names in `ws`, or a 404.
 pub(super) async fn find(state: &SharedState, ws: &str, app: &str) -> Result<AppRow> {
     state.store.app_find(ws, app).await?.ok_or(Error::NotFound)
@@ -238,11 +224,11 @@ pub(super) async fn insert(
     actor: &Actor,
     addr: std::net::IpAddr,
     ws: &str,
-    role: Role,
     fields: &AppFields<'_>,
     action: &'static str,
     mut extra: serde_json::Map<String, Value>,
 ) -> Result<AppView> {
+    require_datasources(state, actor, ws, fields.draft).await?;
     extra.insert("name".into(), fields.name.into());
     extra.insert("slug".into(), fields.slug.into());
     extra.insert("definition".into(), definition_digest(fields.draft));
@@ -250,24 +236,77 @@ pub(super) async fn insert(
     let mut change = state.store.change().await?;
     let id = change.app_insert(ws, fields, &actor.user.id).await?;
     change
-        .commit(audit(actor, ws, addr, action, &id, extra.into()))
+        .commit(audit_event(actor, ws, addr, action, &id, extra.into()))
         .await?;
-    view_after_change(state, ws, &id, role).await
+    view_after_change(state, ws, &id).await
 }
 
-/// The app `app` names in `ws` as `role` may see it: a viewer can't see a never-released
-/// app, and gets the same 404 as for one that doesn't exist.
+/// The app `app` names in `ws` as the actor may see it, and whether they may edit it. Someone
+/// who may not edit a never-released app gets the same 404 as for one that doesn't exist.
 pub(super) async fn find_visible(
     state: &SharedState,
+    actor: &Actor,
     ws: &str,
     app: &str,
-    role: Role,
-) -> Result<AppRow> {
+) -> Result<(AppRow, bool)> {
     let row = find(state, ws, app).await?;
-    if !role.allows(Permission::Build) && row.released_version.is_none() {
+    let object = Object::App(Some(row.id.clone()));
+    let can_edit = may(state, actor, ws, &object, Action::Edit).await?;
+    if !can_edit
+        && (row.released_version.is_none() || !may(state, actor, ws, &object, Action::View).await?)
+    {
         return Err(Error::NotFound);
     }
+    Ok((row, can_edit))
+}
+
+/// The app `app` names in `ws`, for a change: a 403 unless the actor may edit it.
+pub(super) async fn find_editable(
+    state: &SharedState,
+    actor: &Actor,
+    ws: &str,
+    app: &str,
+) -> Result<AppRow> {
+    let row = find(state, ws, app).await?;
+    let object = Object::App(Some(row.id.clone()));
+    require(state, actor, ws, &object, Action::Edit, "this app").await?;
     Ok(row)
+}
+
+/// A 403 unless the actor may `use` every existing datasource the definition's queries name:
+/// otherwise someone who may edit an app could aim its queries at a datasource they were
+/// not given, for others to run.
+pub(super) async fn require_datasources(
+    state: &SharedState,
+    actor: &Actor,
+    ws: &str,
+    definition: &str,
+) -> Result<()> {
+    let definition: Value = serde_json::from_str(definition)
+        .map_err(|e| Error::Internal(anyhow::anyhow!("a checked definition is not JSON: {e}")))?;
+    let names: std::collections::BTreeSet<&str> = definition
+        .get("queries")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|q| q.get("datasource").and_then(Value::as_str))
+        .collect();
+    for name in names {
+        let Some(row) = state.store.datasource_by_name(ws, name).await? else {
+            continue;
+        };
+        let object = Object::Datasource(Some(row.id.clone()));
+        require(
+            state,
+            actor,
+            ws,
+            &object,
+            Action::Use,
+            &format!("datasource `{name}`"),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Reads an app back after a change, as the builder who made it sees it.
@@ -275,14 +314,13 @@ pub(super) async fn view_after_change(
     state: &SharedState,
     ws: &str,
     app_id: &str,
-    role: Role,
 ) -> Result<AppView> {
     let row = state
         .store
         .app_find(ws, app_id)
         .await?
         .ok_or(Error::NotFound)?;
-    AppView::new(row, role)
+    AppView::new(row, true)
 }
 
 /// Create an app (builders and admins).
@@ -301,7 +339,7 @@ pub async fn apps_create(
     Path(ws): Path<String>,
     ApiJson(body): ApiJson<AppCreate>,
 ) -> Result<(StatusCode, Json<AppView>)> {
-    let role = authorize(&state, &actor, &ws, Permission::Build).await?;
+    authorize(&state, &actor, &ws, Permission::Build).await?;
     let name = validate_name("name", &body.name)?;
     check_slug("slug", &body.slug)?;
     let definition = body.definition.unwrap_or_else(definition::empty);
@@ -313,17 +351,7 @@ pub async fn apps_create(
         draft: &draft,
     };
     let no_extra = serde_json::Map::new();
-    let view = insert(
-        &state,
-        &actor,
-        addr,
-        &ws,
-        role,
-        &fields,
-        "app.create",
-        no_extra,
-    )
-    .await?;
+    let view = insert(&state, &actor, addr, &ws, &fields, "app.create", no_extra).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -341,7 +369,7 @@ pub async fn apps_list(
     Path(ws): Path<String>,
     ApiQuery(query): ApiQuery<AppListQuery>,
 ) -> Result<Json<AppPage>> {
-    let role = authorize(&state, &actor, &ws, Permission::View).await?;
+    authorize(&state, &actor, &ws, Permission::View).await?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(Error::BadRequest(format!(
@@ -365,7 +393,8 @@ pub async fn apps_list(
 
     let filter = AppFilter {
         search: query.q.filter(|q| !q.is_empty()),
-        released_only: !role.allows(Permission::Build),
+        // Drafts are listed to those who may edit every app; the rest see released apps.
+        released_only: !may(&state, &actor, &ws, &Object::App(None), Action::Edit).await?,
         after_slug: query.cursor,
         limit,
     };
@@ -398,9 +427,9 @@ pub async fn apps_get(
     actor: Actor,
     Path((ws, app)): Path<(String, String)>,
 ) -> Result<Json<AppView>> {
-    let role = authorize(&state, &actor, &ws, Permission::View).await?;
-    let row = find_visible(&state, &ws, &app, role).await?;
-    Ok(Json(AppView::new(row, role)?))
+    authorize(&state, &actor, &ws, Permission::View).await?;
+    let (row, can_edit) = find_visible(&state, &actor, &ws, &app).await?;
+    Ok(Json(AppView::new(row, can_edit)?))
 }
 
 /// Rename an app, change its slug, or replace its draft definition (builders and admins).
@@ -424,7 +453,7 @@ pub async fn apps_update(
     Path((ws, app)): Path<(String, String)>,
     ApiJson(body): ApiJson<AppUpdate>,
 ) -> Result<Json<AppView>> {
-    let role = authorize(&state, &actor, &ws, Permission::Build).await?;
+    authorize(&state, &actor, &ws, Permission::View).await?;
     if body.name.is_none() && body.slug.is_none() && body.definition.is_none() {
         return Err(Error::Validation(
             "send at least one of `name`, `slug`, `definition`".into(),
@@ -443,7 +472,10 @@ pub async fn apps_update(
         .as_ref()
         .map(|d| check_definition(d, "/definition"))
         .transpose()?;
-    let before = find(&state, &ws, &app).await?;
+    let before = find_editable(&state, &actor, &ws, &app).await?;
+    if let Some(text) = &draft {
+        require_datasources(&state, &actor, &ws, text).await?;
+    }
 
     let fields = AppFields {
         name: name.as_deref().unwrap_or(&before.name),
@@ -471,7 +503,7 @@ pub async fn apps_update(
         .app_update(&ws, &before.id, &fields, &actor.user.id)
         .await?;
     change
-        .commit(audit(
+        .commit(audit_event(
             &actor,
             &ws,
             addr,
@@ -480,9 +512,7 @@ pub async fn apps_update(
             detail.into(),
         ))
         .await?;
-    Ok(Json(
-        view_after_change(&state, &ws, &before.id, role).await?,
-    ))
+    Ok(Json(view_after_change(&state, &ws, &before.id).await?))
 }
 
 /// Delete an app and all its versions (builders and admins).
@@ -502,8 +532,8 @@ pub async fn apps_delete(
     actor: Actor,
     Path((ws, app)): Path<(String, String)>,
 ) -> Result<StatusCode> {
-    authorize(&state, &actor, &ws, Permission::Build).await?;
-    let before = find(&state, &ws, &app).await?;
+    authorize(&state, &actor, &ws, Permission::View).await?;
+    let before = find_editable(&state, &actor, &ws, &app).await?;
 
     let mut change = state.store.change().await?;
     change.app_delete(&ws, &before.id).await?;
@@ -511,7 +541,14 @@ pub async fn apps_delete(
         "name": before.name, "slug": before.slug, "released_version": before.released_version,
     });
     change
-        .commit(audit(&actor, &ws, addr, "app.delete", &before.id, detail))
+        .commit(audit_event(
+            &actor,
+            &ws,
+            addr,
+            "app.delete",
+            &before.id,
+            detail,
+        ))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

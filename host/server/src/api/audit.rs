@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{ApiQuery, parse_rfc3339, rfc3339};
 use crate::auth::{Actor, Permission, authorize, require_instance_admin};
+use crate::authz::{Action, InstanceAction};
 use crate::error::{Error, Problem, Result};
 use crate::state::SharedState;
 use crate::store::{AuditFilter, AuditRow};
@@ -135,7 +136,7 @@ pub async fn audit_list(
     Path(ws): Path<String>,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditPage>> {
-    authorize(&state, &actor, &ws, Permission::Administer).await?;
+    authorize(&state, &actor, &ws, Permission::Manage(Action::ReadAudit)).await?;
     let filter = filter_from(query, Some(ws))?;
     Ok(Json(page(&state, filter).await?))
 }
@@ -153,7 +154,7 @@ pub async fn audit_list_instance(
     actor: Actor,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditPage>> {
-    require_instance_admin(&actor)?;
+    require_instance_admin(&state, &actor, InstanceAction::ReadAudit)?;
     let filter = filter_from(query, None)?;
     Ok(Json(page(&state, filter).await?))
 }

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 use super::extract::{ApiJson, rfc3339};
 use crate::auth::{Actor, ClientAddr, Permission, authorize};
+use crate::authz::Action;
 use crate::error::{Error, Problem, Result};
 use crate::state::SharedState;
 use crate::store::{AuditEvent, ConstantRow, SealedKind, now_ms};
@@ -156,7 +157,13 @@ pub async fn constants_create(
     Path(ws): Path<String>,
     ApiJson(body): ApiJson<ConstantCreate>,
 ) -> Result<(StatusCode, Json<ConstantView>)> {
-    authorize(&state, &actor, &ws, Permission::Administer).await?;
+    authorize(
+        &state,
+        &actor,
+        &ws,
+        Permission::Manage(Action::ManageConstants),
+    )
+    .await?;
     check_name(&body.name)?;
     check_value(&body.value)?;
     let now = now_ms();
@@ -216,7 +223,13 @@ pub async fn constants_update(
     Path((ws, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<ConstantUpdate>,
 ) -> Result<Json<ConstantView>> {
-    authorize(&state, &actor, &ws, Permission::Administer).await?;
+    authorize(
+        &state,
+        &actor,
+        &ws,
+        Permission::Manage(Action::ManageConstants),
+    )
+    .await?;
     check_value(&body.value)?;
     let mut row = state
         .store
@@ -257,7 +270,13 @@ pub async fn constants_delete(
     actor: Actor,
     Path((ws, id)): Path<(String, String)>,
 ) -> Result<StatusCode> {
-    authorize(&state, &actor, &ws, Permission::Administer).await?;
+    authorize(
+        &state,
+        &actor,
+        &ws,
+        Permission::Manage(Action::ManageConstants),
+    )
+    .await?;
     let row = state
         .store
         .constant_get(&ws, &id)

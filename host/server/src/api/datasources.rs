@@ -4,6 +4,7 @@
 //! entering its secrets again drops the stored ones, so a builder can't send a saved password
 //! to a server of their choosing.
 
+use super::audit_event;
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -16,11 +17,12 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::extract::{ApiJson, rfc3339};
-use crate::auth::{Actor, ClientAddr, Permission, authorize};
+use crate::auth::{Actor, ClientAddr, Permission, authorize, require};
+use crate::authz::{Action, Object};
 use crate::error::{Error, Problem, Result};
 use crate::pipeline::{self, RunBody, RunResponse};
 use crate::state::SharedState;
-use crate::store::{AuditEvent, DatasourceRow, SealedKind, now_ms};
+use crate::store::{DatasourceRow, SealedKind, now_ms};
 use crate::vault::{Row, Sealed};
 
 /// Whether a secret field holds a value. The value itself is never returned.
@@ -79,22 +81,6 @@ pub struct DatasourceUpdate {
 pub const DEFAULT_MAX_ROWS: i64 = 10_000;
 const MAX_ROWS_LIMIT: i64 = 1_000_000;
 
-fn audit(
-    actor: &Actor,
-    ws: &str,
-    addr: std::net::IpAddr,
-    action: &'static str,
-    target: &str,
-    detail: Value,
-) -> AuditEvent {
-    AuditEvent {
-        workspace_id: Some(ws.to_string()),
-        target: Some(target.to_string()),
-        detail: Some(detail),
-        ..actor.audit(addr, action)
-    }
-}
-
 fn view(
     row: &DatasourceRow,
     plugin: Option<&Plugin>,
@@ -126,7 +112,7 @@ fn view(
     }
 }
 
-fn check_name(name: &str) -> Result<String> {
+pub(super) fn check_name(name: &str) -> Result<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(Error::Validation(
@@ -325,6 +311,15 @@ pub async fn datasources_create(
     ApiJson(body): ApiJson<DatasourceCreate>,
 ) -> Result<(StatusCode, Json<DatasourceView>)> {
     authorize(&state, &actor, &ws, Permission::Build).await?;
+    require(
+        &state,
+        &actor,
+        &ws,
+        &Object::Datasource(None),
+        Action::Configure,
+        "every datasource of the workspace (creating one)",
+    )
+    .await?;
     let name = check_name(&body.name)?;
     let max_rows = check_max_rows(body.max_rows)?.unwrap_or(DEFAULT_MAX_ROWS);
     let plugin = installed(&state, &body.plugin)?;
@@ -356,7 +351,14 @@ pub async fn datasources_create(
     change.datasource_insert(&row).await?;
     let detail = serde_json::json!({ "name": row.name, "plugin": row.plugin_id });
     change
-        .commit(audit(&actor, &ws, addr, "datasource.create", &id, detail))
+        .commit(audit_event(
+            &actor,
+            &ws,
+            addr,
+            "datasource.create",
+            &id,
+            detail,
+        ))
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -407,6 +409,7 @@ pub async fn datasources_update(
 ) -> Result<Json<DatasourceView>> {
     authorize(&state, &actor, &ws, Permission::Build).await?;
     let mut row = load(&state, &ws, &id).await?;
+    require_on(&state, &actor, &ws, &row, Action::Configure).await?;
     let plugin = installed(&state, &row.plugin_id)?;
     let max_rows = check_max_rows(body.max_rows)?;
     if let Some(name) = &body.name {
@@ -458,7 +461,14 @@ pub async fn datasources_update(
         "secretsDropped": dropped,
     });
     change
-        .commit(audit(&actor, &ws, addr, "datasource.update", &id, detail))
+        .commit(audit_event(
+            &actor,
+            &ws,
+            addr,
+            "datasource.update",
+            &id,
+            detail,
+        ))
         .await?;
     state.connectors.forget(&id);
     Ok(Json(view(&row, Some(&plugin), &secrets)))
@@ -483,13 +493,21 @@ pub async fn datasources_delete(
 ) -> Result<StatusCode> {
     authorize(&state, &actor, &ws, Permission::Build).await?;
     let row = load(&state, &ws, &id).await?;
+    require_on(&state, &actor, &ws, &row, Action::Configure).await?;
     let mut change = state.store.change().await?;
     if !change.datasource_delete(&ws, &id).await? {
         return Err(Error::NotFound);
     }
     let detail = serde_json::json!({ "name": row.name });
     change
-        .commit(audit(&actor, &ws, addr, "datasource.delete", &id, detail))
+        .commit(audit_event(
+            &actor,
+            &ws,
+            addr,
+            "datasource.delete",
+            &id,
+            detail,
+        ))
         .await?;
     state.connectors.forget(&id);
     Ok(StatusCode::NO_CONTENT)
@@ -522,6 +540,7 @@ pub async fn datasources_test(
 ) -> Result<Json<TestResult>> {
     authorize(&state, &actor, &ws, Permission::Build).await?;
     let row = load(&state, &ws, &id).await?;
+    require_on(&state, &actor, &ws, &row, Action::Use).await?;
     let started = std::time::Instant::now();
     let pool = pipeline::pool(&state, &row).await?.pool;
     pool.test().await.map_err(|e| {
@@ -556,6 +575,7 @@ pub async fn datasources_schema(
 ) -> Result<Json<Value>> {
     authorize(&state, &actor, &ws, Permission::Build).await?;
     let row = load(&state, &ws, &id).await?;
+    require_on(&state, &actor, &ws, &row, Action::Use).await?;
     let pool = pipeline::pool(&state, &row).await?.pool;
     let schema = pool.schema().await.map_err(|e| {
         let e = Error::from(e);
@@ -587,6 +607,7 @@ pub async fn datasources_run(
 ) -> Result<Json<RunResponse>> {
     let role = authorize(&state, &actor, &ws, Permission::Build).await?;
     let row = load(&state, &ws, &id).await?;
+    require_on(&state, &actor, &ws, &row, Action::Use).await?;
     let run = pipeline::Run {
         workspace_id: &ws,
         datasource: &row,
@@ -598,4 +619,17 @@ pub async fn datasources_run(
         role,
     };
     pipeline::run(&state, &actor, addr, run).await.map(Json)
+}
+
+/// A 403 unless the actor may do `action` on the datasource `row`.
+async fn require_on(
+    state: &SharedState,
+    actor: &Actor,
+    ws: &str,
+    row: &DatasourceRow,
+    action: Action,
+) -> Result<()> {
+    let object = Object::Datasource(Some(row.id.clone()));
+    let what = format!("datasource `{}`", row.name);
+    require(state, actor, ws, &object, action, &what).await
 }

@@ -12,8 +12,10 @@ use utoipa::ToSchema;
 
 use super::extract::{ApiJson, normalize_email, rfc3339};
 use crate::auth::{
-    Actor, ClientAddr, Permission, Secret, authorize, hash_secret, validate_password,
+    Actor, ClientAddr, Permission, Secret, authorize, check_role_reach, hash_secret,
+    validate_password,
 };
+use crate::authz::Action;
 use crate::error::{Error, Problem, Result};
 use crate::state::SharedState;
 use crate::store::{AuditEvent, EmailTokenKind, InviteRow, NewEmailToken, Role, now_ms};
@@ -81,7 +83,13 @@ pub async fn invites_list(
     actor: Actor,
     Path(ws): Path<String>,
 ) -> Result<Json<Vec<InviteView>>> {
-    authorize(&state, &actor, &ws, Permission::Administer).await?;
+    authorize(
+        &state,
+        &actor,
+        &ws,
+        Permission::Manage(Action::ManageMembers),
+    )
+    .await?;
     let invites = state.store.invites_pending(&ws).await?;
     Ok(Json(invites.into_iter().map(InviteView::from).collect()))
 }
@@ -104,7 +112,13 @@ pub async fn invites_delete(
     actor: Actor,
     Path((ws, id)): Path<(String, String)>,
 ) -> Result<StatusCode> {
-    authorize(&state, &actor, &ws, Permission::Administer).await?;
+    authorize(
+        &state,
+        &actor,
+        &ws,
+        Permission::Manage(Action::ManageMembers),
+    )
+    .await?;
     let mut change = state.store.change().await?;
     let invite = change.invite_revoke(&ws, &id).await?;
     let invite = invite.ok_or(Error::NotFound)?;
@@ -136,7 +150,14 @@ pub async fn invites_create(
     Path(ws): Path<String>,
     ApiJson(body): ApiJson<InviteCreate>,
 ) -> Result<StatusCode> {
-    authorize(&state, &actor, &ws, Permission::Administer).await?;
+    let role = authorize(
+        &state,
+        &actor,
+        &ws,
+        Permission::Manage(Action::ManageMembers),
+    )
+    .await?;
+    check_role_reach(&actor, role, None, Some(body.role))?;
     let mailer = state.mailer.as_ref().ok_or(Error::MailNotConfigured)?;
     let email = normalize_email(&body.email)?;
     let workspace = state

@@ -1,6 +1,7 @@
 //! `/api/v1/workspaces/{ws}/members`: list, add, change role, remove. A workspace always keeps
 //! one admin.
 
+use super::audit_event;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -8,10 +9,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::{ApiJson, normalize_email, rfc3339};
-use crate::auth::{Actor, ClientAddr, Permission, authorize};
+use crate::auth::{Actor, ClientAddr, Permission, authorize, check_role_reach};
+use crate::authz::Action;
 use crate::error::{Error, Problem, Result};
 use crate::state::SharedState;
-use crate::store::{AuditEvent, MemberRow, Role};
+use crate::store::{MemberRow, Role};
 
 #[derive(Serialize, ToSchema)]
 pub struct MemberView {
@@ -45,22 +47,6 @@ pub struct MemberAdd {
 #[serde(deny_unknown_fields)]
 pub struct MemberUpdate {
     pub role: Role,
-}
-
-fn audit(
-    actor: &Actor,
-    ws: &str,
-    addr: std::net::IpAddr,
-    action: &'static str,
-    target: &str,
-    detail: serde_json::Value,
-) -> AuditEvent {
-    AuditEvent {
-        workspace_id: Some(ws.to_string()),
-        target: Some(target.to_string()),
-        detail: Some(detail),
-        ..actor.audit(addr, action)
-    }
 }
 
 /// The workspace's members.
@@ -97,7 +83,14 @@ pub async fn members_create(
     Path(ws): Path<String>,
     ApiJson(body): ApiJson<MemberAdd>,
 ) -> Result<(StatusCode, Json<MemberView>)> {
-    authorize(&state, &actor, &ws, Permission::Administer).await?;
+    let role = authorize(
+        &state,
+        &actor,
+        &ws,
+        Permission::Manage(Action::ManageMembers),
+    )
+    .await?;
+    check_role_reach(&actor, role, None, Some(body.role))?;
     let email = normalize_email(&body.email)?;
     let user = state
         .store
@@ -109,7 +102,14 @@ pub async fn members_create(
     change.member_add(&ws, &user.id, body.role).await?;
     let detail = serde_json::json!({ "email": user.email, "role": body.role });
     change
-        .commit(audit(&actor, &ws, addr, "member.add", &user.id, detail))
+        .commit(audit_event(
+            &actor,
+            &ws,
+            addr,
+            "member.add",
+            &user.id,
+            detail,
+        ))
         .await?;
     let member = state
         .store
@@ -139,18 +139,26 @@ pub async fn members_update(
     Path((ws, user_id)): Path<(String, String)>,
     ApiJson(body): ApiJson<MemberUpdate>,
 ) -> Result<Json<MemberView>> {
-    authorize(&state, &actor, &ws, Permission::Administer).await?;
+    let role = authorize(
+        &state,
+        &actor,
+        &ws,
+        Permission::Manage(Action::ManageMembers),
+    )
+    .await?;
     let before = state
         .store
         .member_get(&ws, &user_id)
         .await?
         .ok_or(Error::NotFound)?;
+    let current = Role::parse(&before.role).unwrap_or(Role::Admin);
+    check_role_reach(&actor, role, Some((&user_id, current)), Some(body.role))?;
 
     let mut change = state.store.change().await?;
     change.member_set_role(&ws, &user_id, body.role).await?;
     let detail = serde_json::json!({ "email": before.email, "from": before.role, "to": body.role });
     change
-        .commit(audit(
+        .commit(audit_event(
             &actor,
             &ws,
             addr,
@@ -185,18 +193,33 @@ pub async fn members_delete(
     actor: Actor,
     Path((ws, user_id)): Path<(String, String)>,
 ) -> Result<StatusCode> {
-    authorize(&state, &actor, &ws, Permission::Administer).await?;
+    let role = authorize(
+        &state,
+        &actor,
+        &ws,
+        Permission::Manage(Action::ManageMembers),
+    )
+    .await?;
     let before = state
         .store
         .member_get(&ws, &user_id)
         .await?
         .ok_or(Error::NotFound)?;
+    let current = Role::parse(&before.role).unwrap_or(Role::Admin);
+    check_role_reach(&actor, role, Some((&user_id, current)), None)?;
 
     let mut change = state.store.change().await?;
     change.member_remove(&ws, &user_id).await?;
     let detail = serde_json::json!({ "email": before.email, "role": before.role });
     change
-        .commit(audit(&actor, &ws, addr, "member.remove", &user_id, detail))
+        .commit(audit_event(
+            &actor,
+            &ws,
+            addr,
+            "member.remove",
+            &user_id,
+            detail,
+        ))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,6 +9,7 @@ mod auth;
 mod constants;
 mod datasources;
 mod extract;
+mod groups;
 mod invites;
 mod members;
 mod password_resets;
@@ -26,8 +27,27 @@ use utoipa::OpenApi;
 pub(crate) use datasources::open_secrets;
 pub(crate) use extract::normalize_email;
 
+use crate::auth::Actor;
 use crate::error::Problem;
 use crate::state::SharedState;
+use crate::store::AuditEvent;
+
+/// The audit record of a change `actor` made in workspace `ws` to `target`.
+pub(super) fn audit_event(
+    actor: &Actor,
+    ws: &str,
+    addr: std::net::IpAddr,
+    action: &'static str,
+    target: &str,
+    detail: serde_json::Value,
+) -> AuditEvent {
+    AuditEvent {
+        workspace_id: Some(ws.to_string()),
+        target: Some(target.to_string()),
+        detail: Some(detail),
+        ..actor.audit(addr, action)
+    }
+}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -43,6 +63,10 @@ use crate::state::SharedState;
         workspaces::workspaces_get, workspaces::workspaces_update,
         members::members_list, members::members_create,
         members::members_update, members::members_delete,
+        groups::groups_list, groups::groups_create, groups::groups_get, groups::groups_update,
+        groups::groups_delete, groups::group_members_list, groups::group_members_create,
+        groups::group_members_delete, groups::grants_list, groups::grants_create,
+        groups::grants_delete, groups::permissions_me,
         invites::invites_create, invites::invites_list, invites::invites_delete,
         invites::invites_accept,
         password_resets::password_resets_create, password_resets::password_resets_confirm,
@@ -70,6 +94,7 @@ use crate::state::SharedState;
         (name = "tokens", description = "API tokens"),
         (name = "workspaces", description = "Workspaces"),
         (name = "members", description = "Workspace members and roles"),
+        (name = "groups", description = "Custom groups, their grants, and your permissions"),
         (name = "audit", description = "The audit log"),
         (name = "plugins", description = "Installed connectors"),
         (name = "datasources", description = "Datasources: a connector and its configuration"),
@@ -222,6 +247,36 @@ pub fn router() -> Router<SharedState> {
         .route(
             "/workspaces/{ws}/members/{user_id}",
             patch(members::members_update).delete(members::members_delete),
+        )
+        .route(
+            "/workspaces/{ws}/groups",
+            get(groups::groups_list).post(groups::groups_create),
+        )
+        .route(
+            "/workspaces/{ws}/groups/{group}",
+            get(groups::groups_get)
+                .patch(groups::groups_update)
+                .delete(groups::groups_delete),
+        )
+        .route(
+            "/workspaces/{ws}/groups/{group}/members",
+            get(groups::group_members_list).post(groups::group_members_create),
+        )
+        .route(
+            "/workspaces/{ws}/groups/{group}/members/{user_id}",
+            axum::routing::delete(groups::group_members_delete),
+        )
+        .route(
+            "/workspaces/{ws}/groups/{group}/grants",
+            get(groups::grants_list).post(groups::grants_create),
+        )
+        .route(
+            "/workspaces/{ws}/groups/{group}/grants/{grant}",
+            axum::routing::delete(groups::grants_delete),
+        )
+        .route(
+            "/workspaces/{ws}/permissions/me",
+            get(groups::permissions_me),
         )
         .route("/workspaces/{ws}/audit", get(audit::audit_list))
         .route("/audit", get(audit::audit_list_instance))

@@ -1,9 +1,9 @@
 //! `POST /api/v1/workspaces/{ws}/apps/{app}/queries/{name}/run`: runs a query stored in an
 //! app, the released version's (or, for builders and admins, the draft's with
 //! `?version=draft`). The client sends only the query's name and its inputs; the query text,
-//! the datasource and the inputs schema come from the stored app. Until per-resource grants
-//! exist, any member may run released queries: the app and the datasource are both looked up
-//! inside the caller's workspace, so neither can come from another tenant.
+//! the datasource and the inputs schema come from the stored app. A run needs `view` on the
+//! app (`edit` for the draft) and `use` on the query's datasource; both are looked up inside
+//! the caller's workspace, so neither can come from another tenant.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -14,7 +14,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::extract::{ApiJson, ApiQuery};
 use std::sync::Arc;
 
-use crate::auth::{Actor, ClientAddr, Permission, authorize};
+use crate::auth::{Actor, ClientAddr, Permission, authorize, require};
+use crate::authz::{Action, Object};
 use crate::cache::{InputsSchema, Released, StoredQuery};
 use crate::error::{Error, Problem, Result};
 use crate::pipeline::{self, AppRef, RunResponse};
@@ -64,12 +65,7 @@ pub async fn queries_run(
     let role = authorize(&state, &actor, &ws, Permission::View).await?;
     let which = match params.version.as_deref() {
         None | Some("released") => Which::Released,
-        Some("draft") if role.allows(Permission::Build) => Which::Draft,
-        Some("draft") => {
-            return Err(Error::Forbidden(
-                "running a draft needs the builder or admin role".into(),
-            ));
-        }
+        Some("draft") => Which::Draft,
         Some(_) => {
             return Err(Error::BadRequest(
                 "`version` must be `draft` or `released`".into(),
@@ -89,6 +85,25 @@ pub async fn queries_run(
         }
         Which::Draft => draft_query(&state, &ws, &app, &name).await?,
     };
+    // The app and the datasource are both checked: the right to open an app is not the
+    // right to use every datasource its queries name.
+    let app_object = Object::App(Some(query.app_id.clone()));
+    match which {
+        Which::Released => {
+            require(&state, &actor, &ws, &app_object, Action::View, "this app").await?
+        }
+        Which::Draft => {
+            require(
+                &state,
+                &actor,
+                &ws,
+                &app_object,
+                Action::Edit,
+                "this app (its draft)",
+            )
+            .await?
+        }
+    }
     let datasource = state
         .caches
         .datasource(&state.store, actor.epoch, &ws, &query.query.datasource)
@@ -99,6 +114,15 @@ pub async fn queries_run(
                 query.query.datasource
             ))
         })?;
+    require(
+        &state,
+        &actor,
+        &ws,
+        &Object::Datasource(Some(datasource.id.clone())),
+        Action::Use,
+        &format!("datasource `{}`", datasource.name),
+    )
+    .await?;
     let run = pipeline::Run {
         workspace_id: &ws,
         datasource: &datasource,

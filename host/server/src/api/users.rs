@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::extract::{ApiJson, normalize_email, rfc3339};
 use crate::auth::{Actor, ClientAddr, require_instance_admin, validate_password};
+use crate::authz::InstanceAction;
 use crate::error::{Error, Problem, Result};
 use crate::state::SharedState;
 use crate::store::{AuditEvent, UserRow};
@@ -58,7 +59,7 @@ pub async fn users_create(
     actor: Actor,
     ApiJson(body): ApiJson<UserCreate>,
 ) -> Result<(StatusCode, Json<UserView>)> {
-    require_instance_admin(&actor)?;
+    require_instance_admin(&state, &actor, InstanceAction::ManageUsers)?;
     let email = normalize_email(&body.email)?;
     validate_password(&body.password)?;
 
@@ -89,7 +90,7 @@ pub async fn users_list(
     State(state): State<SharedState>,
     actor: Actor,
 ) -> Result<Json<Vec<UserView>>> {
-    require_instance_admin(&actor)?;
+    require_instance_admin(&state, &actor, InstanceAction::ManageUsers)?;
     let users = state.store.users_list().await?;
     Ok(Json(users.iter().map(UserView::from).collect()))
 }
@@ -116,7 +117,7 @@ pub async fn users_update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UserUpdate>,
 ) -> Result<Json<UserView>> {
-    require_instance_admin(&actor)?;
+    require_instance_admin(&state, &actor, InstanceAction::ManageUsers)?;
     if id == actor.user.id && body.disabled {
         return Err(Error::Validation("you can't disable yourself".into()));
     }

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::extract::{ApiJson, rfc3339, validate_name};
 use crate::auth::{Actor, ClientAddr, Permission, authorize, require_instance_admin};
+use crate::authz::{Action, InstanceAction};
 use crate::error::{Error, Problem, Result};
 use crate::state::SharedState;
 use crate::store::{AuditEvent, Role, WorkspaceWithRole};
@@ -61,7 +62,7 @@ pub async fn workspaces_create(
     actor: Actor,
     ApiJson(body): ApiJson<WorkspaceCreate>,
 ) -> Result<(StatusCode, Json<WorkspaceView>)> {
-    require_instance_admin(&actor)?;
+    require_instance_admin(&state, &actor, InstanceAction::ManageWorkspaces)?;
     let name = validate_name("name", &body.name)?;
 
     let mut change = state.store.change().await?;
@@ -141,7 +142,13 @@ pub async fn workspaces_update(
     Path(ws): Path<String>,
     ApiJson(body): ApiJson<WorkspaceUpdate>,
 ) -> Result<Json<WorkspaceView>> {
-    let role = authorize(&state, &actor, &ws, Permission::Administer).await?;
+    let role = authorize(
+        &state,
+        &actor,
+        &ws,
+        Permission::Manage(Action::ManageWorkspace),
+    )
+    .await?;
     let name = validate_name("name", &body.name)?;
     let before = state
         .store

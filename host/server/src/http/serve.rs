@@ -11,6 +11,7 @@ use axum_server::accept::DefaultAcceptor;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 
 use crate::auth::{Hasher, LoginLimiter};
+use crate::authz::InstancePolicy;
 use crate::config::ServeArgs;
 use crate::connectors::Connectors;
 use crate::http::metrics::Metrics;
@@ -72,8 +73,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ),
         vault,
         connectors,
-        run_audit: AuditQueue::start(store.clone()),
+        run_audit: AuditQueue::start(store.clone())?,
         caches: Default::default(),
+        instance_policy: InstancePolicy::build().await?,
     });
     let app = super::app(
         state,

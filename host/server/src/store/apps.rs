@@ -142,6 +142,20 @@ const APP_COLUMNS: &str = "a.id, a.workspace_id, a.name, a.slug, a.draft, a.rele
      FROM apps a LEFT JOIN app_versions v ON v.app_id = a.id AND v.number = a.released_version";
 
 impl Store {
+    /// `(id, released)` of every app of the workspace, by slug.
+    pub async fn app_ids(&self, workspace_id: &str) -> Result<Vec<(String, bool)>> {
+        let rows: Vec<(String, Option<i64>)> = sqlx::query_as(
+            "SELECT id, released_version FROM apps WHERE workspace_id = $1 ORDER BY slug",
+        )
+        .bind(workspace_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, released)| (id, released.is_some()))
+            .collect())
+    }
+
     /// The app that `app` (an id or a slug) names in the workspace.
     pub async fn app_find(&self, workspace_id: &str, app: &str) -> Result<Option<AppRow>> {
         let (column, value) = match app_ref(app) {

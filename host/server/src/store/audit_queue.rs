@@ -1,54 +1,56 @@
 //! Group commit for the audit records of query runs. Every run writes a record before its
 //! response is sent; one transaction (and one fsync) per run would cap the run rate at the
-//! disk's sync rate. Instead, runs queue their records and wait: one writer task takes
-//! whatever is queued, up to [`MAX_BATCH`], appends it in one transaction and then answers
-//! every waiter. Under no load a batch is one record, written at once; under load many runs
-//! share one commit. A record is never reported written before it is committed. On SQLite the
-//! writer has a connection of its own whose commits skip the fsync (see `Store::open`): they
-//! are in the WAL, safe from a crash of Lathe, and on disk at the next synced commit.
+//! disk's sync rate. Instead, runs queue their records and wait: one writer takes whatever is
+//! queued, up to [`MAX_BATCH`], appends it in one transaction and then answers every waiter.
+//! Under no load a batch is one record, written at once; under load many runs share one
+//! commit. A record is never reported written before it is committed.
+//!
+//! On SQLite the writer is a thread with a connection of its own whose commits skip the fsync
+//! (see `direct.rs`); on PostgreSQL it is a task on the main pool.
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{AuditEvent, Store};
+use super::{AuditEvent, Store, direct};
 use crate::error::{Error, Result};
 
 const MAX_BATCH: usize = 256;
 const QUEUE: usize = 4096;
 
 type Waiter = oneshot::Sender<std::result::Result<(), String>>;
+type Queued = (AuditEvent, Waiter);
 
 #[derive(Clone)]
 pub struct AuditQueue {
-    sender: mpsc::Sender<(AuditEvent, Waiter)>,
+    sender: mpsc::Sender<Queued>,
 }
 
 impl AuditQueue {
-    /// Starts the writer task on the current tokio runtime.
-    pub fn start(store: Store) -> AuditQueue {
-        let (sender, mut receiver) = mpsc::channel::<(AuditEvent, Waiter)>(QUEUE);
-        tokio::spawn(async move {
-            while let Some(first) = receiver.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
-                    match receiver.try_recv() {
-                        Ok(next) => batch.push(next),
-                        Err(_) => break,
-                    }
-                }
-                let (events, waiters): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-                let outcome = store
-                    .audit_append_all(events)
-                    .await
-                    .map_err(|e| e.to_string());
-                if let Err(e) = &outcome {
-                    tracing::error!(event = "audit.batch_failed", error = %e, "audit records were not written");
-                }
-                for waiter in waiters {
-                    let _ = waiter.send(outcome.clone());
-                }
+    /// Starts the writer: a thread on SQLite, a task on the current tokio runtime on
+    /// PostgreSQL. It stops when the last clone of the queue is dropped.
+    pub fn start(store: Store) -> anyhow::Result<AuditQueue> {
+        let (sender, mut receiver) = mpsc::channel::<Queued>(QUEUE);
+        match store.sqlite_file() {
+            Some(file) => {
+                let mut writer = direct::AuditWriter::open(&file)?;
+                std::thread::Builder::new()
+                    .name("lathe-audit".into())
+                    .spawn(move || {
+                        while let Some(first) = receiver.blocking_recv() {
+                            let (events, waiters) = batch(first, &mut receiver);
+                            answer(waiters, writer.append_all(events));
+                        }
+                    })?;
             }
-        });
-        AuditQueue { sender }
+            None => {
+                tokio::spawn(async move {
+                    while let Some(first) = receiver.recv().await {
+                        let (events, waiters) = batch(first, &mut receiver);
+                        answer(waiters, store.audit_append_all(events).await);
+                    }
+                });
+            }
+        }
+        Ok(AuditQueue { sender })
     }
 
     /// Appends `event` and returns once it is committed.
@@ -70,20 +72,43 @@ impl AuditQueue {
     }
 }
 
-/// Records per `INSERT` statement: one statement (one trip to the database) per 64 records
-/// instead of one each, well under SQLite's and PostgreSQL's limits on bound parameters
-/// (64 × 9 = 576).
+/// `first` and whatever else is queued, up to [`MAX_BATCH`].
+fn batch(first: Queued, receiver: &mut mpsc::Receiver<Queued>) -> (Vec<AuditEvent>, Vec<Waiter>) {
+    let mut batch = vec![first];
+    while batch.len() < MAX_BATCH {
+        match receiver.try_recv() {
+            Ok(next) => batch.push(next),
+            Err(_) => break,
+        }
+    }
+    batch.into_iter().unzip()
+}
+
+/// Tells every waiter of a batch how its commit went.
+fn answer(waiters: Vec<Waiter>, outcome: Result<()>) {
+    let outcome = outcome.map_err(|e| e.to_string());
+    if let Err(e) = &outcome {
+        tracing::error!(event = "audit.batch_failed", error = %e, "audit records were not written");
+    }
+    for waiter in waiters {
+        let _ = waiter.send(outcome.clone());
+    }
+}
+
+/// Records per `INSERT` statement on PostgreSQL: one statement (one trip to the database) per
+/// 64 records instead of one each, well under the limit on bound parameters (64 × 9 = 576).
 const ROWS_PER_INSERT: usize = 64;
 
 impl Store {
-    /// Appends several records atomically: in one `INSERT` statement (a transaction by
-    /// itself, one trip to the database) when they fit in one, otherwise in one transaction.
+    /// Appends several records atomically (the PostgreSQL writer): in one `INSERT` statement
+    /// (a transaction by itself, one trip to the database) when they fit in one, otherwise in
+    /// one transaction.
     pub async fn audit_append_all(&self, events: Vec<AuditEvent>) -> Result<()> {
         if events.len() <= ROWS_PER_INSERT {
-            insert_rows(&self.audit_pool, events).await?;
+            insert_rows(&self.pool, events).await?;
             return Ok(());
         }
-        let mut tx = self.audit_pool.begin().await?;
+        let mut tx = self.pool.begin().await?;
         let mut events = events.into_iter().peekable();
         while events.peek().is_some() {
             let chunk: Vec<AuditEvent> = events.by_ref().take(ROWS_PER_INSERT).collect();
@@ -126,4 +151,55 @@ async fn insert_rows<'c>(
     }
     query.execute(executor).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{AuditFilter, sqlite_store};
+
+    /// Concurrent appends all land, each answered only once committed, and the epoch read
+    /// beside them sees a commit of another connection at once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_sqlite_writer_commits_every_queued_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(&dir).await;
+        let queue = AuditQueue::start(store.clone()).unwrap();
+        let mut runs = Vec::new();
+        for i in 0..300 {
+            let queue = queue.clone();
+            runs.push(tokio::spawn(async move {
+                let event = AuditEvent {
+                    action: "query.run",
+                    target: Some(format!("run-{i}")),
+                    ..Default::default()
+                };
+                queue.append(event).await
+            }));
+        }
+        for run in runs {
+            run.await.unwrap().unwrap();
+        }
+        let all = AuditFilter {
+            limit: 1000,
+            ..Default::default()
+        };
+        let mut targets: Vec<String> = store
+            .audit_list(&all)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|r| r.target)
+            .collect();
+        targets.sort();
+        targets.dedup();
+        assert_eq!(targets.len(), 300);
+
+        let before = store.cache_epoch().await.unwrap();
+        sqlx::query("UPDATE cache_epoch SET epoch = epoch + 1 WHERE id = 1")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(store.cache_epoch().await.unwrap(), before + 1);
+    }
 }

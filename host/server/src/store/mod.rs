@@ -12,7 +12,9 @@ mod audit_queue;
 mod constants;
 mod data_keys;
 mod datasources;
+mod direct;
 mod email_tokens;
+mod groups;
 mod members;
 mod rate_limits;
 mod sessions;
@@ -23,6 +25,7 @@ mod workspaces;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
@@ -40,6 +43,7 @@ pub use constants::ConstantRow;
 pub use data_keys::{DataKeyRow, Rotation, SealedKind, SealedValue};
 pub use datasources::DatasourceRow;
 pub use email_tokens::{EmailTokenKind, EmailTokenRow, InviteRow, NewEmailToken};
+pub use groups::{GrantRow, GroupMemberRow, GroupRow, NewGrant, PolicyRows};
 pub use members::{MemberRow, Role};
 pub use sessions::SessionUser;
 pub use tokens::TokenRow;
@@ -52,6 +56,9 @@ use crate::error::{Error, Result};
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
 
+/// The SQLite database's file name in the data directory.
+const SQLITE_FILE: &str = "lathe.db";
+
 /// Which database the store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -62,12 +69,11 @@ pub enum Backend {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
-    /// The audit writer's connection (see `audit_queue.rs`): on SQLite one connection of its
-    /// own, whose commits skip the fsync; on PostgreSQL the main pool.
-    audit_pool: AnyPool,
     backend: Backend,
     /// The SQLite data directory, where the migration lock file lives; `None` on PostgreSQL.
     data_dir: Option<PathBuf>,
+    /// On SQLite, the cache epoch read of every request, off sqlx (see `direct.rs`).
+    epoch_reader: Option<Arc<direct::EpochReader>>,
 }
 
 impl Store {
@@ -90,10 +96,10 @@ impl Store {
                     .await
                     .context("connecting to PostgreSQL")?;
                 Ok(Store {
-                    audit_pool: pool.clone(),
                     pool,
                     backend: Backend::Postgres,
                     data_dir: None,
+                    epoch_reader: None,
                 })
             }
             Some(_) => anyhow::bail!(
@@ -118,7 +124,7 @@ impl Store {
         }
         let data_dir = std::fs::canonicalize(data_dir)
             .with_context(|| format!("resolving data directory {}", data_dir.display()))?;
-        let file = data_dir.join("lathe.db");
+        let file = data_dir.join(SQLITE_FILE);
         if !file.exists() {
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);
@@ -135,28 +141,26 @@ impl Store {
         let options = AnyConnectOptions::from_str(&url).context("building the SQLite URL")?;
         // WAL lets readers run beside the writer; FULL makes every acknowledged commit
         // survive power loss, not only a process crash.
-        let pool = sqlite_pool(&options, 8, true)
+        let pool = sqlite_pool(&options, 8)
             .await
             .with_context(|| format!("opening SQLite database {}", file.display()))?;
-        // The run audit writer's commits are in the WAL, visible to every reader and safe
-        // from a crash of Lathe, before a run is answered; with NORMAL they reach the disk at
-        // the next FULL commit of any other connection or the next checkpoint, instead of
-        // costing an fsync each (one per batch used to be most of a run's latency). Only an
-        // operating-system crash or power loss in between can lose them.
-        let audit_pool = sqlite_pool(&options, 1, false)
-            .await
+        let epoch_reader = direct::EpochReader::open(&file)
             .with_context(|| format!("opening SQLite database {}", file.display()))?;
         Ok(Store {
             pool,
-            audit_pool,
             backend: Backend::Sqlite,
             data_dir: Some(data_dir),
+            epoch_reader: Some(Arc::new(epoch_reader)),
         })
+    }
+
+    /// The SQLite database file; `None` on PostgreSQL.
+    fn sqlite_file(&self) -> Option<PathBuf> {
+        self.data_dir.as_ref().map(|dir| dir.join(SQLITE_FILE))
     }
 
     /// Waits for open connections to finish and closes the pools.
     pub async fn close(&self) {
-        self.audit_pool.close().await;
         self.pool.close().await;
     }
 
@@ -197,6 +201,9 @@ impl Store {
 
     /// The counter that every change to a cached table moves (see `cache.rs`).
     pub async fn cache_epoch(&self) -> Result<i64> {
+        if let Some(reader) = &self.epoch_reader {
+            return reader.read();
+        }
         Ok(
             sqlx::query_scalar("SELECT epoch FROM cache_epoch WHERE id = 1")
                 .fetch_one(&self.pool)
@@ -239,11 +246,10 @@ impl Change {
 }
 
 /// A SQLite pool of `size` connections in WAL mode with foreign keys on, syncing every commit
-/// to disk (`synchronous = FULL`) or only at checkpoints (`NORMAL`).
+/// to disk (`synchronous = FULL`).
 async fn sqlite_pool(
     options: &AnyConnectOptions,
     size: u32,
-    full_sync: bool,
 ) -> std::result::Result<AnyPool, sqlx::Error> {
     AnyPoolOptions::new()
         .max_connections(size)
@@ -251,11 +257,7 @@ async fn sqlite_pool(
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 conn.execute("PRAGMA journal_mode = WAL").await?;
-                if full_sync {
-                    conn.execute("PRAGMA synchronous = FULL").await?;
-                } else {
-                    conn.execute("PRAGMA synchronous = NORMAL").await?;
-                }
+                conn.execute("PRAGMA synchronous = FULL").await?;
                 conn.execute("PRAGMA foreign_keys = ON").await?;
                 conn.execute("PRAGMA busy_timeout = 10000").await?;
                 Ok(())

@@ -1,0 +1,338 @@
+//! Custom groups and grants through the real binary: what a grant adds, that revoking it
+//! counts on the very next request, and the escalation attempts that must fail.
+
+mod common;
+
+use common::{Client, Server, create_workspace};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "member password 1";
+
+struct World {
+    server: Server,
+    admin: Client,
+    ws: String,
+}
+
+fn world() -> World {
+    let server = Server::with_admin();
+    let admin = server.admin();
+    let ws = create_workspace(&admin, "Ops");
+    World { server, admin, ws }
+}
+
+impl World {
+    /// A new user with `role` in the workspace, logged in, and their user id.
+    fn member(&self, email: &str, role: &str) -> (Client, String) {
+        let user = json!({ "email": email, "password": PASSWORD });
+        let r = self.admin.post("/api/v1/users", &user);
+        r.expect_status(201);
+        let id = r.json()["id"].as_str().unwrap().to_string();
+        let member = json!({ "email": email, "role": role });
+        self.admin
+            .post(&self.path("members"), &member)
+            .expect_status(201);
+        let mut c = self.server.client();
+        c.login(email, PASSWORD).expect_status(200);
+        (c, id)
+    }
+
+    fn path(&self, rest: &str) -> String {
+        format!("/api/v1/workspaces/{}/{rest}", self.ws)
+    }
+
+    /// Creates an app as the admin and returns its id.
+    fn app(&self, slug: &str) -> String {
+        let body = json!({ "name": slug, "slug": slug });
+        let r = self.admin.post(&self.path("apps"), &body);
+        r.expect_status(201);
+        r.json()["id"].as_str().unwrap().to_string()
+    }
+
+    /// A group with `members` and `grants`, made by the admin; returns its id.
+    fn group(&self, name: &str, members: &[&str], grants: &[Value]) -> String {
+        let r = self
+            .admin
+            .post(&self.path("groups"), &json!({ "name": name }));
+        r.expect_status(201);
+        let id = r.json()["id"].as_str().unwrap().to_string();
+        for user in members {
+            self.admin
+                .post(
+                    &self.path(&format!("groups/{id}/members")),
+                    &json!({ "userId": user }),
+                )
+                .expect_status(201);
+        }
+        for grant in grants {
+            self.admin
+                .post(&self.path(&format!("groups/{id}/grants")), grant)
+                .expect_status(201);
+        }
+        id
+    }
+
+    fn rename(&self, client: &Client, slug: &str) -> u16 {
+        client
+            .patch(
+                &self.path(&format!("apps/{slug}")),
+                &json!({ "name": "renamed" }),
+            )
+            .status
+    }
+}
+
+#[test]
+fn a_grant_adds_exactly_what_it_names_and_revoking_it_counts_on_the_next_request() {
+    let w = world();
+    let (viewer, viewer_id) = w.member("viewer@example.com", "viewer");
+    let crm = w.app("crm");
+    w.app("hr");
+    assert_eq!(w.rename(&viewer, "crm"), 403);
+
+    let group = w.group(
+        "crm-editors",
+        &[&viewer_id],
+        &[json!({ "action": "edit", "appId": crm })],
+    );
+    assert_eq!(w.rename(&viewer, "crm"), 200);
+    // Only that app, and nothing else the builder role has.
+    assert_eq!(w.rename(&viewer, "hr"), 403);
+    viewer
+        .post(&w.path("apps"), &json!({ "name": "x", "slug": "x" }))
+        .expect_problem(403, "forbidden");
+
+    let me = viewer.get(&w.path("permissions/me"));
+    me.expect_status(200);
+    let me = me.json();
+    assert_eq!(me["role"], "viewer");
+    assert_eq!(me["groups"][0]["name"], "crm-editors");
+    assert_eq!(me["apps"]["all"], json!(["view"]));
+    assert_eq!(me["apps"]["byId"][&crm], json!(["view", "edit"]));
+    assert_eq!(me["datasources"]["all"], json!(["use"]));
+    assert_eq!(me["workspace"], json!([]));
+
+    let grants = w.admin.get(&w.path(&format!("groups/{group}/grants")));
+    let grant = grants.json()[0]["id"].as_str().unwrap().to_string();
+    w.admin
+        .delete(&w.path(&format!("groups/{group}/grants/{grant}")))
+        .expect_status(204);
+    assert_eq!(w.rename(&viewer, "crm"), 403);
+
+    // Membership too: back in with the grant, then out of the group.
+    w.admin
+        .post(
+            &w.path(&format!("groups/{group}/grants")),
+            &json!({ "action": "edit", "appId": "crm" }),
+        )
+        .expect_status(201);
+    assert_eq!(w.rename(&viewer, "crm"), 200);
+    w.admin
+        .delete(&w.path(&format!("groups/{group}/members/{viewer_id}")))
+        .expect_status(204);
+    assert_eq!(w.rename(&viewer, "crm"), 403);
+
+    let actions: Vec<String> = w.admin.get(&w.path("audit?limit=100")).json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap().to_string())
+        .collect();
+    for action in [
+        "group.create",
+        "group.member_add",
+        "group.grant",
+        "group.revoke",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} in {actions:?}"
+        );
+    }
+}
+
+#[test]
+fn nobody_reaches_past_what_they_hold() {
+    let w = world();
+    let (builder, builder_id) = w.member("builder@example.com", "builder");
+    let (_viewer, viewer_id) = w.member("viewer@example.com", "viewer");
+    w.group(
+        "people",
+        &[&builder_id],
+        &[
+            json!({ "action": "manage_members" }),
+            json!({ "action": "manage_groups" }),
+        ],
+    );
+    let audit_group = w.group("auditors", &[], &[json!({ "action": "read_audit" })]);
+
+    // Managing members, but only up to its own role, and never itself upwards.
+    builder
+        .patch(
+            &w.path(&format!("members/{builder_id}")),
+            &json!({ "role": "admin" }),
+        )
+        .expect_problem(403, "forbidden");
+    builder
+        .patch(
+            &w.path(&format!("members/{viewer_id}")),
+            &json!({ "role": "admin" }),
+        )
+        .expect_problem(403, "forbidden");
+    builder
+        .patch(
+            &w.path(&format!("members/{viewer_id}")),
+            &json!({ "role": "builder" }),
+        )
+        .expect_status(200);
+    let admin_id = w.admin.get("/api/v1/auth/me").json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    builder
+        .delete(&w.path(&format!("members/{admin_id}")))
+        .expect_problem(403, "forbidden");
+
+    // Managing groups, but granting only what it holds, and joining no group that holds more.
+    let own = builder.post(&w.path("groups"), &json!({ "name": "mine" }));
+    own.expect_status(201);
+    let own = own.json()["id"].as_str().unwrap().to_string();
+    builder
+        .post(
+            &w.path(&format!("groups/{own}/grants")),
+            &json!({ "action": "read_audit" }),
+        )
+        .expect_problem(403, "forbidden");
+    builder
+        .post(
+            &w.path(&format!("groups/{own}/grants")),
+            &json!({ "action": "edit" }),
+        )
+        .expect_status(201);
+    builder
+        .post(
+            &w.path(&format!("groups/{audit_group}/members")),
+            &json!({ "userId": builder_id }),
+        )
+        .expect_problem(403, "forbidden");
+    builder
+        .get(&w.path("audit"))
+        .expect_problem(403, "forbidden");
+}
+
+#[test]
+fn another_workspace_is_out_of_reach_and_left_unchanged() {
+    let w = world();
+    let other = create_workspace(&w.admin, "Other");
+    let other_group = w
+        .admin
+        .post(
+            &format!("/api/v1/workspaces/{other}/groups"),
+            &json!({ "name": "theirs" }),
+        )
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (builder, builder_id) = w.member("builder@example.com", "builder");
+    w.group(
+        "managers",
+        &[&builder_id],
+        &[json!({ "action": "manage_groups" })],
+    );
+
+    let before = w
+        .admin
+        .get(&format!("/api/v1/workspaces/{other}/groups"))
+        .json();
+    // The other workspace's group, through this workspace's path: not found.
+    builder
+        .patch(
+            &w.path(&format!("groups/{other_group}")),
+            &json!({ "name": "mine now" }),
+        )
+        .expect_problem(404, "not-found");
+    builder
+        .delete(&w.path(&format!("groups/{other_group}")))
+        .expect_problem(404, "not-found");
+    // And through its own path: not a member there.
+    builder
+        .get(&format!("/api/v1/workspaces/{other}/groups"))
+        .expect_problem(404, "not-found");
+    builder
+        .post(
+            &format!("/api/v1/workspaces/{other}/groups"),
+            &json!({ "name": "x" }),
+        )
+        .expect_problem(404, "not-found");
+    // A grant can't name another workspace's app.
+    let their_app = w
+        .admin
+        .post(
+            &format!("/api/v1/workspaces/{other}/apps"),
+            &json!({ "name": "t", "slug": "t" }),
+        )
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mine = w.group("mine", &[], &[]);
+    w.admin
+        .post(
+            &w.path(&format!("groups/{mine}/grants")),
+            &json!({ "action": "edit", "appId": their_app }),
+        )
+        .expect_problem(422, "validation");
+    let after = w
+        .admin
+        .get(&format!("/api/v1/workspaces/{other}/groups"))
+        .json();
+    assert_eq!(before, after);
+
+    // A token scoped to this workspace doesn't reach the other, even for its admin.
+    let token = w.admin.post(
+        "/api/v1/tokens",
+        &json!({ "name": "t", "workspace_id": w.ws, "expires_in_days": 1 }),
+    );
+    token.expect_status(201);
+    let bearer = w
+        .server
+        .client()
+        .with_bearer(token.json()["token"].as_str().unwrap());
+    bearer.get(&w.path("groups")).expect_status(200);
+    bearer
+        .get(&format!("/api/v1/workspaces/{other}/groups"))
+        .expect_problem(404, "not-found");
+}
+
+#[test]
+fn grants_are_checked_for_shape() {
+    let w = world();
+    let group = w.group("g", &[], &[]);
+    let grants = w.path(&format!("groups/{group}/grants"));
+    for bad in [
+        json!({ "action": "edit", "datasourceId": "x" }),
+        json!({ "action": "use", "appId": "x" }),
+        json!({ "action": "read_audit", "appId": "x" }),
+        json!({ "action": "use", "datasourceId": "no-such-datasource" }),
+    ] {
+        w.admin
+            .post(&grants, &bad)
+            .expect_problem(422, "validation");
+    }
+    w.admin
+        .post(&grants, &json!({ "action": "fly" }))
+        .expect_status(422);
+    w.admin
+        .post(&grants, &json!({ "action": "read_audit" }))
+        .expect_status(201);
+    w.admin
+        .post(&grants, &json!({ "action": "read_audit" }))
+        .expect_problem(409, "conflict");
+    w.admin
+        .post(&w.path("groups"), &json!({ "name": "g" }))
+        .expect_problem(409, "conflict");
+    w.admin
+        .post(&w.path("groups"), &json!({ "name": "" }))
+        .expect_problem(422, "validation");
+}

@@ -1,0 +1,659 @@
+//! `/api/v1/workspaces/{ws}/groups`: custom groups, their members and their grants, and
+//! `/api/v1/workspaces/{ws}/permissions/me`.
+//!
+//! Changing groups needs `manage_groups`, and never lets anyone reach past what they hold:
+//! a grant can be given only by someone who holds it, and someone can be put into a group
+//! only by someone who holds every grant of that group (otherwise a `manage_groups` holder
+//! could join a group that grants more than they have).
+
+use super::audit_event;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::datasources::check_name;
+use super::extract::{ApiJson, rfc3339};
+use crate::auth::{Actor, ClientAddr, Permission, authorize, may};
+use crate::authz::{Action, Kind, Object, grant_object};
+use crate::error::{Error, Problem, Result};
+use crate::state::SharedState;
+use crate::store::{GrantRow, GroupMemberRow, GroupRow, NewGrant, Role};
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupView {
+    pub id: String,
+    pub name: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+impl From<GroupRow> for GroupView {
+    fn from(g: GroupRow) -> Self {
+        GroupView {
+            id: g.id,
+            name: g.name,
+            created_at: rfc3339(g.created_at),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupWrite {
+    /// 1-100 characters, unique in the workspace.
+    pub name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupMemberView {
+    pub user_id: String,
+    pub email: String,
+    /// RFC 3339.
+    pub added_at: String,
+}
+
+impl From<GroupMemberRow> for GroupMemberView {
+    fn from(m: GroupMemberRow) -> Self {
+        GroupMemberView {
+            user_id: m.user_id,
+            email: m.email,
+            added_at: rfc3339(m.created_at),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GroupMemberAdd {
+    /// A member of the workspace.
+    pub user_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantView {
+    pub id: String,
+    pub action: Action,
+    /// What the grant is on: the workspace, apps or datasources.
+    pub kind: Kind,
+    /// The app of an app grant; absent for every app.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    /// The datasource of a datasource grant; absent for every datasource.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datasource_id: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+impl GrantView {
+    fn new(g: GrantRow) -> Result<GrantView> {
+        let stored = || Error::Internal(anyhow::anyhow!("grant {} is not one Lathe wrote", g.id));
+        Ok(GrantView {
+            action: Action::parse(&g.action).ok_or_else(stored)?,
+            kind: Kind::parse(&g.kind).ok_or_else(stored)?,
+            created_at: rfc3339(g.created_at),
+            id: g.id,
+            app_id: g.app_id,
+            datasource_id: g.datasource_id,
+        })
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GrantCreate {
+    /// `view`/`edit` are on apps, `use`/`configure` on datasources, the rest on the workspace.
+    pub action: Action,
+    /// For an app action: the app's id; leave out for every app of the workspace.
+    pub app_id: Option<String>,
+    /// For a datasource action: the datasource's id; leave out for every datasource.
+    pub datasource_id: Option<String>,
+}
+
+/// What the caller may do in the workspace, for hiding what they can't.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionsView {
+    pub role: Role,
+    pub groups: Vec<GroupView>,
+    /// Workspace actions held (`build`, `manage_members`, …).
+    pub workspace: Vec<Action>,
+    /// Actions held on every app and on each app of the workspace.
+    pub apps: ObjectPermissions,
+    /// Actions held on every datasource and on each datasource of the workspace.
+    pub datasources: ObjectPermissions,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectPermissions {
+    /// Held on every object of the kind, present and future.
+    pub all: Vec<Action>,
+    /// Held on each object, by id (objects with none left out).
+    pub by_id: std::collections::BTreeMap<String, Vec<Action>>,
+}
+
+async fn group(state: &SharedState, ws: &str, id: &str) -> Result<GroupRow> {
+    state.store.group_get(ws, id).await?.ok_or(Error::NotFound)
+}
+
+/// The workspace's groups.
+#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/groups", tag = "groups",
+    params(("ws" = String, Path, description = "Workspace id")),
+    responses(
+        (status = 200, body = Vec<GroupView>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn groups_list(
+    State(state): State<SharedState>,
+    actor: Actor,
+    Path(ws): Path<String>,
+) -> Result<Json<Vec<GroupView>>> {
+    authorize(&state, &actor, &ws, Permission::View).await?;
+    let groups = state.store.groups_list(&ws).await?;
+    Ok(Json(groups.into_iter().map(GroupView::from).collect()))
+}
+
+/// Create a group (`manage_groups`).
+#[utoipa::path(post, path = "/api/v1/workspaces/{ws}/groups", tag = "groups",
+    request_body = GroupWrite,
+    params(("ws" = String, Path, description = "Workspace id")),
+    responses(
+        (status = 201, body = GroupView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn groups_create(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    actor: Actor,
+    Path(ws): Path<String>,
+    ApiJson(body): ApiJson<GroupWrite>,
+) -> Result<(StatusCode, Json<GroupView>)> {
+    authorize(
+        &state,
+        &actor,
+        &ws,
+        Permission::Manage(Action::ManageGroups),
+    )
+    .await?;
+    let name = check_name(&body.name)?;
+    let mut change = state.store.change().await?;
+    let id = change.group_insert(&ws, &name).await?;
+    let detail = serde_json::json!({ "name": name });
+    change
+        .commit(audit_event(&actor, &ws, addr, "group.create", &id, detail))
+        .await?;
+    let created = group(&state, &ws, &id).await?;
+    Ok((StatusCode::CREATED, Json(GroupView::from(created))))
+}
+
+/// A group.
+#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/groups/{group}", tag = "groups",
+    params(
+        ("ws" = String, Path, description = "Workspace id"),
+        ("group" = String, Path, description = "Group id"),
+    ),
+    responses(
+        (status = 200, body = GroupView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn groups_get(
+    State(state): State<SharedState>,
+    actor: Actor,
+    Path((ws, id)): Path<(String, String)>,
+) -> Result<Json<GroupView>> {
+    authorize(&state, &actor, &ws, Permission::View).await?;
+    Ok(Json(GroupView::from(group(&state, &ws, &id).await?)))
+}
+
+/// Rename a group (`manage_groups`).
+#[utoipa::path(patch, path = "/api/v1/workspaces/{ws}/groups/{group}", tag = "groups",
+    request_body = GroupWrite,
+    params(
+        ("ws" = String, Path, description = "Workspace id"),
+        ("group" = String, Path, description = "Group id"),
+    ),
+    responses(
+        (status = 200, body = GroupView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn groups_update(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    actor: Actor,
+    Path((ws, id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<GroupWrite>,
+) -> Result<Json<GroupView>> {
+    authorize(
+        &state,
+        &actor,
+        &ws,
+        Permission::Manage(Action::ManageGroups),
+    )
+    .await?;
+    let name = check_name(&body.name)?;
+    let mut change = state.store.change().await?;
+    if !change.group_rename(&ws, &id, &name).await? {
+        return Err(Error::NotFound);
+    }
+    let detail = serde_json::json!({ "name": name });
+    change
+        .commit(audit_event(&actor, &ws, addr, "group.rename", &id, detail))
+        .await?;
+    Ok(Json(GroupView::from(group(&state, &ws, &id).await?)))
+}
+
+/// Delete a group with its memberships and grants (`manage_groups`).
+#[utoipa::path(delete, path = "/api/v1/workspaces/{ws}/groups/{group}", tag = "groups",
+    params(
+        ("ws" = String, Path, description = "Workspace id"),
+        ("group" = String, Path, description = "Group id"),
+    ),
+    responses(
+        (status = 204),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn groups_delete(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    actor: Actor,
+    Path((ws, id)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    authorize(
+        &state,
+        &actor,
+        &ws,
+        Permission::Manage(Action::ManageGroups),
+    )
+    .await?;
+    let row = group(&state, &ws, &id).await?;
+    let mut change = state.store.change().await?;
+    if !change.group_delete(&ws, &id).await? {
+        return Err(Error::NotFound);
+    }
+    let detail = serde_json::json!({ "name": row.name });
+    change
+        .commit(audit_event(&actor, &ws, addr, "group.delete", &id, detail))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The group's members.
+#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/groups/{group}/members", tag = "groups",
+    params(
+        ("ws" = String, Path, description = "Workspace id"),
+        ("group" = String, Path, description = "Group id"),
+    ),
+    responses(
+        (status = 200, body = Vec<GroupMemberView>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn group_members_list(
+    State(state): State<SharedState>,
+    actor: Actor,
+    Path((ws, id)): Path<(String, String)>,
+) -> Result<Json<Vec<GroupMemberView>>> {
+    authorize(&state, &actor, &ws, Permission::View).await?;
+    group(&state, &ws, &id).await?;
+    let members = state.store.group_members(&ws, &id).await?;
+    Ok(Json(
+        members.into_iter().map(GroupMemberView::from).collect(),
+    ))
+}
+
+/// Put a workspace member into the group (`manage_groups`, and holding every grant of the
+/// group).
+#[utoipa::path(post, path = "/api/v1/workspaces/{ws}/groups/{group}/members", tag = "groups",
+    request_body = GroupMemberAdd,
+    params(
+        ("ws" = String, Path, description = "Workspace id"),
+        ("group" = String, Path, description = "Group id"),
+    ),
+    responses(
+        (status = 201, body = GroupMemberView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn group_members_create(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    actor: Actor,
+    Path((ws, id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<GroupMemberAdd>,
+) -> Result<(StatusCode, Json<GroupMemberView>)> {
+    authorize(
+        &state,
+        &actor,
+        &ws,
+        Permission::Manage(Action::ManageGroups),
+    )
+    .await?;
+    let row = group(&state, &ws, &id).await?;
+    for grant in state.store.group_grants(&ws, &id).await? {
+        let Some(action) = Action::parse(&grant.action) else {
+            continue;
+        };
+        if !may(&state, &actor, &ws, &grant_object(&grant), action).await? {
+            return Err(Error::Forbidden(format!(
+                "group `{}` grants `{}`, which you don't hold: only someone who holds every \
+                 grant of a group can add members to it",
+                row.name, grant.action
+            )));
+        }
+    }
+    let mut change = state.store.change().await?;
+    change.group_member_add(&ws, &id, &body.user_id).await?;
+    let detail = serde_json::json!({ "group": row.name, "userId": body.user_id });
+    change
+        .commit(audit_event(
+            &actor,
+            &ws,
+            addr,
+            "group.member_add",
+            &id,
+            detail,
+        ))
+        .await?;
+    let added = state
+        .store
+        .group_members(&ws, &id)
+        .await?
+        .into_iter()
+        .find(|m| m.user_id == body.user_id)
+        .ok_or(Error::NotFound)?;
+    Ok((StatusCode::CREATED, Json(GroupMemberView::from(added))))
+}
+
+/// Take a user out of the group (`manage_groups`).
+#[utoipa::path(delete, path = "/api/v1/workspaces/{ws}/groups/{group}/members/{user_id}",
+    tag = "groups",
+    params(
+        ("ws" = String, Path, description = "Workspace id"),
+        ("group" = String, Path, description = "Group id"),
+        ("user_id" = String, Path, description = "User id"),
+    ),
+    responses(
+        (status = 204),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn group_members_delete(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    actor: Actor,
+    Path((ws, id, user_id)): Path<(String, String, String)>,
+) -> Result<StatusCode> {
+    authorize(
+        &state,
+        &actor,
+        &ws,
+        Permission::Manage(Action::ManageGroups),
+    )
+    .await?;
+    let row = group(&state, &ws, &id).await?;
+    let mut change = state.store.change().await?;
+    if !change.group_member_remove(&ws, &id, &user_id).await? {
+        return Err(Error::NotFound);
+    }
+    let detail = serde_json::json!({ "group": row.name, "userId": user_id });
+    change
+        .commit(audit_event(
+            &actor,
+            &ws,
+            addr,
+            "group.member_remove",
+            &id,
+            detail,
+        ))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The group's grants.
+#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/groups/{group}/grants", tag = "groups",
+    params(
+        ("ws" = String, Path, description = "Workspace id"),
+        ("group" = String, Path, description = "Group id"),
+    ),
+    responses(
+        (status = 200, body = Vec<GrantView>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn grants_list(
+    State(state): State<SharedState>,
+    actor: Actor,
+    Path((ws, id)): Path<(String, String)>,
+) -> Result<Json<Vec<GrantView>>> {
+    authorize(&state, &actor, &ws, Permission::View).await?;
+    group(&state, &ws, &id).await?;
+    let grants = state.store.group_grants(&ws, &id).await?;
+    Ok(Json(
+        grants
+            .into_iter()
+            .map(GrantView::new)
+            .collect::<Result<_>>()?,
+    ))
+}
+
+/// Give the group a permission (`manage_groups`, and holding the permission yourself).
+#[utoipa::path(post, path = "/api/v1/workspaces/{ws}/groups/{group}/grants", tag = "groups",
+    request_body = GrantCreate,
+    params(
+        ("ws" = String, Path, description = "Workspace id"),
+        ("group" = String, Path, description = "Group id"),
+    ),
+    responses(
+        (status = 201, body = GrantView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn grants_create(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    actor: Actor,
+    Path((ws, id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<GrantCreate>,
+) -> Result<(StatusCode, Json<GrantView>)> {
+    authorize(
+        &state,
+        &actor,
+        &ws,
+        Permission::Manage(Action::ManageGroups),
+    )
+    .await?;
+    let row = group(&state, &ws, &id).await?;
+    let kind = body.action.kind();
+    let (app_id, datasource_id) = match (kind, body.app_id, body.datasource_id) {
+        (Kind::Workspace, None, None) => (None, None),
+        (Kind::App, app, None) => (app, None),
+        (Kind::Datasource, None, datasource) => (None, datasource),
+        _ => {
+            return Err(Error::Validation(format!(
+                "`{}` is a {} permission: {}",
+                body.action.as_str(),
+                kind.as_str(),
+                match kind {
+                    Kind::Workspace => "give neither `appId` nor `datasourceId`",
+                    Kind::App => "give `appId` (or nothing, for every app), not `datasourceId`",
+                    Kind::Datasource => {
+                        "give `datasourceId` (or nothing, for every datasource), not `appId`"
+                    }
+                }
+            )));
+        }
+    };
+    // The object must be in this workspace; its stored id is what the grant names.
+    let app_id = match app_id {
+        Some(app) => Some(
+            state
+                .store
+                .app_find(&ws, &app)
+                .await?
+                .ok_or_else(|| Error::Validation("`appId` names no app of this workspace".into()))?
+                .id,
+        ),
+        None => None,
+    };
+    let datasource_id = match datasource_id {
+        Some(ds) => Some(
+            state
+                .store
+                .datasource_get(&ws, &ds)
+                .await?
+                .ok_or_else(|| {
+                    Error::Validation("`datasourceId` names no datasource of this workspace".into())
+                })?
+                .id,
+        ),
+        None => None,
+    };
+    let object = match kind {
+        Kind::Workspace => Object::Workspace,
+        Kind::App => Object::App(app_id.clone()),
+        Kind::Datasource => Object::Datasource(datasource_id.clone()),
+    };
+    if !may(&state, &actor, &ws, &object, body.action).await? {
+        return Err(Error::Forbidden(format!(
+            "you can grant only what you hold, and you don't hold `{}` there",
+            body.action.as_str()
+        )));
+    }
+    let mut change = state.store.change().await?;
+    let grant_id = change
+        .grant_insert(
+            &ws,
+            NewGrant {
+                group_id: &id,
+                kind: kind.as_str(),
+                app_id: app_id.as_deref(),
+                datasource_id: datasource_id.as_deref(),
+                action: body.action.as_str(),
+                created_by: &actor.user.id,
+            },
+        )
+        .await?;
+    let detail = serde_json::json!({
+        "group": row.name,
+        "action": body.action,
+        "kind": kind,
+        "appId": app_id,
+        "datasourceId": datasource_id,
+    });
+    change
+        .commit(audit_event(&actor, &ws, addr, "group.grant", &id, detail))
+        .await?;
+    let created = state
+        .store
+        .group_grants(&ws, &id)
+        .await?
+        .into_iter()
+        .find(|g| g.id == grant_id)
+        .ok_or(Error::NotFound)?;
+    Ok((StatusCode::CREATED, Json(GrantView::new(created)?)))
+}
+
+/// Take a permission from the group (`manage_groups`).
+#[utoipa::path(delete, path = "/api/v1/workspaces/{ws}/groups/{group}/grants/{grant}",
+    tag = "groups",
+    params(
+        ("ws" = String, Path, description = "Workspace id"),
+        ("group" = String, Path, description = "Group id"),
+        ("grant" = String, Path, description = "Grant id"),
+    ),
+    responses(
+        (status = 204),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn grants_delete(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    actor: Actor,
+    Path((ws, id, grant)): Path<(String, String, String)>,
+) -> Result<StatusCode> {
+    authorize(
+        &state,
+        &actor,
+        &ws,
+        Permission::Manage(Action::ManageGroups),
+    )
+    .await?;
+    let row = group(&state, &ws, &id).await?;
+    let mut change = state.store.change().await?;
+    if !change.grant_delete(&ws, &id, &grant).await? {
+        return Err(Error::NotFound);
+    }
+    let detail = serde_json::json!({ "group": row.name, "grant": grant });
+    change
+        .commit(audit_event(&actor, &ws, addr, "group.revoke", &id, detail))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// What you may do in the workspace: your role, your groups, and the actions you hold on the
+/// workspace, on every app and datasource, and on each of them.
+#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/permissions/me", tag = "groups",
+    params(("ws" = String, Path, description = "Workspace id")),
+    responses(
+        (status = 200, body = PermissionsView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn permissions_me(
+    State(state): State<SharedState>,
+    actor: Actor,
+    Path(ws): Path<String>,
+) -> Result<Json<PermissionsView>> {
+    let role = authorize(&state, &actor, &ws, Permission::View).await?;
+    let policy = state.caches.policy(&state.store, actor.epoch, &ws).await?;
+    let user = actor.user.id.as_str();
+    let held = |object: &Object| -> Result<Vec<Action>> {
+        let mut actions = Vec::new();
+        for action in Action::ALL {
+            if policy.allows(user, object, action)? {
+                actions.push(action);
+            }
+        }
+        Ok(actions)
+    };
+    let mut apps = ObjectPermissions {
+        all: held(&Object::App(None))?,
+        by_id: Default::default(),
+    };
+    for (id, released) in state.store.app_ids(&ws).await? {
+        let actions = held(&Object::App(Some(id.clone())))?;
+        // A never-released app exists only for those who may edit it.
+        if !actions.is_empty() && (released || actions.contains(&Action::Edit)) {
+            apps.by_id.insert(id, actions);
+        }
+    }
+    let mut datasources = ObjectPermissions {
+        all: held(&Object::Datasource(None))?,
+        by_id: Default::default(),
+    };
+    for row in state.store.datasources_list(&ws).await? {
+        let actions = held(&Object::Datasource(Some(row.id.clone())))?;
+        if !actions.is_empty() {
+            datasources.by_id.insert(row.id, actions);
+        }
+    }
+    let groups = state.store.groups_of(&ws, user).await?;
+    Ok(Json(PermissionsView {
+        role,
+        groups: groups.into_iter().map(GroupView::from).collect(),
+        workspace: held(&Object::Workspace)?,
+        apps,
+        datasources,
+    }))
+}

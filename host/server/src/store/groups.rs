@@ -1,0 +1,280 @@
+//! Custom groups, their members and their grants (see `authz`). Every statement names the
+//! workspace, so an id from another workspace finds nothing.
+
+use super::{Change, Role, Store, new_id, now_ms};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct GroupRow {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct GroupMemberRow {
+    pub user_id: String,
+    pub email: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct GrantRow {
+    pub id: String,
+    pub group_id: String,
+    /// `workspace`, `app` or `datasource`.
+    pub kind: String,
+    /// The app of an `app` grant; `None` for every app.
+    pub app_id: Option<String>,
+    /// The datasource of a `datasource` grant; `None` for every datasource.
+    pub datasource_id: Option<String>,
+    pub action: String,
+    pub created_at: i64,
+}
+
+/// What a workspace's policy is built from.
+#[derive(Debug, Default)]
+pub struct PolicyRows {
+    /// `(user id, role)`.
+    pub members: Vec<(String, Role)>,
+    /// `(group id, user id)`.
+    pub group_members: Vec<(String, String)>,
+    pub grants: Vec<GrantRow>,
+}
+
+/// A new grant.
+pub struct NewGrant<'a> {
+    pub group_id: &'a str,
+    pub kind: &'a str,
+    pub app_id: Option<&'a str>,
+    pub datasource_id: Option<&'a str>,
+    pub action: &'a str,
+    pub created_by: &'a str,
+}
+
+const GRANT_COLUMNS: &str = "id, group_id, kind, app_id, datasource_id, action, created_at";
+
+impl Store {
+    pub async fn policy_rows(&self, workspace_id: &str) -> Result<PolicyRows> {
+        let members: Vec<(String, String)> =
+            sqlx::query_as("SELECT user_id, role FROM members WHERE workspace_id = $1")
+                .bind(workspace_id)
+                .fetch_all(&self.pool)
+                .await?;
+        let group_members: Vec<(String, String)> =
+            sqlx::query_as("SELECT group_id, user_id FROM group_members WHERE workspace_id = $1")
+                .bind(workspace_id)
+                .fetch_all(&self.pool)
+                .await?;
+        let grants = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {GRANT_COLUMNS} FROM grants WHERE workspace_id = $1"
+        )))
+        .bind(workspace_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(PolicyRows {
+            members: members
+                .into_iter()
+                .filter_map(|(user, role)| Some((user, Role::parse(&role)?)))
+                .collect(),
+            group_members,
+            grants,
+        })
+    }
+
+    pub async fn groups_list(&self, workspace_id: &str) -> Result<Vec<GroupRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, name, created_at FROM member_groups WHERE workspace_id = $1 ORDER BY name",
+        )
+        .bind(workspace_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn group_get(&self, workspace_id: &str, id: &str) -> Result<Option<GroupRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, name, created_at FROM member_groups WHERE workspace_id = $1 AND id = $2",
+        )
+        .bind(workspace_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// The groups of the workspace that `user_id` belongs to.
+    pub async fn groups_of(&self, workspace_id: &str, user_id: &str) -> Result<Vec<GroupRow>> {
+        Ok(sqlx::query_as(
+            "SELECT g.id, g.name, g.created_at FROM member_groups g \
+             JOIN group_members m ON m.group_id = g.id \
+             WHERE g.workspace_id = $1 AND m.user_id = $2 ORDER BY g.name",
+        )
+        .bind(workspace_id)
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn group_members(
+        &self,
+        workspace_id: &str,
+        group_id: &str,
+    ) -> Result<Vec<GroupMemberRow>> {
+        Ok(sqlx::query_as(
+            "SELECT m.user_id, u.email, m.created_at FROM group_members m \
+             JOIN users u ON u.id = m.user_id \
+             WHERE m.workspace_id = $1 AND m.group_id = $2 ORDER BY u.email",
+        )
+        .bind(workspace_id)
+        .bind(group_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn group_grants(&self, workspace_id: &str, group_id: &str) -> Result<Vec<GrantRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {GRANT_COLUMNS} FROM grants WHERE workspace_id = $1 AND group_id = $2 \
+             ORDER BY created_at, id"
+        )))
+        .bind(workspace_id)
+        .bind(group_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+impl Change {
+    /// A new group; a name already taken in the workspace is a 409.
+    pub async fn group_insert(&mut self, workspace_id: &str, name: &str) -> Result<String> {
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO member_groups (id, workspace_id, name, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&id)
+        .bind(workspace_id)
+        .bind(name)
+        .bind(now_ms())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|e| super::conflict_on_unique(e, "a group with this name already exists"))?;
+        Ok(id)
+    }
+
+    /// Renames a group; false when the workspace has no such group.
+    pub async fn group_rename(&mut self, workspace_id: &str, id: &str, name: &str) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE member_groups SET name = $3 WHERE workspace_id = $1 AND id = $2")
+                .bind(workspace_id)
+                .bind(id)
+                .bind(name)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(|e| {
+                    super::conflict_on_unique(e, "a group with this name already exists")
+                })?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Deletes a group with its memberships and grants; false when there is no such group.
+    pub async fn group_delete(&mut self, workspace_id: &str, id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM member_groups WHERE workspace_id = $1 AND id = $2")
+            .bind(workspace_id)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Adds a workspace member to a group: a 409 when already in it, a 422 when the user is
+    /// not a member of the workspace.
+    pub async fn group_member_add(
+        &mut self,
+        workspace_id: &str,
+        group_id: &str,
+        user_id: &str,
+    ) -> Result<()> {
+        let member: Option<String> =
+            sqlx::query_scalar("SELECT role FROM members WHERE workspace_id = $1 AND user_id = $2")
+                .bind(workspace_id)
+                .bind(user_id)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        if member.is_none() {
+            return Err(Error::Validation(
+                "`userId` is not a member of this workspace".into(),
+            ));
+        }
+        sqlx::query(
+            "INSERT INTO group_members (workspace_id, group_id, user_id, created_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(workspace_id)
+        .bind(group_id)
+        .bind(user_id)
+        .bind(now_ms())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|e| super::conflict_on_unique(e, "this user is already in the group"))?;
+        Ok(())
+    }
+
+    /// Takes a user out of a group; false when they were not in it.
+    pub async fn group_member_remove(
+        &mut self,
+        workspace_id: &str,
+        group_id: &str,
+        user_id: &str,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "DELETE FROM group_members WHERE workspace_id = $1 AND group_id = $2 AND user_id = $3",
+        )
+        .bind(workspace_id)
+        .bind(group_id)
+        .bind(user_id)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// A new grant for a group of the workspace; the same grant twice is a 409.
+    pub async fn grant_insert(
+        &mut self,
+        workspace_id: &str,
+        grant: NewGrant<'_>,
+    ) -> Result<String> {
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO grants (id, workspace_id, group_id, kind, app_id, datasource_id, action, \
+             created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&id)
+        .bind(workspace_id)
+        .bind(grant.group_id)
+        .bind(grant.kind)
+        .bind(grant.app_id)
+        .bind(grant.datasource_id)
+        .bind(grant.action)
+        .bind(grant.created_by)
+        .bind(now_ms())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|e| super::conflict_on_unique(e, "the group already has this grant"))?;
+        Ok(id)
+    }
+
+    /// Removes a grant of a group; false when there is no such grant.
+    pub async fn grant_delete(
+        &mut self,
+        workspace_id: &str,
+        group_id: &str,
+        id: &str,
+    ) -> Result<bool> {
+        let done =
+            sqlx::query("DELETE FROM grants WHERE workspace_id = $1 AND group_id = $2 AND id = $3")
+                .bind(workspace_id)
+                .bind(group_id)
+                .bind(id)
+                .execute(&mut *self.tx)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
