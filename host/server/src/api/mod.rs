@@ -21,13 +21,15 @@ mod users;
 mod workspaces;
 
 use axum::Router;
-use axum::routing::{get, patch, post};
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::routing::{MethodRouter, delete, get, patch, post};
 use utoipa::OpenApi;
 
 pub(crate) use datasources::open_secrets;
 pub(crate) use extract::normalize_email;
 
-use crate::auth::Actor;
+use crate::auth::{Access, Actor, enforce};
 use crate::error::Problem;
 use crate::state::SharedState;
 use crate::store::AuditEvent;
@@ -203,119 +205,218 @@ async fn openapi_get() -> impl axum::response::IntoResponse {
     )
 }
 
-/// Routes under `/api/v1`.
-pub fn router() -> Router<SharedState> {
-    Router::new()
-        .route("/openapi.json", get(openapi_get))
-        .route("/auth/login", post(auth::auth_login))
-        .route("/auth/logout", post(auth::auth_logout))
-        .route("/auth/me", get(auth::auth_me))
-        .route("/auth/password", post(auth::auth_password))
-        .route("/auth/reset", post(password_resets::password_resets_create))
-        .route(
+/// Every route under `/api/v1` with who may reach it at all. [`router`] builds the API from
+/// this table alone and puts every route behind the enforcement point with its access; a
+/// test compares the table with the OpenAPI document, so no route exists without a decision
+/// here. Inside, handlers ask the workspace policy what the caller may do.
+pub(crate) fn routes() -> Vec<(&'static str, Access, MethodRouter<SharedState>)> {
+    use Access::{Member, Public, SignedIn};
+    vec![
+        ("/openapi.json", Public, get(openapi_get)),
+        (
+            "/schemas/app-definition",
+            Public,
+            get(schemas::schemas_app_definition),
+        ),
+        ("/auth/login", Public, post(auth::auth_login)),
+        ("/auth/logout", SignedIn, post(auth::auth_logout)),
+        ("/auth/me", SignedIn, get(auth::auth_me)),
+        ("/auth/password", SignedIn, post(auth::auth_password)),
+        (
+            "/auth/reset",
+            Public,
+            post(password_resets::password_resets_create),
+        ),
+        (
             "/auth/reset/confirm",
+            Public,
             post(password_resets::password_resets_confirm),
-        )
-        .route(
-            "/workspaces/{ws}/invites",
-            get(invites::invites_list).post(invites::invites_create),
-        )
-        .route(
-            "/workspaces/{ws}/invites/{id}",
-            axum::routing::delete(invites::invites_delete),
-        )
-        .route("/invites/accept", post(invites::invites_accept))
-        .route("/users", get(users::users_list).post(users::users_create))
-        .route("/users/{id}", patch(users::users_update))
-        .route(
+        ),
+        ("/invites/accept", Public, post(invites::invites_accept)),
+        (
+            "/users",
+            SignedIn,
+            get(users::users_list).post(users::users_create),
+        ),
+        ("/users/{id}", SignedIn, patch(users::users_update)),
+        (
             "/tokens",
+            SignedIn,
             get(tokens::tokens_list).post(tokens::tokens_create),
-        )
-        .route("/tokens/{id}", axum::routing::delete(tokens::tokens_delete))
-        .route(
+        ),
+        ("/tokens/{id}", SignedIn, delete(tokens::tokens_delete)),
+        ("/audit", SignedIn, get(audit::audit_list_instance)),
+        ("/plugins", SignedIn, get(plugins::plugins_list)),
+        (
             "/workspaces",
+            SignedIn,
             get(workspaces::workspaces_list).post(workspaces::workspaces_create),
-        )
-        .route(
+        ),
+        (
             "/workspaces/{ws}",
+            Member,
             get(workspaces::workspaces_get).patch(workspaces::workspaces_update),
-        )
-        .route(
+        ),
+        (
             "/workspaces/{ws}/members",
+            Member,
             get(members::members_list).post(members::members_create),
-        )
-        .route(
+        ),
+        (
             "/workspaces/{ws}/members/{user_id}",
+            Member,
             patch(members::members_update).delete(members::members_delete),
-        )
-        .route(
+        ),
+        (
+            "/workspaces/{ws}/invites",
+            Member,
+            get(invites::invites_list).post(invites::invites_create),
+        ),
+        (
+            "/workspaces/{ws}/invites/{id}",
+            Member,
+            delete(invites::invites_delete),
+        ),
+        (
             "/workspaces/{ws}/groups",
+            Member,
             get(groups::groups_list).post(groups::groups_create),
-        )
-        .route(
+        ),
+        (
             "/workspaces/{ws}/groups/{group}",
+            Member,
             get(groups::groups_get)
                 .patch(groups::groups_update)
                 .delete(groups::groups_delete),
-        )
-        .route(
+        ),
+        (
             "/workspaces/{ws}/groups/{group}/members",
+            Member,
             get(groups::group_members_list).post(groups::group_members_create),
-        )
-        .route(
+        ),
+        (
             "/workspaces/{ws}/groups/{group}/members/{user_id}",
-            axum::routing::delete(groups::group_members_delete),
-        )
-        .route(
+            Member,
+            delete(groups::group_members_delete),
+        ),
+        (
             "/workspaces/{ws}/groups/{group}/grants",
+            Member,
             get(groups::grants_list).post(groups::grants_create),
-        )
-        .route(
+        ),
+        (
             "/workspaces/{ws}/groups/{group}/grants/{grant}",
-            axum::routing::delete(groups::grants_delete),
-        )
-        .route(
+            Member,
+            delete(groups::grants_delete),
+        ),
+        (
             "/workspaces/{ws}/permissions/me",
+            Member,
             get(groups::permissions_me),
-        )
-        .route("/workspaces/{ws}/audit", get(audit::audit_list))
-        .route("/audit", get(audit::audit_list_instance))
-        .route("/plugins", get(plugins::plugins_list))
-        .route(
+        ),
+        ("/workspaces/{ws}/audit", Member, get(audit::audit_list)),
+        (
             "/workspaces/{ws}/datasources",
+            Member,
             get(datasources::datasources_list).post(datasources::datasources_create),
-        )
-        .route(
+        ),
+        (
             "/workspaces/{ws}/datasources/{id}",
+            Member,
             get(datasources::datasources_get)
                 .patch(datasources::datasources_update)
                 .delete(datasources::datasources_delete),
-        )
-        .route(
+        ),
+        (
             "/workspaces/{ws}/datasources/{id}/test",
+            Member,
             post(datasources::datasources_test),
-        )
-        .route(
+        ),
+        (
             "/workspaces/{ws}/datasources/{id}/schema",
+            Member,
             get(datasources::datasources_schema),
-        )
-        .route(
+        ),
+        (
             "/workspaces/{ws}/datasources/{id}/run",
+            Member,
             post(datasources::datasources_run),
-        )
-        .route(
+        ),
+        (
             "/workspaces/{ws}/constants",
+            Member,
             get(constants::constants_list).post(constants::constants_create),
-        )
-        .route(
+        ),
+        (
             "/workspaces/{ws}/constants/{id}",
+            Member,
             patch(constants::constants_update).delete(constants::constants_delete),
-        )
-        .merge(apps_router())
-        .route(
-            "/schemas/app-definition",
-            get(schemas::schemas_app_definition),
-        )
+        ),
+        (
+            "/workspaces/{ws}/apps",
+            Member,
+            app_body(get(apps::apps_list).post(apps::apps_create)),
+        ),
+        (
+            "/workspaces/{ws}/apps/import",
+            Member,
+            app_body(post(app_exports::apps_import)),
+        ),
+        (
+            "/workspaces/{ws}/apps/{app}",
+            Member,
+            app_body(
+                get(apps::apps_get)
+                    .patch(apps::apps_update)
+                    .delete(apps::apps_delete),
+            ),
+        ),
+        (
+            "/workspaces/{ws}/apps/{app}/release",
+            Member,
+            app_body(post(app_versions::apps_release)),
+        ),
+        (
+            "/workspaces/{ws}/apps/{app}/versions",
+            Member,
+            app_body(get(app_versions::app_versions_list)),
+        ),
+        (
+            "/workspaces/{ws}/apps/{app}/versions/{n}",
+            Member,
+            app_body(get(app_versions::app_versions_get)),
+        ),
+        (
+            "/workspaces/{ws}/apps/{app}/versions/{n}/restore",
+            Member,
+            app_body(post(app_versions::app_versions_restore)),
+        ),
+        (
+            "/workspaces/{ws}/apps/{app}/export",
+            Member,
+            app_body(get(app_exports::apps_export)),
+        ),
+        (
+            "/workspaces/{ws}/apps/{app}/queries/{name}/run",
+            Member,
+            app_body(post(runs::queries_run)),
+        ),
+    ]
+}
+
+/// Routes under `/api/v1`, each behind the enforcement point.
+pub fn router(state: &SharedState) -> Router<SharedState> {
+    let mut router = Router::new();
+    for (path, access, methods) in routes() {
+        let gate = middleware::from_fn_with_state(
+            state.clone(),
+            move |state: State<SharedState>, request: Request, next: Next| {
+                enforce(state, access, request, next)
+            },
+        );
+        router = router.route(path, methods.route_layer(gate));
+    }
+    router
 }
 
 /// The largest request body the app routes read: a definition may be up to
@@ -323,40 +424,66 @@ pub fn router() -> Router<SharedState> {
 /// in an import request, so these routes allow more than the server-wide default.
 const APP_BODY_LIMIT: usize = 3 * 1024 * 1024;
 
-fn apps_router() -> Router<SharedState> {
-    let ws = "/workspaces/{ws}/apps";
-    Router::new()
-        .route(ws, get(apps::apps_list).post(apps::apps_create))
-        .route(&format!("{ws}/import"), post(app_exports::apps_import))
-        .route(
-            &format!("{ws}/{{app}}"),
-            get(apps::apps_get)
-                .patch(apps::apps_update)
-                .delete(apps::apps_delete),
-        )
-        .route(
-            &format!("{ws}/{{app}}/release"),
-            post(app_versions::apps_release),
-        )
-        .route(
-            &format!("{ws}/{{app}}/versions"),
-            get(app_versions::app_versions_list),
-        )
-        .route(
-            &format!("{ws}/{{app}}/versions/{{n}}"),
-            get(app_versions::app_versions_get),
-        )
-        .route(
-            &format!("{ws}/{{app}}/versions/{{n}}/restore"),
-            post(app_versions::app_versions_restore),
-        )
-        .route(
-            &format!("{ws}/{{app}}/export"),
-            get(app_exports::apps_export),
-        )
-        .route(
-            &format!("{ws}/{{app}}/queries/{{name}}/run"),
-            post(runs::queries_run),
-        )
-        .layer(axum::extract::DefaultBodyLimit::max(APP_BODY_LIMIT))
+fn app_body(methods: MethodRouter<SharedState>) -> MethodRouter<SharedState> {
+    methods.layer(axum::extract::DefaultBodyLimit::max(APP_BODY_LIMIT))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The routes anyone may call without signing in, named here on purpose: adding one is a
+    /// decision this test makes visible.
+    const PUBLIC: &[&str] = &[
+        "/openapi.json",
+        "/schemas/app-definition",
+        "/auth/login",
+        "/auth/reset",
+        "/auth/reset/confirm",
+        "/invites/accept",
+    ];
+
+    #[test]
+    fn every_route_is_in_the_table_with_its_access_and_public_ones_are_listed() {
+        let doc: serde_json::Value = serde_json::from_str(&openapi_json()).unwrap();
+        let documented: BTreeSet<String> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|p| p.as_str() != "/api/v1/openapi.json")
+            .map(|p| p.trim_start_matches("/api/v1").to_string())
+            .collect();
+        let table = routes();
+        let routed: BTreeSet<String> = table
+            .iter()
+            .map(|(path, _, _)| path.to_string())
+            .filter(|p| p != "/openapi.json")
+            .collect();
+        assert_eq!(
+            routed, documented,
+            "the route table and the OpenAPI document differ"
+        );
+        assert_eq!(
+            table.len(),
+            routed.len() + 1,
+            "a path is in the table twice"
+        );
+
+        let public: BTreeSet<&str> = table
+            .iter()
+            .filter(|(_, access, _)| *access == Access::Public)
+            .map(|(path, _, _)| *path)
+            .collect();
+        assert_eq!(public, PUBLIC.iter().copied().collect());
+        // A workspace route is reachable only by the workspace's members.
+        for (path, access, _) in &table {
+            assert_eq!(
+                path.starts_with("/workspaces/{ws}"),
+                *access == Access::Member,
+                "{path} is {access:?}"
+            );
+        }
+    }
 }

@@ -108,10 +108,25 @@ pub fn check_origin(parts: &Parts, expected: &str) -> Result<()> {
     }
 }
 
+/// Handlers get the actor the enforcement point (`auth::enforce`) authenticated. A route that
+/// is not behind it has no actor, and every handler needing one fails closed.
 impl FromRequestParts<Arc<AppState>> for Actor {
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self> {
+    async fn from_request_parts(parts: &mut Parts, _state: &Arc<AppState>) -> Result<Self> {
+        parts.extensions.get::<Actor>().cloned().ok_or_else(|| {
+            Error::Internal(anyhow::anyhow!(
+                "{} {} is not behind the enforcement point",
+                parts.method,
+                parts.uri.path()
+            ))
+        })
+    }
+}
+
+impl Actor {
+    /// Authenticates a request by bearer token or session cookie (with the CSRF origin check).
+    pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Actor> {
         let epoch = state.caches.sync(&state.store).await?;
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
             let token = value

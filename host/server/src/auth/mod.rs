@@ -3,11 +3,13 @@
 //! authorization check every workspace route goes through.
 
 mod actor;
+mod enforce;
 mod password;
 mod ratelimit;
 mod secret;
 
 pub use actor::{Actor, ClientAddr, SESSION_COOKIE, Via, session_cookies_from};
+pub use enforce::{Access, enforce, member_role};
 pub use password::{
     Hasher, MAX_CHARS as PASSWORD_MAX_CHARS, check_size as check_password_size,
     validate as validate_password,
@@ -54,24 +56,7 @@ pub async fn authorize(
     workspace_id: &str,
     permission: Permission,
 ) -> Result<Role> {
-    if let Via::Token {
-        workspace_id: scope,
-        ..
-    } = &actor.via
-        && scope != workspace_id
-    {
-        return Err(Error::NotFound);
-    }
-    // No id contains a NUL, and PostgreSQL refuses one in a text parameter: a path like
-    // `/workspaces/a%00b` names nothing, so say so before asking the store.
-    if workspace_id.contains('\0') {
-        return Err(Error::NotFound);
-    }
-    let role = state
-        .caches
-        .role(&state.store, actor.epoch, workspace_id, &actor.user.id)
-        .await?;
-    let role = role.ok_or(Error::NotFound)?;
+    let role = member_role(state, actor, workspace_id).await?;
     let action = match permission {
         Permission::View => return Ok(role),
         Permission::Build => Action::Build,

@@ -36,7 +36,7 @@ pub fn app(
     request_timeout: Duration,
 ) -> Router {
     let mut router = Router::new()
-        .nest("/api/v1", crate::api::router())
+        .nest("/api/v1", crate::api::router(&state))
         .route("/livez", get(livez))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_get));

@@ -1,0 +1,91 @@
+//! The enforcement point every API route passes (`api::ROUTES` declares each route's
+//! [`Access`]): it authenticates the caller from the session or token (never from the body
+//! or a header it doesn't own), and on a workspace route makes sure the caller belongs to the
+//! workspace in the path, answering 404 otherwise so that other tenants' ids can't be probed.
+//! What a member may do there is then the workspace policy's, asked through
+//! [`super::authorize`] and [`super::require`].
+
+use axum::extract::{FromRequestParts, RawPathParams, Request, State};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::{Actor, Via};
+use crate::error::{Error, Result};
+use crate::state::{AppState, SharedState};
+use crate::store::Role;
+
+/// Who may reach a route at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: signing in, password resets, accepting invites, published documents.
+    Public,
+    /// Any signed-in caller (session or API token); instance actions are checked inside.
+    SignedIn,
+    /// A signed-in member of the workspace `{ws}` in the path.
+    Member,
+}
+
+/// The middleware around every API route.
+pub async fn enforce(
+    State(state): State<SharedState>,
+    access: Access,
+    request: Request,
+    next: Next,
+) -> Response {
+    if access == Access::Public {
+        return next.run(request).await;
+    }
+    let (mut parts, body) = request.into_parts();
+    match admit(&state, access, &mut parts).await {
+        Ok(actor) => {
+            parts.extensions.insert(actor);
+            next.run(Request::from_parts(parts, body)).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn admit(state: &SharedState, access: Access, parts: &mut Parts) -> Result<Actor> {
+    let actor = Actor::authenticate(parts, state).await?;
+    if access == Access::Member {
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| Error::NotFound)?;
+        let ws = params
+            .iter()
+            .find(|(name, _)| *name == "ws")
+            .map(|(_, value)| value.to_string())
+            .ok_or_else(|| {
+                Error::Internal(anyhow::anyhow!(
+                    "{} is declared a workspace route but has no {{ws}}",
+                    parts.uri.path()
+                ))
+            })?;
+        member_role(state, &actor, &ws).await?;
+    }
+    Ok(actor)
+}
+
+/// The actor's role in the workspace, or a 404: no such workspace, not a member, or outside
+/// the API token's scope all look the same.
+pub async fn member_role(state: &AppState, actor: &Actor, workspace_id: &str) -> Result<Role> {
+    if let Via::Token {
+        workspace_id: scope,
+        ..
+    } = &actor.via
+        && scope != workspace_id
+    {
+        return Err(Error::NotFound);
+    }
+    // No id contains a NUL, and PostgreSQL refuses one in a text parameter: a path like
+    // `/workspaces/a%00b` names nothing, so say so before asking the store.
+    if workspace_id.contains('\0') {
+        return Err(Error::NotFound);
+    }
+    state
+        .caches
+        .role(&state.store, actor.epoch, workspace_id, &actor.user.id)
+        .await?
+        .ok_or(Error::NotFound)
+}
