@@ -60,7 +60,7 @@ impl World {
             self.admin
                 .post(
                     &self.path(&format!("groups/{id}/members")),
-                    &json!({ "userId": user }),
+                    &json!({ "user_id": user }),
                 )
                 .expect_status(201);
         }
@@ -93,7 +93,7 @@ fn a_grant_adds_exactly_what_it_names_and_revoking_it_counts_on_the_next_request
     let group = w.group(
         "crm-editors",
         &[&viewer_id],
-        &[json!({ "action": "edit", "appId": crm })],
+        &[json!({ "action": "edit", "app_id": crm })],
     );
     assert_eq!(w.rename(&viewer, "crm"), 200);
     // Only that app, and nothing else the builder role has.
@@ -108,7 +108,7 @@ fn a_grant_adds_exactly_what_it_names_and_revoking_it_counts_on_the_next_request
     assert_eq!(me["role"], "viewer");
     assert_eq!(me["groups"][0]["name"], "crm-editors");
     assert_eq!(me["apps"]["all"], json!(["view"]));
-    assert_eq!(me["apps"]["byId"][&crm], json!(["view", "edit"]));
+    assert_eq!(me["apps"]["by_id"][&crm], json!(["view", "edit"]));
     assert_eq!(me["datasources"]["all"], json!(["use"]));
     assert_eq!(me["workspace"], json!([]));
 
@@ -123,7 +123,7 @@ fn a_grant_adds_exactly_what_it_names_and_revoking_it_counts_on_the_next_request
     w.admin
         .post(
             &w.path(&format!("groups/{group}/grants")),
-            &json!({ "action": "edit", "appId": "crm" }),
+            &json!({ "action": "edit", "app_id": "crm" }),
         )
         .expect_status(201);
     assert_eq!(w.rename(&viewer, "crm"), 200);
@@ -212,7 +212,7 @@ fn nobody_reaches_past_what_they_hold() {
     builder
         .post(
             &w.path(&format!("groups/{audit_group}/members")),
-            &json!({ "userId": builder_id }),
+            &json!({ "user_id": builder_id }),
         )
         .expect_problem(403, "forbidden");
     builder
@@ -280,7 +280,7 @@ fn another_workspace_is_out_of_reach_and_left_unchanged() {
     w.admin
         .post(
             &w.path(&format!("groups/{mine}/grants")),
-            &json!({ "action": "edit", "appId": their_app }),
+            &json!({ "action": "edit", "app_id": their_app }),
         )
         .expect_problem(422, "validation");
     let after = w
@@ -311,10 +311,10 @@ fn grants_are_checked_for_shape() {
     let group = w.group("g", &[], &[]);
     let grants = w.path(&format!("groups/{group}/grants"));
     for bad in [
-        json!({ "action": "edit", "datasourceId": "x" }),
-        json!({ "action": "use", "appId": "x" }),
-        json!({ "action": "read_audit", "appId": "x" }),
-        json!({ "action": "use", "datasourceId": "no-such-datasource" }),
+        json!({ "action": "edit", "datasource_id": "x" }),
+        json!({ "action": "use", "app_id": "x" }),
+        json!({ "action": "read_audit", "app_id": "x" }),
+        json!({ "action": "use", "datasource_id": "no-such-datasource" }),
     ] {
         w.admin
             .post(&grants, &bad)

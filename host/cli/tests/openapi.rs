@@ -38,7 +38,11 @@ fn every_documented_operation_is_routed_and_needs_authentication() {
             ];
             // Published documents anyone may read.
             let open = ["/api/v1/schemas/app-definition"];
-            if public.contains(&path.as_str()) {
+            // Public apps: an app that isn't there (or isn't public) is a 404 for everyone.
+            let public_apps = "/api/v1/public/";
+            if path.starts_with(public_apps) && method == "get" {
+                r.expect_problem(404, "not-found");
+            } else if path.starts_with(public_apps) || public.contains(&path.as_str()) {
                 r.expect_problem(415, "unsupported-media-type");
             } else if open.contains(&path.as_str()) {
                 r.expect_status(200);

@@ -242,6 +242,29 @@ fn table(root: Client) -> Vec<Op> {
             let body = json!({ "token": "not-a-token", "password": "a new password 1" });
             ("/api/v1/invites/accept".into(), Some(body))
         }),
+        op(
+            "get",
+            "/api/v1/public/workspaces/{ws}/apps/{app}",
+            Public,
+            |fx, _| {
+                (
+                    format!("/api/v1/public/workspaces/{}/apps/{}", fx.ws, fx.app_id),
+                    None,
+                )
+            },
+        ),
+        op(
+            "post",
+            "/api/v1/public/workspaces/{ws}/apps/{app}/queries/{name}/run",
+            Public,
+            |fx, _| {
+                let path = format!(
+                    "/api/v1/public/workspaces/{}/apps/{}/queries/names/run",
+                    fx.ws, fx.app_id
+                );
+                (path, Some(json!({ "inputs": {} })))
+            },
+        ),
         op("get", "/api/v1/users", Instance, |_, _| {
             ("/api/v1/users".into(), None)
         }),
@@ -436,7 +459,7 @@ fn table(root: Client) -> Vec<Op> {
                 let (_, user) = fx.user(&r5, Some("viewer"));
                 (
                     fx.path(&format!("/groups/{id}/members")),
-                    Some(json!({ "userId": user })),
+                    Some(json!({ "user_id": user })),
                 )
             },
         ),
@@ -450,7 +473,7 @@ fn table(root: Client) -> Vec<Op> {
                 fx.admin
                     .post(
                         &fx.path(&format!("/groups/{id}/members")),
-                        &json!({ "userId": user }),
+                        &json!({ "user_id": user }),
                     )
                     .expect_status(201);
                 (fx.path(&format!("/groups/{id}/members/{user}")), None)
@@ -910,7 +933,7 @@ fn callers(fx: &Fx, root: &Client) -> Vec<Caller> {
         fx.admin
             .post(
                 &fx.path(&format!("/groups/{group}/members")),
-                &json!({ "userId": user }),
+                &json!({ "user_id": user }),
             )
             .expect_status(201);
         if let Some(action) = grant {

@@ -46,6 +46,8 @@ pub struct StoredQuery {
     pub app_id: String,
     /// The released version's number; `None` for the draft.
     pub version: Option<i64>,
+    /// Whether the app is public (anonymous callers may run its released queries).
+    pub public: bool,
     pub query: crate::definition::Query,
     pub inputs: InputsSchema,
 }
@@ -261,6 +263,7 @@ impl Caches {
         let AppQuery {
             app_id,
             version,
+            public,
             query,
         } = *found;
         if version.is_none() {
@@ -270,6 +273,7 @@ impl Caches {
         let released = Arc::new(StoredQuery {
             app_id,
             version,
+            public,
             query,
             inputs,
         });

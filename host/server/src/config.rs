@@ -200,6 +200,11 @@ pub struct ServeArgs {
     /// Login attempts allowed per client address per minute before further attempts get 429.
     #[arg(long, env = "LATHE_LOGIN_ADDRESS_LIMIT", default_value_t = 30)]
     pub login_address_limit: u32,
+
+    /// Anonymous requests to public apps (loads and query runs) allowed per client address
+    /// per minute before further ones get 429.
+    #[arg(long, env = "LATHE_PUBLIC_RATE_LIMIT", default_value_t = 120)]
+    pub public_rate_limit: u32,
 }
 
 impl ServeArgs {

@@ -7,7 +7,8 @@
 //!   the client and sent inside `inputs` under the same names (`inputs.components.…`), so the
 //!   schema checks them too.
 //! - `user.*` (id, email), `constants.*`, `secrets.*`: filled here from the session and the
-//!   workspace. A client can't supply them: `inputs` keys with these names are refused.
+//!   workspace (`user.*` is null in an anonymous run of a public app). A client can't supply
+//!   them: `inputs` keys with these names are refused.
 //!
 //! Every value reaches the connector as a typed parameter ([`lathe_runtime::params::bind`]);
 //! no text is ever spliced into the query. A secret bound into a query is also scrubbed from
@@ -120,10 +121,11 @@ pub async fn pool(state: &SharedState, datasource: &DatasourceRow) -> Result<Ope
         .open_pool(plugin, datasource, Value::Object(config), secret_values))
 }
 
-/// Runs one query and writes its audit record, whatever the outcome.
+/// Runs one query and writes its audit record, whatever the outcome. `actor` is `None` for
+/// an anonymous run of a public app: `{{ user.* }}` is then null, and the record says so.
 pub async fn run(
     state: &SharedState,
-    actor: &Actor,
+    actor: Option<&Actor>,
     addr: IpAddr,
     run: Run<'_>,
 ) -> Result<RunResponse> {
@@ -168,11 +170,23 @@ pub async fn run(
         Some(app) => ("query.run", format!("{}/{}", app.app_id, app.query)),
         None => ("query.preview", run.datasource.id.clone()),
     };
+    let who = match actor {
+        Some(actor) => actor.audit(addr, action),
+        None => {
+            detail["anonymous"] = json!(true);
+            AuditEvent {
+                action,
+                address: Some(addr.to_string()),
+                via: Some("anonymous".into()),
+                ..Default::default()
+            }
+        }
+    };
     let event = AuditEvent {
         workspace_id: Some(run.workspace_id.to_string()),
         target: Some(target),
         detail: Some(detail),
-        ..actor.audit(addr, action)
+        ..who
     };
     state.run_audit.append(event).await?;
 
@@ -187,7 +201,7 @@ pub async fn run(
     })
 }
 
-async fn execute(state: &SharedState, actor: &Actor, run: &Run<'_>) -> Result<QueryOutput> {
+async fn execute(state: &SharedState, actor: Option<&Actor>, run: &Run<'_>) -> Result<QueryOutput> {
     let inputs = match &run.inputs {
         None | Some(Value::Null) => Value::Object(Map::new()),
         Some(Value::Object(map)) => Value::Object(map.clone()),
@@ -220,7 +234,10 @@ async fn execute(state: &SharedState, actor: &Actor, run: &Run<'_>) -> Result<Qu
     }
     context.insert(
         "user".into(),
-        json!({ "id": actor.user.id, "email": actor.user.email }),
+        match actor {
+            Some(actor) => json!({ "id": actor.user.id, "email": actor.user.email }),
+            None => json!({ "id": null, "email": null }),
+        },
     );
     let released = run.app.as_ref().is_some_and(|a| a.version.is_some());
     if roots.contains("secrets") && !released && run.role != Role::Admin {

@@ -22,6 +22,8 @@ pub struct AppState {
     pub limiter: LoginLimiter,
     /// Counts password-reset requests, per account and per address.
     pub reset_limiter: LoginLimiter,
+    /// Counts anonymous requests to public apps, per address.
+    pub public_limiter: LoginLimiter,
     /// `None` when no SMTP server is configured: invites and resets are then refused.
     pub mailer: Option<Mailer>,
     pub metrics: Metrics,

@@ -54,6 +54,8 @@ pub struct AppUpdate {
     /// A new draft definition, replacing the old one whole.
     #[schema(value_type = Option<Object>)]
     pub definition: Option<Value>,
+    /// Make the app public or private; needs `manage_workspace` besides `edit`.
+    pub public: Option<bool>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -138,6 +140,9 @@ pub struct AppView {
     pub draft_changed: Option<bool>,
     /// The current release; absent until the first release.
     pub released: Option<ReleaseView>,
+    /// Anyone, signed in or not, may load the release and run its queries
+    /// (`/api/v1/public/…`).
+    pub public: bool,
 }
 
 /// A stored definition as JSON; stored text is always checked JSON, so a failure means the
@@ -182,6 +187,7 @@ impl AppView {
             draft,
             draft_changed,
             released,
+            public: row.public == 1,
         })
     }
 }
@@ -454,9 +460,13 @@ pub async fn apps_update(
     ApiJson(body): ApiJson<AppUpdate>,
 ) -> Result<Json<AppView>> {
     authorize(&state, &actor, &ws, Permission::View).await?;
-    if body.name.is_none() && body.slug.is_none() && body.definition.is_none() {
+    if body.name.is_none()
+        && body.slug.is_none()
+        && body.definition.is_none()
+        && body.public.is_none()
+    {
         return Err(Error::Validation(
-            "send at least one of `name`, `slug`, `definition`".into(),
+            "send at least one of `name`, `slug`, `definition`, `public`".into(),
         ));
     }
     let name = body
@@ -498,10 +508,29 @@ pub async fn apps_update(
     if let Some(text) = &draft {
         detail.insert("definition".into(), definition_digest(text));
     }
+    if let Some(public) = body.public {
+        // Publishing puts the release's data in front of anyone who has the link: more than
+        // editing the app.
+        require(
+            &state,
+            &actor,
+            &ws,
+            &Object::Workspace,
+            Action::ManageWorkspace,
+            "the workspace (making an app public or private)",
+        )
+        .await?;
+        if public != (before.public == 1) {
+            detail.insert("public".into(), public.into());
+        }
+    }
     let mut change = state.store.change().await?;
     change
         .app_update(&ws, &before.id, &fields, &actor.user.id)
         .await?;
+    if let Some(public) = body.public {
+        change.app_set_public(&ws, &before.id, public).await?;
+    }
     change
         .commit(audit_event(
             &actor,

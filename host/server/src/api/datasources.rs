@@ -618,7 +618,9 @@ pub async fn datasources_run(
         app: None,
         role,
     };
-    pipeline::run(&state, &actor, addr, run).await.map(Json)
+    pipeline::run(&state, Some(&actor), addr, run)
+        .await
+        .map(Json)
 }
 
 /// A 403 unless the actor may do `action` on the datasource `row`.

@@ -22,7 +22,6 @@ use crate::state::SharedState;
 use crate::store::{GrantRow, GroupMemberRow, GroupRow, NewGrant, Role};
 
 #[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
 pub struct GroupView {
     pub id: String,
     pub name: String,
@@ -48,7 +47,6 @@ pub struct GroupWrite {
 }
 
 #[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
 pub struct GroupMemberView {
     pub user_id: String,
     pub email: String,
@@ -67,14 +65,13 @@ impl From<GroupMemberRow> for GroupMemberView {
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct GroupMemberAdd {
     /// A member of the workspace.
     pub user_id: String,
 }
 
 #[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
 pub struct GrantView {
     pub id: String,
     pub action: Action,
@@ -105,7 +102,7 @@ impl GrantView {
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct GrantCreate {
     /// `view`/`edit` are on apps, `use`/`configure` on datasources, the rest on the workspace.
     pub action: Action,
@@ -117,7 +114,6 @@ pub struct GrantCreate {
 
 /// What the caller may do in the workspace, for hiding what they can't.
 #[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
 pub struct PermissionsView {
     pub role: Role,
     pub groups: Vec<GroupView>,
@@ -130,7 +126,6 @@ pub struct PermissionsView {
 }
 
 #[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
 pub struct ObjectPermissions {
     /// Held on every object of the kind, present and future.
     pub all: Vec<Action>,
@@ -485,10 +480,10 @@ pub async fn grants_create(
                 body.action.as_str(),
                 kind.as_str(),
                 match kind {
-                    Kind::Workspace => "give neither `appId` nor `datasourceId`",
-                    Kind::App => "give `appId` (or nothing, for every app), not `datasourceId`",
+                    Kind::Workspace => "give neither `app_id` nor `datasource_id`",
+                    Kind::App => "give `app_id` (or nothing, for every app), not `datasource_id`",
                     Kind::Datasource => {
-                        "give `datasourceId` (or nothing, for every datasource), not `appId`"
+                        "give `datasource_id` (or nothing, for every datasource), not `app_id`"
                     }
                 }
             )));
@@ -501,7 +496,7 @@ pub async fn grants_create(
                 .store
                 .app_find(&ws, &app)
                 .await?
-                .ok_or_else(|| Error::Validation("`appId` names no app of this workspace".into()))?
+                .ok_or_else(|| Error::Validation("`app_id` names no app of this workspace".into()))?
                 .id,
         ),
         None => None,
@@ -513,7 +508,9 @@ pub async fn grants_create(
                 .datasource_get(&ws, &ds)
                 .await?
                 .ok_or_else(|| {
-                    Error::Validation("`datasourceId` names no datasource of this workspace".into())
+                    Error::Validation(
+                        "`datasource_id` names no datasource of this workspace".into(),
+                    )
                 })?
                 .id,
         ),

@@ -14,6 +14,7 @@ mod invites;
 mod members;
 mod password_resets;
 mod plugins;
+mod public;
 mod runs;
 mod schemas;
 mod tokens;
@@ -86,6 +87,7 @@ pub(super) fn audit_event(
         app_exports::apps_export, app_exports::apps_import,
         schemas::schemas_app_definition,
         runs::queries_run,
+        public::public_apps_get, public::public_queries_run,
     ),
     components(schemas(Problem)),
     modifiers(&SecuritySchemes, &CommonResponses),
@@ -102,6 +104,7 @@ pub(super) fn audit_event(
         (name = "datasources", description = "Datasources: a connector and its configuration"),
         (name = "constants", description = "Workspace constants and secrets"),
         (name = "apps", description = "Apps, their released versions, export and import"),
+        (name = "public", description = "Public apps, for callers who are not signed in"),
     )
 )]
 struct ApiDoc;
@@ -233,6 +236,16 @@ pub(crate) fn routes() -> Vec<(&'static str, Access, MethodRouter<SharedState>)>
             post(password_resets::password_resets_confirm),
         ),
         ("/invites/accept", Public, post(invites::invites_accept)),
+        (
+            "/public/workspaces/{ws}/apps/{app}",
+            Public,
+            get(public::public_apps_get),
+        ),
+        (
+            "/public/workspaces/{ws}/apps/{app}/queries/{name}/run",
+            Public,
+            post(public::public_queries_run),
+        ),
         (
             "/users",
             SignedIn,
@@ -443,6 +456,8 @@ mod tests {
         "/auth/reset",
         "/auth/reset/confirm",
         "/invites/accept",
+        "/public/workspaces/{ws}/apps/{app}",
+        "/public/workspaces/{ws}/apps/{app}/queries/{name}/run",
     ];
 
     #[test]

@@ -137,7 +137,9 @@ pub async fn queries_run(
         }),
         role,
     };
-    pipeline::run(&state, &actor, addr, run).await.map(Json)
+    pipeline::run(&state, Some(&actor), addr, run)
+        .await
+        .map(Json)
 }
 
 /// The draft's query, read and compiled for this run: drafts change with every save, so
@@ -156,6 +158,7 @@ async fn draft_query(
     };
     let inputs = InputsSchema::compile(found.query.inputs.clone())?;
     Ok(Arc::new(StoredQuery {
+        public: found.public,
         app_id: found.app_id,
         version: None,
         query: found.query,

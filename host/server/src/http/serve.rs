@@ -63,6 +63,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             args.login_account_limit,
             args.login_address_limit,
         ),
+        public_limiter: LoginLimiter::new(store.clone(), "public", 0, args.public_rate_limit),
         mailer,
         metrics: Metrics::default(),
         settings: Settings::new(

@@ -28,6 +28,8 @@ pub struct AppRow {
     /// The draft definition, JSON text.
     pub draft: String,
     pub released_version: Option<i64>,
+    /// 1 when anonymous callers may load the release and run its queries.
+    pub public: i64,
     pub created_by: Option<String>,
     pub created_at: i64,
     pub updated_by: Option<String>,
@@ -86,6 +88,8 @@ pub struct AppQuery {
     pub app_id: String,
     /// The released version's number; `None` for the draft.
     pub version: Option<i64>,
+    /// Whether the app is public.
+    pub public: bool,
     pub query: Query,
 }
 
@@ -136,7 +140,7 @@ pub fn is_slug(text: &str) -> bool {
         && text != "import"
 }
 
-const APP_COLUMNS: &str = "a.id, a.workspace_id, a.name, a.slug, a.draft, a.released_version, \
+const APP_COLUMNS: &str = "a.id, a.workspace_id, a.name, a.slug, a.draft, a.released_version, a.public, \
      a.created_by, a.created_at, a.updated_by, a.updated_at, v.definition AS released_definition, \
      v.released_by, v.released_at, v.note AS released_note \
      FROM apps a LEFT JOIN app_versions v ON v.app_id = a.id AND v.number = a.released_version";
@@ -262,6 +266,7 @@ impl Store {
         })?;
         Ok(match definition::find_query(&definition, name) {
             Some(query) => QueryLookup::Found(Box::new(AppQuery {
+                public: row.public == 1,
                 app_id: row.id,
                 version,
                 query,
@@ -309,6 +314,22 @@ impl Change {
         .await
         .map_err(|e| super::conflict_on_unique(e, SLUG_TAKEN))?;
         Ok(id)
+    }
+
+    /// Makes an app public or private again.
+    pub async fn app_set_public(
+        &mut self,
+        workspace_id: &str,
+        app_id: &str,
+        public: bool,
+    ) -> Result<()> {
+        sqlx::query("UPDATE apps SET public = $3 WHERE workspace_id = $1 AND id = $2")
+            .bind(workspace_id)
+            .bind(app_id)
+            .bind(i64::from(public))
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
     }
 
     /// Replaces an app's name, slug and draft; a taken slug is a 409, no such app a 404.

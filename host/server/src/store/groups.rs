@@ -200,7 +200,7 @@ impl Change {
                 .await?;
         if member.is_none() {
             return Err(Error::Validation(
-                "`userId` is not a member of this workspace".into(),
+                "`user_id` is not a member of this workspace".into(),
             ));
         }
         sqlx::query(
