@@ -336,3 +336,83 @@ fn grants_are_checked_for_shape() {
         .post(&w.path("groups"), &json!({ "name": "" }))
         .expect_problem(422, "validation");
 }
+
+/// A run needs `use` on the query's datasource as well as `view` on the app: with the
+/// viewer role narrowed to no datasource, only a group granted the datasource can run.
+#[test]
+fn a_run_needs_use_on_the_datasource_not_only_view_on_the_app() {
+    let server = common::connectors::start(true);
+    let admin = server.admin();
+    let ws = create_workspace(&admin, "Ops");
+    let w = World { server, admin, ws };
+    let pg = common::connectors::PgFixture::new();
+    let ds = w.admin.post(
+        &w.path("datasources"),
+        &json!({ "name": "db", "plugin": "postgres", "config": pg.config() }),
+    );
+    ds.expect_status(201);
+    let ds = ds.json()["id"].as_str().unwrap().to_string();
+    let names = json!({
+        "name": "names", "datasource": "db", "operation": "sql",
+        "query": { "sql": format!("select name from {} order by id", pg.table) }
+    });
+    let definition = json!({ "pages": [{ "id": "home", "name": "Home", "components": [] }], "queries": [names] });
+    w.admin
+        .post(
+            &w.path("apps"),
+            &json!({ "name": "CRM", "slug": "crm", "definition": definition }),
+        )
+        .expect_status(201);
+    w.admin
+        .post(&w.path("apps/crm/release"), &json!({}))
+        .expect_status(201);
+    let (outside, _) = w.member("outside@example.com", "viewer");
+    let (inside, inside_id) = w.member("inside@example.com", "viewer");
+    let run = |c: &Client| {
+        c.post(&w.path("apps/crm/queries/names/run"), &json!({}))
+            .status
+    };
+    assert_eq!((run(&outside), run(&inside)), (200, 200));
+
+    // The viewer role's defaults, and the one that lets viewers use every datasource.
+    let grants = w.admin.get(&w.path("roles/viewer/grants")).json();
+    let actions: Vec<&str> = grants
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["view", "use"]);
+    let use_all = grants[1]["id"].as_str().unwrap().to_string();
+    w.admin
+        .delete(&w.path(&format!("roles/viewer/grants/{use_all}")))
+        .expect_status(204);
+    w.group(
+        "db-users",
+        &[&inside_id],
+        &[json!({ "action": "use", "datasource_id": ds })],
+    );
+    assert_eq!((run(&outside), run(&inside)), (403, 200));
+    let me = outside.get(&w.path("permissions/me")).json();
+    assert_eq!(me["datasources"]["all"], json!([]));
+    // Still allowed to open the app.
+    outside.get(&w.path("apps/crm")).expect_status(200);
+
+    // The admin role has no grants to change.
+    w.admin
+        .get(&w.path("roles/admin/grants"))
+        .expect_problem(422, "validation");
+    w.admin
+        .get(&w.path("roles/owner/grants"))
+        .expect_problem(404, "not-found");
+    // A viewer managing groups can't give its role what it doesn't hold.
+    let (manager, manager_id) = w.member("manager@example.com", "viewer");
+    w.group(
+        "managers",
+        &[&manager_id],
+        &[json!({ "action": "manage_groups" })],
+    );
+    manager
+        .post(&w.path("roles/viewer/grants"), &json!({ "action": "edit" }))
+        .expect_problem(403, "forbidden");
+}

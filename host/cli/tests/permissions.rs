@@ -510,6 +510,40 @@ fn table(root: Client) -> Vec<Op> {
         ),
         op(
             "get",
+            "/api/v1/workspaces/{ws}/roles/{role}/grants",
+            Holds(&[]),
+            |fx, _| (fx.path("/roles/viewer/grants"), None),
+        ),
+        // Viewers already hold `view` on every app: an allowed call is a 409 that changes
+        // nothing the rest of the matrix relies on.
+        op(
+            "post",
+            "/api/v1/workspaces/{ws}/roles/{role}/grants",
+            Holds(&["manage_groups"]),
+            |fx, _| {
+                (
+                    fx.path("/roles/viewer/grants"),
+                    Some(json!({ "action": "view" })),
+                )
+            },
+        ),
+        op(
+            "delete",
+            "/api/v1/workspaces/{ws}/roles/{role}/grants/{grant}",
+            Holds(&["manage_groups"]),
+            |fx, _| {
+                // A grant that adds nothing: `view` on a fresh app, which viewers view anyway.
+                let slug = unique("app");
+                let app = fx.created_id("/apps", json!({ "name": slug, "slug": slug }));
+                let grant = fx.created_id(
+                    "/roles/viewer/grants",
+                    json!({ "action": "view", "app_id": app }),
+                );
+                (fx.path(&format!("/roles/viewer/grants/{grant}")), None)
+            },
+        ),
+        op(
+            "get",
             "/api/v1/workspaces/{ws}/permissions/me",
             Holds(&[]),
             |fx, _| (fx.path("/permissions/me"), None),

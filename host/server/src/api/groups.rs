@@ -19,7 +19,7 @@ use crate::auth::{Actor, ClientAddr, Permission, authorize, may};
 use crate::authz::{Action, Kind, Object, grant_object};
 use crate::error::{Error, Problem, Result};
 use crate::state::SharedState;
-use crate::store::{GrantRow, GroupMemberRow, GroupRow, NewGrant, Role};
+use crate::store::{GrantRow, GroupMemberRow, GroupRow, Holder, NewGrant, Role};
 
 #[derive(Serialize, ToSchema)]
 pub struct GroupView {
@@ -335,7 +335,7 @@ pub async fn group_members_create(
     )
     .await?;
     let row = group(&state, &ws, &id).await?;
-    for grant in state.store.group_grants(&ws, &id).await? {
+    for grant in state.store.grants_of(&ws, Holder::Group(&id)).await? {
         let Some(action) = Action::parse(&grant.action) else {
             continue;
         };
@@ -415,6 +415,192 @@ pub async fn group_members_delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Who a grant route is about: a group (its name for audit records) or a role.
+struct Grantee<'a> {
+    holder: Holder<'a>,
+    /// `group` or `role`.
+    kind: &'static str,
+    /// The group's name or the role's.
+    label: String,
+    /// The group's id or the role's name, the audit records' target.
+    target: &'a str,
+}
+
+impl Grantee<'_> {
+    fn actions(&self) -> (&'static str, &'static str) {
+        match self.holder {
+            Holder::Group(_) => ("group.grant", "group.revoke"),
+            Holder::Role(_) => ("role.grant", "role.revoke"),
+        }
+    }
+}
+
+async fn list_grants(state: &SharedState, ws: &str, holder: Holder<'_>) -> Result<Vec<GrantView>> {
+    state
+        .store
+        .grants_of(ws, holder)
+        .await?
+        .into_iter()
+        .map(GrantView::new)
+        .collect()
+}
+
+/// Gives `grantee` a permission, if the actor holds it.
+async fn add_grant(
+    state: &SharedState,
+    actor: &Actor,
+    addr: std::net::IpAddr,
+    ws: &str,
+    grantee: Grantee<'_>,
+    body: GrantCreate,
+) -> Result<GrantView> {
+    let kind = body.action.kind();
+    let (app_id, datasource_id) = match (kind, body.app_id, body.datasource_id) {
+        (Kind::Workspace, None, None) => (None, None),
+        (Kind::App, app, None) => (app, None),
+        (Kind::Datasource, None, datasource) => (None, datasource),
+        _ => {
+            return Err(Error::Validation(format!(
+                "`{}` is a {} permission: {}",
+                body.action.as_str(),
+                kind.as_str(),
+                match kind {
+                    Kind::Workspace => "give neither `app_id` nor `datasource_id`",
+                    Kind::App => "give `app_id` (or nothing, for every app), not `datasource_id`",
+                    Kind::Datasource => {
+                        "give `datasource_id` (or nothing, for every datasource), not `app_id`"
+                    }
+                }
+            )));
+        }
+    };
+    // The object must be in this workspace; its stored id is what the grant names.
+    let app_id = match app_id {
+        Some(app) => Some(
+            state
+                .store
+                .app_find(ws, &app)
+                .await?
+                .ok_or_else(|| Error::Validation("`app_id` names no app of this workspace".into()))?
+                .id,
+        ),
+        None => None,
+    };
+    let datasource_id = match datasource_id {
+        Some(ds) => Some(
+            state
+                .store
+                .datasource_get(ws, &ds)
+                .await?
+                .ok_or_else(|| {
+                    Error::Validation(
+                        "`datasource_id` names no datasource of this workspace".into(),
+                    )
+                })?
+                .id,
+        ),
+        None => None,
+    };
+    let object = match kind {
+        Kind::Workspace => Object::Workspace,
+        Kind::App => Object::App(app_id.clone()),
+        Kind::Datasource => Object::Datasource(datasource_id.clone()),
+    };
+    if !may(state, actor, ws, &object, body.action).await? {
+        return Err(Error::Forbidden(format!(
+            "you can grant only what you hold, and you don't hold `{}` there",
+            body.action.as_str()
+        )));
+    }
+    let mut change = state.store.change().await?;
+    let grant_id = change
+        .grant_insert(
+            ws,
+            grantee.holder,
+            NewGrant {
+                kind: kind.as_str(),
+                app_id: app_id.as_deref(),
+                datasource_id: datasource_id.as_deref(),
+                action: body.action.as_str(),
+                created_by: &actor.user.id,
+            },
+        )
+        .await?;
+    let mut detail = serde_json::json!({
+        "action": body.action,
+        "kind": kind,
+        "appId": app_id,
+        "datasourceId": datasource_id,
+    });
+    detail[grantee.kind] = grantee.label.clone().into();
+    let action = grantee.actions().0;
+    change
+        .commit(audit_event(actor, ws, addr, action, grantee.target, detail))
+        .await?;
+    let created = state
+        .store
+        .grants_of(ws, grantee.holder)
+        .await?
+        .into_iter()
+        .find(|g| g.id == grant_id)
+        .ok_or(Error::NotFound)?;
+    GrantView::new(created)
+}
+
+/// Takes a permission from `grantee`.
+async fn remove_grant(
+    state: &SharedState,
+    actor: &Actor,
+    addr: std::net::IpAddr,
+    ws: &str,
+    grantee: Grantee<'_>,
+    grant: &str,
+) -> Result<()> {
+    let mut change = state.store.change().await?;
+    if !change.grant_delete(ws, grantee.holder, grant).await? {
+        return Err(Error::NotFound);
+    }
+    let mut detail = serde_json::json!({ "grant": grant });
+    detail[grantee.kind] = grantee.label.clone().into();
+    change
+        .commit(audit_event(
+            actor,
+            ws,
+            addr,
+            grantee.actions().1,
+            grantee.target,
+            detail,
+        ))
+        .await
+}
+
+async fn group_grantee<'a>(state: &SharedState, ws: &str, id: &'a str) -> Result<Grantee<'a>> {
+    let row = group(state, ws, id).await?;
+    Ok(Grantee {
+        holder: Holder::Group(id),
+        kind: "group",
+        label: row.name,
+        target: id,
+    })
+}
+
+/// The role a path names: builder or viewer. The admin role holds everything and has no
+/// grants to list or change.
+fn role_grantee(role: &str) -> Result<Grantee<'_>> {
+    match Role::parse(role) {
+        Some(Role::Admin) => Err(Error::Validation(
+            "the admin role holds everything; only the builder and viewer roles have grants".into(),
+        )),
+        Some(parsed) => Ok(Grantee {
+            holder: Holder::Role(parsed),
+            kind: "role",
+            label: role.to_string(),
+            target: role,
+        }),
+        None => Err(Error::NotFound),
+    }
+}
+
 /// The group's grants.
 #[utoipa::path(get, path = "/api/v1/workspaces/{ws}/groups/{group}/grants", tag = "groups",
     params(
@@ -432,13 +618,7 @@ pub async fn grants_list(
 ) -> Result<Json<Vec<GrantView>>> {
     authorize(&state, &actor, &ws, Permission::View).await?;
     group(&state, &ws, &id).await?;
-    let grants = state.store.group_grants(&ws, &id).await?;
-    Ok(Json(
-        grants
-            .into_iter()
-            .map(GrantView::new)
-            .collect::<Result<_>>()?,
-    ))
+    Ok(Json(list_grants(&state, &ws, Holder::Group(&id)).await?))
 }
 
 /// Give the group a permission (`manage_groups`, and holding the permission yourself).
@@ -468,97 +648,9 @@ pub async fn grants_create(
         Permission::Manage(Action::ManageGroups),
     )
     .await?;
-    let row = group(&state, &ws, &id).await?;
-    let kind = body.action.kind();
-    let (app_id, datasource_id) = match (kind, body.app_id, body.datasource_id) {
-        (Kind::Workspace, None, None) => (None, None),
-        (Kind::App, app, None) => (app, None),
-        (Kind::Datasource, None, datasource) => (None, datasource),
-        _ => {
-            return Err(Error::Validation(format!(
-                "`{}` is a {} permission: {}",
-                body.action.as_str(),
-                kind.as_str(),
-                match kind {
-                    Kind::Workspace => "give neither `app_id` nor `datasource_id`",
-                    Kind::App => "give `app_id` (or nothing, for every app), not `datasource_id`",
-                    Kind::Datasource => {
-                        "give `datasource_id` (or nothing, for every datasource), not `app_id`"
-                    }
-                }
-            )));
-        }
-    };
-    // The object must be in this workspace; its stored id is what the grant names.
-    let app_id = match app_id {
-        Some(app) => Some(
-            state
-                .store
-                .app_find(&ws, &app)
-                .await?
-                .ok_or_else(|| Error::Validation("`app_id` names no app of this workspace".into()))?
-                .id,
-        ),
-        None => None,
-    };
-    let datasource_id = match datasource_id {
-        Some(ds) => Some(
-            state
-                .store
-                .datasource_get(&ws, &ds)
-                .await?
-                .ok_or_else(|| {
-                    Error::Validation(
-                        "`datasource_id` names no datasource of this workspace".into(),
-                    )
-                })?
-                .id,
-        ),
-        None => None,
-    };
-    let object = match kind {
-        Kind::Workspace => Object::Workspace,
-        Kind::App => Object::App(app_id.clone()),
-        Kind::Datasource => Object::Datasource(datasource_id.clone()),
-    };
-    if !may(&state, &actor, &ws, &object, body.action).await? {
-        return Err(Error::Forbidden(format!(
-            "you can grant only what you hold, and you don't hold `{}` there",
-            body.action.as_str()
-        )));
-    }
-    let mut change = state.store.change().await?;
-    let grant_id = change
-        .grant_insert(
-            &ws,
-            NewGrant {
-                group_id: &id,
-                kind: kind.as_str(),
-                app_id: app_id.as_deref(),
-                datasource_id: datasource_id.as_deref(),
-                action: body.action.as_str(),
-                created_by: &actor.user.id,
-            },
-        )
-        .await?;
-    let detail = serde_json::json!({
-        "group": row.name,
-        "action": body.action,
-        "kind": kind,
-        "appId": app_id,
-        "datasourceId": datasource_id,
-    });
-    change
-        .commit(audit_event(&actor, &ws, addr, "group.grant", &id, detail))
-        .await?;
-    let created = state
-        .store
-        .group_grants(&ws, &id)
-        .await?
-        .into_iter()
-        .find(|g| g.id == grant_id)
-        .ok_or(Error::NotFound)?;
-    Ok((StatusCode::CREATED, Json(GrantView::new(created)?)))
+    let grantee = group_grantee(&state, &ws, &id).await?;
+    let created = add_grant(&state, &actor, addr, &ws, grantee, body).await?;
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 /// Take a permission from the group (`manage_groups`).
@@ -587,15 +679,91 @@ pub async fn grants_delete(
         Permission::Manage(Action::ManageGroups),
     )
     .await?;
-    let row = group(&state, &ws, &id).await?;
-    let mut change = state.store.change().await?;
-    if !change.grant_delete(&ws, &id, &grant).await? {
-        return Err(Error::NotFound);
-    }
-    let detail = serde_json::json!({ "group": row.name, "grant": grant });
-    change
-        .commit(audit_event(&actor, &ws, addr, "group.revoke", &id, detail))
-        .await?;
+    let grantee = group_grantee(&state, &ws, &id).await?;
+    remove_grant(&state, &actor, addr, &ws, grantee, &grant).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// What the builder or viewer role holds in the workspace.
+#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/roles/{role}/grants", tag = "groups",
+    params(
+        ("ws" = String, Path, description = "Workspace id"),
+        ("role" = String, Path, description = "`builder` or `viewer`"),
+    ),
+    responses(
+        (status = 200, body = Vec<GrantView>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn role_grants_list(
+    State(state): State<SharedState>,
+    actor: Actor,
+    Path((ws, role)): Path<(String, String)>,
+) -> Result<Json<Vec<GrantView>>> {
+    authorize(&state, &actor, &ws, Permission::View).await?;
+    let grantee = role_grantee(&role)?;
+    Ok(Json(list_grants(&state, &ws, grantee.holder).await?))
+}
+
+/// Give the builder or viewer role a permission (`manage_groups`, and holding it yourself).
+#[utoipa::path(post, path = "/api/v1/workspaces/{ws}/roles/{role}/grants", tag = "groups",
+    request_body = GrantCreate,
+    params(
+        ("ws" = String, Path, description = "Workspace id"),
+        ("role" = String, Path, description = "`builder` or `viewer`"),
+    ),
+    responses(
+        (status = 201, body = GrantView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn role_grants_create(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    actor: Actor,
+    Path((ws, role)): Path<(String, String)>,
+    ApiJson(body): ApiJson<GrantCreate>,
+) -> Result<(StatusCode, Json<GrantView>)> {
+    authorize(
+        &state,
+        &actor,
+        &ws,
+        Permission::Manage(Action::ManageGroups),
+    )
+    .await?;
+    let grantee = role_grantee(&role)?;
+    let created = add_grant(&state, &actor, addr, &ws, grantee, body).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Take a permission from the builder or viewer role (`manage_groups`).
+#[utoipa::path(delete, path = "/api/v1/workspaces/{ws}/roles/{role}/grants/{grant}",
+    tag = "groups",
+    params(
+        ("ws" = String, Path, description = "Workspace id"),
+        ("role" = String, Path, description = "`builder` or `viewer`"),
+        ("grant" = String, Path, description = "Grant id"),
+    ),
+    responses(
+        (status = 204),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn role_grants_delete(
+    State(state): State<SharedState>,
+    ClientAddr(addr): ClientAddr,
+    actor: Actor,
+    Path((ws, role, grant)): Path<(String, String, String)>,
+) -> Result<StatusCode> {
+    authorize(
+        &state,
+        &actor,
+        &ws,
+        Permission::Manage(Action::ManageGroups),
+    )
+    .await?;
+    let grantee = role_grantee(&role)?;
+    remove_grant(&state, &actor, addr, &ws, grantee, &grant).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -69,7 +69,8 @@ pub(super) fn audit_event(
         groups::groups_list, groups::groups_create, groups::groups_get, groups::groups_update,
         groups::groups_delete, groups::group_members_list, groups::group_members_create,
         groups::group_members_delete, groups::grants_list, groups::grants_create,
-        groups::grants_delete, groups::permissions_me,
+        groups::grants_delete, groups::role_grants_list, groups::role_grants_create,
+        groups::role_grants_delete, groups::permissions_me,
         invites::invites_create, invites::invites_list, invites::invites_delete,
         invites::invites_accept,
         password_resets::password_resets_create, password_resets::password_resets_confirm,
@@ -321,6 +322,16 @@ pub(crate) fn routes() -> Vec<(&'static str, Access, MethodRouter<SharedState>)>
             "/workspaces/{ws}/groups/{group}/grants/{grant}",
             Member,
             delete(groups::grants_delete),
+        ),
+        (
+            "/workspaces/{ws}/roles/{role}/grants",
+            Member,
+            get(groups::role_grants_list).post(groups::role_grants_create),
+        ),
+        (
+            "/workspaces/{ws}/roles/{role}/grants/{grant}",
+            Member,
+            delete(groups::role_grants_delete),
         ),
         (
             "/workspaces/{ws}/permissions/me",

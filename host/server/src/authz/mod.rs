@@ -6,12 +6,13 @@
 //! the very next request of every replica. Decisions are cached inside the policy: the run
 //! path asks the same two questions over and over.
 //!
-//! The default roles, for every workspace:
-//! - **admin**: everything in the workspace.
-//! - **builder**: `view` and `edit` on every app, `use` and `configure` on every datasource,
-//!   `build` (create apps, preview queries, read constants).
-//! - **viewer**: `view` on every app (its released version) and `use` on every datasource
-//!   (running the released queries of apps it may view).
+//! The default roles:
+//! - **admin**: everything in the workspace, always.
+//! - **builder** and **viewer**: what the workspace's role grants say. A new workspace gives
+//!   builders `view` and `edit` on every app, `use` and `configure` on every datasource, and
+//!   `build` (create apps, preview queries, read constants); viewers `view` on every app (its
+//!   released version) and `use` on every datasource (running the released queries of apps
+//!   they may view). Whoever manages groups may change them.
 //!
 //! Custom groups add grants on top: on one app or datasource, on all of them, or a workspace
 //! action. Instance admins hold the instance actions.
@@ -186,17 +187,9 @@ impl InstanceAction {
     }
 }
 
-/// The default roles' policies: `(subject, object, action)` in every workspace.
-const ROLE_POLICIES: &[(&str, &str, &str)] = &[
-    ("role:admin", "*", "*"),
-    ("role:builder", "app:*", "view"),
-    ("role:builder", "app:*", "edit"),
-    ("role:builder", "datasource:*", "use"),
-    ("role:builder", "datasource:*", "configure"),
-    ("role:builder", "workspace", "build"),
-    ("role:viewer", "app:*", "view"),
-    ("role:viewer", "datasource:*", "use"),
-];
+/// The admin role's policy, the same in every workspace: everything. The builder's and the
+/// viewer's are the workspace's role grants (seeded with `store::DEFAULT_ROLE_GRANTS`).
+const ADMIN_POLICY: (&str, &str, &str) = ("role:admin", "*", "*");
 
 /// Builds casbin's request and policy texts, and keeps its engine.
 async fn enforcer(policies: Vec<Vec<String>>, groupings: Vec<Vec<String>>) -> Result<Enforcer> {
@@ -240,13 +233,20 @@ pub struct Policy {
 impl Policy {
     /// The policy of workspace `workspace_id` from its stored members, groups and grants.
     pub async fn build(workspace_id: &str, rows: PolicyRows) -> Result<Policy> {
-        let mut policies: Vec<Vec<String>> = ROLE_POLICIES
+        let (sub, obj, act) = ADMIN_POLICY;
+        let mut policies = vec![strings(&[sub, "*", obj, act])];
+        let held = rows
+            .grants
             .iter()
-            .map(|(sub, obj, act)| strings(&[sub, "*", obj, act]))
-            .collect();
-        for grant in &rows.grants {
+            .map(|g| (format!("group:{}", g.holder), g))
+            .chain(
+                rows.role_grants
+                    .iter()
+                    .map(|g| (format!("role:{}", g.holder), g)),
+            );
+        for (subject, grant) in held {
             policies.push(vec![
-                format!("group:{}", grant.group_id),
+                subject,
                 workspace_id.to_string(),
                 grant_object(grant).casbin(),
                 grant.action.clone(),
@@ -353,7 +353,7 @@ mod tests {
     fn grant(group: &str, kind: Kind, id: Option<&str>, action: Action) -> GrantRow {
         GrantRow {
             id: format!("grant-{group}-{}", action.as_str()),
-            group_id: group.into(),
+            holder: group.into(),
             kind: kind.as_str().into(),
             app_id: (kind == Kind::App).then(|| id.map(String::from)).flatten(),
             datasource_id: (kind == Kind::Datasource)
@@ -372,7 +372,26 @@ mod tests {
         Object::Datasource(Some(id.into()))
     }
 
-    async fn policy(rows: PolicyRows) -> Policy {
+    /// The default role grants of a new workspace.
+    fn defaults() -> Vec<GrantRow> {
+        crate::store::DEFAULT_ROLE_GRANTS
+            .iter()
+            .map(|(role, kind, action)| GrantRow {
+                id: format!("{}-{kind}-{action}", role.as_str()),
+                holder: role.as_str().into(),
+                kind: kind.to_string(),
+                app_id: None,
+                datasource_id: None,
+                action: action.to_string(),
+                created_at: 0,
+            })
+            .collect()
+    }
+
+    async fn policy(mut rows: PolicyRows) -> Policy {
+        if rows.role_grants.is_empty() {
+            rows.role_grants = defaults();
+        }
         Policy::build("ws-1", rows).await.unwrap()
     }
 
@@ -436,6 +455,7 @@ mod tests {
                 grant("editors", Kind::Datasource, None, Action::Configure),
                 grant("editors", Kind::Workspace, None, Action::ReadAudit),
             ],
+            role_grants: defaults(),
         };
         let p = policy(rows).await;
         assert!(p.allows("ann", &app("a1"), Action::Edit).unwrap());
@@ -468,6 +488,7 @@ mod tests {
             members: vec![("ann".into(), Role::Viewer)],
             group_members: vec![("g".into(), "ann".into())],
             grants: vec![grant("g", Kind::App, Some("a1"), Action::Edit)],
+            role_grants: defaults(),
         };
         let p = policy(rows).await;
         assert!(!p.allows("ann", &app("a10"), Action::Edit).unwrap());
@@ -480,5 +501,27 @@ mod tests {
         assert!(p.allows(true, InstanceAction::ManageUsers).unwrap());
         assert!(!p.allows(false, InstanceAction::ManageUsers).unwrap());
         assert!(!p.allows(false, InstanceAction::ReadAudit).unwrap());
+    }
+
+    #[tokio::test]
+    async fn narrowed_role_grants_leave_only_what_remains_and_groups_add_back() {
+        // Viewers may use no datasource but `d1`'s group may; apps as before.
+        let mut role_grants: Vec<GrantRow> = defaults()
+            .into_iter()
+            .filter(|g| !(g.holder == "viewer" && g.kind == "datasource"))
+            .collect();
+        role_grants.push(grant("viewer", Kind::App, Some("a1"), Action::Edit));
+        let rows = PolicyRows {
+            members: vec![("ann".into(), Role::Viewer), ("bob".into(), Role::Viewer)],
+            group_members: vec![("d1-users".into(), "ann".into())],
+            grants: vec![grant("d1-users", Kind::Datasource, Some("d1"), Action::Use)],
+            role_grants,
+        };
+        let p = policy(rows).await;
+        assert!(!p.allows("bob", &datasource("d1"), Action::Use).unwrap());
+        assert!(p.allows("ann", &datasource("d1"), Action::Use).unwrap());
+        assert!(!p.allows("ann", &datasource("d2"), Action::Use).unwrap());
+        assert!(p.allows("bob", &app("a1"), Action::Edit).unwrap());
+        assert!(p.allows("bob", &app("a2"), Action::View).unwrap());
     }
 }

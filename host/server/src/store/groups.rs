@@ -18,10 +18,50 @@ pub struct GroupMemberRow {
     pub created_at: i64,
 }
 
+/// Who holds a grant: a custom group, or a default role (builder or viewer: admins hold
+/// everything and have no grants).
+#[derive(Debug, Clone, Copy)]
+pub enum Holder<'a> {
+    Group(&'a str),
+    Role(Role),
+}
+
+impl Holder<'_> {
+    /// The table holding this kind of holder's grants, and its holder column (fixed names,
+    /// never input).
+    fn table(&self) -> (&'static str, &'static str) {
+        match self {
+            Holder::Group(_) => ("grants", "group_id"),
+            Holder::Role(_) => ("role_grants", "role"),
+        }
+    }
+
+    fn key(&self) -> &str {
+        match self {
+            Holder::Group(id) => id,
+            Holder::Role(role) => role.as_str(),
+        }
+    }
+}
+
+/// What the builder and viewer roles hold in a new workspace: `(role, kind, action)` on
+/// every object of the kind. The migration that added role grants gave existing workspaces
+/// the same.
+pub const DEFAULT_ROLE_GRANTS: &[(Role, &str, &str)] = &[
+    (Role::Builder, "app", "view"),
+    (Role::Builder, "app", "edit"),
+    (Role::Builder, "datasource", "use"),
+    (Role::Builder, "datasource", "configure"),
+    (Role::Builder, "workspace", "build"),
+    (Role::Viewer, "app", "view"),
+    (Role::Viewer, "datasource", "use"),
+];
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct GrantRow {
     pub id: String,
-    pub group_id: String,
+    /// The group's id, or the role's name for a role grant.
+    pub holder: String,
     /// `workspace`, `app` or `datasource`.
     pub kind: String,
     /// The app of an `app` grant; `None` for every app.
@@ -39,12 +79,14 @@ pub struct PolicyRows {
     pub members: Vec<(String, Role)>,
     /// `(group id, user id)`.
     pub group_members: Vec<(String, String)>,
+    /// The groups' grants.
     pub grants: Vec<GrantRow>,
+    /// The builder and viewer roles' grants.
+    pub role_grants: Vec<GrantRow>,
 }
 
 /// A new grant.
 pub struct NewGrant<'a> {
-    pub group_id: &'a str,
     pub kind: &'a str,
     pub app_id: Option<&'a str>,
     pub datasource_id: Option<&'a str>,
@@ -52,7 +94,7 @@ pub struct NewGrant<'a> {
     pub created_by: &'a str,
 }
 
-const GRANT_COLUMNS: &str = "id, group_id, kind, app_id, datasource_id, action, created_at";
+const GRANT_COLUMNS: &str = "id, kind, app_id, datasource_id, action, created_at";
 
 impl Store {
     pub async fn policy_rows(&self, workspace_id: &str) -> Result<PolicyRows> {
@@ -67,7 +109,13 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?;
         let grants = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {GRANT_COLUMNS} FROM grants WHERE workspace_id = $1"
+            "SELECT group_id AS holder, {GRANT_COLUMNS} FROM grants WHERE workspace_id = $1"
+        )))
+        .bind(workspace_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let role_grants = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT role AS holder, {GRANT_COLUMNS} FROM role_grants WHERE workspace_id = $1"
         )))
         .bind(workspace_id)
         .fetch_all(&self.pool)
@@ -79,6 +127,7 @@ impl Store {
                 .collect(),
             group_members,
             grants,
+            role_grants,
         })
     }
 
@@ -130,13 +179,15 @@ impl Store {
         .await?)
     }
 
-    pub async fn group_grants(&self, workspace_id: &str, group_id: &str) -> Result<Vec<GrantRow>> {
+    /// The grants of a group or role of the workspace.
+    pub async fn grants_of(&self, workspace_id: &str, holder: Holder<'_>) -> Result<Vec<GrantRow>> {
+        let (table, column) = holder.table();
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {GRANT_COLUMNS} FROM grants WHERE workspace_id = $1 AND group_id = $2 \
-             ORDER BY created_at, id"
+            "SELECT {column} AS holder, {GRANT_COLUMNS} FROM {table} \
+             WHERE workspace_id = $1 AND {column} = $2 ORDER BY created_at, id"
         )))
         .bind(workspace_id)
-        .bind(group_id)
+        .bind(holder.key())
         .fetch_all(&self.pool)
         .await?)
     }
@@ -235,20 +286,22 @@ impl Change {
         Ok(done.rows_affected() == 1)
     }
 
-    /// A new grant for a group of the workspace; the same grant twice is a 409.
+    /// A new grant for a group or role of the workspace; the same grant twice is a 409.
     pub async fn grant_insert(
         &mut self,
         workspace_id: &str,
+        holder: Holder<'_>,
         grant: NewGrant<'_>,
     ) -> Result<String> {
         let id = new_id();
-        sqlx::query(
-            "INSERT INTO grants (id, workspace_id, group_id, kind, app_id, datasource_id, action, \
-             created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
+        let (table, column) = holder.table();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO {table} (id, workspace_id, {column}, kind, app_id, datasource_id, \
+             action, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        )))
         .bind(&id)
         .bind(workspace_id)
-        .bind(grant.group_id)
+        .bind(holder.key())
         .bind(grant.kind)
         .bind(grant.app_id)
         .bind(grant.datasource_id)
@@ -257,24 +310,42 @@ impl Change {
         .bind(now_ms())
         .execute(&mut *self.tx)
         .await
-        .map_err(|e| super::conflict_on_unique(e, "the group already has this grant"))?;
+        .map_err(|e| super::conflict_on_unique(e, "this grant is already given"))?;
         Ok(id)
     }
 
-    /// Removes a grant of a group; false when there is no such grant.
+    /// Removes a grant of a group or role; false when there is no such grant.
     pub async fn grant_delete(
         &mut self,
         workspace_id: &str,
-        group_id: &str,
+        holder: Holder<'_>,
         id: &str,
     ) -> Result<bool> {
-        let done =
-            sqlx::query("DELETE FROM grants WHERE workspace_id = $1 AND group_id = $2 AND id = $3")
-                .bind(workspace_id)
-                .bind(group_id)
-                .bind(id)
-                .execute(&mut *self.tx)
-                .await?;
+        let (table, column) = holder.table();
+        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE workspace_id = $1 AND {column} = $2 AND id = $3"
+        )))
+        .bind(workspace_id)
+        .bind(holder.key())
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Gives a new workspace's builder and viewer roles their default grants.
+    pub async fn role_grants_seed(&mut self, workspace_id: &str, created_by: &str) -> Result<()> {
+        for (role, kind, action) in DEFAULT_ROLE_GRANTS {
+            let grant = NewGrant {
+                kind,
+                app_id: None,
+                datasource_id: None,
+                action,
+                created_by,
+            };
+            self.grant_insert(workspace_id, Holder::Role(*role), grant)
+                .await?;
+        }
+        Ok(())
     }
 }

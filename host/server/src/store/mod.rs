@@ -43,7 +43,9 @@ pub use constants::ConstantRow;
 pub use data_keys::{DataKeyRow, Rotation, SealedKind, SealedValue};
 pub use datasources::DatasourceRow;
 pub use email_tokens::{EmailTokenKind, EmailTokenRow, InviteRow, NewEmailToken};
-pub use groups::{GrantRow, GroupMemberRow, GroupRow, NewGrant, PolicyRows};
+pub use groups::{
+    DEFAULT_ROLE_GRANTS, GrantRow, GroupMemberRow, GroupRow, Holder, NewGrant, PolicyRows,
+};
 pub use members::{MemberRow, Role};
 pub use sessions::SessionUser;
 pub use tokens::TokenRow;

@@ -65,6 +65,7 @@ impl Change {
         .bind(row.created_at)
         .execute(&mut *self.tx)
         .await?;
+        self.role_grants_seed(&row.id, creator_id).await?;
 
         Ok(row)
     }
