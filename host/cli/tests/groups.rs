@@ -376,14 +376,20 @@ fn a_run_needs_use_on_the_datasource_not_only_view_on_the_app() {
 
     // The viewer role's defaults, and the one that lets viewers use every datasource.
     let grants = w.admin.get(&w.path("roles/viewer/grants")).json();
-    let actions: Vec<&str> = grants
-        .as_array()
-        .unwrap()
+    let grants = grants.as_array().unwrap();
+    let mut actions: Vec<&str> = grants
         .iter()
         .map(|g| g["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, ["view", "use"]);
-    let use_all = grants[1]["id"].as_str().unwrap().to_string();
+    actions.sort();
+    assert_eq!(actions, ["use", "view"]);
+    let id_of = |action: &str| {
+        grants.iter().find(|g| g["action"] == action).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let use_all = id_of("use");
     w.admin
         .delete(&w.path(&format!("roles/viewer/grants/{use_all}")))
         .expect_status(204);
@@ -397,6 +403,29 @@ fn a_run_needs_use_on_the_datasource_not_only_view_on_the_app() {
     assert_eq!(me["datasources"]["all"], json!([]));
     // Still allowed to open the app.
     outside.get(&w.path("apps/crm")).expect_status(200);
+
+    // Without `view` on every app, a viewer sees only the apps a group grants it.
+    let view_all = id_of("view");
+    w.admin
+        .delete(&w.path(&format!("roles/viewer/grants/{view_all}")))
+        .expect_status(204);
+    let listed = |c: &Client| {
+        c.get(&w.path("apps")).json()["items"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    outside
+        .get(&w.path("apps/crm"))
+        .expect_problem(404, "not-found");
+    assert_eq!(listed(&outside), 0);
+    w.group(
+        "crm-viewers",
+        &[&inside_id],
+        &[json!({ "action": "view", "app_id": "crm" })],
+    );
+    assert_eq!(listed(&inside), 1);
+    assert_eq!((run(&outside), run(&inside)), (403, 200));
 
     // The admin role has no grants to change.
     w.admin

@@ -399,8 +399,7 @@ pub async fn apps_list(
 
     let filter = AppFilter {
         search: query.q.filter(|q| !q.is_empty()),
-        // Drafts are listed to those who may edit every app; the rest see released apps.
-        released_only: !may(&state, &actor, &ws, &Object::App(None), Action::Edit).await?,
+        released_only: false,
         after_slug: query.cursor,
         limit,
     };
@@ -411,10 +410,20 @@ pub async fn apps_list(
     } else {
         None
     };
-    Ok(Json(AppPage {
-        items: rows.into_iter().map(AppSummary::from).collect(),
-        next_cursor,
-    }))
+    // Each app as `apps_get` would show it: released ones to those who may view them, any to
+    // those who may edit them. A page can come out shorter than `limit`; `next_cursor` still
+    // says whether more follow.
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        let object = Object::App(Some(row.id.clone()));
+        let visible = may(&state, &actor, &ws, &object, Action::Edit).await?
+            || (row.released_version.is_some()
+                && may(&state, &actor, &ws, &object, Action::View).await?);
+        if visible {
+            items.push(AppSummary::from(row));
+        }
+    }
+    Ok(Json(AppPage { items, next_cursor }))
 }
 
 /// One app, by id or slug. Builders and admins get the draft and the release; viewers get

@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::extract::{ApiJson, rfc3339};
-use crate::auth::{Actor, ClientAddr, Permission, authorize, require};
+use crate::auth::{Actor, ClientAddr, Permission, authorize, may, require};
 use crate::authz::{Action, Object};
 use crate::error::{Error, Problem, Result};
 use crate::pipeline::{self, RunBody, RunResponse};
@@ -279,7 +279,9 @@ pub async fn datasources_list(
     let rows = state.store.datasources_list(&ws).await?;
     let mut views = Vec::with_capacity(rows.len());
     for row in &rows {
-        views.push(present(&state, row).await?);
+        if usable(&state, &actor, &ws, row).await? {
+            views.push(present(&state, row).await?);
+        }
     }
     Ok(Json(views))
 }
@@ -384,6 +386,12 @@ pub async fn datasources_get(
 ) -> Result<Json<DatasourceView>> {
     authorize(&state, &actor, &ws, Permission::Build).await?;
     let row = load(&state, &ws, &id).await?;
+    if !usable(&state, &actor, &ws, &row).await? {
+        return Err(Error::Forbidden(format!(
+            "this needs `use` or `configure` on datasource `{}`",
+            row.name
+        )));
+    }
     Ok(Json(present(&state, &row).await?))
 }
 
@@ -621,6 +629,13 @@ pub async fn datasources_run(
     pipeline::run(&state, Some(&actor), addr, run)
         .await
         .map(Json)
+}
+
+/// Whether the actor may use or configure the datasource `row`: who may see it.
+async fn usable(state: &SharedState, actor: &Actor, ws: &str, row: &DatasourceRow) -> Result<bool> {
+    let object = Object::Datasource(Some(row.id.clone()));
+    Ok(may(state, actor, ws, &object, Action::Use).await?
+        || may(state, actor, ws, &object, Action::Configure).await?)
 }
 
 /// A 403 unless the actor may do `action` on the datasource `row`.
