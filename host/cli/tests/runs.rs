@@ -366,6 +366,30 @@ fn changes_on_one_replica_reach_the_next_run_on_another() {
     let everything = json!({ "inputs": { "q": "" } });
     kept.post(&draft_run, &everything)
         .expect_problem(403, "forbidden");
+    // A group's grant, given and taken back here, counts there on the next run.
+    let groups = format!("/api/v1/workspaces/{}/groups", w.ws);
+    let group = w.admin.post(&groups, &json!({ "name": "editors" })).json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    w.admin
+        .post(
+            &format!("{groups}/{group}/members"),
+            &json!({ "user_id": viewer_id }),
+        )
+        .expect_status(201);
+    let grant = w.admin.post(
+        &format!("{groups}/{group}/grants"),
+        &json!({ "action": "edit", "app_id": "crm" }),
+    );
+    grant.expect_status(201);
+    kept.post(&draft_run, &everything).expect_status(200);
+    let grant = grant.json()["id"].as_str().unwrap().to_string();
+    w.admin
+        .delete(&format!("{groups}/{group}/grants/{grant}"))
+        .expect_status(204);
+    kept.post(&draft_run, &everything)
+        .expect_problem(403, "forbidden");
     w.admin
         .patch(
             &format!("/api/v1/workspaces/{}/members/{viewer_id}", w.ws),
