@@ -41,11 +41,14 @@ impl World {
         format!("/api/v1/workspaces/{}/{rest}", self.ws)
     }
 
-    /// Creates an app as the admin and returns its id.
+    /// Creates and releases an app as the admin and returns its id.
     fn app(&self, slug: &str) -> String {
         let body = json!({ "name": slug, "slug": slug });
         let r = self.admin.post(&self.path("apps"), &body);
         r.expect_status(201);
+        self.admin
+            .post(&self.path(&format!("apps/{slug}/release")), &json!({}))
+            .expect_status(201);
         r.json()["id"].as_str().unwrap().to_string()
     }
 
@@ -218,6 +221,53 @@ fn nobody_reaches_past_what_they_hold() {
     builder
         .get(&w.path("audit"))
         .expect_problem(403, "forbidden");
+
+    // Nobody keeps rights in a group of their own: not by joining it, not by widening a
+    // group they are in, not by widening their own role.
+    builder
+        .post(
+            &w.path(&format!("groups/{own}/members")),
+            &json!({ "user_id": builder_id }),
+        )
+        .expect_problem(403, "forbidden");
+    let people = w.admin.get(&w.path("groups")).json();
+    let people = people
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "people")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    builder
+        .post(
+            &w.path(&format!("groups/{people}/grants")),
+            &json!({ "action": "edit" }),
+        )
+        .expect_problem(403, "forbidden");
+    builder
+        .post(
+            &w.path("roles/builder/grants"),
+            &json!({ "action": "manage_members" }),
+        )
+        .expect_problem(403, "forbidden");
+    // Ids with NUL name nothing: a 422, on either store.
+    builder
+        .post(
+            &w.path(&format!("groups/{own}/members")),
+            &json!({ "user_id": "a\0b" }),
+        )
+        .expect_problem(422, "validation");
+    builder
+        .post(
+            &w.path(&format!("groups/{own}/grants")),
+            &json!({ "action": "use", "datasource_id": "a\0b" }),
+        )
+        .expect_problem(422, "validation");
+    w.admin
+        .get(&w.path("audit?action=a%00b"))
+        .expect_problem(400, "bad-request");
 }
 
 #[test]
@@ -303,6 +353,49 @@ fn another_workspace_is_out_of_reach_and_left_unchanged() {
     bearer
         .get(&format!("/api/v1/workspaces/{other}/groups"))
         .expect_problem(404, "not-found");
+    // Nor the same user's tokens for the other workspace.
+    let theirs = w.admin.post(
+        "/api/v1/tokens",
+        &json!({ "name": "o", "workspace_id": other, "expires_in_days": 1 }),
+    );
+    let theirs = theirs.json()["id"].as_str().unwrap().to_string();
+    let listed = bearer.get("/api/v1/tokens").json();
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["workspace_id"] == w.ws.as_str()),
+        "{listed}"
+    );
+    bearer
+        .delete(&format!("/api/v1/tokens/{theirs}"))
+        .expect_problem(404, "not-found");
+}
+
+/// Group changes made at once by several admins all land (each change's first statement
+/// is a write, so SQLite never has to upgrade a read lock and give up).
+#[test]
+fn concurrent_group_changes_all_land() {
+    let w = world();
+    let mut work = Vec::new();
+    for i in 0..8 {
+        let (_, user) = w.member(&format!("m{i}@example.com"), "viewer");
+        let group = w.group(&format!("g{i}"), &[], &[]);
+        work.push((group, user));
+    }
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = work
+            .iter()
+            .map(|(group, user)| {
+                let admin = &w.admin;
+                let path = w.path(&format!("groups/{group}/members"));
+                scope.spawn(move || admin.post(&path, &json!({ "user_id": user })).status)
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
 }
 
 #[test]

@@ -514,15 +514,16 @@ fn table(root: Client) -> Vec<Op> {
             Holds(&[]),
             |fx, _| (fx.path("/roles/viewer/grants"), None),
         ),
-        // Viewers already hold `view` on every app: an allowed call is a 409 that changes
-        // nothing the rest of the matrix relies on.
+        // Builders already hold `view` on every app: an allowed call is a 409 that changes
+        // nothing the rest of the matrix relies on. (The builder role, because nobody widens
+        // their own role, and the callers here who manage groups are viewers.)
         op(
             "post",
             "/api/v1/workspaces/{ws}/roles/{role}/grants",
             Holds(&["manage_groups"]),
             |fx, _| {
                 (
-                    fx.path("/roles/viewer/grants"),
+                    fx.path("/roles/builder/grants"),
                     Some(json!({ "action": "view" })),
                 )
             },
@@ -532,14 +533,14 @@ fn table(root: Client) -> Vec<Op> {
             "/api/v1/workspaces/{ws}/roles/{role}/grants/{grant}",
             Holds(&["manage_groups"]),
             |fx, _| {
-                // A grant that adds nothing: `view` on a fresh app, which viewers view anyway.
+                // A grant that adds nothing: `view` on a fresh app, which builders view anyway.
                 let slug = unique("app");
                 let app = fx.created_id("/apps", json!({ "name": slug, "slug": slug }));
                 let grant = fx.created_id(
-                    "/roles/viewer/grants",
+                    "/roles/builder/grants",
                     json!({ "action": "view", "app_id": app }),
                 );
-                (fx.path(&format!("/roles/viewer/grants/{grant}")), None)
+                (fx.path(&format!("/roles/builder/grants/{grant}")), None)
             },
         ),
         op(
@@ -718,6 +719,11 @@ fn table(root: Client) -> Vec<Op> {
             |fx, _| {
                 let slug = unique("app");
                 let id = fx.created_id("/apps", json!({ "name": slug, "slug": slug }));
+                // Released, so that callers who may not edit it can see it exists (403);
+                // a never-released app is a 404 to them.
+                fx.admin
+                    .post(&fx.path(&format!("/apps/{id}/release")), &json!({}))
+                    .expect_status(201);
                 (fx.path(&format!("/apps/{id}")), None)
             },
         ),

@@ -124,6 +124,13 @@ fn anyone_loads_and_runs_the_release_of_a_public_app_and_nothing_else() {
     builder.login(builder_email, PASSWORD).expect_status(200);
     assert_eq!(w.set_public(&builder, true), 403);
     assert_eq!(w.set_public(&w.admin, true), 200);
+    // Once public, a release is a publication: an editor without `manage_workspace` can't.
+    builder
+        .post(
+            &format!("/api/v1/workspaces/{}/apps/crm/release", w.ws),
+            &json!({}),
+        )
+        .expect_problem(403, "forbidden");
 
     let app = anonymous.get(&w.public(""));
     app.expect_status(200);

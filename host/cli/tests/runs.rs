@@ -378,6 +378,13 @@ fn changes_on_one_replica_reach_the_next_run_on_another() {
             &json!({ "user_id": viewer_id }),
         )
         .expect_status(201);
+    // Running a draft is a preview: `edit` on the app and `build`.
+    w.admin
+        .post(
+            &format!("{groups}/{group}/grants"),
+            &json!({ "action": "build" }),
+        )
+        .expect_status(201);
     let grant = w.admin.post(
         &format!("{groups}/{group}/grants"),
         &json!({ "action": "edit", "app_id": "crm" }),

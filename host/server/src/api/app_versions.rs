@@ -12,7 +12,8 @@ use utoipa::ToSchema;
 
 use super::apps::{AppView, find_editable, parse_stored, require_datasources, view_after_change};
 use super::extract::{ApiJson, rfc3339};
-use crate::auth::{Actor, ClientAddr, Permission, authorize};
+use crate::auth::{Actor, ClientAddr, Permission, authorize, require};
+use crate::authz::{Action, Object};
 use crate::error::{Error, Problem, Result};
 use crate::state::SharedState;
 use crate::store::AppVersionRow;
@@ -108,6 +109,18 @@ pub async fn apps_release(
     authorize(&state, &actor, &ws, Permission::View).await?;
     let note = check_note(body.note.as_deref())?;
     let app = find_editable(&state, &actor, &ws, &app).await?;
+    if app.public == 1 {
+        // A public app's release is what anyone may run: releasing it is publishing.
+        require(
+            &state,
+            &actor,
+            &ws,
+            &Object::Workspace,
+            Action::ManageWorkspace,
+            "the workspace (releasing a public app publishes it)",
+        )
+        .await?;
+    }
 
     let mut change = state.store.change().await?;
     let (number, definition) = change

@@ -275,8 +275,16 @@ pub(super) async fn find_editable(
 ) -> Result<AppRow> {
     let row = find(state, ws, app).await?;
     let object = Object::App(Some(row.id.clone()));
-    require(state, actor, ws, &object, Action::Edit, "this app").await?;
-    Ok(row)
+    if may(state, actor, ws, &object, Action::Edit).await? {
+        return Ok(row);
+    }
+    // An app the caller can't even open is one they can't tell exists.
+    if row.released_version.is_none() || !may(state, actor, ws, &object, Action::View).await? {
+        return Err(Error::NotFound);
+    }
+    Err(Error::Forbidden(
+        "this needs `edit` on this app, which neither your role nor your groups grant".into(),
+    ))
 }
 
 /// A 403 unless the actor may `use` every existing datasource the definition's queries name:

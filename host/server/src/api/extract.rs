@@ -74,6 +74,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        // No parameter has a use for NUL, and PostgreSQL refuses it in text: refuse it here,
+        // percent-encoded or not, before any value reaches the store.
+        let raw = parts.uri.query().unwrap_or_default();
+        if raw.contains('\0') || raw.to_ascii_lowercase().contains("%00") {
+            return Err(Error::BadRequest(
+                "query parameters can't contain NUL characters".into(),
+            ));
+        }
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(value)) => Ok(ApiQuery(value)),
             Err(e @ QueryRejection::FailedToDeserializeQueryString(_)) => {

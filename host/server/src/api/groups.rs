@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use super::datasources::check_name;
 use super::extract::{ApiJson, rfc3339};
-use crate::auth::{Actor, ClientAddr, Permission, authorize, may};
+use crate::auth::{Actor, ClientAddr, Permission, authorize, may, member_role};
 use crate::authz::{Action, Kind, Object, grant_object};
 use crate::error::{Error, Problem, Result};
 use crate::state::SharedState;
@@ -335,6 +335,18 @@ pub async fn group_members_create(
     )
     .await?;
     let row = group(&state, &ws, &id).await?;
+    if body.user_id.contains('\0') {
+        return Err(Error::Validation(
+            "`user_id` is not a member of this workspace".into(),
+        ));
+    }
+    // Nobody changes their own groups: a member could otherwise copy what they hold today
+    // into a group of their own and keep it after their role or other grants are taken.
+    if body.user_id == actor.user.id {
+        return Err(Error::Forbidden(
+            "you can't add yourself to a group; another member who manages groups can".into(),
+        ));
+    }
     for grant in state.store.grants_of(&ws, Holder::Group(&id)).await? {
         let Some(action) = Action::parse(&grant.action) else {
             continue;
@@ -474,6 +486,15 @@ async fn add_grant(
             )));
         }
     };
+    if [&app_id, &datasource_id]
+        .iter()
+        .any(|id| id.as_deref().is_some_and(|id| id.contains('\0')))
+    {
+        return Err(Error::Validation(
+            "`app_id` and `datasource_id` name objects of this workspace; this names none".into(),
+        ));
+    }
+    refuse_own_grantee(state, actor, ws, &grantee).await?;
     // The object must be in this workspace; its stored id is what the grant names.
     let app_id = match app_id {
         Some(app) => Some(
@@ -545,6 +566,32 @@ async fn add_grant(
         .find(|g| g.id == grant_id)
         .ok_or(Error::NotFound)?;
     GrantView::new(created)
+}
+
+/// Nobody widens a group they are in or the role they have: what they copied there from
+/// another source (a group, a role) would outlive that source's revocation.
+async fn refuse_own_grantee(
+    state: &SharedState,
+    actor: &Actor,
+    ws: &str,
+    grantee: &Grantee<'_>,
+) -> Result<()> {
+    let own = match grantee.holder {
+        Holder::Group(id) => state
+            .store
+            .groups_of(ws, &actor.user.id)
+            .await?
+            .iter()
+            .any(|g| g.id == id),
+        Holder::Role(role) => member_role(state, actor, ws).await? == role,
+    };
+    if own {
+        return Err(Error::Forbidden(format!(
+            "you can't add grants to a {} you belong to; another member who manages groups can",
+            grantee.kind
+        )));
+    }
+    Ok(())
 }
 
 /// Takes a permission from `grantee`.

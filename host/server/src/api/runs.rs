@@ -93,6 +93,8 @@ pub async fn queries_run(
             require(&state, &actor, &ws, &app_object, Action::View, "this app").await?
         }
         Which::Draft => {
+            // A draft's query is whatever its editor wrote: running it is a preview, which
+            // needs `build` like any other.
             require(
                 &state,
                 &actor,
@@ -100,6 +102,15 @@ pub async fn queries_run(
                 &app_object,
                 Action::Edit,
                 "this app (its draft)",
+            )
+            .await?;
+            require(
+                &state,
+                &actor,
+                &ws,
+                &Object::Workspace,
+                Action::Build,
+                "the workspace",
             )
             .await?
         }

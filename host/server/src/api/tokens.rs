@@ -142,7 +142,11 @@ pub async fn tokens_list(
     State(state): State<SharedState>,
     actor: Actor,
 ) -> Result<Json<Vec<TokenView>>> {
-    let tokens = state.store.tokens_list(&actor.user.id).await?;
+    let mut tokens = state.store.tokens_list(&actor.user.id).await?;
+    // A token sees only its own workspace's tokens, as it sees only that workspace.
+    if let Via::Token { workspace_id, .. } = &actor.via {
+        tokens.retain(|t| &t.workspace_id == workspace_id);
+    }
     Ok(Json(tokens.into_iter().map(TokenView::from).collect()))
 }
 
@@ -163,6 +167,10 @@ pub async fn tokens_delete(
         .store
         .token_get(&actor.user.id, &id)
         .await?
+        .filter(|t| match &actor.via {
+            Via::Token { workspace_id, .. } => &t.workspace_id == workspace_id,
+            Via::Session { .. } => true,
+        })
         .ok_or(Error::NotFound)?;
     if token.revoked_at.is_none() {
         let mut change = state.store.change().await?;

@@ -243,20 +243,12 @@ impl Change {
         group_id: &str,
         user_id: &str,
     ) -> Result<()> {
-        let member: Option<String> =
-            sqlx::query_scalar("SELECT role FROM members WHERE workspace_id = $1 AND user_id = $2")
-                .bind(workspace_id)
-                .bind(user_id)
-                .fetch_optional(&mut *self.tx)
-                .await?;
-        if member.is_none() {
-            return Err(Error::Validation(
-                "`user_id` is not a member of this workspace".into(),
-            ));
-        }
-        sqlx::query(
+        // One statement, a write first (see `Change`): the row goes in only for a member of
+        // the workspace.
+        let added = sqlx::query(
             "INSERT INTO group_members (workspace_id, group_id, user_id, created_at) \
-             VALUES ($1, $2, $3, $4)",
+             SELECT $1, $2, $3, $4 WHERE EXISTS \
+             (SELECT 1 FROM members WHERE workspace_id = $1 AND user_id = $3)",
         )
         .bind(workspace_id)
         .bind(group_id)
@@ -264,7 +256,18 @@ impl Change {
         .bind(now_ms())
         .execute(&mut *self.tx)
         .await
-        .map_err(|e| super::conflict_on_unique(e, "this user is already in the group"))?;
+        .map_err(|e| {
+            super::conflict_on_constraint(
+                e,
+                "this user is already in the group",
+                "the group or the member was removed meanwhile",
+            )
+        })?;
+        if added.rows_affected() == 0 {
+            return Err(Error::Validation(
+                "`user_id` is not a member of this workspace".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -310,7 +313,13 @@ impl Change {
         .bind(now_ms())
         .execute(&mut *self.tx)
         .await
-        .map_err(|e| super::conflict_on_unique(e, "this grant is already given"))?;
+        .map_err(|e| {
+            super::conflict_on_constraint(
+                e,
+                "this grant is already given",
+                "the group, app or datasource was removed meanwhile",
+            )
+        })?;
         Ok(id)
     }
 

@@ -291,6 +291,15 @@ fn conflict_on_unique(err: sqlx::Error, detail: &str) -> Error {
     }
 }
 
+/// Like [`conflict_on_unique`], and a foreign-key violation (what the row refers to was
+/// deleted by a concurrent request) is a 409 with `gone` as its detail.
+fn conflict_on_constraint(err: sqlx::Error, taken: &str, gone: &str) -> Error {
+    match &err {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => Error::Conflict(gone.into()),
+        _ => conflict_on_unique(err, taken),
+    }
+}
+
 /// A migrated SQLite store in `dir`, for unit tests.
 #[cfg(test)]
 pub(crate) async fn sqlite_store(dir: &tempfile::TempDir) -> Store {
