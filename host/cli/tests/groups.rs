@@ -99,6 +99,28 @@ fn a_grant_adds_exactly_what_it_names_and_revoking_it_counts_on_the_next_request
         &[json!({ "action": "edit", "app_id": crm })],
     );
     assert_eq!(w.rename(&viewer, "crm"), 200);
+    // Editing is not releasing: putting query text in front of every viewer needs `build`.
+    viewer
+        .post(&w.path("apps/crm/release"), &json!({}))
+        .expect_problem(403, "forbidden");
+    // A never-released app is a 404 to a viewer, its draft's query names included.
+    w.admin
+        .post(
+            &w.path("apps"),
+            &json!({ "name": "hidden", "slug": "hidden", "definition": {
+                "pages": [{ "id": "home", "name": "Home", "components": [] }],
+                "queries": [{ "name": "q1", "datasource": "none", "operation": "sql",
+                              "query": { "sql": "select 1" } }] } }),
+        )
+        .expect_status(201);
+    for query in ["q1", "nope"] {
+        viewer
+            .post(
+                &w.path(&format!("apps/hidden/queries/{query}/run?version=draft")),
+                &json!({}),
+            )
+            .expect_problem(404, "not-found");
+    }
     // Only that app, and nothing else the builder role has.
     assert_eq!(w.rename(&viewer, "hr"), 403);
     viewer
@@ -251,6 +273,10 @@ fn nobody_reaches_past_what_they_hold() {
             &w.path("roles/builder/grants"),
             &json!({ "action": "manage_members" }),
         )
+        .expect_problem(403, "forbidden");
+    // Nor the role it could be demoted to: roles are changed by admins only.
+    builder
+        .post(&w.path("roles/viewer/grants"), &json!({ "action": "edit" }))
         .expect_problem(403, "forbidden");
     // Ids with NUL name nothing: a 422, on either store.
     builder

@@ -30,6 +30,8 @@ enum Need {
     SessionMember,
     /// An instance admin on a session.
     Instance,
+    /// A member of the workspace with the admin role (or its token).
+    AdminRole,
     /// A member of the workspace holding every listed action (none: membership alone).
     Holds(&'static [&'static str]),
 }
@@ -103,6 +105,9 @@ impl Caller {
             Need::SessionMember => Expect::Allowed,
             Need::Instance if self.instance_admin && !self.token => Expect::Allowed,
             Need::Instance => Expect::Status(403),
+            Need::AdminRole if self.role.is_none() => Expect::Status(404),
+            Need::AdminRole if self.role == Some("admin") => Expect::Allowed,
+            Need::AdminRole => Expect::Status(403),
             Need::Holds(_) if self.role.is_none() => Expect::Status(404),
             Need::Holds(actions) if actions.iter().all(|a| self.holds(a)) => Expect::Allowed,
             Need::Holds(_) => Expect::Status(403),
@@ -520,7 +525,7 @@ fn table(root: Client) -> Vec<Op> {
         op(
             "post",
             "/api/v1/workspaces/{ws}/roles/{role}/grants",
-            Holds(&["manage_groups"]),
+            AdminRole,
             |fx, _| {
                 (
                     fx.path("/roles/builder/grants"),
@@ -531,7 +536,7 @@ fn table(root: Client) -> Vec<Op> {
         op(
             "delete",
             "/api/v1/workspaces/{ws}/roles/{role}/grants/{grant}",
-            Holds(&["manage_groups"]),
+            AdminRole,
             |fx, _| {
                 // A grant that adds nothing: `view` on a fresh app, which builders view anyway.
                 let slug = unique("app");
@@ -730,7 +735,7 @@ fn table(root: Client) -> Vec<Op> {
         op(
             "post",
             "/api/v1/workspaces/{ws}/apps/{app}/release",
-            Holds(&["edit"]),
+            Holds(&["edit", "build"]),
             |fx, _| {
                 (
                     fx.path(&format!("/apps/{}/release", fx.app_id)),

@@ -109,6 +109,17 @@ pub async fn apps_release(
     authorize(&state, &actor, &ws, Permission::View).await?;
     let note = check_note(body.note.as_deref())?;
     let app = find_editable(&state, &actor, &ws, &app).await?;
+    // A release puts the draft's query text in front of every viewer: like a preview, it
+    // needs `build` as well as `edit`.
+    require(
+        &state,
+        &actor,
+        &ws,
+        &Object::Workspace,
+        Action::Build,
+        "the workspace (releasing)",
+    )
+    .await?;
     if app.public == 1 {
         // A public app's release is what anyone may run: releasing it is publishing.
         require(

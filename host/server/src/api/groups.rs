@@ -633,6 +633,18 @@ async fn group_grantee<'a>(state: &SharedState, ws: &str, id: &'a str) -> Result
 
 /// The role a path names: builder or viewer. The admin role holds everything and has no
 /// grants to list or change.
+/// Changing what a whole role holds is for admins: a member who manages groups could
+/// otherwise give the role they are about to be demoted to what they hold today.
+async fn require_admin(state: &SharedState, actor: &Actor, ws: &str) -> Result<()> {
+    let role = authorize(state, actor, ws, Permission::Manage(Action::ManageGroups)).await?;
+    if role != Role::Admin {
+        return Err(Error::Forbidden(
+            "only workspace admins change what the builder and viewer roles hold".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn role_grantee(role: &str) -> Result<Grantee<'_>> {
     match Role::parse(role) {
         Some(Role::Admin) => Err(Error::Validation(
@@ -771,13 +783,7 @@ pub async fn role_grants_create(
     Path((ws, role)): Path<(String, String)>,
     ApiJson(body): ApiJson<GrantCreate>,
 ) -> Result<(StatusCode, Json<GrantView>)> {
-    authorize(
-        &state,
-        &actor,
-        &ws,
-        Permission::Manage(Action::ManageGroups),
-    )
-    .await?;
+    require_admin(&state, &actor, &ws).await?;
     let grantee = role_grantee(&role)?;
     let created = add_grant(&state, &actor, addr, &ws, grantee, body).await?;
     Ok((StatusCode::CREATED, Json(created)))
@@ -802,13 +808,7 @@ pub async fn role_grants_delete(
     actor: Actor,
     Path((ws, role, grant)): Path<(String, String, String)>,
 ) -> Result<StatusCode> {
-    authorize(
-        &state,
-        &actor,
-        &ws,
-        Permission::Manage(Action::ManageGroups),
-    )
-    .await?;
+    require_admin(&state, &actor, &ws).await?;
     let grantee = role_grantee(&role)?;
     remove_grant(&state, &actor, addr, &ws, grantee, &grant).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -83,7 +83,12 @@ pub async fn queries_run(
                 Released::Missing => return Err(Error::NotFound),
             }
         }
-        Which::Draft => draft_query(&state, &ws, &app, &name).await?,
+        Which::Draft => {
+            // Whether the app exists and may be edited is answered before anything about its
+            // draft's queries: a caller who may not open the app learns nothing from this.
+            super::apps::find_editable(&state, &actor, &ws, &app).await?;
+            draft_query(&state, &ws, &app, &name).await?
+        }
     };
     // The app and the datasource are both checked: the right to open an app is not the
     // right to use every datasource its queries name.
