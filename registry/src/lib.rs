@@ -1,0 +1,12 @@
+//! Lathe's connector packages and the registry that serves them.
+//!
+//! - [`keys`]: publisher signing keys (a private file) and public keys (`ed25519:…`).
+//! - [`package`]: the `.lpkg` archive (manifest, component, signature), its checks, digest
+//!   and signature.
+//! - [`index`]: the registry's index of packages and versions, as served in `index.json`.
+//! - [`dir`]: a registry on disk, which is also the plain-directory form for air-gapped sites.
+//! - [`server`]: the registry's HTTP API over a [`dir::DirRegistry`].
+//! - [`client`]: reads from and publishes to a registry, over HTTP(S) or in a directory.
+
+pub mod keys;
+pub mod package;
