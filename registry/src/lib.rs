@@ -10,3 +10,4 @@
 
 pub mod keys;
 pub mod package;
+pub mod index;
