@@ -264,7 +264,10 @@ mod tests {
     fn newest_is_the_highest_release_not_yanked() {
         let index = index();
         assert_eq!(index.find("postgres", None).unwrap().version, "1.10.0");
-        assert_eq!(index.find("postgres", Some(&v("1.2.0"))).unwrap().version, "1.2.0");
+        assert_eq!(
+            index.find("postgres", Some(&v("1.2.0"))).unwrap().version,
+            "1.2.0"
+        );
         assert!(index.find("postgres", Some(&v("1.3.0"))).is_none());
         assert!(index.find("mysql", None).is_none());
     }
@@ -300,7 +303,13 @@ mod tests {
     #[test]
     fn search_ignores_case_over_id_name_and_description() {
         let index = index();
-        let ids = |q: &str| index.search(q).into_iter().map(|r| r.id).collect::<Vec<_>>();
+        let ids = |q: &str| {
+            index
+                .search(q)
+                .into_iter()
+                .map(|r| r.id)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(ids("POST"), ["postgres"]);
         assert_eq!(ids("sql database"), ["postgres"]);
         assert_eq!(ids("json"), ["rest"]);
@@ -317,16 +326,22 @@ mod tests {
         assert_eq!(json["format"], "lathe-registry");
         assert_eq!(json["formatVersion"], 1);
         assert_eq!(json["packages"]["rest"]["owner"], "bob");
-        assert_eq!(json["packages"]["rest"]["versions"][0]["publishedAt"], "2026-01-01T00:00:00Z");
+        assert_eq!(
+            json["packages"]["rest"]["versions"][0]["publishedAt"],
+            "2026-01-01T00:00:00Z"
+        );
         assert_eq!(Index::from_json(&index.to_json()).unwrap(), index);
     }
 
     #[test]
     fn foreign_or_newer_indexes_are_refused_and_unknown_fields_ignored() {
         let error = Index::from_json(br#"{"format":"npm","formatVersion":1}"#).unwrap_err();
-        assert!(error.to_string().contains("not a Lathe registry index"), "{error}");
-        let error = Index::from_json(br#"{"format":"lathe-registry","formatVersion":2}"#)
-            .unwrap_err();
+        assert!(
+            error.to_string().contains("not a Lathe registry index"),
+            "{error}"
+        );
+        let error =
+            Index::from_json(br#"{"format":"lathe-registry","formatVersion":2}"#).unwrap_err();
         assert!(error.to_string().contains("upgrade Lathe"), "{error}");
         let index = Index::from_json(
             br#"{"format":"lathe-registry","formatVersion":1,"mirror":"x","packages":{}}"#,

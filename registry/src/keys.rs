@@ -57,7 +57,7 @@ impl SigningKey {
     }
 
     pub fn public(&self) -> PublicKey {
-        PublicKey(self.0.verifying_key())
+        PublicKey(self.0.verifying_key().to_bytes())
     }
 
     /// Writes the key to a new file with mode 0600; an existing file is never replaced,
@@ -138,12 +138,14 @@ impl fmt::Debug for SigningKey {
 }
 
 /// A publisher's public key, written `ed25519:<base64 of 32 bytes>` in text and JSON.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PublicKey(ed25519_dalek::VerifyingKey);
+/// Only bytes that decode to a curve point are accepted; they are kept compressed (the
+/// decoded form is six times larger and only needed to verify).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PublicKey([u8; 32]);
 
 impl PublicKey {
     pub fn as_bytes(&self) -> &[u8; 32] {
-        self.0.as_bytes()
+        &self.0
     }
 
     /// A short name for the key in listings and logs: the first 16 hex characters of the
@@ -156,8 +158,11 @@ impl PublicKey {
     /// Strict verification: refuses the malleable and small-order forms a plain check lets
     /// through, so a signature has exactly one valid encoding per statement.
     pub(crate) fn verify(&self, message: &[u8], signature: &[u8; 64]) -> bool {
+        let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&self.0) else {
+            return false;
+        };
         let signature = ed25519_dalek::Signature::from_bytes(signature);
-        self.0.verify_strict(message, &signature).is_ok()
+        key.verify_strict(message, &signature).is_ok()
     }
 }
 
@@ -185,9 +190,9 @@ impl FromStr for PublicKey {
             .as_slice()
             .try_into()
             .map_err(|_| bad(format!("expected 32 bytes, got {}", bytes.len())))?;
-        let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+        ed25519_dalek::VerifyingKey::from_bytes(&bytes)
             .map_err(|_| bad("the bytes are not an ed25519 public key".into()))?;
-        Ok(PublicKey(key))
+        Ok(PublicKey(bytes))
     }
 }
 

@@ -8,6 +8,7 @@
 //! - [`server`]: the registry's HTTP API over a [`dir::DirRegistry`].
 //! - [`client`]: reads from and publishes to a registry, over HTTP(S) or in a directory.
 
+pub mod dir;
+pub mod index;
 pub mod keys;
 pub mod package;
-pub mod index;

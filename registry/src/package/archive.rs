@@ -29,10 +29,7 @@ pub(super) fn read(bytes: &[u8]) -> Result<Entries, PackageError> {
     let mut archive = tar::Archive::new(bytes);
     // Raw mode hands over GNU long-name and PAX records as entries of their own instead of
     // applying them to the next entry, so the type check below refuses them.
-    let entries = archive
-        .entries()
-        .map_err(|e| bad(e.to_string()))?
-        .raw(true);
+    let entries = archive.entries().map_err(|e| bad(e.to_string()))?.raw(true);
 
     let mut found: Vec<Vec<u8>> = Vec::new();
     let mut end = 0u64;
@@ -115,9 +112,7 @@ pub(super) fn write(entries: &[(&str, &[u8])]) -> Vec<u8> {
             .append(&header, *data)
             .expect("writing to memory cannot fail");
     }
-    builder
-        .into_inner()
-        .expect("writing to memory cannot fail")
+    builder.into_inner().expect("writing to memory cannot fail")
 }
 
 fn describe(kind: tar::EntryType) -> &'static str {
@@ -125,9 +120,7 @@ fn describe(kind: tar::EntryType) -> &'static str {
         tar::EntryType::Directory => "a directory",
         tar::EntryType::Symlink => "a symbolic link",
         tar::EntryType::Link => "a hard link",
-        tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => {
-            "a device or pipe"
-        }
+        tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => "a device or pipe",
         tar::EntryType::GNULongName | tar::EntryType::GNULongLink => "a GNU long-name record",
         tar::EntryType::XHeader | tar::EntryType::XGlobalHeader => "a PAX extension record",
         _ => "not a regular file",
@@ -161,7 +154,12 @@ mod tests {
             &[(COMPONENT, b"w"), (MANIFEST, b"{}")],
             &[(MANIFEST, b"{}"), (MANIFEST, b"{}")],
             &[(MANIFEST, b"{}")],
-            &[(MANIFEST, b"{}"), (COMPONENT, b"w"), (SIGNATURE, b"s"), (SIGNATURE, b"s")],
+            &[
+                (MANIFEST, b"{}"),
+                (COMPONENT, b"w"),
+                (SIGNATURE, b"s"),
+                (SIGNATURE, b"s"),
+            ],
             &[(MANIFEST, b"{}"), (COMPONENT, b"w"), ("README.md", b"hi")],
         ];
         for entries in cases {

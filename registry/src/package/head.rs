@@ -96,7 +96,9 @@ fn optional(object: &Map<String, Value>, field: &str) -> Result<Option<String>, 
     match object.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => Ok(Some(text.clone())),
-        Some(_) => Err(PackageError::Manifest(format!("`{field}` must be a string"))),
+        Some(_) => Err(PackageError::Manifest(format!(
+            "`{field}` must be a string"
+        ))),
     }
 }
 
@@ -119,7 +121,10 @@ mod tests {
     fn the_head_is_read_and_other_fields_ignored() {
         let head = parse(manifest()).unwrap();
         assert_eq!(head.id, "rest");
-        assert_eq!(head.version, semver::Version::parse("1.2.3-beta.1").unwrap());
+        assert_eq!(
+            head.version,
+            semver::Version::parse("1.2.3-beta.1").unwrap()
+        );
         assert_eq!(head.capabilities, ["https://{base_url}"]);
         assert_eq!(head.description, "");
         assert_eq!(head.label(), "rest@1.2.3-beta.1");
@@ -127,7 +132,16 @@ mod tests {
 
     #[test]
     fn ids_that_could_be_paths_or_options_are_refused() {
-        for id in ["../x", "a/b", "/abs", "Upper", "-flag", "a.b", "a b", &"a".repeat(65)] {
+        for id in [
+            "../x",
+            "a/b",
+            "/abs",
+            "Upper",
+            "-flag",
+            "a.b",
+            "a b",
+            &"a".repeat(65),
+        ] {
             let mut value = manifest();
             value["id"] = json!(id);
             let error = parse(value).unwrap_err();
@@ -147,7 +161,11 @@ mod tests {
             ("name", json!(""), "`name` is missing"),
             ("wit", json!(null), "`wit` is missing"),
             ("kind", json!(3), "`kind` must be a string"),
-            ("capabilities", json!("tcp://{host}:{port}"), "list of strings"),
+            (
+                "capabilities",
+                json!("tcp://{host}:{port}"),
+                "list of strings",
+            ),
             ("capabilities", json!([1]), "list of strings"),
         ];
         for (field, value, expected) in cases {

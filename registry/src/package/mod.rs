@@ -233,23 +233,33 @@ mod base64_signature {
     }
 }
 
+/// Packages for the crate's unit tests.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
+pub(crate) mod fixtures {
+    use super::Package;
 
     /// The empty component, `(component)`: magic, version 0x0d, layer 1.
-    const EMPTY_COMPONENT: &[u8] = b"\0asm\x0d\x00\x01\x00";
+    pub const EMPTY_COMPONENT: &[u8] = b"\0asm\x0d\x00\x01\x00";
 
-    fn manifest(id: &str, version: &str) -> Vec<u8> {
-        json!({"id": id, "version": version, "name": "Test", "kind": "api",
-               "wit": "lathe:connector@0.1.0", "capabilities": []})
+    pub fn manifest(id: &str, version: &str) -> Vec<u8> {
+        serde_json::json!({"id": id, "version": version, "name": "Test", "kind": "api",
+                           "wit": "lathe:connector@0.1.0", "capabilities": []})
         .to_string()
         .into_bytes()
     }
 
+    pub fn package(id: &str, version: &str) -> Package {
+        Package::new(manifest(id, version), EMPTY_COMPONENT.to_vec()).unwrap()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{EMPTY_COMPONENT, manifest};
+    use super::*;
+
     fn package() -> Package {
-        Package::new(manifest("test", "1.0.0"), EMPTY_COMPONENT.to_vec()).unwrap()
+        super::fixtures::package("test", "1.0.0")
     }
 
     #[test]
@@ -315,8 +325,7 @@ mod tests {
         let key = SigningKey::generate();
         let mut signed = package();
         signed.sign(&key);
-        let mut other =
-            Package::new(manifest("test", "1.0.1"), EMPTY_COMPONENT.to_vec()).unwrap();
+        let mut other = Package::new(manifest("test", "1.0.1"), EMPTY_COMPONENT.to_vec()).unwrap();
         other.signature = signed.signature.clone();
         let error = other.verify().unwrap_err().to_string();
         assert!(error.contains("changed after it was signed"), "{error}");
@@ -327,7 +336,10 @@ mod tests {
         let bytes = archive::write(&[
             (archive::MANIFEST, &manifest("test", "1.0.0")),
             (archive::COMPONENT, EMPTY_COMPONENT),
-            (archive::SIGNATURE, br#"{"key":"ed25519:AAAA","signature":"AAAA"}"#),
+            (
+                archive::SIGNATURE,
+                br#"{"key":"ed25519:AAAA","signature":"AAAA"}"#,
+            ),
         ]);
         let error = Package::from_bytes(&bytes).unwrap_err().to_string();
         assert!(error.starts_with("signature.json:"), "{error}");
