@@ -12,3 +12,4 @@ pub mod dir;
 pub mod index;
 pub mod keys;
 pub mod package;
+pub mod server;
