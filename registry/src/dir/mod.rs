@@ -152,11 +152,7 @@ impl DirRegistry {
     /// Where the package with `digest` is (or would be) stored. Only a well-formed digest
     /// makes a path, so no caller's text ever reaches the file system.
     pub fn package_path(&self, digest: &str) -> Result<PathBuf, RegistryError> {
-        let hex = digest_hex(digest).ok_or_else(|| RegistryError::InvalidDigest(digest.into()))?;
-        Ok(self
-            .dir
-            .join(PACKAGES_DIR)
-            .join(format!("sha256-{hex}.lpkg")))
+        package_file(&self.dir, digest)
     }
 
     /// The package's bytes, checked against its digest.
@@ -292,6 +288,18 @@ impl DirRegistry {
             Err(e) => Err(io_error(&path)(e)),
         }
     }
+}
+
+/// `dir/packages/sha256-<hex>.lpkg` for a well-formed digest; for readers that need no
+/// [`DirRegistry`] (a registry on read-only media).
+pub(crate) fn package_file(dir: &Path, digest: &str) -> Result<PathBuf, RegistryError> {
+    let hex = digest_hex(digest).ok_or_else(|| RegistryError::InvalidDigest(digest.into()))?;
+    Ok(dir.join(PACKAGES_DIR).join(format!("sha256-{hex}.lpkg")))
+}
+
+/// `dir/index.json`, for readers that need no [`DirRegistry`].
+pub(crate) fn index_file(dir: &Path) -> PathBuf {
+    dir.join(INDEX_FILE)
 }
 
 impl std::fmt::Debug for DirRegistry {
