@@ -1,0 +1,407 @@
+//! What a registry server refuses, and that a refusal leaves nothing on disk.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{CORE_MODULE, RawEntry, TestRegistry, component, files, manifest, package, raw_tar};
+use lathe_registry::client::{ClientError, SystemResolve};
+use lathe_registry::keys::SigningKey;
+use lathe_registry::package::{Package, PackageError};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const MIB: usize = 1024 * 1024;
+
+/// Publishes `bytes` as alice and returns the error, checking nothing was written.
+async fn refused(registry: &TestRegistry, bytes: &[u8]) -> ClientError {
+    let before = files(&registry.dir());
+    let error = registry
+        .client()
+        .publish(Some(&registry.alice), bytes)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        files(&registry.dir()),
+        before,
+        "a refused package left files"
+    );
+    error
+}
+
+/// A signed package's files, to be recombined.
+fn signed_parts(key: &SigningKey) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let mut package = package("pg", "1.0.0");
+    package.sign(key);
+    let signature = serde_json::to_vec(package.signature().unwrap()).unwrap();
+    (
+        package.manifest_bytes().to_vec(),
+        package.component_bytes().to_vec(),
+        signature,
+    )
+}
+
+fn archive(manifest: &[u8], component: &[u8], signature: &[u8]) -> Vec<u8> {
+    raw_tar(&[
+        RawEntry::file("lathe-plugin.json", manifest),
+        RawEntry::file("component.wasm", component),
+        RawEntry::file("signature.json", signature),
+    ])
+}
+
+#[tokio::test]
+async fn a_manifest_changed_after_signing_is_refused() {
+    let registry = TestRegistry::start().await;
+    let (_, component, signature) = signed_parts(&SigningKey::generate());
+    let mut changed =
+        serde_json::from_slice::<serde_json::Value>(&manifest("pg", "1.0.0")).unwrap();
+    changed["capabilities"] = serde_json::json!(["tcp://{host}:{port}"]);
+    let bytes = archive(changed.to_string().as_bytes(), &component, &signature);
+
+    let package = Package::from_bytes(&bytes).unwrap();
+    assert!(matches!(
+        package.verify(),
+        Err(PackageError::BadSignature { .. })
+    ));
+    let error = refused(&registry, &bytes).await;
+    assert_eq!(error.status(), Some(422), "{error}");
+    assert!(
+        error.to_string().contains("changed after it was signed"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_component_changed_after_signing_is_refused() {
+    let registry = TestRegistry::start().await;
+    let (manifest, _, signature) = signed_parts(&SigningKey::generate());
+    let bytes = archive(&manifest, &component("something else"), &signature);
+
+    assert!(Package::from_bytes(&bytes).unwrap().verify().is_err());
+    let error = refused(&registry, &bytes).await;
+    assert_eq!(error.status(), Some(422), "{error}");
+}
+
+#[tokio::test]
+async fn a_signature_replaced_by_another_key_verifies_as_that_key() {
+    // Re-signing is always possible; what stops it is the host trusting only known keys,
+    // so the registry must report the key that really signed.
+    let registry = TestRegistry::start().await;
+    let (original, other) = (SigningKey::generate(), SigningKey::generate());
+    let mut package = package("pg", "1.0.0");
+    package.sign(&original);
+    package.sign(&other);
+    let bytes = package.to_bytes();
+
+    assert_eq!(
+        Package::from_bytes(&bytes).unwrap().verify().unwrap(),
+        Some(other.public())
+    );
+    let entry = registry
+        .client()
+        .publish(Some(&registry.alice), &bytes)
+        .await
+        .unwrap();
+    assert_eq!(entry.publisher, Some(other.public()));
+}
+
+#[tokio::test]
+async fn a_signature_claiming_another_key_is_refused() {
+    let registry = TestRegistry::start().await;
+    let (claimed, actual) = (SigningKey::generate(), SigningKey::generate());
+    let (manifest, component, signature) = signed_parts(&actual);
+    let mut signature: serde_json::Value = serde_json::from_slice(&signature).unwrap();
+    signature["key"] = serde_json::json!(claimed.public().to_string());
+    let bytes = archive(&manifest, &component, signature.to_string().as_bytes());
+
+    let error = refused(&registry, &bytes).await;
+    assert_eq!(error.status(), Some(422), "{error}");
+    assert!(
+        error.to_string().contains(&claimed.public().to_string()),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn components_that_are_not_valid_components_are_refused() {
+    let registry = TestRegistry::start().await;
+    let cases: [(&[u8], &str); 3] = [
+        (b"MZ\x90\x00 not wasm at all", "component header"),
+        (CORE_MODULE, "core WebAssembly module"),
+        (
+            b"\0asm\x0d\x00\x01\x00\x07\x05\xff",
+            "not a valid WebAssembly component",
+        ),
+    ];
+    for (component, expected) in cases {
+        assert!(Package::new(manifest("pg", "1.0.0"), component.to_vec()).is_err());
+        let bytes = raw_tar(&[
+            RawEntry::file("lathe-plugin.json", &manifest("pg", "1.0.0")),
+            RawEntry::file("component.wasm", component),
+        ]);
+        let error = refused(&registry, &bytes).await;
+        assert_eq!(error.status(), Some(422), "{error}");
+        assert!(error.to_string().contains(expected), "{expected}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn archive_entries_other_than_the_three_files_are_refused() {
+    let registry = TestRegistry::start().await;
+    let manifest = manifest("pg", "1.0.0");
+    let component = component("x");
+    let head = || {
+        vec![
+            RawEntry::file("lathe-plugin.json", &manifest),
+            RawEntry::file("component.wasm", &component),
+        ]
+    };
+    let entry = |name: &'static str, kind, link| RawEntry {
+        name: name.as_bytes(),
+        kind,
+        data: b"",
+        link,
+    };
+    let regular = tar::EntryType::Regular;
+    let cases: Vec<(&str, Vec<RawEntry<'_>>)> = vec![
+        (
+            "../x",
+            [head(), vec![RawEntry::file("../x", b"x")]].concat(),
+        ),
+        (
+            "absolute path",
+            [head(), vec![RawEntry::file("/etc/cron.d/x", b"x")]].concat(),
+        ),
+        (
+            "../ manifest",
+            vec![RawEntry::file("../lathe-plugin.json", &manifest)],
+        ),
+        (
+            "directory",
+            [
+                vec![entry("lathe-plugin.json/", tar::EntryType::Directory, None)],
+                head(),
+            ]
+            .concat(),
+        ),
+        (
+            "symlink",
+            vec![
+                RawEntry::file("lathe-plugin.json", &manifest),
+                entry(
+                    "component.wasm",
+                    tar::EntryType::Symlink,
+                    Some("/etc/passwd"),
+                ),
+            ],
+        ),
+        (
+            "hard link",
+            vec![
+                RawEntry::file("lathe-plugin.json", &manifest),
+                entry(
+                    "component.wasm",
+                    tar::EntryType::Link,
+                    Some("lathe-plugin.json"),
+                ),
+            ],
+        ),
+        (
+            "extra file",
+            [head(), vec![RawEntry::file("README.md", b"hi")]].concat(),
+        ),
+        (
+            "duplicate",
+            [head(), vec![RawEntry::file("component.wasm", &component)]].concat(),
+        ),
+        (
+            "pax record",
+            [
+                vec![entry("PaxHeader", tar::EntryType::XHeader, None)],
+                head(),
+            ]
+            .concat(),
+        ),
+        (
+            "./ prefix",
+            vec![
+                RawEntry::file("./lathe-plugin.json", &manifest),
+                RawEntry::file("./component.wasm", &component),
+            ],
+        ),
+        ("empty", vec![]),
+        (
+            "regular-typed extra",
+            [head(), vec![entry("signature.json.bak", regular, None)]].concat(),
+        ),
+    ];
+    for (case, entries) in cases {
+        let error = refused(&registry, &raw_tar(&entries)).await;
+        assert_eq!(error.status(), Some(422), "{case}: {error}");
+        assert!(
+            error.to_string().contains(".lpkg archive"),
+            "{case}: {error}"
+        );
+    }
+
+    let mut trailing = raw_tar(&head());
+    trailing.extend_from_slice(b"#!/bin/sh\n");
+    let error = refused(&registry, &trailing).await;
+    assert!(error.to_string().contains("not tar padding"), "{error}");
+}
+
+#[tokio::test]
+async fn ids_that_are_paths_or_not_lowercase_are_refused() {
+    let registry = TestRegistry::start().await;
+    for id in ["../pg", "a/b", "/pg", "PG", "-pg", "pg\n"] {
+        let bytes = raw_tar(&[
+            RawEntry::file("lathe-plugin.json", &manifest(id, "1.0.0")),
+            RawEntry::file("component.wasm", &component("x")),
+        ]);
+        let error = refused(&registry, &bytes).await;
+        assert_eq!(error.status(), Some(422), "{id}: {error}");
+        assert!(
+            error.to_string().contains("is not allowed"),
+            "{id}: {error}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_version_is_published_once() {
+    let registry = TestRegistry::start().await;
+    let client = registry.client();
+    let bytes = package("pg", "1.0.0").to_bytes();
+    client.publish(Some(&registry.alice), &bytes).await.unwrap();
+    // Other contents under the same version are refused all the same.
+    let mut other = package("pg", "1.0.0+rebuild");
+    other.sign(&SigningKey::generate());
+    for bytes in [bytes, other.to_bytes()] {
+        let error = refused(&registry, &bytes).await;
+        assert_eq!(error.status(), Some(409), "{error}");
+        assert!(error.to_string().contains("already published"), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn only_the_owner_publishes_and_yanks_a_package() {
+    let registry = TestRegistry::start().await;
+    let client = registry.client();
+    client
+        .publish(Some(&registry.alice), &package("pg", "1.0.0").to_bytes())
+        .await
+        .unwrap();
+
+    let before = files(&registry.dir());
+    let error = client
+        .publish(Some(&registry.bob), &package("pg", "2.0.0").to_bytes())
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(403), "{error}");
+    let version = semver::Version::new(1, 0, 0);
+    let error = client
+        .set_yanked(Some(&registry.bob), "pg", &version, true)
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(403), "{error}");
+    assert_eq!(files(&registry.dir()), before);
+    assert!(!client.index().await.unwrap().packages["pg"][0].yanked);
+}
+
+#[tokio::test]
+async fn missing_or_bad_tokens_are_401() {
+    let registry = TestRegistry::start().await;
+    let client = registry.client();
+    let bytes = package("pg", "1.0.0").to_bytes();
+    let version = semver::Version::new(1, 0, 0);
+    for token in [None, Some("lathe-registry-0000"), Some("")] {
+        let error = client.publish(token, &bytes).await.unwrap_err();
+        assert_eq!(error.status(), Some(401), "{error}");
+        let error = client
+            .set_yanked(token, "pg", &version, true)
+            .await
+            .unwrap_err();
+        assert_eq!(error.status(), Some(401), "{error}");
+    }
+    assert!(
+        files(&registry.dir())
+            .iter()
+            .all(|f| !f.starts_with("packages/"))
+    );
+}
+
+#[tokio::test]
+async fn a_200_mb_upload_is_refused_by_its_length_and_nothing_is_written() {
+    let registry = TestRegistry::start().await;
+    let upload = vec![0u8; 200 * MIB];
+    let error = refused(&registry, &upload).await;
+    assert_eq!(error.status(), Some(413), "{error}");
+    assert!(
+        error.to_string().contains("at most 67108864 bytes"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn an_upload_without_a_length_is_counted_and_refused_past_the_limit() {
+    let registry = TestRegistry::start_with(4 * MIB as u64).await;
+    let before = files(&registry.dir());
+    let stream = tokio::net::TcpStream::connect(registry.address)
+        .await
+        .unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+
+    // Chunked, so the server only learns the size by counting; it may answer and close
+    // before the sender is done, so sending runs on its own and may fail.
+    let token = registry.alice.clone();
+    let sender = tokio::spawn(async move {
+        let head = format!(
+            "POST /v1/packages HTTP/1.1\r\nhost: registry\r\nauthorization: Bearer {token}\r\n\
+             transfer-encoding: chunked\r\n\r\n"
+        );
+        writer.write_all(head.as_bytes()).await?;
+        let chunk = vec![b'a'; MIB];
+        for _ in 0..200 {
+            writer
+                .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                .await?;
+            writer.write_all(&chunk).await?;
+            writer.write_all(b"\r\n").await?;
+        }
+        writer.write_all(b"0\r\n\r\n").await
+    });
+
+    let mut response = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        let mut buffer = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buffer).await {
+            if n == 0 {
+                break;
+            }
+            response.extend_from_slice(&buffer[..n]);
+            if response.windows(4).any(|w| w == b"\r\n\r\n") && response.ends_with(b"}") {
+                break;
+            }
+        }
+    })
+    .await;
+    sender.abort();
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    assert!(response.contains("application/problem+json"), "{response}");
+    assert_eq!(files(&registry.dir()), before);
+}
+
+#[tokio::test]
+async fn the_client_refuses_a_package_larger_than_its_limit() {
+    // A registry whose limit is larger than the client's: the client's own limit applies.
+    let registry = TestRegistry::start().await;
+    let bytes = package("pg", "1.0.0").to_bytes();
+    let entry = registry
+        .client()
+        .publish(Some(&registry.alice), &bytes)
+        .await
+        .unwrap();
+    let client = registry.client_with(Arc::new(SystemResolve), bytes.len() as u64 - 1);
+    let error = client.package(&entry.digest).await.unwrap_err();
+    assert!(matches!(error, ClientError::TooLarge { .. }), "{error}");
+}
