@@ -354,3 +354,26 @@ async fn serve_runs_until_shutdown_and_refuses_a_missing_directory() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test]
+async fn packages_of_several_megabytes_publish_under_the_limit() {
+    // Well past the 2 MB axum applies to buffered bodies by default: only the registry's
+    // own limit counts.
+    let registry = TestRegistry::start().await;
+    let package = Package::new(
+        common::manifest("big", "1.0.0"),
+        common::large_component(5 * 1024 * 1024),
+    )
+    .unwrap();
+    let bytes = package.to_bytes();
+    let entry = registry
+        .client()
+        .publish(Some(&registry.alice), &bytes)
+        .await
+        .unwrap();
+    assert_eq!(entry.size, bytes.len() as u64);
+    assert_eq!(
+        registry.client().package(&entry.digest).await.unwrap(),
+        bytes
+    );
+}

@@ -176,7 +176,15 @@ impl DirRegistry {
     /// ([`Package::to_bytes`]), so the digest depends only on the contents; the signature
     /// covers the contents, so it stays valid.
     pub fn publish(&self, bytes: &[u8], owner: &str) -> Result<VersionEntry, PublishError> {
-        let package = Package::from_bytes(bytes)?;
+        self.publish_package(&Package::from_bytes(bytes)?, owner)
+    }
+
+    /// [`DirRegistry::publish`] for a package already read (its signature is checked here).
+    pub fn publish_package(
+        &self,
+        package: &Package,
+        owner: &str,
+    ) -> Result<VersionEntry, PublishError> {
         let publisher = package.verify()?;
         let canonical = package.to_bytes();
         let digest = digest(&canonical);

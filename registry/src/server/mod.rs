@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dir::{DirRegistry, RegistryError};
 use crate::index::SearchResult;
-use crate::package::{check_id, digest_hex};
+use crate::package::{Package, check_id, digest_hex};
 
 mod problem;
 
@@ -229,17 +229,25 @@ async fn packages_publish(
 
     let registry = state.registry.clone();
     let publisher = owner.clone();
-    let result = blocking(move || registry.publish(&bytes, &publisher)).await?;
+    let (label, result) = blocking(move || match Package::from_bytes(&bytes) {
+        Ok(package) => (
+            Some(package.head().label()),
+            registry.publish_package(&package, &publisher),
+        ),
+        Err(error) => (None, Err(error.into())),
+    })
+    .await?;
+    let package = label.as_deref().unwrap_or("(unreadable)");
     match &result {
         Ok(entry) => tracing::info!(
             owner,
-            version = entry.version,
+            package,
             digest = entry.digest,
             signed_by = entry.publisher.map(|k| k.fingerprint()),
             outcome = "published",
             "registry.publish"
         ),
-        Err(error) => tracing::info!(owner, outcome = %error, "registry.publish"),
+        Err(error) => tracing::info!(owner, package, outcome = %error, "registry.publish"),
     }
     let entry = result?;
     Ok((StatusCode::CREATED, Json(entry)).into_response())

@@ -19,16 +19,36 @@ pub const CORE_MODULE: &[u8] = b"\0asm\x01\x00\x00\x00";
 
 /// A valid component that differs by `tag`: the empty component with a custom section.
 pub fn component(tag: &str) -> Vec<u8> {
+    component_with(tag.as_bytes())
+}
+
+/// A valid component of about `size` bytes (a custom section of filler).
+pub fn large_component(size: usize) -> Vec<u8> {
+    component_with(&vec![b'x'; size])
+}
+
+fn component_with(payload_tail: &[u8]) -> Vec<u8> {
     let name = b"lathe-test";
     let mut payload = vec![name.len() as u8];
     payload.extend_from_slice(name);
-    payload.extend_from_slice(tag.as_bytes());
-    assert!(payload.len() < 128, "a one-byte section size");
+    payload.extend_from_slice(payload_tail);
     let mut bytes = EMPTY_COMPONENT.to_vec();
     bytes.push(0); // custom section
-    bytes.push(payload.len() as u8);
+    leb128(&mut bytes, payload.len());
     bytes.extend_from_slice(&payload);
     bytes
+}
+
+fn leb128(out: &mut Vec<u8>, mut value: usize) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
 }
 
 pub fn manifest(id: &str, version: &str) -> Vec<u8> {
