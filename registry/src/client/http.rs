@@ -53,11 +53,11 @@ async fn exchange_inner(
         Some(url::Host::Domain(name)) => name.to_owned(),
         Some(url::Host::Ipv4(ip)) => ip.to_string(),
         Some(url::Host::Ipv6(ip)) => ip.to_string(),
-        None => return Err(ClientError::source(url.as_str(), "the URL has no host")),
+        None => return Err(ClientError::bad_source(url.as_str(), "the URL has no host")),
     };
     let port = url
         .port_or_known_default()
-        .ok_or_else(|| ClientError::source(url.as_str(), "the URL has no port"))?;
+        .ok_or_else(|| ClientError::bad_source(url.as_str(), "the URL has no port"))?;
 
     let stream = tokio::time::timeout(CONNECT_TIMEOUT, connect(resolver, &host, port))
         .await
@@ -69,7 +69,7 @@ async fn exchange_inner(
     let http_request = build(&request)?;
     if url.scheme() == "https" {
         let name = rustls::pki_types::ServerName::try_from(host.clone()).map_err(|e| {
-            ClientError::source(url.as_str(), &format!("invalid TLS server name: {e}"))
+            ClientError::bad_source(url.as_str(), &format!("invalid TLS server name: {e}"))
         })?;
         let tls = tokio::time::timeout(
             CONNECT_TIMEOUT,
@@ -136,8 +136,9 @@ fn build(request: &Exchange<'_>) -> Result<hyper::Request<Full<Bytes>>, ClientEr
         )
         .header(header::ACCEPT, "application/json, application/octet-stream");
     if let Some(token) = request.token {
-        let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
-            .map_err(|_| ClientError::source(url.as_str(), "the token has invalid characters"))?;
+        let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+            ClientError::bad_source(url.as_str(), "the token has invalid characters")
+        })?;
         value.set_sensitive(true);
         builder = builder.header(header::AUTHORIZATION, value);
     }
@@ -146,7 +147,7 @@ fn build(request: &Exchange<'_>) -> Result<hyper::Request<Full<Bytes>>, ClientEr
     }
     builder
         .body(Full::new(request.body.clone().unwrap_or_default()))
-        .map_err(|e| ClientError::source(url.as_str(), &e.to_string()))
+        .map_err(|e| ClientError::bad_source(url.as_str(), &e.to_string()))
 }
 
 async fn send<S>(

@@ -72,7 +72,7 @@ pub enum ClientError {
 }
 
 impl ClientError {
-    fn source(text: &str, reason: &str) -> ClientError {
+    fn bad_source(text: &str, reason: &str) -> ClientError {
         ClientError::Source {
             text: text.to_owned(),
             reason: reason.to_owned(),
@@ -109,7 +109,7 @@ pub enum Source {
 impl Source {
     /// `http://` or `https://` URLs, `file:///abs/path`, or an absolute path.
     pub fn parse(text: &str) -> Result<Source, ClientError> {
-        let bad = |reason: &str| ClientError::source(text, reason);
+        let bad = |reason: &str| ClientError::bad_source(text, reason);
         let lower = text.trim().to_ascii_lowercase();
         if lower.starts_with("http://") || lower.starts_with("https://") {
             let mut url = url::Url::parse(text.trim()).map_err(|e| bad(&e.to_string()))?;
@@ -315,7 +315,8 @@ impl Client {
     ) -> Result<VersionEntry, ClientError> {
         match &self.source {
             Source::Http(base) => {
-                crate::package::check_id(id).map_err(|reason| ClientError::source(id, &reason))?;
+                crate::package::check_id(id)
+                    .map_err(|reason| ClientError::bad_source(id, &reason))?;
                 let action = if yanked { "yank" } else { "unyank" };
                 let url = join(base, &format!("v1/packages/{id}/{version}/{action}"))?;
                 let response = self.post(url.clone(), token, None).await?;
@@ -370,7 +371,7 @@ impl fmt::Debug for Client {
 
 fn join(base: &url::Url, path: &str) -> Result<url::Url, ClientError> {
     base.join(path)
-        .map_err(|e| ClientError::source(base.as_str(), &e.to_string()))
+        .map_err(|e| ClientError::bad_source(base.as_str(), &e.to_string()))
 }
 
 fn parse_entry(url: &url::Url, bytes: &[u8]) -> Result<VersionEntry, ClientError> {

@@ -87,14 +87,14 @@ impl DirRegistry {
             writers: Mutex::new(()),
         };
 
-        let _lock = fs::write_lock(dir, &registry.writers)?;
+        let lock = fs::write_lock(dir, &registry.writers)?;
         if !dir.join(INDEX_FILE).exists() {
             fs::write_atomic(dir, INDEX_FILE, &Index::default().to_json(), 0o644)?;
         }
         if !dir.join(TOKENS_FILE).exists() {
             fs::write_atomic(dir, TOKENS_FILE, &Tokens::default().to_json(), 0o600)?;
         }
-        drop(_lock);
+        drop(lock);
 
         DirRegistry::open(dir)
     }
@@ -208,8 +208,12 @@ impl DirRegistry {
         }
 
         // The blob first: an index entry must never name a file that is not there yet.
+        // Content-addressed, so an existing blob is reused; unless it was damaged, which
+        // would make the new index entry name bytes that fail their digest.
         let blob = self.package_path(&digest)?;
-        if !blob.exists() {
+        let intact =
+            std::fs::read(&blob).is_ok_and(|stored| crate::package::digest(&stored) == digest);
+        if !intact {
             let name = blob
                 .file_name()
                 .and_then(|n| n.to_str())
@@ -472,6 +476,16 @@ mod tests {
             matches!(error, RegistryError::DigestMismatch { .. }),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_damaged_blob_in_the_way_is_replaced_on_publish() {
+        let (_dir, registry) = registry();
+        let bytes = fixtures::package("pg", "1.0.0").to_bytes();
+        let path = registry.package_path(&digest(&bytes)).unwrap();
+        std::fs::write(&path, b"garbage under the package's name").unwrap();
+        let entry = registry.publish(&bytes, "alice").unwrap();
+        assert_eq!(registry.read_package(&entry.digest).unwrap(), bytes);
     }
 
     #[test]
