@@ -35,7 +35,10 @@ pub(super) fn read(bytes: &[u8]) -> Result<Entries, PackageError> {
     let mut end = 0u64;
     for entry in entries {
         let mut entry = entry.map_err(|e| bad(e.to_string()))?;
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        // Escaped for messages: they reach logs and terminals, where a name holding a line
+        // break or an escape sequence could forge output.
+        let name = raw_name.escape_debug().to_string();
         let kind = entry.header().entry_type();
         if !kind.is_file() {
             return Err(bad(format!(
@@ -44,8 +47,8 @@ pub(super) fn read(bytes: &[u8]) -> Result<Entries, PackageError> {
             )));
         }
         match ORDER.get(found.len()) {
-            Some(expected) if *expected == name => {}
-            Some(expected) if ORDER.contains(&name.as_str()) => {
+            Some(expected) if *expected == raw_name => {}
+            Some(expected) if ORDER.contains(&raw_name.as_str()) => {
                 return Err(bad(format!(
                     "`{name}` is duplicated or out of order (expected `{expected}` here; \
                      the order is {})",
@@ -176,6 +179,13 @@ mod tests {
         bytes.push(1);
         let error = read(&bytes).err().unwrap().to_string();
         assert!(error.contains("not tar padding"), "{error}");
+    }
+
+    #[test]
+    fn names_in_messages_cannot_break_lines() {
+        let bytes = write(&[("a\nERROR forged\x1b[2J", b"x")]);
+        let error = read(&bytes).err().unwrap().to_string();
+        assert!(!error.contains('\n') && !error.contains('\x1b'), "{error}");
     }
 
     #[test]

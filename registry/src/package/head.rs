@@ -32,7 +32,8 @@ impl Head {
         let version_text = required(&object, "version")?;
         let version = semver::Version::parse(&version_text).map_err(|e| {
             bad(format!(
-                "version `{version_text}` is not a semantic version (like 1.2.3): {e}"
+                "version `{}` is not a semantic version (like 1.2.3): {e}",
+                version_text.escape_debug()
             ))
         })?;
         let name = required(&object, "name")?;
