@@ -111,7 +111,7 @@ impl DirRegistry {
         }
         if !dir.join(INDEX_FILE).is_file() || !dir.join(PACKAGES_DIR).is_dir() {
             return Err(not_registry(
-                "it has no index.json and packages/ (create one with `lathe registry init`)",
+                "it has no index.json and packages/; is this the registry directory?",
             ));
         }
         let registry = DirRegistry {
