@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Starts Lathe from a fresh clone: installs the build prerequisites, builds the first-party
-# connectors and the server (release), and runs `lathe serve` with any arguments given.
-# Data goes to ./.lathe (SQLite) unless LATHE_DATA_DIR or LATHE_DATABASE_URL say otherwise;
-# the connectors are loaded from ./plugins.
+# connectors and the server (release), publishes the connectors to a demo registry in the
+# data dir and installs them from it (scripts/demo-registry.sh), then runs `lathe serve` with
+# any arguments given. Data goes to ./.lathe (SQLite) unless LATHE_DATA_DIR or
+# LATHE_DATABASE_URL say otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup-build.sh
 ./scripts/build-wasm.sh
-exec cargo run --release --locked -p lathe -- serve "$@"
+cargo build --release --locked -p lathe
+LATHE_BIN=./target/release/lathe ./scripts/demo-registry.sh
+exec ./target/release/lathe serve "$@"

@@ -4,6 +4,7 @@ mod admin;
 mod keys;
 mod migrate;
 mod plugin;
+mod registry;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -37,9 +38,12 @@ enum Command {
     /// Master keys of stored secrets: generate, rotate.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
-    /// Build, run and manage connector plugins.
+    /// Build, run, package, publish and install connector plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Serve a plugin registry; configure the registries a server installs from.
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
         Command::Admin(command) => admin::main(command),
         Command::Keys(command) => keys::main(command),
         Command::Plugin(command) => plugin::main(command),
+        Command::Registry(command) => registry::main(command),
     };
     match result {
         Ok(code) => code,

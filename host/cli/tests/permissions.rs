@@ -184,6 +184,14 @@ impl Fx {
     }
 }
 
+/// A registry made by the instance admin `root`, returned by id.
+fn registry(root: &Client) -> String {
+    let body = json!({ "name": unique("reg"), "url": "/nonexistent/registry" });
+    let r = root.post("/api/v1/registries", &body);
+    r.expect_status(201);
+    r.json()["id"].as_str().unwrap().to_string()
+}
+
 /// Makes an operation's path and body for one caller, with any fixture the call needs.
 type Make = Box<dyn Fn(&Fx, &Caller) -> (String, Option<Value>)>;
 
@@ -221,6 +229,10 @@ fn table(root: Client) -> Vec<Op> {
     let r5 = root.clone();
     let r6 = root.clone();
     let r7 = root.clone();
+    let r8 = root.clone();
+    let r9 = root.clone();
+    let r10 = root.clone();
+    let r11 = root.clone();
     vec![
         op("get", "/api/v1/openapi.json", Public, |_, _| {
             ("/api/v1/openapi.json".into(), None)
@@ -312,6 +324,83 @@ fn table(root: Client) -> Vec<Op> {
         }),
         op("get", "/api/v1/plugins", SignedIn, |_, _| {
             ("/api/v1/plugins".into(), None)
+        }),
+        // No registry is configured: an allowed install is a 422 that says so.
+        op("post", "/api/v1/plugins", Instance, |_, _| {
+            ("/api/v1/plugins".into(), Some(json!({ "id": "postgres" })))
+        }),
+        // The matrix server's plugins are bundled: removing one is an allowed 409.
+        op("delete", "/api/v1/plugins/{id}", Instance, |_, _| {
+            ("/api/v1/plugins/postgres".into(), None)
+        }),
+        op("post", "/api/v1/plugins/{id}/rollback", Instance, |_, _| {
+            ("/api/v1/plugins/postgres/rollback".into(), None)
+        }),
+        op("get", "/api/v1/registries", Instance, |_, _| {
+            ("/api/v1/registries".into(), None)
+        }),
+        op("post", "/api/v1/registries", Instance, |_, _| {
+            let body = json!({ "name": unique("reg"), "url": "/nonexistent/registry" });
+            ("/api/v1/registries".into(), Some(body))
+        }),
+        op("patch", "/api/v1/registries/{id}", Instance, move |_, _| {
+            let id = registry(&r8);
+            (
+                format!("/api/v1/registries/{id}"),
+                Some(json!({ "allow_unsigned": true })),
+            )
+        }),
+        op(
+            "delete",
+            "/api/v1/registries/{id}",
+            Instance,
+            move |_, _| (format!("/api/v1/registries/{}", registry(&r9)), None),
+        ),
+        // The registry's directory does not exist: an allowed browse is a 424.
+        op(
+            "get",
+            "/api/v1/registries/{id}/packages",
+            Instance,
+            move |_, _| {
+                (
+                    format!("/api/v1/registries/{}/packages", registry(&r10)),
+                    None,
+                )
+            },
+        ),
+        op("get", "/api/v1/trusted-keys", Instance, |_, _| {
+            ("/api/v1/trusted-keys".into(), None)
+        }),
+        op("post", "/api/v1/trusted-keys", Instance, |_, _| {
+            let key = lathe_registry::keys::SigningKey::generate()
+                .public()
+                .to_string();
+            let body = json!({ "name": "publisher", "public_key": key });
+            ("/api/v1/trusted-keys".into(), Some(body))
+        }),
+        op(
+            "delete",
+            "/api/v1/trusted-keys/{id}",
+            Instance,
+            move |_, _| {
+                let key = lathe_registry::keys::SigningKey::generate()
+                    .public()
+                    .to_string();
+                let r = r11.post(
+                    "/api/v1/trusted-keys",
+                    &json!({ "name": "publisher", "public_key": key }),
+                );
+                r.expect_status(201);
+                let id = r.json()["id"].as_str().unwrap().to_string();
+                (format!("/api/v1/trusted-keys/{id}"), None)
+            },
+        ),
+        op("get", "/api/v1/settings/egress", Instance, |_, _| {
+            ("/api/v1/settings/egress".into(), None)
+        }),
+        op("put", "/api/v1/settings/egress", Instance, |_, _| {
+            let body = json!({ "allow": ["127.0.0.1"] });
+            ("/api/v1/settings/egress".into(), Some(body))
         }),
         op("get", "/api/v1/workspaces", SignedIn, |_, _| {
             ("/api/v1/workspaces".into(), None)

@@ -89,6 +89,7 @@ impl Engine {
         std::fs::create_dir_all(&config.cache_dir).map_err(|e| {
             RuntimeError::host(format!("creating {}", config.cache_dir.display()), e)
         })?;
+        remove_partial_writes(&config.cache_dir);
         start_ticker(&engine);
         Ok(Engine {
             inner: Arc::new(Inner {
@@ -148,6 +149,12 @@ impl Engine {
         Ok((component, digest))
     }
 
+    /// Drops the compiled form of `digest` from the cache: a component that compiled but was
+    /// then refused (it doesn't implement the contract) leaves nothing behind.
+    pub fn discard(&self, digest: &str) {
+        let _ = std::fs::remove_file(self.cache_path(digest));
+    }
+
     fn cache_path(&self, digest: &str) -> PathBuf {
         self.inner
             .config
@@ -166,6 +173,27 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), RuntimeError> {
     tmp.persist(path)
         .map_err(|e| RuntimeError::host(format!("writing {}", path.display()), e.error))?;
     Ok(())
+}
+
+/// Removes the temporary files of writes a killed process left half done (`write_atomically`
+/// names them `.tmp…`; a finished write was renamed to its final name). Only files older
+/// than any write takes: another process may share the cache and be writing now.
+fn remove_partial_writes(dir: &Path) {
+    const ABANDONED: Duration = Duration::from_secs(600);
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let abandoned = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > ABANDONED);
+        if abandoned && entry.file_name().to_string_lossy().starts_with(".tmp") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] from one thread, for as long as the

@@ -37,13 +37,17 @@ impl Plugin {
             RuntimeError::InvalidPlugin(m) => RuntimeError::InvalidPlugin(format!("{label}: {m}")),
             other => other,
         })?;
+        let refuse = |message: String| {
+            engine.discard(&digest);
+            RuntimeError::InvalidPlugin(message)
+        };
         let instance_pre = engine.linker().instantiate_pre(&component).map_err(|e| {
-            RuntimeError::InvalidPlugin(format!(
+            refuse(format!(
                 "{label} imports something the host does not provide: {e}"
             ))
         })?;
         let pre = ConnectorWorldPre::new(instance_pre).map_err(|e| {
-            RuntimeError::InvalidPlugin(format!(
+            refuse(format!(
                 "{label} does not export the {} contract: {e}",
                 manifest.wit
             ))

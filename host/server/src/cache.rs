@@ -41,6 +41,12 @@ pub const MAX_ENTRIES: usize = 4096;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Epoch(i64);
 
+impl Epoch {
+    pub fn value(self) -> i64 {
+        self.0
+    }
+}
+
 /// A query of an app, ready to run: its inputs schema compiled.
 pub struct StoredQuery {
     pub app_id: String,

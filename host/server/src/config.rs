@@ -74,10 +74,12 @@ impl KeyArgs {
 /// The connectors `serve` runs and the limits of a query run.
 #[derive(Args, Debug, Clone)]
 pub struct ConnectorArgs {
-    /// Directory of connector packages (each a folder with `lathe-plugin.json` and a
-    /// `component.wasm`, or a connector crate whose component is built), loaded at start.
-    #[arg(long, env = "LATHE_PLUGINS_DIR", default_value = "plugins")]
-    pub plugins_dir: PathBuf,
+    /// Directory of bundled connector packages (each a folder with `lathe-plugin.json` and a
+    /// `component.wasm`, or a connector crate whose component is built), loaded at start and
+    /// trusted as part of the deployment. Connectors installed from registries are kept in
+    /// the store instead (`lathe plugin install`, `POST /api/v1/plugins`).
+    #[arg(long, env = "LATHE_PLUGINS_DIR")]
+    pub plugins_dir: Option<PathBuf>,
 
     /// Where compiled connectors are cached. Defaults to `components` in the data directory.
     #[arg(long, env = "LATHE_CACHE_DIR")]

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -15,13 +15,32 @@ use lathe_runtime::{EgressPolicy, Engine, EngineConfig, Limits, Plugin, Pool, Po
 use sha2::{Digest, Sha256};
 
 use crate::config::ConnectorArgs;
-use crate::store::DatasourceRow;
+use crate::store::{DatasourceRow, EGRESS_ALLOW, Store};
 
 pub struct Connectors {
-    plugins: BTreeMap<String, Arc<Plugin>>,
-    policy: EgressPolicy,
+    engine: Engine,
+    /// Packages from the plugins directory, loaded at start and never changed.
+    bundled: BTreeMap<String, Arc<Plugin>>,
+    /// The allow-list given by flags; the one in the settings adds to it.
+    flag_allow: Vec<String>,
+    catalog: RwLock<Arc<Catalog>>,
+    /// Held while a sync reads the store and compiles, so concurrent requests wait for one.
+    syncing: tokio::sync::Mutex<()>,
     settings: PoolConfig,
     pools: Mutex<HashMap<String, (String, OpenPool)>>,
+    /// Held by installs, updates, rollbacks and removals in this process, one at a time.
+    pub install_lock: tokio::sync::Mutex<()>,
+}
+
+/// What the store says is installed, and the egress policy, as of one cache epoch.
+struct Catalog {
+    epoch: Option<i64>,
+    /// Installed plugins by id, with the digest of the package each came from.
+    installed: BTreeMap<String, (String, Arc<Plugin>)>,
+    policy: EgressPolicy,
+    /// The settings' allow-list as stored, part of every pool's fingerprint: a change opens
+    /// fresh connections under the new policy.
+    allow: String,
 }
 
 /// A datasource's pool and the secret values it was opened with, which runs mask in their
@@ -34,7 +53,8 @@ pub struct OpenPool {
 
 impl Connectors {
     /// Loads every package under the plugins directory. A package that fails to load is
-    /// logged and left out; the server still starts.
+    /// logged and left out; the server still starts. Installed plugins are loaded from the
+    /// store by the first [`Connectors::sync`].
     pub fn load(args: &ConnectorArgs, data_dir: &Path) -> anyhow::Result<Connectors> {
         let cache_dir = args
             .cache_dir
@@ -42,20 +62,17 @@ impl Connectors {
             .unwrap_or_else(|| data_dir.join("components"));
         let engine =
             Engine::new(EngineConfig::new(cache_dir)).context("starting the wasm engine")?;
-        let mut policy = EgressPolicy::public_only();
-        for entry in args
+        let flag_allow: Vec<String> = args
             .egress_allow
             .iter()
-            .map(|e| e.trim())
+            .map(|e| e.trim().to_string())
             .filter(|e| !e.is_empty())
-        {
-            policy
-                .allow(entry)
-                .map_err(|e| anyhow::anyhow!("LATHE_EGRESS_ALLOW: {e}"))?;
-        }
+            .collect();
+        let policy = egress_policy(&flag_allow, &[])
+            .map_err(|e| anyhow::anyhow!("LATHE_EGRESS_ALLOW: {e}"))?;
 
-        let mut plugins = BTreeMap::new();
-        for dir in package_dirs(&args.plugins_dir) {
+        let mut bundled = BTreeMap::new();
+        for dir in args.plugins_dir.iter().flat_map(|d| package_dirs(d)) {
             match lathe_runtime::package::read(&dir)
                 .and_then(|(manifest, wasm)| Plugin::new(&engine, manifest, &wasm))
             {
@@ -66,7 +83,7 @@ impl Connectors {
                         digest = %plugin.digest,
                         "connector loaded"
                     );
-                    plugins.insert(plugin.manifest.id.clone(), Arc::new(plugin));
+                    bundled.insert(plugin.manifest.id.clone(), Arc::new(plugin));
                 }
                 Err(e) => tracing::error!(
                     event = "plugins.load_failed",
@@ -87,24 +104,142 @@ impl Connectors {
             ..PoolConfig::default()
         };
         Ok(Connectors {
-            plugins,
-            policy,
+            engine,
+            bundled,
+            flag_allow,
+            catalog: RwLock::new(Arc::new(Catalog {
+                epoch: None,
+                installed: BTreeMap::new(),
+                policy,
+                allow: String::new(),
+            })),
+            syncing: tokio::sync::Mutex::new(()),
             settings,
             pools: Mutex::new(HashMap::new()),
+            install_lock: tokio::sync::Mutex::new(()),
         })
     }
 
-    pub fn plugins(&self) -> impl Iterator<Item = &Arc<Plugin>> {
-        self.plugins.values()
+    pub fn engine(&self) -> &Engine {
+        &self.engine
     }
 
-    pub fn plugin(&self, id: &str) -> Option<&Arc<Plugin>> {
-        self.plugins.get(id)
+    fn catalog(&self) -> Arc<Catalog> {
+        self.catalog
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Brings the installed plugins and the egress policy up to the store as of `epoch`
+    /// (the request's cache epoch; installs and setting changes move it). Packages are
+    /// compiled here, once per process (the compile cache makes a restart cheap); a package
+    /// that no longer loads is logged and left out.
+    pub async fn sync(&self, store: &Store, epoch: i64) -> crate::error::Result<()> {
+        if self.catalog().epoch == Some(epoch) {
+            return Ok(());
+        }
+        let _syncing = self.syncing.lock().await;
+        let current = self.catalog();
+        if current.epoch == Some(epoch) {
+            return Ok(());
+        }
+
+        let rows = store.installed_list().await?;
+        let allow = store.setting_get(EGRESS_ALLOW).await?.unwrap_or_default();
+        let mut installed = BTreeMap::new();
+        for row in rows {
+            match current.installed.get(&row.plugin_id) {
+                Some((digest, plugin)) if *digest == row.digest => {
+                    installed.insert(row.plugin_id, (row.digest, plugin.clone()));
+                }
+                _ => match self.load_package(store, &row.digest).await {
+                    Ok(plugin) => {
+                        installed.insert(row.plugin_id, (row.digest, plugin));
+                    }
+                    Err(e) => tracing::error!(
+                        event = "plugins.load_failed",
+                        plugin = %row.plugin_id,
+                        digest = %row.digest,
+                        error = %e,
+                        "installed connector left out"
+                    ),
+                },
+            }
+        }
+        let entries: Vec<String> = serde_json::from_str(&allow).unwrap_or_default();
+        let policy = match egress_policy(&self.flag_allow, &entries) {
+            Ok(policy) => policy,
+            Err(e) => {
+                // Entries are checked when set; one that stopped parsing keeps the old policy.
+                tracing::error!(event = "settings.egress_invalid", error = %e, "egress allow-list ignored");
+                current.policy.clone()
+            }
+        };
+        *self.catalog.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(Catalog {
+            epoch: Some(epoch),
+            installed,
+            policy,
+            allow,
+        });
+        Ok(())
+    }
+
+    /// Compiles the stored package `digest` and checks it against the contract.
+    pub async fn load_package(&self, store: &Store, digest: &str) -> anyhow::Result<Arc<Plugin>> {
+        let row = store
+            .package_get(digest)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("package {digest} is not in the store"))?;
+        let manifest: lathe_runtime::Manifest = serde_json::from_str(&row.manifest)
+            .with_context(|| format!("the manifest of package {digest}"))?;
+        let engine = self.engine.clone();
+        let plugin =
+            tokio::task::spawn_blocking(move || Plugin::new(&engine, manifest, &row.component))
+                .await
+                .context("compiling a connector")??;
+        Ok(Arc::new(plugin))
+    }
+
+    /// Every plugin this server can run, bundled and installed, by id.
+    pub fn plugins(&self) -> Vec<Arc<Plugin>> {
+        let catalog = self.catalog();
+        let mut all: BTreeMap<&str, Arc<Plugin>> = BTreeMap::new();
+        for (id, plugin) in &self.bundled {
+            all.insert(id, plugin.clone());
+        }
+        for (id, (_, plugin)) in &catalog.installed {
+            all.entry(id).or_insert_with(|| plugin.clone());
+        }
+        all.into_values().collect()
+    }
+
+    pub fn plugin(&self, id: &str) -> Option<Arc<Plugin>> {
+        if let Some(plugin) = self.bundled.get(id) {
+            return Some(plugin.clone());
+        }
+        self.catalog().installed.get(id).map(|(_, p)| p.clone())
+    }
+
+    /// Whether `id` comes from the plugins directory (and so can't be installed over).
+    pub fn is_bundled(&self, id: &str) -> bool {
+        self.bundled.contains_key(id)
+    }
+
+    /// The egress policy connectors run under now.
+    pub fn policy(&self) -> EgressPolicy {
+        self.catalog().policy.clone()
+    }
+
+    /// The allow-list given by flags (`--egress-allow`).
+    pub fn flag_allow(&self) -> &[String] {
+        &self.flag_allow
     }
 
     /// The pool of `datasource` when one is open with its current settings.
     pub fn cached_pool(&self, datasource: &DatasourceRow) -> Option<OpenPool> {
-        let fingerprint = fingerprint_of(datasource);
+        let plugin = self.plugin(&datasource.plugin_id)?;
+        let fingerprint = fingerprint_of(datasource, &plugin, &self.catalog().allow);
         let pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
         match pools.get(&datasource.id) {
             Some((open_with, open)) if *open_with == fingerprint => Some(open.clone()),
@@ -123,16 +258,15 @@ impl Connectors {
     ) -> OpenPool {
         let mut settings = self.settings.clone();
         settings.limits.max_rows = usize::try_from(datasource.max_rows).unwrap_or(usize::MAX);
+        let catalog = self.catalog();
+        let fingerprint = fingerprint_of(datasource, &plugin, &catalog.allow);
         let open = OpenPool {
-            pool: Arc::new(Pool::new(plugin, config, self.policy.clone(), settings)),
+            pool: Arc::new(Pool::new(plugin, config, catalog.policy.clone(), settings)),
             secrets: secrets.into(),
         };
         let old = {
             let mut pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
-            pools.insert(
-                datasource.id.clone(),
-                (fingerprint_of(datasource), open.clone()),
-            )
+            pools.insert(datasource.id.clone(), (fingerprint, open.clone()))
         };
         if let Some((_, old)) = old {
             tokio::spawn(async move { old.pool.clear().await });
@@ -152,9 +286,25 @@ impl Connectors {
     }
 }
 
-fn fingerprint_of(datasource: &DatasourceRow) -> String {
+/// The egress policy of the flags' allow-list and the settings' one. Metadata addresses stay
+/// refused whatever either says (`EgressPolicy::allow` refuses them).
+pub fn egress_policy(flags: &[String], settings: &[String]) -> Result<EgressPolicy, String> {
+    let mut policy = EgressPolicy::public_only();
+    for entry in flags.iter().chain(settings) {
+        policy.allow(entry)?;
+    }
+    Ok(policy)
+}
+
+/// Everything a pool was opened with: the datasource's settings, the plugin's component (an
+/// update or a rollback changes it) and the egress allow-list of the settings.
+fn fingerprint_of(datasource: &DatasourceRow, plugin: &Plugin, allow: &str) -> String {
     let digest = Sha256::new()
         .chain_update(datasource.plugin_id.as_bytes())
+        .chain_update([0])
+        .chain_update(plugin.digest.as_bytes())
+        .chain_update([0])
+        .chain_update(allow.as_bytes())
         .chain_update([0])
         .chain_update(datasource.config.as_bytes())
         .chain_update([0])

@@ -28,6 +28,10 @@ pub struct Problem {
     /// For an error reported by a datasource: its hint, when it gave one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// For `approval-required`: every capability the plugin requests, which the install
+    /// must approve (`approve_capabilities`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Vec<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +73,18 @@ pub enum Error {
     /// A sealed value that can't be opened: altered, moved, or sealed with another key.
     #[error("unreadable secret: {0}")]
     Unreadable(String),
+    /// A plugin registry could not be read, or answered something unusable.
+    #[error("registry: {0}")]
+    Registry(String),
+    /// A package failed verification: digest, signature, trust, manifest or component.
+    #[error("package refused: {0}")]
+    PackageRefused(String),
+    /// An install or update requests capabilities the caller has not approved.
+    #[error("approval required: {detail}")]
+    ApprovalRequired {
+        detail: String,
+        capabilities: Vec<String>,
+    },
     /// A connector run failed; the runtime's error says how.
     #[error(transparent)]
     Connector(#[from] lathe_runtime::RuntimeError),
@@ -194,6 +210,24 @@ impl Error {
                 "A stored secret can't be opened",
                 Some(d.clone()),
             ),
+            Registry(d) => (
+                StatusCode::FAILED_DEPENDENCY,
+                "registry-failed",
+                "The plugin registry failed",
+                Some(d.clone()),
+            ),
+            PackageRefused(d) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "package-refused",
+                "The package was refused",
+                Some(d.clone()),
+            ),
+            ApprovalRequired { detail, .. } => (
+                StatusCode::CONFLICT,
+                "approval-required",
+                "The plugin's capabilities need approval",
+                Some(detail.clone()),
+            ),
             Connector(e) => connector_parts(e),
             Store(_) | Migrate(_) | Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -214,6 +248,10 @@ impl Error {
             }) => (Some(code.clone()), hint.clone()),
             _ => (None, None),
         };
+        let capabilities = match self {
+            Error::ApprovalRequired { capabilities, .. } => Some(capabilities.clone()),
+            _ => None,
+        };
         Problem {
             kind: format!("urn:lathe:problem:{slug}"),
             title: title.to_string(),
@@ -221,6 +259,7 @@ impl Error {
             detail,
             code,
             hint,
+            capabilities,
         }
     }
 }

@@ -13,7 +13,9 @@
 //! - `mail`: outgoing email over SMTP for invites and password resets.
 //! - [`commands`]: `lathe migrate`, `lathe admin create` and `lathe keys`.
 //! - [`vault`]: envelope encryption of stored secrets; master keys and their rotation.
-//! - `connectors`: the plugin catalog and the connection pool of each datasource.
+//! - `connectors`: the plugin catalog (bundled and installed) and the connection pool of
+//!   each datasource.
+//! - `install`: installing connectors from registries: fetch, verify, approve, activate.
 //! - `pipeline`: running a query: `{{ }}` values, bound parameters, limits, audit.
 //! - `state`, `telemetry`: shared handler state; log setup.
 
@@ -27,6 +29,7 @@ mod connectors;
 pub mod definition;
 pub mod error;
 pub mod http;
+mod install;
 mod mail;
 mod pipeline;
 mod state;

@@ -98,13 +98,19 @@ pub struct Run<'a> {
 
 /// The datasource's pool, opened with its stored configuration when none is open with it.
 pub async fn pool(state: &SharedState, datasource: &DatasourceRow) -> Result<OpenPool> {
+    if let Some(reason) = &datasource.disabled {
+        return Err(Error::Conflict(format!(
+            "datasource `{}` is disabled ({reason}); someone who may configure it can enable it \
+             again with PATCH {{\"enabled\": true}} once its plugin is installed",
+            datasource.name
+        )));
+    }
     if let Some(open) = state.connectors.cached_pool(datasource) {
         return Ok(open);
     }
     let plugin = state
         .connectors
         .plugin(&datasource.plugin_id)
-        .cloned()
         .ok_or_else(|| {
             Error::Validation(format!(
                 "datasource `{}` uses plugin `{}`, which is not installed",

@@ -40,6 +40,16 @@ pub struct AppState {
     pub instance_policy: InstancePolicy,
 }
 
+impl AppState {
+    /// Brings the caches and the connector catalog up to the store as of now: the first
+    /// step of every request that reads through them.
+    pub async fn sync(&self) -> crate::error::Result<crate::cache::Epoch> {
+        let epoch = self.caches.sync(&self.store).await?;
+        self.connectors.sync(&self.store, epoch.value()).await?;
+        Ok(epoch)
+    }
+}
+
 /// Settings derived once from the configuration.
 pub struct Settings {
     /// The public base URL: the only source for links and for the CSRF origin check.

@@ -152,18 +152,18 @@ impl TestStore {
         self.data_dir.path().join("lathe.db")
     }
 
+    /// The URL of this test's database, for SQL behind the server's back.
+    fn direct_url(&self) -> String {
+        match &self.pg {
+            Some(pg) => pg.url(),
+            None => format!("sqlite://{}", self.sqlite_file().display()),
+        }
+    }
+
     /// Runs one SQL statement straight against this test's database, behind the server's back
     /// (to age a token past its expiry, say). `sql` is test-authored text.
     pub fn execute(&self, sql: &str) {
-        let url = match &self.pg {
-            Some(pg) => pg.url(),
-            None => format!("sqlite://{}", self.sqlite_file().display()),
-        };
-        let sql = sql.to_string();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let (url, sql, rt) = (self.direct_url(), sql.to_string(), current_thread());
         rt.block_on(async move {
             use sqlx::Connection;
             sqlx::any::install_default_drivers();
@@ -175,6 +175,23 @@ impl TestStore {
                 .await
                 .expect("test SQL");
         });
+    }
+
+    /// The first column of the first row `sql` returns, an integer (a `COUNT(*)`), read
+    /// straight from this test's database. `sql` is test-authored text.
+    pub fn count(&self, sql: &str) -> i64 {
+        let (url, sql, rt) = (self.direct_url(), sql.to_string(), current_thread());
+        rt.block_on(async move {
+            use sqlx::Connection;
+            sqlx::any::install_default_drivers();
+            let mut conn = sqlx::AnyConnection::connect(&url)
+                .await
+                .expect("connect to the test store");
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&mut conn)
+                .await
+                .expect("test SQL")
+        })
     }
 
     /// Runs `lathe admin create --email EMAIL` with `password` on stdin.
@@ -366,4 +383,11 @@ impl Drop for Server {
             eprintln!("--- server log ({}) ---\n{}", self.url, self.logs());
         }
     }
+}
+
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }

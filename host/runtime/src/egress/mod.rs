@@ -17,4 +17,4 @@ mod grants;
 mod policy;
 
 pub use grants::{Capability, Destination, Grants, Part, PinnedHost, apply_defaults};
-pub use policy::{AddressClass, EgressPolicy, canonical, classify};
+pub use policy::{AddressClass, EgressPolicy, canonical, classify, metadata_covered_by};

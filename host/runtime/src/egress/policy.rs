@@ -139,6 +139,21 @@ fn classify_v6(ip: Ipv6Addr) -> AddressClass {
     }
 }
 
+/// A cloud metadata address inside `entry` (an allow-list entry: a network or an address),
+/// if it holds one. Such addresses are refused whatever the allow-list says; an entry that
+/// covers one is refused where admins edit the list, so that it can't look as if it worked.
+pub fn metadata_covered_by(entry: &str) -> Option<IpAddr> {
+    let net = match entry.trim().parse::<IpNet>() {
+        Ok(net) => net,
+        Err(_) => IpNet::from(entry.trim().parse::<IpAddr>().ok()?),
+    };
+    METADATA
+        .iter()
+        .map(|m| m.parse::<IpNet>().expect("valid literal"))
+        .find(|m| net.contains(&m.addr()) || m.contains(&net.addr()))
+        .map(|m| m.addr())
+}
+
 /// Which non-public destinations a connector may reach. Public addresses are always allowed
 /// and metadata addresses never are.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -238,6 +253,27 @@ fn suggest_cidr(ip: IpAddr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn allow_list_entries_covering_a_metadata_address_are_named() {
+        for entry in [
+            "169.254.169.254",
+            "169.254.0.0/16",
+            "0.0.0.0/0",
+            "fd00:ec2::/64",
+        ] {
+            assert!(metadata_covered_by(entry).is_some(), "{entry}");
+        }
+        for entry in [
+            "127.0.0.1",
+            "10.0.0.0/8",
+            "169.254.1.0/24",
+            "db.internal",
+            "::1",
+        ] {
+            assert_eq!(metadata_covered_by(entry), None, "{entry}");
+        }
+    }
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()

@@ -129,7 +129,7 @@ pub async fn auth_login(
             via: Via::Session {
                 id_hash: session.hash(),
             },
-            epoch: state.caches.sync(&state.store).await?,
+            epoch: state.sync().await?,
         },
     )
     .await?;

@@ -50,6 +50,10 @@ pub struct DatasourceView {
     pub created_at: String,
     /// RFC 3339.
     pub updated_at: String,
+    /// Why the datasource refuses to run (its plugin was removed with `force`, or someone
+    /// disabled it); absent while it is enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -76,7 +80,13 @@ pub struct DatasourceUpdate {
     #[schema(value_type = Option<Object>)]
     pub config: Option<Value>,
     pub max_rows: Option<i64>,
+    /// `false` stops every run on the datasource; `true` lets it run again (also after its
+    /// plugin was removed with `force` and installed again).
+    pub enabled: Option<bool>,
 }
+
+/// The reason a datasource disabled by a member shows.
+const DISABLED_BY_MEMBER: &str = "disabled by a member who may configure it";
 
 pub const DEFAULT_MAX_ROWS: i64 = 10_000;
 const MAX_ROWS_LIMIT: i64 = 1_000_000;
@@ -109,6 +119,7 @@ fn view(
         max_rows: row.max_rows,
         created_at: rfc3339(row.created_at),
         updated_at: rfc3339(row.updated_at),
+        disabled: row.disabled.clone(),
     }
 }
 
@@ -132,7 +143,7 @@ fn check_max_rows(max_rows: Option<i64>) -> Result<Option<i64>> {
 }
 
 fn installed(state: &SharedState, id: &str) -> Result<std::sync::Arc<Plugin>> {
-    state.connectors.plugin(id).cloned().ok_or_else(|| {
+    state.connectors.plugin(id).ok_or_else(|| {
         Error::Validation(format!(
             "no plugin `{id}` is installed (see GET /api/v1/plugins)"
         ))
@@ -288,7 +299,7 @@ pub async fn datasources_list(
 
 /// A view of the row: which secrets are set is read from the sealed object's keys.
 async fn present(state: &SharedState, row: &DatasourceRow) -> Result<DatasourceView> {
-    let plugin = state.connectors.plugin(&row.plugin_id).cloned();
+    let plugin = state.connectors.plugin(&row.plugin_id);
     // An unreadable secret shows as unset rather than failing the listing.
     let secrets = open_secrets(state, row).await.unwrap_or_default();
     Ok(view(row, plugin.as_deref(), &secrets))
@@ -348,6 +359,7 @@ pub async fn datasources_create(
         created_by: Some(actor.user.id.clone()),
         created_at: now,
         updated_at: now,
+        disabled: None,
     };
     let mut change = state.store.change().await?;
     change.datasource_insert(&row).await?;
@@ -430,6 +442,11 @@ pub async fn datasources_update(
         row.name = name;
     }
     row.max_rows = max_rows.unwrap_or(row.max_rows);
+    match body.enabled {
+        Some(true) => row.disabled = None,
+        Some(false) if row.disabled.is_none() => row.disabled = Some(DISABLED_BY_MEMBER.into()),
+        _ => {}
+    }
 
     let mut dropped = Vec::new();
     let mut changed_secrets = Vec::new();
@@ -467,6 +484,7 @@ pub async fn datasources_update(
         "name": row.name,
         "secretsChanged": changed_secrets,
         "secretsDropped": dropped,
+        "enabled": row.disabled.is_none(),
     });
     change
         .commit(audit_event(

@@ -15,8 +15,10 @@ mod members;
 mod password_resets;
 mod plugins;
 mod public;
+mod registries;
 mod runs;
 mod schemas;
+mod settings;
 mod tokens;
 mod users;
 mod workspaces;
@@ -75,7 +77,14 @@ pub(super) fn audit_event(
         invites::invites_accept,
         password_resets::password_resets_create, password_resets::password_resets_confirm,
         audit::audit_list, audit::audit_list_instance,
-        plugins::plugins_list,
+        plugins::plugins_list, plugins::plugins_install, plugins::plugins_rollback,
+        plugins::plugins_delete,
+        registries::registries_list, registries::registries_create,
+        registries::registries_update, registries::registries_delete,
+        registries::registry_packages_list,
+        registries::trusted_keys_list, registries::trusted_keys_create,
+        registries::trusted_keys_delete,
+        settings::settings_egress_get, settings::settings_egress_update,
         datasources::datasources_list, datasources::datasources_create,
         datasources::datasources_get, datasources::datasources_update,
         datasources::datasources_delete, datasources::datasources_test,
@@ -101,7 +110,9 @@ pub(super) fn audit_event(
         (name = "members", description = "Workspace members and roles"),
         (name = "groups", description = "Custom groups, their grants, and your permissions"),
         (name = "audit", description = "The audit log"),
-        (name = "plugins", description = "Installed connectors"),
+        (name = "plugins", description = "Connectors: installed, installing, updating, removing"),
+        (name = "registries", description = "Plugin registries and trusted publisher keys"),
+        (name = "settings", description = "Instance settings"),
         (name = "datasources", description = "Datasources: a connector and its configuration"),
         (name = "constants", description = "Workspace constants and secrets"),
         (name = "apps", description = "Apps, their released versions, export and import"),
@@ -260,7 +271,47 @@ pub(crate) fn routes() -> Vec<(&'static str, Access, MethodRouter<SharedState>)>
         ),
         ("/tokens/{id}", SignedIn, delete(tokens::tokens_delete)),
         ("/audit", SignedIn, get(audit::audit_list_instance)),
-        ("/plugins", SignedIn, get(plugins::plugins_list)),
+        (
+            "/plugins",
+            SignedIn,
+            get(plugins::plugins_list).post(plugins::plugins_install),
+        ),
+        ("/plugins/{id}", SignedIn, delete(plugins::plugins_delete)),
+        (
+            "/plugins/{id}/rollback",
+            SignedIn,
+            post(plugins::plugins_rollback),
+        ),
+        (
+            "/registries",
+            SignedIn,
+            get(registries::registries_list).post(registries::registries_create),
+        ),
+        (
+            "/registries/{id}",
+            SignedIn,
+            patch(registries::registries_update).delete(registries::registries_delete),
+        ),
+        (
+            "/registries/{id}/packages",
+            SignedIn,
+            get(registries::registry_packages_list),
+        ),
+        (
+            "/trusted-keys",
+            SignedIn,
+            get(registries::trusted_keys_list).post(registries::trusted_keys_create),
+        ),
+        (
+            "/trusted-keys/{id}",
+            SignedIn,
+            delete(registries::trusted_keys_delete),
+        ),
+        (
+            "/settings/egress",
+            SignedIn,
+            get(settings::settings_egress_get).put(settings::settings_egress_update),
+        ),
         (
             "/workspaces",
             SignedIn,

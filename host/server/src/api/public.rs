@@ -97,7 +97,7 @@ pub async fn public_queries_run(
     if [&ws, &app, &name].iter().any(|s| s.contains('\0')) {
         return Err(Error::NotFound);
     }
-    let epoch = state.caches.sync(&state.store).await?;
+    let epoch = state.sync().await?;
     let query = match state
         .caches
         .released_query(&state.store, epoch, &ws, &app, &name)

@@ -127,7 +127,7 @@ impl FromRequestParts<Arc<AppState>> for Actor {
 impl Actor {
     /// Authenticates a request by bearer token or session cookie (with the CSRF origin check).
     pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Actor> {
-        let epoch = state.caches.sync(&state.store).await?;
+        let epoch = state.sync().await?;
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
             let token = value
                 .to_str()

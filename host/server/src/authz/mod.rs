@@ -165,8 +165,7 @@ impl Object {
     }
 }
 
-/// An instance-wide action: instance admins only. (Installing plugins, registries and
-/// settings join these with the registry issue's routes.)
+/// An instance-wide action: instance admins only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InstanceAction {
     /// Create, change and disable user accounts.
@@ -175,6 +174,12 @@ pub enum InstanceAction {
     ManageWorkspaces,
     /// Read the instance-wide audit log.
     ReadAudit,
+    /// Install, update, roll back and remove connectors.
+    InstallPlugins,
+    /// Configure registries and the publisher keys the instance trusts.
+    ManageRegistries,
+    /// Change instance settings (the egress allow-list).
+    ManageSettings,
 }
 
 impl InstanceAction {
@@ -183,6 +188,9 @@ impl InstanceAction {
             InstanceAction::ManageUsers => "manage_users",
             InstanceAction::ManageWorkspaces => "manage_workspaces",
             InstanceAction::ReadAudit => "read_audit",
+            InstanceAction::InstallPlugins => "install_plugins",
+            InstanceAction::ManageRegistries => "manage_registries",
+            InstanceAction::ManageSettings => "manage_settings",
         }
     }
 }

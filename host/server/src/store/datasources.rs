@@ -19,13 +19,15 @@ pub struct DatasourceRow {
     pub created_by: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Why the datasource refuses to run, when its plugin was removed with `force`.
+    pub disabled: Option<String>,
 }
 
 /// A concurrent create or rename won the name between the handler's check and the write.
 const NAME_TAKEN: &str = "a datasource with this name exists in the workspace";
 
 const COLUMNS: &str = "id, workspace_id, name, plugin_id, config, secrets, key_version, \
-                       max_rows, created_by, created_at, updated_at";
+                       max_rows, created_by, created_at, updated_at, disabled";
 
 impl Store {
     pub async fn datasources_list(&self, workspace_id: &str) -> Result<Vec<DatasourceRow>> {
@@ -111,7 +113,7 @@ impl Change {
     pub async fn datasource_update(&mut self, row: &DatasourceRow) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE datasources SET name = $3, config = $4, secrets = $5, key_version = $6, \
-             max_rows = $7, updated_at = $8 WHERE workspace_id = $1 AND id = $2",
+             max_rows = $7, updated_at = $8, disabled = $9 WHERE workspace_id = $1 AND id = $2",
         )
         .bind(&row.workspace_id)
         .bind(&row.id)
@@ -121,6 +123,7 @@ impl Change {
         .bind(row.key_version)
         .bind(row.max_rows)
         .bind(row.updated_at)
+        .bind(&row.disabled)
         .execute(&mut *self.tx)
         .await
         .map_err(|e| super::conflict_on_unique(e, NAME_TAKEN))?;

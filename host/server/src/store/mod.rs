@@ -16,6 +16,7 @@ mod direct;
 mod email_tokens;
 mod groups;
 mod members;
+mod plugins;
 mod rate_limits;
 mod sessions;
 mod tokens;
@@ -47,6 +48,7 @@ pub use groups::{
     DEFAULT_ROLE_GRANTS, GrantRow, GroupMemberRow, GroupRow, Holder, NewGrant, PolicyRows,
 };
 pub use members::{MemberRow, Role};
+pub use plugins::{EGRESS_ALLOW, InstalledRow, PackageRow, RegistryRow, TrustedKeyRow};
 pub use sessions::SessionUser;
 pub use tokens::TokenRow;
 pub use users::UserRow;
@@ -228,12 +230,14 @@ impl Store {
 /// Dropping a `Change` without committing rolls it back.
 pub struct Change {
     tx: sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
 }
 
 impl Store {
     pub async fn change(&self) -> Result<Change> {
         Ok(Change {
             tx: self.pool.begin().await?,
+            backend: self.backend,
         })
     }
 }

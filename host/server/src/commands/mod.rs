@@ -1,5 +1,8 @@
-//! What the `lathe` subcommands other than `serve` do: `migrate`, `admin create` and
-//! `keys rotate`.
+//! What the `lathe` subcommands other than `serve` do: `migrate`, `admin create`,
+//! `keys rotate`, and (in [`plugins`]) installing connectors and configuring registries
+//! straight on the store.
+
+pub mod plugins;
 
 use std::io::Read;
 
