@@ -357,6 +357,38 @@ fn a_published_package_installs_only_signed_by_a_trusted_key_and_with_approval()
     );
     assert_eq!(installed_version(&admin, "rest").as_deref(), Some("0.1.0"));
 
+    // A yanked version is neither the newest nor installable by its number.
+    let yank = |undo: bool| {
+        let mut args = vec![
+            "plugin",
+            "yank",
+            "rest@0.2.0",
+            "--registry",
+            &registry.url,
+            "--token",
+            token.trim(),
+        ];
+        if undo {
+            args.push("--undo");
+        }
+        run_ok(&args)
+    };
+    assert!(yank(false).contains("rest@0.2.0 is yanked"));
+    let listed = admin
+        .get(&format!("/api/v1/registries/{registry_id}/packages"))
+        .json();
+    assert_eq!(listed[0]["versions"][1]["yanked"], true, "{listed}");
+    admin
+        .post(
+            "/api/v1/plugins",
+            &json!({ "id": "rest", "version": "0.2.0" }),
+        )
+        .expect_problem(409, "conflict");
+    let r = admin.post("/api/v1/plugins", &json!({ "id": "rest" }));
+    r.expect_status(200);
+    assert_eq!(r.json()["installed"]["version"], "0.1.0");
+    assert!(yank(true).contains("rest@0.2.0 is available"));
+
     let actions = audit_actions(&admin);
     for action in [
         "registry.create",

@@ -213,11 +213,26 @@ fn builder_assets_are_served_from_the_configured_directory() {
     let index = c.get("/");
     index.expect_status(200);
     assert_eq!(index.body, "<html>builder</html>");
+    assert!(
+        index
+            .header("content-security-policy")
+            .unwrap()
+            .contains("script-src 'self'")
+    );
+    assert_eq!(index.header("cache-control"), Some("no-cache"));
+    assert_eq!(index.header("x-frame-options"), Some("DENY"));
     let js = c.get("/assets/app.js");
     js.expect_status(200);
     assert!(js.header("content-type").unwrap().contains("javascript"));
+    assert!(js.header("cache-control").unwrap().contains("immutable"));
     c.get("/assets/missing.js").expect_problem(404, "not-found");
     c.get("/../../etc/passwd").expect_problem(404, "not-found");
+    // The builder's own pages, routed in the browser, get its index.html.
+    for page in ["/apps/ws-1/customers", "/login", "/workspaces/abc/"] {
+        let r = c.get(page);
+        r.expect_status(200);
+        assert_eq!(r.body, "<html>builder</html>", "{page}");
+    }
     // The API keeps its own 404s.
     c.get("/api/v1/nope").expect_problem(404, "not-found");
 }

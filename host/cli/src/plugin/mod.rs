@@ -23,6 +23,8 @@ pub enum PluginCommand {
     Sign(package::SignArgs),
     /// Publish a package to a registry.
     Publish(package::PublishArgs),
+    /// Yank a published version (or undo that) in a registry.
+    Yank(package::YankArgs),
     /// Install or update a connector from a configured registry (on the store directly).
     Install(install::InstallArgs),
     /// List the connectors installed from registries.
@@ -49,6 +51,7 @@ pub fn main(command: PluginCommand) -> anyhow::Result<ExitCode> {
         PluginCommand::Pack(args) => package::pack(args),
         PluginCommand::Sign(args) => package::sign(args),
         PluginCommand::Publish(args) => package::publish(args),
+        PluginCommand::Yank(args) => package::yank(args),
         PluginCommand::Install(args) => install::install(args),
         PluginCommand::List(args) => install::list(args),
         PluginCommand::Remove(args) => install::remove(args),

@@ -148,6 +148,41 @@ pub fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+#[derive(Args)]
+pub struct YankArgs {
+    /// `ID@VERSION`.
+    spec: String,
+    /// The registry: an `http(s)://` URL of `lathe registry serve`, or a registry directory.
+    #[arg(long, env = "LATHE_REGISTRY")]
+    registry: String,
+    /// The publisher token that owns the package.
+    #[arg(long, env = "LATHE_REGISTRY_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Make a yanked version installable again.
+    #[arg(long)]
+    undo: bool,
+}
+
+/// Yanking keeps a version downloadable (installed servers keep working) but stops it being
+/// picked as the newest or installed by exact version.
+pub fn yank(args: YankArgs) -> anyhow::Result<ExitCode> {
+    let Some((id, version)) = args.spec.split_once('@') else {
+        bail!("give the version to yank as ID@VERSION");
+    };
+    let version = semver::Version::parse(version)
+        .with_context(|| format!("`{version}` is not a semantic version"))?;
+    let source = Source::parse(&args.registry)?;
+    crate::block_on(async move {
+        let client = Client::new(source, Arc::new(SystemResolve), u64::MAX);
+        let entry = client
+            .set_yanked(args.token.as_deref(), id, &version, !args.undo)
+            .await?;
+        let state = if entry.yanked { "yanked" } else { "available" };
+        println!("{id}@{} is {state}", entry.version);
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
 /// Builds the connector crate's component with the profile connectors ship with.
 fn build_component(cargo_toml: &Path) -> anyhow::Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());

@@ -17,10 +17,10 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tower::ServiceBuilder;
+use tower::{ServiceBuilder, ServiceExt};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::services::ServeDir;
+use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::error::Error;
@@ -41,13 +41,25 @@ pub fn app(
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_get));
 
-    router =
-        match builder_dir {
-            Some(dir) => router.fallback_service(ServeDir::new(dir).fallback(tower::service_fn(
-                |_req| async { Ok::<_, std::convert::Infallible>(Error::NotFound.into_response()) },
-            ))),
-            None => router.fallback(not_found),
-        };
+    router = match builder_dir {
+        Some(dir) => {
+            // A path the builder routes in the browser (`/apps/ws/app`) gets its index.html;
+            // a missing file (`/assets/x.js`) or anything under the API stays a 404.
+            let index = ServeFile::new(dir.join("index.html"));
+            let pages = tower::service_fn(move |req: Request| {
+                let index = index.clone();
+                async move {
+                    if is_client_route(req.uri().path()) {
+                        index.oneshot(req).await.map(IntoResponse::into_response)
+                    } else {
+                        Ok(Error::NotFound.into_response())
+                    }
+                }
+            });
+            router.fallback_service(ServeDir::new(dir).fallback(pages))
+        }
+        None => router.fallback(not_found),
+    };
 
     let observe = ServiceBuilder::new()
         .map_request(drop_unsafe_request_id)
@@ -72,6 +84,15 @@ pub fn app(
         ))
         .layer(observe)
         .with_state(state)
+}
+
+/// Whether `path` is one of the builder's own pages rather than a file: not under the API,
+/// no `.` or `..` segments, and a last segment without an extension.
+fn is_client_route(path: &str) -> bool {
+    let segments: Vec<&str> = path.split('/').collect();
+    !path.starts_with("/api/")
+        && !segments.iter().any(|s| *s == "." || *s == "..")
+        && !segments.last().is_some_and(|last| last.contains('.'))
 }
 
 /// A caller's `x-request-id` is kept only if it is short and plain (letters, digits, `-`,
@@ -182,8 +203,10 @@ async fn refuse_nul_in_path(req: Request, next: Next) -> Response {
 
 /// API responses are never cached and never sniffed into another content type.
 async fn security_headers(req: Request, next: Next) -> Response {
-    let api = req.uri().path().starts_with("/api/");
+    let path = req.uri().path().to_string();
+    let api = path.starts_with("/api/");
     let mut response = next.run(req).await;
+    let succeeded = response.status().is_success();
     let headers = response.headers_mut();
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -191,13 +214,53 @@ async fn security_headers(req: Request, next: Next) -> Response {
     );
     if api {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return response;
     }
+    // The builder's pages: its own scripts and styles only (the build has no inline script),
+    // no framing, no plugins. Images may come from anywhere over https, as app builders
+    // expect of an image component; everything the builder fetches is this server's API.
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; img-src 'self' data: https:; \
+             object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        ),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    // Built assets carry a content hash in their names; pages must be asked for again so a
+    // new release of the builder is picked up.
+    let cache = if path.starts_with("/assets/") && succeeded {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     response
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_extensionless_pages_outside_the_api_are_client_routes() {
+        for page in ["/", "/login", "/apps/ws/customers", "/apps/ws/customers/"] {
+            assert!(is_client_route(page), "{page}");
+        }
+        for path in [
+            "/api/v1/nope",
+            "/assets/app.js",
+            "/favicon.ico",
+            "/a/../b",
+            "/./x",
+        ] {
+            assert!(!is_client_route(path), "{path}");
+        }
+    }
 
     fn with_id(id: &str) -> Request {
         Request::builder()
