@@ -20,7 +20,9 @@ const banner = (source) =>
 
 async function openapiTypes() {
   const document = JSON.parse(await readFile(path.join(server, "openapi.json"), "utf8"));
-  const ast = await openapiTS(document, { alphabetize: false });
+  // The document writes free-form JSON (definitions, configs, row values) as a bare
+  // `type: object`: typed as unknown records, not as objects that can hold nothing.
+  const ast = await openapiTS(document, { emptyObjectsUnknown: true });
   return banner("host/server/openapi.json") + "\n" + astToString(ast);
 }
 

@@ -1045,11 +1045,11 @@ export interface components {
              * @description The draft definition (see `GET /api/v1/schemas/app-definition`); one empty page when
              *     absent.
              */
-            definition?: Record<string, never> | null;
+            definition?: Record<string, unknown> | null;
         };
         AppImport: {
             /** @description A document from `export`. */
-            document: Record<string, never>;
+            document: Record<string, unknown>;
             /** @description The new app's name; the document's when absent. */
             name?: string | null;
             /** @description The new app's slug; the document's when absent. */
@@ -1100,7 +1100,7 @@ export interface components {
             name?: string | null;
             slug?: string | null;
             /** @description A new draft definition, replacing the old one whole. */
-            definition?: Record<string, never> | null;
+            definition?: Record<string, unknown> | null;
             /** @description Make the app public or private; needs `manage_workspace` besides `edit`. */
             public?: boolean | null;
         };
@@ -1124,7 +1124,7 @@ export interface components {
             /** @description RFC 3339. */
             released_at: string;
             current: boolean;
-            definition: Record<string, never>;
+            definition: Record<string, unknown>;
         };
         /** @description One app. `draft` and `draft_changed` are present for builders and admins only. */
         AppView: {
@@ -1139,7 +1139,7 @@ export interface components {
             /** @description RFC 3339. */
             updated_at: string;
             /** @description The draft definition. */
-            draft?: Record<string, never> | null;
+            draft?: Record<string, unknown> | null;
             /** @description Whether the draft differs from the current release (true before the first release). */
             draft_changed?: boolean | null;
             released?: components["schemas"]["ReleaseView"] | null;
@@ -1195,7 +1195,7 @@ export interface components {
             /** @description The plugin's id, from `GET /api/v1/plugins`. */
             plugin: string;
             /** @description The configuration, secret fields included, as the plugin's config schema describes. */
-            config: Record<string, never>;
+            config: Record<string, unknown>;
             /**
              * Format: int64
              * @description Rows a run keeps (default 10,000).
@@ -1209,7 +1209,7 @@ export interface components {
              *     stored one, given as `null` clears it, and left out keeps it, unless a field naming
              *     where the datasource connects changed: then left-out secrets are dropped.
              */
-            config?: Record<string, never> | null;
+            config?: Record<string, unknown> | null;
             /** Format: int64 */
             max_rows?: number | null;
             /**
@@ -1224,7 +1224,7 @@ export interface components {
             /** @description The plugin's id. */
             plugin: string;
             /** @description The non-secret configuration fields. */
-            config: Record<string, never>;
+            config: Record<string, unknown>;
             /** @description Each secret field of the plugin, and whether it is set. */
             secrets: {
                 [key: string]: components["schemas"]["SecretState"];
@@ -1267,8 +1267,8 @@ export interface components {
             exportedAt: string;
             app: components["schemas"]["ExportedApp"];
             /** @description Which definition this is: `"draft"` or the released version's number. */
-            version: Record<string, never>;
-            definition: Record<string, never>;
+            version: Record<string, unknown>;
+            definition: Record<string, unknown>;
             /** @description The datasource names the definition's queries use. */
             datasources: string[];
         };
@@ -1399,7 +1399,7 @@ export interface components {
              * @description Every version the registry lists, newest last, with its capabilities, publisher key
              *     and whether it is yanked.
              */
-            versions: Record<string, never>[];
+            versions: Record<string, unknown>[];
         };
         PasswordChange: {
             current_password: string;
@@ -1436,7 +1436,7 @@ export interface components {
              * @description The plugin's manifest: id, version, name, kind, capabilities, config schema, secret
              *     fields and operations.
              */
-            manifest: Record<string, never>;
+            manifest: Record<string, unknown>;
             /** @description sha256 of the component, hex. */
             digest: string;
             /** @description `bundled` (from the server's plugins directory) or `registry` (installed). */
@@ -1473,14 +1473,14 @@ export interface components {
             slug: string;
             /** Format: int64 */
             version: number;
-            definition: Record<string, never>;
+            definition: Record<string, unknown>;
         };
         QueryRunBody: {
             /**
              * @description Values for the query's `{{ inputs.* }}` and browser-state expressions, checked against
              *     its inputs schema.
              */
-            inputs?: Record<string, never>;
+            inputs?: Record<string, unknown>;
         };
         RegistryCreate: {
             /** @description 1-64 characters of a-z, 0-9 and '-'. */
@@ -1514,7 +1514,7 @@ export interface components {
             released_at: string;
             released_by?: string | null;
             note?: string | null;
-            definition: Record<string, never>;
+            definition: Record<string, unknown>;
         };
         ResetConfirm: {
             /** @description The token from the emailed link. */
@@ -1535,22 +1535,22 @@ export interface components {
             /** @description One of the plugin's operations (e.g. `sql`). */
             operation: string;
             /** @description The query object for that operation; `{{ }}` templates in it are bound as parameters. */
-            query: Record<string, never>;
+            query: Record<string, unknown>;
             /** @description Values for `{{ inputs.* }}` and the browser-state roots. */
-            inputs?: Record<string, never>;
+            inputs?: Record<string, unknown>;
         };
         /** @description A query's result. */
         RunResponse: {
             /** @description `[{"name", "type"}]`, with the source's own type name as `sourceType`. */
-            columns: Record<string, never>[];
-            rows: Record<string, never>[][];
+            columns: Record<string, unknown>[];
+            rows: Record<string, unknown>[][];
             rowCount: number;
             /** @description Set when the result was cut at the datasource's row limit or the byte limit. */
             truncated: boolean;
             /** Format: int64 */
             durationMs: number;
             /** @description What the connector reports besides rows (HTTP status and headers, affected rows). */
-            metadata: Record<string, never>;
+            metadata: Record<string, unknown>;
         };
         /**
          * @description Whether a secret field holds a value. The value itself is never returned.
@@ -3034,7 +3034,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/schema+json": Record<string, never>;
+                    "application/schema+json": Record<string, unknown>;
                 };
             };
             /** @description The request was not completed in time */
@@ -5889,7 +5889,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": Record<string, unknown>;
                 };
             };
             /** @description No valid session or API token */

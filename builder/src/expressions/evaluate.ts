@@ -102,10 +102,10 @@ class Interpreter {
   constructor(private readonly scope: Scope) {}
 
   run(ast: Expression): unknown {
-    return this.eval(ast, new Map());
+    return this.visit(ast, new Map());
   }
 
-  private eval(node: Expression, locals: ReadonlyMap<string, unknown>): unknown {
+  private visit(node: Expression, locals: ReadonlyMap<string, unknown>): unknown {
     if (++this.steps > MAX_STEPS) {
       throw new EvalError(`expression stopped after ${MAX_STEPS} steps`);
     }
@@ -125,9 +125,9 @@ class Interpreter {
       case "BinaryExpression":
         return this.binary(node, locals);
       case "ConditionalExpression":
-        return truthy(this.eval(node.test as Expression, locals))
-          ? this.eval(node.consequent as Expression, locals)
-          : this.eval(node.alternate as Expression, locals);
+        return truthy(this.visit(node.test as Expression, locals))
+          ? this.visit(node.consequent as Expression, locals)
+          : this.visit(node.alternate as Expression, locals);
       case "ArrayExpression":
         return this.array(node, locals);
       case "ObjectExpression":
@@ -177,20 +177,20 @@ class Interpreter {
       }
       return this.call(node, locals);
     }
-    return this.eval(node, locals);
+    return this.visit(node, locals);
   }
 
   private chainOrEval(node: Expression, locals: ReadonlyMap<string, unknown>): unknown {
     return node.type === "MemberExpression" || node.type === "CallExpression"
       ? this.chain(node, locals)
-      : this.eval(node, locals);
+      : this.visit(node, locals);
   }
 
   private propertyKey(node: Expression, locals: ReadonlyMap<string, unknown>): string {
     const property = node.property as Expression;
     let key: unknown;
     if (node.computed) {
-      key = this.eval(property, locals);
+      key = this.visit(property, locals);
     } else {
       key = property.name;
     }
@@ -219,7 +219,7 @@ class Interpreter {
   private call(node: Expression, locals: ReadonlyMap<string, unknown>): unknown {
     const callee = node.callee as Expression;
     const argNodes = node.arguments as Expression[];
-    const args = () => argNodes.map((a) => this.eval(a, locals));
+    const args = () => argNodes.map((a) => this.visit(a, locals));
 
     // `String(x)`: a conversion helper, unless a parameter of that name shadows it.
     if (callee.type === "Identifier" && !locals.has(callee.name as string)) {
@@ -285,14 +285,14 @@ class Interpreter {
     const { body, locals } = closure.bind(args);
     this.depth++;
     try {
-      return this.eval(body, locals);
+      return this.visit(body, locals);
     } finally {
       this.depth--;
     }
   }
 
   private unary(node: Expression, locals: ReadonlyMap<string, unknown>): unknown {
-    const value = this.eval(node.argument as Expression, locals);
+    const value = this.visit(node.argument as Expression, locals);
     switch (node.operator) {
       case "!":
         return !truthy(value);
@@ -311,13 +311,13 @@ class Interpreter {
 
   private binary(node: Expression, locals: ReadonlyMap<string, unknown>): unknown {
     const op = node.operator as string;
-    const left = this.eval(node.left as Expression, locals);
+    const left = this.visit(node.left as Expression, locals);
     // The logical operators evaluate their right side only when needed, as in JS.
-    if (op === "&&") return truthy(left) ? this.eval(node.right as Expression, locals) : left;
-    if (op === "||") return truthy(left) ? left : this.eval(node.right as Expression, locals);
-    if (op === "??") return left ?? this.eval(node.right as Expression, locals);
+    if (op === "&&") return truthy(left) ? this.visit(node.right as Expression, locals) : left;
+    if (op === "||") return truthy(left) ? left : this.visit(node.right as Expression, locals);
+    if (op === "??") return left ?? this.visit(node.right as Expression, locals);
 
-    const right = this.eval(node.right as Expression, locals);
+    const right = this.visit(node.right as Expression, locals);
     switch (op) {
       case "===":
         return left === right;
@@ -372,7 +372,7 @@ class Interpreter {
 
   private array(node: Expression, locals: ReadonlyMap<string, unknown>): unknown[] {
     const elements = node.elements as (Expression | null)[];
-    return elements.map((e) => (e === null ? undefined : this.eval(e, locals)));
+    return elements.map((e) => (e === null ? undefined : this.visit(e, locals)));
   }
 
   private object(node: Expression, locals: ReadonlyMap<string, unknown>): Record<string, unknown> {
@@ -381,14 +381,14 @@ class Interpreter {
       if (property.type !== "Property") throw new EvalError(`${property.type} is not supported in objects`);
       const keyNode = property.key as Expression;
       let key: unknown;
-      if (property.computed) key = this.eval(keyNode, locals);
+      if (property.computed) key = this.visit(keyNode, locals);
       else key = keyNode.type === "Identifier" ? keyNode.name : keyNode.value;
       if (typeof key === "number") key = String(key);
       if (typeof key !== "string") throw new EvalError("an object key must be a string or number");
       if (isForbiddenProperty(key)) throw new EvalError(`property "${key}" can't be set`);
       const value = property.shorthand
         ? this.identifier(key, locals)
-        : this.eval(property.value as Expression, locals);
+        : this.visit(property.value as Expression, locals);
       // defineProperty, not assignment: a key can never reach a setter.
       Object.defineProperty(result, key, { value, enumerable: true, writable: true, configurable: true });
     }
