@@ -1,0 +1,38 @@
+// Every page of the builder and where it lives. Links the server emails point here too:
+// /reset-password?token=… and /accept-invite?token=… (docs/server.md).
+import { createBrowserRouter, Outlet } from "react-router-dom";
+import { HomePage } from "./apps/HomePage";
+import { RootRedirect } from "./apps/RootRedirect";
+import { InviteAcceptPage } from "./auth/InviteAcceptPage";
+import { RequireSession } from "./auth/RequireSession";
+import { ResetPage } from "./auth/ResetPages";
+import { SignInPage } from "./auth/SignInPage";
+import { DraftPage } from "./builder/DraftPage";
+import { PageMessage } from "./ui/feedback";
+import { ViewerPage } from "./viewer/ViewerPage";
+
+function SignedIn() {
+  return (
+    <RequireSession>
+      <Outlet />
+    </RequireSession>
+  );
+}
+
+export const router = createBrowserRouter([
+  { path: "/signin", element: <SignInPage /> },
+  { path: "/reset", element: <ResetPage /> },
+  { path: "/reset-password", element: <ResetPage /> },
+  { path: "/invite", element: <InviteAcceptPage /> },
+  { path: "/accept-invite", element: <InviteAcceptPage /> },
+  {
+    element: <SignedIn />,
+    children: [
+      { path: "/", element: <RootRedirect /> },
+      { path: "/workspaces/:ws", element: <HomePage /> },
+      { path: "/apps/:ws/:app", element: <ViewerPage /> },
+      { path: "/builder/:ws/:app", element: <DraftPage /> },
+    ],
+  },
+  { path: "*", element: <PageMessage title="Page not found" /> },
+]);

@@ -1,0 +1,82 @@
+import { describe, expect, it } from "vitest";
+import { buildScope, defaultInputs, IDLE_QUERY, readsLoadingQuery, rowsAsObjects, type Page } from "./runtime";
+
+describe("rowsAsObjects", () => {
+  it("names values by column and keeps repeated column names apart", () => {
+    const rows = rowsAsObjects({
+      columns: [{ name: "id" }, { name: "name" }, { name: "id" }],
+      rows: [[1, "Ada", 10]] as unknown as Record<string, unknown>[][],
+      rowCount: 1,
+      truncated: false,
+      durationMs: 1,
+      metadata: {},
+    });
+    expect(rows).toEqual([{ id: 1, name: "Ada", id_2: 10 }]);
+  });
+
+  it("keeps a column named __proto__ as plain data", () => {
+    const rows = rowsAsObjects({
+      columns: [{ name: "__proto__" }],
+      rows: [[{ polluted: true }]],
+      rowCount: 1,
+      truncated: false,
+      durationMs: 1,
+      metadata: {},
+    });
+    expect(Object.getPrototypeOf(rows[0])).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe("defaultInputs", () => {
+  it("takes the defaults of the inputs schema", () => {
+    expect(
+      defaultInputs({
+        name: "q",
+        datasource: "db",
+        operation: "sql",
+        query: {},
+        inputs: { type: "object", properties: { search: { type: "string", default: "" }, id: { type: "integer" } } },
+      }),
+    ).toEqual({ search: "" });
+  });
+});
+
+describe("buildScope", () => {
+  const page: Page = {
+    id: "main",
+    name: "Main",
+    components: [
+      { id: "search", type: "textInput", props: { value: "start" }, layout: { x: 0, y: 0, w: 8, h: 1 } },
+      {
+        id: "box",
+        type: "container",
+        layout: { x: 0, y: 1, w: 24, h: 4 },
+        children: [{ id: "inner", type: "textInput", props: { value: "{{ variables.x }}" }, layout: { x: 0, y: 0, w: 4, h: 1 } }],
+      },
+    ],
+  };
+
+  it("exposes component values, nested ones included, and the URL", () => {
+    const scope = buildScope({
+      page,
+      components: { search: { value: "typed" } },
+      queries: {},
+      variables: { x: 1 },
+      user: { id: "u1", email: "a@example.com" },
+      location: { pathname: "/apps/w/a", search: "?id=7" },
+    });
+    expect(scope.components).toEqual({ search: { value: "typed" }, box: {}, inner: { value: "" } });
+    expect(scope.url).toEqual({ path: "/apps/w/a", params: { id: "7" } });
+    expect(scope.page).toEqual({ id: "main", name: "Main" });
+  });
+});
+
+describe("readsLoadingQuery", () => {
+  it("finds a running query among nested bindings", () => {
+    const queries = { list: { ...IDLE_QUERY, isLoading: true }, other: IDLE_QUERY };
+    expect(readsLoadingQuery({ data: "{{ queries.list.rows }}" }, queries)).toBe(true);
+    expect(readsLoadingQuery({ columns: [{ title: "{{ queries.list.rowCount }} rows" }] }, queries)).toBe(true);
+    expect(readsLoadingQuery({ data: "{{ queries.other.rows }}", text: "queries.list" }, queries)).toBe(false);
+  });
+});
