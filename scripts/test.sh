@@ -14,3 +14,6 @@ cargo nextest run --workspace --locked --no-fail-fast
 # The connector tests don't touch the store, so they run once.
 LATHE_TEST_BACKEND=postgres cargo nextest run --workspace --locked --no-fail-fast \
   -E 'package(lathe) & not (binary(rest) | binary(postgres) | binary(plugin_new))'
+# The builder frontend: type check, unit tests, build, and the browser tests against the debug
+# binary the passes above built (scripts/test-builder.sh).
+./scripts/test-builder.sh

@@ -56,21 +56,14 @@ async function newPage() {
 }
 
 /**
- * Opens a client-side route. The server answers 404 for paths under the builder dir that
- * are not files (it has no index.html fallback yet), so when a direct load fails the test
- * loads `/` and lets the router navigate, as a link inside the app would.
+ * Opens a client-side route by loading it directly, as a bookmark or an emailed link does:
+ * the server answers the builder's index.html for its pages.
  * @param {import("playwright-core").Page} page
  * @param {string} route
  */
 async function open(page, route) {
   const response = await page.goto(base + route);
-  if (response && response.status() !== 404) return;
-  await page.goto(base + "/");
-  await page.waitForFunction(() => document.getElementById("root")?.childElementCount);
-  await page.evaluate((to) => {
-    history.pushState(null, "", to);
-    dispatchEvent(new PopStateEvent("popstate"));
-  }, route);
+  assert.equal(response?.status(), 200, `GET ${route}`);
 }
 
 /** @param {import("playwright-core").Page} page @param {{ email: string, password: string }} who */
