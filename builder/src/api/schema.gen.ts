@@ -1543,7 +1543,8 @@ export interface components {
         RunResponse: {
             /** @description `[{"name", "type"}]`, with the source's own type name as `sourceType`. */
             columns: Record<string, unknown>[];
-            rows: Record<string, unknown>[][];
+            /** @description One array per row, a JSON value per column (in `columns` order). */
+            rows: unknown[][];
             rowCount: number;
             /** @description Set when the result was cut at the datasource's row limit or the byte limit. */
             truncated: boolean;
@@ -2378,13 +2379,14 @@ export interface operations {
     };
     plugins_delete: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Remove even though datasources use the plugin: they are disabled. */
+                force?: boolean;
+            };
             header?: never;
             path: {
                 /** @description Plugin id */
                 id: string;
-                /** @description Remove even though datasources use the plugin: they are disabled. */
-                force: boolean;
             };
             cookie?: never;
         };
@@ -2954,13 +2956,14 @@ export interface operations {
     };
     registry_packages_list: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Matches id, name and description, case-insensitively. */
+                q?: string;
+            };
             header?: never;
             path: {
                 /** @description Registry id */
                 id: string;
-                /** @description Matches id, name and description, case-insensitively. */
-                q: string | null;
             };
             cookie?: never;
         };
@@ -4607,7 +4610,10 @@ export interface operations {
     };
     queries_run: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `draft` runs the draft's query (builders and admins); by default the released one runs. */
+                version?: string;
+            };
             header?: never;
             path: {
                 /** @description Workspace id */
@@ -4616,8 +4622,6 @@ export interface operations {
                 app: string;
                 /** @description The query's name */
                 name: string;
-                /** @description `draft` runs the draft's query (builders and admins); by default the released one runs. */
-                version: string | null;
             };
             cookie?: never;
         };

@@ -64,7 +64,8 @@ pub struct RunResponse {
     /// `[{"name", "type"}]`, with the source's own type name as `sourceType`.
     #[schema(value_type = Vec<Object>)]
     pub columns: Value,
-    #[schema(value_type = Vec<Vec<Object>>)]
+    /// One array per row, a JSON value per column (in `columns` order).
+    #[schema(value_type = Vec<Vec<serde_json::Value>>)]
     pub rows: Value,
     pub row_count: usize,
     /// Set when the result was cut at the datasource's row limit or the byte limit.

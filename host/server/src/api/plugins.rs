@@ -194,6 +194,7 @@ pub async fn plugins_rollback(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RemoveQuery {
     /// Remove even though datasources use the plugin: they are disabled.

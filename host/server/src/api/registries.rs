@@ -188,6 +188,7 @@ pub async fn registries_delete(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PackagesQuery {
     /// Matches id, name and description, case-insensitively.

@@ -33,6 +33,7 @@ pub struct QueryRunBody {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct QueryRunParams {
     /// `draft` runs the draft's query (builders and admins); by default the released one runs.
