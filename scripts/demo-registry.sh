@@ -11,6 +11,8 @@
 # LATHE_BIN picks the lathe binary; LATHE_DATA_DIR / LATHE_DATABASE_URL pick the store, as
 # for `lathe serve`.
 set -euo pipefail
+# The data dir and the demo key are private to whoever runs the server.
+umask 077
 cd "$(dirname "$0")/.."
 lathe=${LATHE_BIN:-./target/release/lathe}
 data=${LATHE_DATA_DIR:-.lathe}

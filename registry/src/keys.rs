@@ -190,8 +190,15 @@ impl FromStr for PublicKey {
             .as_slice()
             .try_into()
             .map_err(|_| bad(format!("expected 32 bytes, got {}", bytes.len())))?;
-        ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
             .map_err(|_| bad("the bytes are not an ed25519 public key".into()))?;
+        // A small-order point (the identity, all zeroes…) is no one's key: no secret key
+        // belongs to it, and trusting it could only ever go wrong.
+        if key.is_weak() {
+            return Err(bad(
+                "this is a weak ed25519 point, not a publisher's key".into()
+            ));
+        }
         Ok(PublicKey(bytes))
     }
 }
@@ -224,6 +231,19 @@ impl<'de> serde::Deserialize<'de> for PublicKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weak_points_are_not_public_keys() {
+        let identity = {
+            let mut b = [0u8; 32];
+            b[0] = 1;
+            b
+        };
+        for bytes in [[0u8; 32], identity] {
+            let text = format!("{PUBLIC_PREFIX}{}", BASE64.encode(bytes));
+            assert!(text.parse::<PublicKey>().is_err(), "{text}");
+        }
+    }
 
     #[test]
     fn a_saved_key_loads_back_and_signs_the_same() {

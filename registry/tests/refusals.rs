@@ -405,3 +405,37 @@ async fn the_client_refuses_a_package_larger_than_its_limit() {
     let error = client.package(&entry.digest).await.unwrap_err();
     assert!(matches!(error, ClientError::TooLarge { .. }), "{error}");
 }
+
+#[tokio::test]
+async fn a_directory_registry_refuses_devices_and_fifos_instead_of_reading_them() {
+    use lathe_registry::client::{Client, Source};
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index.json");
+    let client = Client::new(
+        Source::Dir(dir.path().to_path_buf()),
+        Arc::new(SystemResolve),
+        1 << 20,
+    );
+
+    // Endless bytes: refused before the first read, not read until memory runs out.
+    std::os::unix::fs::symlink("/dev/zero", &index).unwrap();
+    let error = client.index().await.unwrap_err();
+    assert!(error.to_string().contains("not a regular file"), "{error}");
+
+    // A FIFO nobody writes to: refused before opening it, which would block forever.
+    std::fs::remove_file(&index).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&index)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(10), client.index())
+        .await
+        .expect("the read does not hang");
+    assert!(
+        answer
+            .unwrap_err()
+            .to_string()
+            .contains("not a regular file")
+    );
+}

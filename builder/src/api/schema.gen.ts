@@ -1430,6 +1430,11 @@ export interface components {
              *     is a 409 `approval-required` whose `capabilities` lists what to approve.
              */
             approve_capabilities?: string[];
+            /**
+             * @description Approves an update signed by another key than the installed version (that key, or
+             *     `unsigned`); without it such an update is a 409 `approval-required` naming both.
+             */
+            approve_publisher?: string | null;
         };
         PluginView: {
             /**

@@ -14,7 +14,8 @@ use lathe_server::config::StoreArgs;
 pub enum RegistryCommand {
     /// Serve a registry directory over HTTP: index, search, downloads, publishing, yanking.
     Serve(ServeArgs),
-    /// Create a publisher token for a registry directory (printed once).
+    /// Create a publisher token for a registry directory (printed once), or revoke a
+    /// publisher's tokens.
     Token(TokenArgs),
     /// Add a registry to a Lathe server's store.
     Add(AddArgs),
@@ -46,6 +47,9 @@ pub struct TokenArgs {
     dir: PathBuf,
     /// Who the token is for; the packages they publish first belong to this name.
     name: String,
+    /// Revoke every token of this publisher instead.
+    #[arg(long)]
+    revoke: bool,
 }
 
 #[derive(Args)]
@@ -105,6 +109,11 @@ pub fn main(command: RegistryCommand) -> anyhow::Result<ExitCode> {
         }
         RegistryCommand::Token(args) => {
             let registry = DirRegistry::create(&args.dir)?;
+            if args.revoke {
+                let revoked = registry.revoke_tokens(&args.name)?;
+                println!("revoked {revoked} token(s) of `{}`", args.name);
+                return Ok(ExitCode::SUCCESS);
+            }
             let token = registry.add_token(&args.name)?;
             eprintln!("publisher token for `{}` (shown once):", args.name);
             println!("{token}");

@@ -771,7 +771,16 @@ fn the_egress_setting_governs_registry_fetches_and_refuses_metadata_addresses() 
     );
 
     // Metadata addresses can't be allowed; the list is refused whole and nothing changes.
-    for entry in ["169.254.169.254", "169.254.0.0/16", "not a host!"] {
+    for entry in [
+        "169.254.169.254",
+        "169.254.0.0/16",
+        "not a host!",
+        "::ffff:169.254.169.254",
+        "64:ff9b::/96",
+        "*",
+        "*.com",
+        "metadata.google.internal",
+    ] {
         admin
             .send(
                 "PUT",
@@ -912,4 +921,109 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         found.push(path);
     }
     found
+}
+
+#[test]
+fn a_package_listed_under_another_id_is_refused() {
+    let key = SigningKey::generate();
+    let mut hand = HandRegistry::new();
+    hand.add(
+        "other",
+        "0.1.0",
+        &rest_package("0.1.0", &["http://{base_url}"], Some(&key)),
+    );
+    let (server, _cache) = server(&[]);
+    let admin = server.admin();
+    add_registry(&admin, "main", &hand.path(), false);
+    trust(&admin, &key);
+    let doc = admin
+        .post(
+            "/api/v1/plugins",
+            &json!({ "id": "other", "approve_capabilities": ["http://{base_url}"] }),
+        )
+        .expect_problem(422, "package-refused");
+    assert!(
+        doc["detail"]
+            .as_str()
+            .unwrap()
+            .contains("the package is `rest`"),
+        "{doc}"
+    );
+    assert_eq!(installed_version(&admin, "rest"), None);
+    assert_eq!(
+        server.store.count("SELECT COUNT(*) FROM plugin_packages"),
+        0
+    );
+}
+
+#[test]
+fn updates_come_from_the_installed_registry_and_a_new_publisher_needs_approval() {
+    let (first_key, other_key) = (SigningKey::generate(), SigningKey::generate());
+    let mut home = HandRegistry::new();
+    home.add(
+        "rest",
+        "0.1.0",
+        &rest_package("0.1.0", &["http://{base_url}"], Some(&first_key)),
+    );
+    let mut elsewhere = HandRegistry::new();
+    elsewhere.add(
+        "rest",
+        "0.2.0",
+        &rest_package("0.2.0", &["http://{base_url}"], Some(&other_key)),
+    );
+    let (server, _cache) = server(&[]);
+    let admin = server.admin();
+    // "aaa" sorts first: it would be asked first if updates were looked for everywhere.
+    add_registry(&admin, "zzz", &home.path(), false);
+    add_registry(&admin, "aaa", &elsewhere.path(), false);
+    trust(&admin, &first_key);
+    trust(&admin, &other_key);
+    let approve = json!(["http://{base_url}"]);
+    admin
+        .post(
+            "/api/v1/plugins",
+            &json!({ "id": "rest", "registry": "zzz", "approve_capabilities": approve }),
+        )
+        .expect_status(201);
+
+    // Without a registry named, the update is looked for where rest came from: nothing new.
+    let r = admin.post("/api/v1/plugins", &json!({ "id": "rest" }));
+    r.expect_status(200);
+    assert_eq!(r.json()["installed"]["version"], "0.1.0");
+
+    // Named, the other registry's package is by another publisher: that needs approval.
+    let other = other_key.public().to_string();
+    let doc = admin
+        .post(
+            "/api/v1/plugins",
+            &json!({ "id": "rest", "registry": "aaa" }),
+        )
+        .expect_problem(409, "approval-required");
+    assert!(doc["detail"].as_str().unwrap().contains(&other), "{doc}");
+    let r = admin.post(
+        "/api/v1/plugins",
+        &json!({ "id": "rest", "registry": "aaa", "approve_publisher": other }),
+    );
+    r.expect_status(200);
+    assert_eq!(r.json()["installed"]["version"], "0.2.0");
+
+    // A rollback to a version whose key is no longer trusted is refused.
+    let keys = admin.get("/api/v1/trusted-keys").json();
+    let first = first_key.public().to_string();
+    let id = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["public_key"] == first.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    admin
+        .delete(&format!("/api/v1/trusted-keys/{id}"))
+        .expect_status(204);
+    admin
+        .post("/api/v1/plugins/rest/rollback", &json!({}))
+        .expect_problem(409, "conflict");
+    assert_eq!(installed_version(&admin, "rest").as_deref(), Some("0.2.0"));
 }

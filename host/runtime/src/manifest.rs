@@ -139,11 +139,25 @@ impl Manifest {
         if self.operations.is_empty() {
             return bad("it declares no operations".into());
         }
-        for capability in &self.capabilities {
-            crate::egress::Capability::parse(capability)
-                .map_err(|e| RuntimeError::InvalidPlugin(format!("plugin {}: {e}", self.id)))?;
-        }
         let properties = self.config.get("properties").and_then(|p| p.as_object());
+        for capability in &self.capabilities {
+            let parsed = crate::egress::Capability::parse(capability)
+                .map_err(|e| RuntimeError::InvalidPlugin(format!("plugin {}: {e}", self.id)))?;
+            // A destination made of a field the admin never sees (a secret) or of no field
+            // at all would be one the approval can't describe.
+            for field in parsed.fields() {
+                if !properties.is_some_and(|p| p.contains_key(field)) {
+                    return bad(format!(
+                        "capability `{capability}` names `{field}`, which is not in the config schema"
+                    ));
+                }
+                if self.secrets.iter().any(|s| s == field) {
+                    return bad(format!(
+                        "capability `{capability}` names the secret field `{field}`"
+                    ));
+                }
+            }
+        }
         for secret in &self.secrets {
             if !properties.is_some_and(|p| p.contains_key(secret)) {
                 return bad(format!(
@@ -250,5 +264,34 @@ mod tests {
     fn the_property_maximum_still_applies() {
         let config = bounded(json!({}), Duration::from_secs(40 * 24 * 3600));
         assert_eq!(config["statement_timeout_ms"], 2_147_483_647u64);
+    }
+
+    fn manifest_with(capabilities: &[&str]) -> Manifest {
+        serde_json::from_value(json!({
+            "id": "probe", "version": "0.1.0", "name": "Probe", "kind": "api",
+            "wit": "lathe:connector@0.1.0", "capabilities": capabilities,
+            "config": {"properties": {"host": {}, "port": {}, "password": {}}},
+            "secrets": ["password"],
+            "operations": {"get": {"title": "Get", "schema": {}}}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn capabilities_name_fields_of_the_config_that_are_not_secret() {
+        assert!(
+            manifest_with(&["tcp://{host}:{port}", "tcp://{host}:5432"])
+                .check()
+                .is_ok()
+        );
+        for bad in [
+            "http://{password}",
+            "tcp://{host}:{password}",
+            "http://{nonexistent}",
+            "tcp://{host}:0",
+            "tcp://{host}:70000",
+        ] {
+            assert!(manifest_with(&[bad]).check().is_err(), "{bad}");
+        }
     }
 }

@@ -20,6 +20,9 @@ use crate::store::{
     AuditEvent, InstalledRow, PackageRow, RegistryRow, Store, TrustedKeyRow, new_id, now_ms,
 };
 
+/// How `approve_publisher` names the absence of a signature.
+pub const UNSIGNED: &str = "unsigned";
+
 /// The largest package the server downloads.
 pub const MAX_PACKAGE_BYTES: u64 = 64 << 20;
 
@@ -31,6 +34,12 @@ pub struct InstallRequest<'a> {
     /// The capabilities the caller approves. An install must approve every capability the
     /// package requests; an update, every one not approved for the installed version.
     pub approve: &'a [String],
+    /// The publisher the caller approves when an update comes from another one than the
+    /// installed version's: its key, or `unsigned`.
+    pub approve_publisher: Option<&'a str>,
+    /// How long fetching from a registry may take: under the API's request time limit for
+    /// the API, longer for the command line.
+    pub fetch_timeout: std::time::Duration,
 }
 
 /// What an install did.
@@ -79,13 +88,20 @@ pub async fn fetch(
         )));
     }
 
-    let registries = match request.registry {
-        Some(name) => vec![store.registry_by_name(name).await?.ok_or_else(|| {
+    // An update comes from where the installed version came from, unless the caller names
+    // a registry: another registry listing the same id is not a source of updates for it.
+    let installed_from = match store.installed_get(request.plugin).await? {
+        Some(row) => store.registry_by_name(&row.registry).await?,
+        None => None,
+    };
+    let registries = match (request.registry, installed_from) {
+        (Some(name), _) => vec![store.registry_by_name(name).await?.ok_or_else(|| {
             Error::Validation(format!(
                 "no registry is named `{name}` (see GET /api/v1/registries)"
             ))
         })?],
-        None => store.registries_list().await?,
+        (None, Some(registry)) => vec![registry],
+        (None, None) => store.registries_list().await?,
     };
     if registries.is_empty() {
         return Err(Error::Validation(
@@ -99,10 +115,13 @@ pub async fn fetch(
     };
     for registry in registries {
         let client = client_for(&registry, connectors)?;
-        let index = client
-            .index()
+        let failed = |e: String| Error::Registry(format!("registry `{}`: {e}", registry.name));
+        let seconds = request.fetch_timeout.as_secs();
+        let timed_out = |_| failed(format!("no answer within {seconds} s"));
+        let index = tokio::time::timeout(request.fetch_timeout, client.index())
             .await
-            .map_err(|e| Error::Registry(format!("registry `{}`: {e}", registry.name)))?;
+            .map_err(timed_out)?
+            .map_err(|e| failed(e.to_string()))?;
         let Some(entry) = index.find(request.plugin, version.as_ref()) else {
             continue;
         };
@@ -113,15 +132,25 @@ pub async fn fetch(
             )));
         }
         let digest = entry.digest.clone();
-        let bytes = client
-            .package(&digest)
+        let bytes = tokio::time::timeout(request.fetch_timeout, client.package(&digest))
             .await
-            .map_err(|e| Error::Registry(format!("registry `{}`: {e}", registry.name)))?;
-        return verify(store, connectors, registry, digest, &bytes, &entry.version).await;
+            .map_err(timed_out)?
+            .map_err(|e| failed(e.to_string()))?;
+        let listed = Listed {
+            id: request.plugin,
+            version: &entry.version,
+        };
+        return verify(store, connectors, registry, digest, &bytes, listed).await;
     }
     Err(Error::Validation(format!(
         "no configured registry has {wanted} (or every version of it is yanked)"
     )))
+}
+
+/// What the index said a package is.
+struct Listed<'a> {
+    id: &'a str,
+    version: &'a str,
 }
 
 /// Checks a downloaded package: its contents, its signature and whether the key is trusted,
@@ -133,7 +162,7 @@ async fn verify(
     registry: RegistryRow,
     digest: String,
     bytes: &[u8],
-    listed_version: &str,
+    listed: Listed<'_>,
 ) -> Result<Candidate> {
     let refused = |m: String| Error::PackageRefused(format!("{digest}: {m}"));
     let package = Package::from_bytes(bytes).map_err(|e| refused(e.to_string()))?;
@@ -161,10 +190,18 @@ async fn verify(
     }
 
     let head = package.head();
-    if head.version.to_string() != listed_version {
+    // The package must be what was asked for: an index entry of one id pointing at another
+    // plugin's package would otherwise replace that plugin.
+    if head.id != listed.id {
         return Err(refused(format!(
-            "the index lists it as version {listed_version}, but it holds {}",
-            head.version
+            "the registry lists it as `{}`, but the package is `{}`",
+            listed.id, head.id
+        )));
+    }
+    if head.version.to_string() != listed.version {
+        return Err(refused(format!(
+            "the index lists it as version {}, but it holds {}",
+            listed.version, head.version
         )));
     }
     let manifest: Manifest = serde_json::from_slice(package.manifest_bytes())
@@ -191,6 +228,7 @@ pub async fn activate(
     store: &Store,
     candidate: Candidate,
     approve: &[String],
+    approve_publisher: Option<&str>,
     user_id: Option<&str>,
     base: AuditEvent,
 ) -> Result<Installed> {
@@ -204,6 +242,23 @@ pub async fn activate(
         return Ok(Installed::Unchanged(row.clone()));
     }
 
+    // Who signs a plugin's updates is part of what was approved: a package by another key
+    // (or none) needs that change approved, even where both keys are trusted.
+    if let Some(row) = &before
+        && row.publisher != candidate.publisher
+    {
+        let new = candidate.publisher.as_deref().unwrap_or(UNSIGNED);
+        if approve_publisher != Some(new) {
+            let old = row.publisher.as_deref().unwrap_or(UNSIGNED);
+            return Err(Error::ApprovalRequired {
+                detail: format!(
+                    "this update changes the publisher from {old} to {new}: approve it by \
+                     sending `approve_publisher: \"{new}\"`"
+                ),
+                capabilities: candidate.manifest.capabilities.clone(),
+            });
+        }
+    }
     let approved_before: Vec<String> = before
         .as_ref()
         .map(|row| serde_json::from_str(&row.approved).unwrap_or_default())
@@ -306,6 +361,30 @@ pub async fn rollback(
             "`{plugin_id}` has no previous version to roll back to"
         )));
     };
+    // The version rolled back to must still be one the instance would install now: its key
+    // trusted, or (unsigned, or signed by an unknown key) from a registry allowing that.
+    if let Some(digest) = &before.previous_digest {
+        let package = store.package_get(digest).await?.ok_or(Error::NotFound)?;
+        let trusted = match &package.publisher {
+            Some(key) => store
+                .trusted_keys_list()
+                .await?
+                .iter()
+                .any(|t| &t.public_key == key),
+            None => false,
+        };
+        let allowed = trusted
+            || store
+                .registry_by_name(&package.registry)
+                .await?
+                .is_some_and(|r| r.allow_unsigned != 0);
+        if !allowed {
+            return Err(Error::Conflict(format!(
+                "{plugin_id}@{previous} is signed by a key this instance no longer trusts (or \
+                 came from a registry that no longer allows unsigned packages)"
+            )));
+        }
+    }
     change.installed_rollback(plugin_id, user_id).await?;
     let detail = json!({
         "plugin": plugin_id, "from_version": before.version, "to_version": previous,

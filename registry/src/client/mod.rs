@@ -381,21 +381,15 @@ fn parse_entry(url: &url::Url, bytes: &[u8]) -> Result<VersionEntry, ClientError
     })
 }
 
-/// Reads a file of at most `limit` bytes, refusing a larger one before reading it.
+/// Reads a regular file of at most `limit` bytes (`dir::read_regular`).
 async fn read_bounded(path: PathBuf, limit: u64) -> Result<Vec<u8>, ClientError> {
-    blocking(move || {
-        let io = |source| RegistryError::Io {
-            path: path.clone(),
-            source,
-        };
-        let length = std::fs::metadata(&path).map_err(io)?.len();
-        if length > limit {
-            return Err(ClientError::TooLarge {
-                url: path.display().to_string(),
-                limit,
-            });
-        }
-        Ok(std::fs::read(&path).map_err(io)?)
+    blocking(move || match crate::dir::read_regular(&path, limit) {
+        Ok(bytes) => Ok(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => Err(ClientError::TooLarge {
+            url: path.display().to_string(),
+            limit,
+        }),
+        Err(source) => Err(ClientError::Registry(RegistryError::Io { path, source })),
     })
     .await
 }

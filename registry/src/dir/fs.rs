@@ -21,6 +21,49 @@ pub(super) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RegistryEr
     }
 }
 
+/// The most any registry file is read into memory: far above any package a registry accepts,
+/// far below what would hurt the process.
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// Reads the regular file at `path` (a symlink to one is fine), at most `limit` bytes.
+/// Devices (`/dev/zero`), FIFOs and directories are refused before they are opened, so a
+/// registry directory can't make a reader block forever or fill memory; a file that grows
+/// past `limit` while it is read is refused too.
+pub fn read_regular(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let not_regular = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not a regular file (devices, FIFOs and directories are refused)",
+        )
+    };
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(not_regular());
+    }
+    let file = File::open(path)?;
+    // Checked again on what was opened, in case the path was swapped meanwhile.
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Err(not_regular());
+    }
+    if metadata.len() > limit {
+        return Err(too_large(limit));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(limit));
+    }
+    Ok(bytes)
+}
+
+fn too_large(limit: u64) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::FileTooLarge,
+        format!("larger than {limit} bytes"),
+    )
+}
+
 /// Replaces `dir/name` with `bytes` so that a reader sees the old file or the new one,
 /// never a part: written to a temporary file in the same directory, flushed to disk,
 /// renamed over the target, and the directory flushed so the rename itself survives a

@@ -24,6 +24,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::index::{Index, VersionEntry};
 use crate::package::{Package, PackageError, digest, digest_hex};
 use fs::io_error;
+pub use fs::read_regular;
 use tokens::{TOKENS_FILE, Tokens};
 
 const INDEX_FILE: &str = "index.json";
@@ -136,7 +137,7 @@ impl DirRegistry {
 
     pub fn index(&self) -> Result<Index, RegistryError> {
         let path = self.dir.join(INDEX_FILE);
-        let bytes = std::fs::read(&path).map_err(io_error(&path))?;
+        let bytes = fs::read_regular(&path, fs::MAX_FILE_BYTES).map_err(io_error(&path))?;
         Index::from_json(&bytes).map_err(|e| RegistryError::CorruptIndex {
             path,
             reason: e.to_string(),
@@ -146,7 +147,7 @@ impl DirRegistry {
     /// The index file's bytes, as a static file server would serve them.
     pub fn index_bytes(&self) -> Result<Vec<u8>, RegistryError> {
         let path = self.dir.join(INDEX_FILE);
-        std::fs::read(&path).map_err(io_error(&path))
+        fs::read_regular(&path, fs::MAX_FILE_BYTES).map_err(io_error(&path))
     }
 
     /// Where the package with `digest` is (or would be) stored. Only a well-formed digest
@@ -158,7 +159,7 @@ impl DirRegistry {
     /// The package's bytes, checked against its digest.
     pub fn read_package(&self, digest: &str) -> Result<Vec<u8>, RegistryError> {
         let path = self.package_path(digest)?;
-        let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
+        let bytes = fs::read_regular(&path, fs::MAX_FILE_BYTES).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => RegistryError::PackageNotFound(digest.into()),
             _ => io_error(&path)(e),
         })?;
@@ -279,6 +280,18 @@ impl DirRegistry {
         Ok(token)
     }
 
+    /// Revokes every token of the publisher `name` (what it published stays, owned by that
+    /// name, so a new token for it can publish more). Returns how many were revoked.
+    pub fn revoke_tokens(&self, name: &str) -> Result<usize, RegistryError> {
+        let _lock = fs::write_lock(&self.dir, &self.writers)?;
+        let mut tokens = self.tokens()?;
+        let revoked = tokens.revoke(name);
+        if revoked > 0 {
+            fs::write_atomic(&self.dir, TOKENS_FILE, &tokens.to_json(), 0o600)?;
+        }
+        Ok(revoked)
+    }
+
     /// The name of the publisher `token` belongs to, if any. An unreadable token file
     /// admits no one.
     pub fn check_token(&self, token: &str) -> Option<String> {
@@ -293,7 +306,7 @@ impl DirRegistry {
 
     fn tokens(&self) -> Result<Tokens, RegistryError> {
         let path = self.dir.join(TOKENS_FILE);
-        match std::fs::read(&path) {
+        match fs::read_regular(&path, fs::MAX_FILE_BYTES) {
             Ok(bytes) => Tokens::parse(&bytes)
                 .map_err(|reason| RegistryError::CorruptTokens { path, reason }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Tokens::default()),

@@ -37,12 +37,25 @@ impl Tokens {
     /// machine, say), each revocable by removing its line.
     pub(super) fn add(&mut self, name: &str) -> Result<String, RegistryError> {
         check_name(name)?;
+        if name == crate::client::LOCAL_OWNER {
+            return Err(RegistryError::InvalidTokenName(format!(
+                "`{name}` is the owner of packages published straight into the directory; \
+                 choose another name"
+            )));
+        }
         let token = format!("{TOKEN_PREFIX}{}", super::fs::random_hex(32));
         self.tokens.push(Token {
             name: name.to_owned(),
             sha256: hash(&token),
         });
         Ok(token)
+    }
+
+    /// Removes every token of `name`; returns how many there were.
+    pub(super) fn revoke(&mut self, name: &str) -> usize {
+        let before = self.tokens.len();
+        self.tokens.retain(|t| t.name != name);
+        before - self.tokens.len()
     }
 
     /// The name the token belongs to. Every stored hash is compared, in constant time, so
@@ -105,6 +118,20 @@ mod tests {
         assert_eq!(stored.check(&"x".repeat(10_000)), None);
         let json = String::from_utf8(tokens.to_json()).unwrap();
         assert!(!json.contains(&alice) && !json.contains(&alice[TOKEN_PREFIX.len()..]));
+    }
+
+    #[test]
+    fn revoking_a_name_drops_all_its_tokens_and_local_is_reserved() {
+        let mut tokens = Tokens::default();
+        let first = tokens.add("alice").unwrap();
+        let second = tokens.add("alice").unwrap();
+        let bob = tokens.add("bob").unwrap();
+        assert_eq!(tokens.revoke("alice"), 2);
+        assert_eq!(tokens.check(&first), None);
+        assert_eq!(tokens.check(&second), None);
+        assert_eq!(tokens.check(&bob).as_deref(), Some("bob"));
+        assert_eq!(tokens.revoke("alice"), 0);
+        assert!(tokens.add(crate::client::LOCAL_OWNER).is_err());
     }
 
     #[test]

@@ -135,7 +135,21 @@ pub fn router(registry: Arc<DirRegistry>, max_package_bytes: u64) -> Router {
         .route("/v1/packages/{id}/{version}/unyank", post(version_unyank))
         .fallback(|| async { ApiError::NotFound("there is nothing here".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn(time_limit))
         .with_state(state)
+}
+
+/// The longest a request may take, its body included: a publisher that trickles an upload
+/// (or never finishes it) is cut off instead of holding a connection and a task forever.
+/// A registry facing the open internet also belongs behind a proxy that bounds how long
+/// request headers may take, which this server does not.
+const REQUEST_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+async fn time_limit(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIME_LIMIT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout(REQUEST_TIME_LIMIT.as_secs()).into_response(),
+    }
 }
 
 async fn index_get(State(state): State<AppState>) -> Result<Response, ApiError> {

@@ -19,6 +19,7 @@ pub(super) enum ApiError {
     MethodNotAllowed,
     Conflict(String),
     TooLarge(u64),
+    Timeout(u64),
     Invalid(String),
     /// Logged here; the response says nothing about it.
     Internal(String),
@@ -71,6 +72,12 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(d) => (404, "not-found", "Not found", Some(d)),
             ApiError::MethodNotAllowed => (405, "method-not-allowed", "Method not allowed", None),
             ApiError::Conflict(d) => (409, "conflict", "Conflict", Some(d)),
+            ApiError::Timeout(secs) => (
+                408,
+                "timeout",
+                "The request took too long",
+                Some(format!("a request must arrive in full within {secs} s")),
+            ),
             ApiError::TooLarge(max) => (
                 413,
                 "package-too-large",

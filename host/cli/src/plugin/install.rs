@@ -39,6 +39,9 @@ pub fn install(args: InstallArgs) -> anyhow::Result<ExitCode> {
             "{}@{} from registry `{}`, {signed}{from}",
             p.plugin, p.version, p.registry
         );
+        if let Some(old) = &p.publisher_change {
+            eprintln!("the publisher changes: the installed version is signed by {old}");
+        }
         if p.capabilities.is_empty() {
             eprintln!("it requests no network access");
         } else {

@@ -69,10 +69,13 @@ impl Capability {
                              tcp://{host}:{port} or tcp://{host}:5432"));
                     }
                 };
-                Ok(Capability::Tcp {
-                    host,
-                    port: Part::parse(port).map_err(|e| bad(&e))?,
-                })
+                let port = Part::parse(port).map_err(|e| bad(&e))?;
+                if let Part::Literal(literal) = &port
+                    && !literal.parse::<u16>().is_ok_and(|p| p > 0)
+                {
+                    return Err(bad("a literal port is a number from 1 to 65535"));
+                }
+                Ok(Capability::Tcp { host, port })
             }
             "http" | "https" => match Part::parse(rest).map_err(|e| bad(&e))? {
                 Part::Field(field) => Ok(Capability::Http {
@@ -84,6 +87,20 @@ impl Capability {
                 )),
             },
             _ => Err(bad("the scheme must be tcp, http or https")),
+        }
+    }
+
+    /// The configuration fields the destination is made of.
+    pub fn fields(&self) -> Vec<&str> {
+        match self {
+            Capability::Tcp { host, port } => [host, port]
+                .into_iter()
+                .filter_map(|p| match p {
+                    Part::Field(f) => Some(f.as_str()),
+                    Part::Literal(_) => None,
+                })
+                .collect(),
+            Capability::Http { field, .. } => vec![field.as_str()],
         }
     }
 

@@ -362,7 +362,17 @@ pub async fn datasources_create(
         disabled: None,
     };
     let mut change = state.store.change().await?;
+    // Written first (SQLite takes its writer lock on a change's first write), then checked:
+    // a plugin removed meanwhile rolls the insert back.
     change.datasource_insert(&row).await?;
+    if !state.connectors.is_bundled(&row.plugin_id)
+        && !change.installed_hold(&row.plugin_id).await?
+    {
+        return Err(Error::Validation(format!(
+            "no plugin `{}` is installed (see GET /api/v1/plugins)",
+            row.plugin_id
+        )));
+    }
     let detail = serde_json::json!({ "name": row.name, "plugin": row.plugin_id });
     change
         .commit(audit_event(

@@ -111,7 +111,15 @@ pub struct PluginInstall {
     /// is a 409 `approval-required` whose `capabilities` lists what to approve.
     #[serde(default)]
     pub approve_capabilities: Vec<String>,
+    /// Approves an update signed by another key than the installed version (that key, or
+    /// `unsigned`); without it such an update is a 409 `approval-required` naming both.
+    #[serde(default)]
+    pub approve_publisher: Option<String>,
 }
+
+/// How long an install through the API waits for a registry: less than the request time
+/// limit (30 s by default), so a slow registry is a 424 that says so rather than a 408.
+const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Install a plugin from a registry, or update it (instance admins). The package's digest,
 /// signature (by a trusted key, unless the registry allows unsigned packages), manifest and
@@ -137,6 +145,8 @@ pub async fn plugins_install(
         version: body.version.as_deref(),
         registry: body.registry.as_deref(),
         approve: &body.approve_capabilities,
+        approve_publisher: body.approve_publisher.as_deref(),
+        fetch_timeout: FETCH_TIMEOUT,
     };
     let _installing = state.connectors.install_lock.lock().await;
     let candidate = install::fetch(&state.store, &state.connectors, &request).await?;
@@ -144,6 +154,7 @@ pub async fn plugins_install(
         &state.store,
         candidate,
         request.approve,
+        request.approve_publisher,
         Some(&actor.user.id),
         actor.audit(addr, "plugin.install"),
     )

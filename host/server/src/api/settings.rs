@@ -35,6 +35,42 @@ pub struct EgressUpdate {
     pub allow: Vec<String>,
 }
 
+/// Why an entry would not do what it seems to, if it wouldn't: IPv4 written inside IPv6
+/// (mapped, NAT64, 6to4) is compared as IPv4 by the policy, a bare or one-label wildcard
+/// would open whole top-level domains, and metadata host names resolve to addresses that
+/// stay refused.
+fn misleading(entry: &str) -> Option<&'static str> {
+    const EMBEDDING: [&str; 3] = ["::ffff:0:0/96", "64:ff9b::/96", "2002::/16"];
+    let lower = entry.to_ascii_lowercase();
+    if lower.contains(':') {
+        let net = lower.parse::<ipnet::IpNet>().ok().or_else(|| {
+            lower
+                .parse::<std::net::IpAddr>()
+                .ok()
+                .map(ipnet::IpNet::from)
+        });
+        if let Some(net) = net {
+            let embeds = EMBEDDING.iter().any(|e| {
+                let e: ipnet::IpNet = e.parse().expect("valid literal");
+                e.contains(&net.network()) || net.contains(&e.network())
+            });
+            if embeds {
+                return Some("write IPv4 destinations as IPv4 addresses or networks");
+            }
+        }
+    }
+    let label_count = lower.trim_start_matches("*.").split('.').count();
+    if lower == "*" || (lower.starts_with("*.") && label_count < 2) {
+        return Some("a wildcard must name a domain with at least two labels (*.corp.example)");
+    }
+    if ["metadata", "metadata.google.internal", "instance-data"]
+        .contains(&lower.trim_end_matches('.'))
+    {
+        return Some("a cloud metadata host name, which connectors may never reach");
+    }
+    None
+}
+
 async fn view(state: &SharedState) -> Result<EgressView> {
     let stored = state.store.setting_get(EGRESS_ALLOW).await?;
     Ok(EgressView {
@@ -85,6 +121,9 @@ pub async fn settings_egress_update(
             return Err(Error::Validation(
                 "`allow` entries are CIDRs, addresses or host names of 1-253 characters".into(),
             ));
+        }
+        if let Some(why) = misleading(entry) {
+            return Err(Error::Validation(format!("`{entry}`: {why}")));
         }
         if let Some(metadata) = lathe_runtime::egress::metadata_covered_by(entry) {
             return Err(Error::Validation(format!(

@@ -65,6 +65,9 @@ pub struct Proposal {
     pub capabilities: Vec<String>,
     /// The version installed now, if any.
     pub installed: Option<String>,
+    /// The installed version's publisher, when the package has another one (`unsigned` for
+    /// none): approving the install approves that change too.
+    pub publisher_change: Option<String>,
 }
 
 /// `lathe plugin install ID[@VERSION]`: fetch and verify, ask `approve` (with what the
@@ -86,6 +89,8 @@ pub async fn plugin_install(
         version,
         registry,
         approve: &[],
+        approve_publisher: None,
+        fetch_timeout: std::time::Duration::from_secs(300),
     };
     let candidate = install::fetch(&opened.store, &opened.connectors, &request)
         .await
@@ -97,6 +102,14 @@ pub async fn plugin_install(
         registry: candidate.registry.name.clone(),
         publisher: candidate.publisher.clone(),
         capabilities: candidate.manifest.capabilities.clone(),
+        publisher_change: installed
+            .as_ref()
+            .filter(|i| i.publisher != candidate.publisher)
+            .map(|i| {
+                i.publisher
+                    .clone()
+                    .unwrap_or_else(|| install::UNSIGNED.into())
+            }),
         installed: installed.map(|i| i.version),
     };
     if !approve(&proposal)? {
@@ -106,6 +119,7 @@ pub async fn plugin_install(
         &opened.store,
         candidate,
         &proposal.capabilities,
+        Some(proposal.publisher.as_deref().unwrap_or(install::UNSIGNED)),
         None,
         audit("plugin.install", "lathe plugin install"),
     )

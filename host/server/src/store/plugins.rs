@@ -208,13 +208,13 @@ impl Change {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Stores a verified package unless one with its digest is stored already (the same
-    /// bytes, by definition of the digest).
+    /// Stores a verified package; one with its digest is the same bytes by definition of the
+    /// digest, and only the registry it came from this time is updated.
     pub async fn package_insert(&mut self, row: &PackageRow) -> Result<()> {
         sqlx::query(
             "INSERT INTO plugin_packages (digest, plugin_id, version, manifest, component, \
              publisher, registry, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (digest) DO NOTHING",
+             ON CONFLICT (digest) DO UPDATE SET registry = excluded.registry",
         )
         .bind(&row.digest)
         .bind(&row.plugin_id)
@@ -346,6 +346,25 @@ impl Change {
         .execute(&mut *self.tx)
         .await?;
         Ok(())
+    }
+
+    /// Whether `plugin_id` is installed, locking its row against removal until this change
+    /// ends (PostgreSQL): a datasource created meanwhile is then either refused or seen,
+    /// and disabled, by a forced removal. (SQLite changes never overlap.)
+    pub async fn installed_hold(&mut self, plugin_id: &str) -> Result<bool> {
+        let sql = match self.backend {
+            super::Backend::Postgres => {
+                "SELECT plugin_id FROM installed_plugins WHERE plugin_id = $1 FOR SHARE"
+            }
+            super::Backend::Sqlite => {
+                "SELECT plugin_id FROM installed_plugins WHERE plugin_id = $1"
+            }
+        };
+        let found: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(plugin_id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(found.is_some())
     }
 
     /// Clears the disabled mark of a datasource. `false` when the row is gone.
