@@ -121,9 +121,14 @@ export function useAppRuntime(
 
   const contextRef = useRef<ActionContext | null>(null);
 
+  // Read through a ref so that runQuery keeps its identity while the builder edits the
+  // definition: runOnLoad queries then re-run only when the queries change, not on every edit.
+  const definitionRef = useRef(definition);
+  definitionRef.current = definition;
+
   const runQuery = useCallback(
     async (name: string, inputs?: Record<string, unknown>): Promise<boolean> => {
-      const query = (definition.queries ?? []).find((q) => q.name === name);
+      const query = (definitionRef.current.queries ?? []).find((q) => q.name === name);
       if (!query) return false;
       const runId = (runIds.current.get(name) ?? 0) + 1;
       runIds.current.set(name, runId);
@@ -153,7 +158,7 @@ export function useAppRuntime(
       if (context) await runHandlers(queryHandlers(query), result.ok ? "onSuccess" : "onFailure", context);
       return result.ok;
     },
-    [definition, target.ws, target.app, target.version, write],
+    [target.ws, target.app, target.version, write],
   );
 
   const context: ActionContext = useMemo(
@@ -186,11 +191,12 @@ export function useAppRuntime(
     [context],
   );
 
+  const queryList = definition.queries;
   useEffect(() => {
-    for (const query of definition.queries ?? []) {
+    for (const query of queryList ?? []) {
       if (query.runOnLoad) void runQuery(query.name);
     }
-  }, [definition, runQuery]);
+  }, [queryList, runQuery]);
 
   const scope = useMemo(
     () => buildScope({ page, ...state, user, location }),
