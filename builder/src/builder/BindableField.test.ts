@@ -15,6 +15,8 @@ describe("property fields", () => {
     expect(fromText("12", "number")).toBe(12);
     expect(fromText("{{ 1 + 1 }}", "number")).toBe("{{ 1 + 1 }}");
     expect(fromText('[{"key":"a"}]', "json")).toEqual([{ key: "a" }]);
+    expect(fromText('{"q": "{{ components.a.value }}"}', "json")).toEqual({ q: "{{ components.a.value }}" });
+    expect(fromText("{{ queries.list.rows }}", "json")).toBe("{{ queries.list.rows }}");
     expect(fromText("", "text")).toBeUndefined();
   });
 });

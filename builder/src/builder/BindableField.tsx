@@ -44,8 +44,8 @@ export function asText(value: unknown, kind: PropKind): string {
 /** Text typed into a field → the prop value: numbers and JSON parsed, bindings kept as text. */
 export function fromText(text: string, kind: PropKind): unknown {
   if (text.trim() === "") return undefined;
-  if (text.includes("{{")) return text;
-  if (kind === "number") return Number.isFinite(Number(text)) ? Number(text) : text;
+  // JSON first: `{"search": "{{ components.x.value }}"}` is an object with a binding inside;
+  // `{{ queries.list.rows }}` isn't JSON and stays a binding.
   if (kind === "json") {
     try {
       return JSON.parse(text) as unknown;
@@ -53,6 +53,8 @@ export function fromText(text: string, kind: PropKind): unknown {
       return text;
     }
   }
+  if (text.includes("{{")) return text;
+  if (kind === "number") return Number.isFinite(Number(text)) ? Number(text) : text;
   return text;
 }
 

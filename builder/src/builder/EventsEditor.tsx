@@ -70,7 +70,7 @@ export function EventsEditor({
             field.pick ? (
               <label key={field.name} className="field">
                 {field.label}
-                <select value={typeof handler[field.name] === "string" ? (handler[field.name] as string) : ""} onChange={(e) => update(i, { [field.name]: e.target.value || undefined }, null)}>
+                <select aria-label={field.label} value={typeof handler[field.name] === "string" ? (handler[field.name] as string) : ""} onChange={(e) => update(i, { [field.name]: e.target.value || undefined }, null)}>
                   <option value="">Choose…</option>
                   {names[field.pick].map((n) => (
                     <option key={n}>{n}</option>

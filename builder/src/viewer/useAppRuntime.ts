@@ -81,14 +81,25 @@ export function useAppRuntime(
     setState(stateRef.current);
   }, []);
 
+  // Read through a ref so that runQuery keeps its identity while the builder edits the
+  // definition: runOnLoad queries then re-run only when the queries change, not on every edit.
+  const definitionRef = useRef(definition);
+  definitionRef.current = definition;
+
   const page = definition.pages.find((p) => p.id === pageId) ?? definition.pages[0];
   const pageRef = useRef(page);
   pageRef.current = page;
   const locationRef = useRef(location);
   locationRef.current = location;
 
+  // A query added in the builder after the app opened reads as idle until it runs.
+  const withIdle = (queries: Record<string, QueryState>) => {
+    const missing = (definitionRef.current.queries ?? []).filter((q) => !(q.name in queries));
+    return missing.length === 0 ? queries : { ...Object.fromEntries(missing.map((q) => [q.name, IDLE_QUERY])), ...queries };
+  };
+
   const currentScope = useCallback(
-    () => buildScope({ page: pageRef.current, ...stateRef.current, user, location: locationRef.current }),
+    () => buildScope({ page: pageRef.current, ...stateRef.current, queries: withIdle(stateRef.current.queries), user, location: locationRef.current }),
     [user],
   );
 
@@ -120,11 +131,6 @@ export function useAppRuntime(
   );
 
   const contextRef = useRef<ActionContext | null>(null);
-
-  // Read through a ref so that runQuery keeps its identity while the builder edits the
-  // definition: runOnLoad queries then re-run only when the queries change, not on every edit.
-  const definitionRef = useRef(definition);
-  definitionRef.current = definition;
 
   const runQuery = useCallback(
     async (name: string, inputs?: Record<string, unknown>): Promise<boolean> => {
@@ -199,8 +205,9 @@ export function useAppRuntime(
   }, [queryList, runQuery]);
 
   const scope = useMemo(
-    () => buildScope({ page, ...state, user, location }),
-    [page, state, user, location],
+    () => buildScope({ page, ...state, queries: withIdle(state.queries), user, location }),
+    // withIdle reads the definition through its ref; the definition is a dependency here.
+    [page, state, user, location, definition],
   );
   const openModals = useMemo(
     () => new Set(Object.entries(state.components).filter(([, c]) => c.open === true).map(([id]) => id)),
