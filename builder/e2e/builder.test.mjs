@@ -153,4 +153,74 @@ describe("the builder", () => {
     await page.screenshot({ path: path.join(screenshots, "draft-preview.png") });
     await page.context().close();
   });
+
+  it("builds an app in the builder: drag, undo/redo, a query fed by a text input, save, release, view", async () => {
+    const { page, dialogs } = await newPage();
+    await signIn(page, admin);
+    await open(page, `/builder/${seeded.ws}/orders-report`);
+    const canvas = page.getByTestId("canvas");
+    await canvas.waitFor();
+
+    await page.locator("[data-palette=table]").dragTo(canvas, { targetPosition: { x: 20, y: 20 } });
+    await page.locator('[data-component="table1"]').waitFor();
+    await page.locator("[data-palette=textInput]").dragTo(canvas, { targetPosition: { x: 20, y: 10 } });
+    await page.locator('[data-component="textInput1"]').waitFor();
+
+    // Undo removes the text input again, redo brings it back (keyboard, outside text fields).
+    await page.locator(".canvas-scroll").click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press("Control+z");
+    await page.waitForFunction(() => !document.querySelector('[data-component="textInput1"]'));
+    await page.keyboard.press("Control+Shift+z");
+    await page.locator('[data-component="textInput1"]').waitFor();
+
+    // A query on the seeded datasource, its input detected from the SQL.
+    await page.getByRole("button", { name: "New query" }).click();
+    await page.getByLabel("SQL", { exact: true }).fill("select id, name, email from customers where name ilike '%' || {{ inputs.search }} || '%' order by id");
+    await page.getByRole("button", { name: "Declare detected inputs" }).click();
+    await page.getByLabel("inputs.search").fill("Ada");
+    await page.getByRole("button", { name: "Run preview" }).click();
+    await page.getByTestId("preview-result").getByText("Ada Lovelace").waitFor();
+    await page.screenshot({ path: path.join(screenshots, "builder-queries.png") });
+
+    // The text input re-runs the query with its value.
+    await page.getByRole("button", { name: "Select textInput1" }).click();
+    const panel = page.getByTestId("property-panel");
+    await panel.getByRole("button", { name: "Add handler" }).click();
+    await panel.getByLabel("Action").selectOption("runQuery");
+    await panel.getByLabel("Query", { exact: true }).selectOption("query1");
+    await panel.getByLabel("Inputs", { exact: true }).fill('{"search": "{{ components.textInput1.value }}"}');
+
+    // The table shows the query's rows; the panel evaluates the binding under the field.
+    await page.getByRole("button", { name: "Select table1" }).click();
+    await panel.getByLabel("Data", { exact: true }).fill("{{ queries.query1.rows }}");
+    await panel.locator(".field-value").first().waitFor();
+    await page.screenshot({ path: path.join(screenshots, "builder-canvas.png") });
+
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.locator('button:text-is("Saved"), .release .problem[role=alert]').first().waitFor();
+    const saveProblem = page.locator(".release .problem[role=alert]");
+    assert.equal(await saveProblem.count(), 0, (await saveProblem.count()) > 0 ? await saveProblem.first().textContent() ?? "" : "");
+    const released = page.waitForResponse((r) => new URL(r.url()).pathname.endsWith("/release"));
+    await page.getByRole("button", { name: "Release draft" }).click();
+    const release = await released;
+    assert.ok(release.ok(), `release: ${release.status()} ${await release.text()}`);
+    await page.context().close();
+
+    const viewer = await newPage();
+    await signIn(viewer.page, seeded.viewer);
+    await open(viewer.page, `/apps/${seeded.ws}/orders-report`);
+    await viewer.page.locator("#input-textInput1").fill("grace");
+    const rows = viewer.page.locator('[data-component="table1"] tbody tr');
+    await viewer.page.waitForFunction(() => {
+      const cells = [...document.querySelectorAll('[data-component="table1"] tbody tr')];
+      return cells.length === 1 && /Grace Hopper/.test(cells[0]?.textContent ?? "");
+    });
+    assert.equal(await rows.count(), 1);
+    // The hostile name is data: typing "<img" finds it and shows it as text.
+    await viewer.page.locator("#input-textInput1").fill("<img");
+    await viewer.page.locator('[data-component="table1"] td', { hasText: "<img src=x onerror=alert(1)>" }).waitFor();
+    assert.equal(await viewer.page.locator("img").count(), 0);
+    assert.deepEqual([...dialogs, ...viewer.dialogs], []);
+    await viewer.page.context().close();
+  });
 });

@@ -1,7 +1,6 @@
-// `/builder/{workspace}/{app}`: where the app builder will live. In this phase it previews the
-// draft (its queries run as the draft's, `?version=draft`) and releases it; the canvas
-// editing, property panel and queries panel build on this page. Members without `edit` on
-// the app are refused here, as the server refuses their draft requests.
+// `/builder/{workspace}/{app}`: the app builder. It edits the draft (Editor.tsx; its preview
+// runs queries as the draft's, `?version=draft`), saves it and releases it. Members without
+// `edit` on the app are refused here, as the server refuses their draft requests.
 import { useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { api, call, problemMessage, type Problem } from "../api/client";
@@ -10,8 +9,8 @@ import { canOnApp, usePermissions } from "../apps/permissions";
 import { Shell } from "../apps/Shell";
 import { useMe } from "../auth/session";
 import { BusyButton, PageMessage, ProblemText, Spinner } from "../ui/feedback";
-import { RunningApp } from "../viewer/AppView";
 import type { Definition } from "../viewer/runtime";
+import { Editor, useDraft } from "./Editor";
 
 export function DraftPage() {
   const { ws = "", app = "" } = useParams();
@@ -56,39 +55,78 @@ export function DraftPage() {
   }
 
   return (
+    <DraftEditor
+      key={view.id}
+      ws={ws}
+      view={{ slug: view.slug, name: view.name, released: view.released !== null && view.released !== undefined, changed: view.draft_changed === true }}
+      initial={view.draft as unknown as Definition}
+      user={{ id: me.user.id, email: me.user.email }}
+      onReleased={reload}
+    />
+  );
+}
+
+function DraftEditor({
+  ws,
+  view,
+  initial,
+  user,
+  onReleased,
+}: {
+  ws: string;
+  view: { slug: string; name: string; released: boolean; changed: boolean };
+  initial: Definition;
+  user: { id: string; email: string };
+  onReleased(): void;
+}) {
+  const draft = useDraft(initial, ws, view.slug);
+  const { save } = draft;
+  return (
     <Shell
       ws={ws}
       actions={
         <div className="builder-controls" data-testid="builder-controls">
           <span className="app-title">
-            {view.name} <span className="muted">draft{view.draft_changed ? " (changed since the release)" : ""}</span>
+            {view.name} <span className="muted">{draft.dirty ? "unsaved changes" : view.changed ? "draft (changed since the release)" : "draft"}</span>
+          </span>
+          <button type="button" aria-label="Undo" title="Undo (Ctrl+Z)" disabled={draft.history.past.length === 0} onClick={draft.undo}>
+            ↶
+          </button>
+          <button type="button" aria-label="Redo" title="Redo (Ctrl+Shift+Z)" disabled={draft.history.future.length === 0} onClick={draft.redo}>
+            ↷
+          </button>
+          <span className="release">
+            <BusyButton busy={save.busy} disabled={!draft.dirty} onClick={() => void draft.saveDraft()}>
+              {draft.dirty ? "Save" : "Saved"}
+            </BusyButton>
+            {save.problem ? <ProblemText problem={{ ...save.problem, detail: save.target && save.target.kind !== "app" ? `${save.target.kind === "component" ? save.target.id : save.target.name}: ${save.target.message}` : save.problem.detail }} /> : null}
           </span>
           {view.released ? (
             <Link className="button" to={`/apps/${ws}/${view.slug}`}>
               Open release
             </Link>
           ) : null}
-          <ReleaseButton ws={ws} app={view.slug} onReleased={reload} />
+          <ReleaseButton ws={ws} app={view.slug} beforeRelease={() => (draft.dirty ? draft.saveDraft() : Promise.resolve(true))} onReleased={onReleased} />
         </div>
       }
     >
-      <RunningApp
-        key={view.updated_at}
-        definition={view.draft as unknown as Definition}
-        target={{ ws, app: view.slug, version: "draft" }}
-        user={{ id: me.user.id, email: me.user.email }}
-      />
+      <Editor draft={draft} ws={ws} app={view.slug} user={user} />
     </Shell>
   );
 }
 
-function ReleaseButton({ ws, app, onReleased }: { ws: string; app: string; onReleased(): void }) {
+function ReleaseButton({ ws, app, beforeRelease, onReleased }: { ws: string; app: string; beforeRelease(): Promise<boolean>; onReleased(): void }) {
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<Problem | null>(null);
 
   async function release() {
     setBusy(true);
     setProblem(null);
+    // Unsaved edits are saved first, so what is released is what the builder shows.
+    if (!(await beforeRelease())) {
+      setBusy(false);
+      return;
+    }
     const result = await call(
       api.POST("/api/v1/workspaces/{ws}/apps/{app}/release", { params: { path: { ws, app } }, body: {} }),
     );

@@ -1,8 +1,10 @@
-// Which renderer draws which component type. The builder's canvas (a later phase) uses the
-// same table, so what a builder sees is what a viewer gets.
+// Which renderer draws which component type, shared by the viewer and the builder's canvas,
+// so what a builder sees is what a viewer gets.
 import type { ComponentType as Kind } from "../api/app-definition.gen";
 import type { ComponentType } from "react";
-import { ButtonRenderer, ContainerRenderer, PlaceholderRenderer, TextInputRenderer, TextRenderer } from "./basic";
+import { ButtonRenderer, ContainerRenderer, FormRenderer, ModalRenderer, TextInputRenderer, TextRenderer } from "./basic";
+import { ChartRenderer } from "./Chart";
+import { CheckboxRenderer, DatePickerRenderer, ImageRenderer, NumberInputRenderer, SelectRenderer } from "./inputs";
 import { TableRenderer } from "./Table";
 import type { RendererProps } from "./types";
 
@@ -12,14 +14,14 @@ export const RENDERERS: Record<Kind, ComponentType<RendererProps>> = {
   text: TextRenderer,
   button: ButtonRenderer,
   textInput: TextInputRenderer,
+  numberInput: NumberInputRenderer,
+  select: SelectRenderer,
+  checkbox: CheckboxRenderer,
+  datePicker: DatePickerRenderer,
   table: TableRenderer,
+  form: FormRenderer,
+  chart: ChartRenderer,
   container: ContainerRenderer,
-  form: ContainerRenderer,
-  numberInput: PlaceholderRenderer,
-  select: PlaceholderRenderer,
-  checkbox: PlaceholderRenderer,
-  datePicker: PlaceholderRenderer,
-  chart: PlaceholderRenderer,
-  modal: PlaceholderRenderer,
-  image: PlaceholderRenderer,
+  modal: ModalRenderer,
+  image: ImageRenderer,
 };

@@ -9,6 +9,8 @@ export type RendererProps = {
   props: Record<string, unknown>;
   state: ComponentState;
   setState(patch: ComponentState): void;
+  /** Runs the component's handlers for an event (`onClick`, `onChange`, …). */
+  fire(event: string): void;
   /** Renders the component's children on a grid of its own width (containers, forms). */
   renderChildren(): ReactNode;
 };

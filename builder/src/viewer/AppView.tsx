@@ -1,7 +1,24 @@
-// A running app, full-width: page tabs when it has several pages, then the page's grid.
+// A running app, full-width: page tabs when it has several pages, then the page's grid, and
+// the notifications its handlers show.
 import type { Definition } from "./runtime";
 import { Canvas } from "./Canvas";
-import { useAppRuntime, type RuntimeTarget } from "./useAppRuntime";
+import { useAppRuntime, type AppRuntime, type RuntimeTarget } from "./useAppRuntime";
+
+/** Notifications from showAlert handlers, in a fixed corner so the page doesn't move. */
+export function Alerts({ runtime }: { runtime: AppRuntime }) {
+  return (
+    <div className="alerts" aria-live="polite">
+      {runtime.alerts.map((a) => (
+        <div key={a.id} className={`alert alert-${a.level}`} role={a.level === "error" ? "alert" : "status"}>
+          <span>{a.message}</span>
+          <button type="button" aria-label="Dismiss" onClick={() => runtime.dismissAlert(a.id)}>
+            ×
+          </button>
+        </div>
+      ))}
+    </div>
+  );
+}
 
 export function RunningApp({
   definition,
@@ -31,6 +48,7 @@ export function RunningApp({
         </nav>
       ) : null}
       <Canvas runtime={runtime} />
+      <Alerts runtime={runtime} />
     </div>
   );
 }

@@ -66,7 +66,8 @@ describe("buildScope", () => {
       user: { id: "u1", email: "a@example.com" },
       location: { pathname: "/apps/w/a", search: "?id=7" },
     });
-    expect(scope.components).toEqual({ search: { value: "typed" }, box: {}, inner: { value: "" } });
+    // `inner` has not been typed in: it exposes its bound initial value.
+    expect(scope.components).toEqual({ search: { value: "typed" }, box: {}, inner: { value: 1 } });
     expect(scope.url).toEqual({ path: "/apps/w/a", params: { id: "7" } });
     expect(scope.page).toEqual({ id: "main", name: "Main" });
   });

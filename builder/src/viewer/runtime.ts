@@ -3,7 +3,7 @@
 // state is useAppRuntime.ts.
 import type { Component, LatheAppDefinition, Page, Query } from "../api/app-definition.gen";
 import type { Schemas } from "../api/client";
-import { templateReferences, type Scope } from "../expressions";
+import { resolveTemplate, templateReferences, type Scope } from "../expressions";
 
 export type Definition = LatheAppDefinition;
 export type { Component, Page, Query };
@@ -89,19 +89,46 @@ export function allComponents(components: readonly Component[]): Component[] {
   return components.flatMap((c) => [c, ...allComponents(c.children ?? [])]);
 }
 
-/** What `components.<id>` exposes for each kind of component. */
-export function exposedState(component: Component, state: ComponentState | undefined): Record<string, unknown> {
+/** Component types whose `value` the user edits; their `props.value` is the initial value. */
+export const INPUT_TYPES: ReadonlySet<string> = new Set(["textInput", "numberInput", "select", "checkbox", "datePicker"]);
+
+/**
+ * What `components.<id>` exposes for each kind of component. `initial` is the component's
+ * resolved `props.value` (see buildScope), used until the user changes the value.
+ */
+export function exposedState(component: Component, state: ComponentState | undefined, initial?: unknown): Record<string, unknown> {
   const props = (component.props ?? {}) as Record<string, unknown>;
-  const initial = typeof props.value === "string" && props.value.includes("{{") ? "" : (props.value ?? "");
+  const literal = typeof props.value === "string" && props.value.includes("{{") ? undefined : props.value;
+  const fallback = initial !== undefined ? initial : literal;
   switch (component.type) {
     case "textInput":
-      return { value: state?.value ?? initial };
-    case "table":
+    case "datePicker":
+      return { value: state?.value ?? fallback ?? "" };
+    case "numberInput":
+      return { value: state?.value ?? fallback ?? null };
+    case "select":
+      return { value: state?.value ?? fallback ?? null };
+    case "checkbox":
+      return { value: state?.value ?? fallback === true };
+    case "table": {
+      const pageIndex = typeof state?.pageIndex === "number" ? state.pageIndex : 0;
+      const limit = typeof props.pageSize === "number" && props.pageSize >= 1 ? Math.floor(props.pageSize) : 10;
       return {
         selectedRow: state?.selectedRow ?? null,
         selectedRowIndex: state?.selectedRowIndex ?? null,
-        pageIndex: state?.pageIndex ?? 0,
+        pageIndex,
+        // For server-side pagination: the page (from 1), rows per page and the offset, which
+        // a query takes as inputs (`limit {{ inputs.limit }} offset {{ inputs.offset }}`).
+        page: pageIndex + 1,
+        limit,
+        offset: pageIndex * limit,
+        searchText: state?.searchText ?? "",
+        sortColumn: state?.sortColumn ?? null,
+        sortDirection: state?.sortDirection ?? null,
       };
+    }
+    case "modal":
+      return { open: state?.open === true };
     default:
       return { ...state };
   }
@@ -117,11 +144,10 @@ export type ScopeInput = {
 };
 
 export function buildScope(input: ScopeInput): Scope {
+  const all = allComponents(input.page.components);
   const components: Record<string, unknown> = {};
-  for (const component of allComponents(input.page.components)) {
-    components[component.id] = exposedState(component, input.components[component.id]);
-  }
-  return {
+  for (const component of all) components[component.id] = exposedState(component, input.components[component.id]);
+  const scope = {
     components,
     queries: input.queries,
     variables: input.variables,
@@ -129,6 +155,17 @@ export function buildScope(input: ScopeInput): Scope {
     url: { path: input.location.pathname, params: Object.fromEntries(new URLSearchParams(input.location.search)) },
     user: input.user ?? {},
   };
+
+  // An input whose initial value is a binding (`{{ variables.selected.name }}`, the edit
+  // form's) exposes that binding's value until the user types: resolved once against the
+  // scope above, so a binding that reads another input sees that input's own value.
+  for (const component of all) {
+    const raw = (component.props ?? {}).value;
+    if (!INPUT_TYPES.has(component.type) || typeof raw !== "string" || !raw.includes("{{")) continue;
+    const resolved = resolveTemplate(raw, scope);
+    components[component.id] = exposedState(component, input.components[component.id], resolved.ok ? resolved.value : undefined);
+  }
+  return scope;
 }
 
 /**
