@@ -41,6 +41,9 @@ need psql postgresql-client
 
 data=$(mktemp -d)
 db="builder_e2e_$(date +%s)_$$"
+# A role with a password of its own, for the datasource the admin tests create through the UI.
+pg_role="${db}_user"
+pg_password="e2e-pg-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 server_pid=
 psql_admin() { psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
 cleanup() {
@@ -50,6 +53,7 @@ cleanup() {
     wait "$server_pid" 2>/dev/null || true
   fi
   psql_admin -c "drop database if exists $db with (force)" >/dev/null 2>&1 || true
+  psql_admin -c "drop role if exists $pg_role" >/dev/null 2>&1 || true
   if [ "$status" -ne 0 ] && [ -f "$data/server.log" ]; then
     echo "--- last lines of the server log" >&2
     tail -n 40 "$data/server.log" >&2
@@ -61,6 +65,7 @@ trap cleanup EXIT
 
 step "database $db"
 psql_admin -c "create database $db"
+psql_admin -c "create role $pg_role login password '$pg_password'"
 
 step "server: connectors, admin, start"
 LATHE_BIN="$lathe" LATHE_DATA_DIR="$data" ./scripts/demo-registry.sh >/dev/null
@@ -80,6 +85,8 @@ for _ in $(seq 1 300); do
 done
 grep -q "lathe listening on" "$data/server.log" || { echo "the server did not start" >&2; exit 1; }
 
+# builder.test.mjs runs first: the admin tests add a workspace, and the first test expects
+# the admin's only workspace to be the one it seeded.
 step "end-to-end tests against $base"
 mkdir -p docs/screenshots
 (
@@ -87,5 +94,6 @@ mkdir -p docs/screenshots
   LATHE_URL="$base" E2E_ADMIN_EMAIL="$admin_email" E2E_ADMIN_PASSWORD="$admin_password" \
     E2E_DATABASE="$db" E2E_SCREENSHOTS="$root/docs/screenshots" \
     E2E_EXAMPLE_APP="$root/examples/apps/customers.json" \
-    node --test --test-concurrency=1 e2e/builder.test.mjs
+    E2E_PG_ROLE="$pg_role" E2E_PG_PASSWORD="$pg_password" E2E_LATHE_BIN="$lathe" \
+    sh -c 'node --test e2e/builder.test.mjs && node --test e2e/admin.test.mjs'
 )

@@ -1,6 +1,7 @@
 // Every page of the builder and where it lives. Links the server emails point here too:
 // /reset-password?token=… and /accept-invite?token=… (docs/server.md).
 import { createBrowserRouter, Outlet } from "react-router-dom";
+import { adminRoutes } from "./admin/routes";
 import { HomePage } from "./apps/HomePage";
 import { RootRedirect } from "./apps/RootRedirect";
 import { InviteAcceptPage } from "./auth/InviteAcceptPage";
@@ -9,6 +10,7 @@ import { ResetPage } from "./auth/ResetPages";
 import { SignInPage } from "./auth/SignInPage";
 import { DraftPage } from "./builder/DraftPage";
 import { PageMessage } from "./ui/feedback";
+import { versionRoutes } from "./versions/routes";
 import { ViewerPage } from "./viewer/ViewerPage";
 
 function SignedIn() {
@@ -32,6 +34,8 @@ export const router = createBrowserRouter([
       { path: "/workspaces/:ws", element: <HomePage /> },
       { path: "/apps/:ws/:app", element: <ViewerPage /> },
       { path: "/builder/:ws/:app", element: <DraftPage /> },
+      ...adminRoutes,
+      ...versionRoutes,
     ],
   },
   { path: "*", element: <PageMessage title="Page not found" /> },

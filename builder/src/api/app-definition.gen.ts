@@ -129,4 +129,10 @@ export interface Query {
    * Run when the app loads.
    */
   runOnLoad?: boolean;
+  /**
+   * Handlers of the query's onSuccess and onFailure events, run by the client.
+   *
+   * @maxItems 50
+   */
+  events?: EventHandler[];
 }

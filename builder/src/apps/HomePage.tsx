@@ -41,6 +41,11 @@ export function HomePage() {
             onChange={(e) => setQuery(e.target.value)}
           />
           {canInWorkspace(permissions, "build") ? <NewApp ws={ws} /> : null}
+          {canInWorkspace(permissions, "build") ? (
+            <Link className="button" to={`/workspaces/${ws}/import`}>
+              Import
+            </Link>
+          ) : null}
         </div>
         <AppList ws={ws} search={search} permissions={permissions} />
       </section>
@@ -115,6 +120,11 @@ function AppList({ ws, search, permissions }: { ws: string; search: string; perm
                   {canOnApp(permissions, app.id, "edit") ? (
                     <Link className="button" to={`/builder/${ws}/${app.slug}`} data-testid="edit-app">
                       Edit
+                    </Link>
+                  ) : null}
+                  {canOnApp(permissions, app.id, "edit") ? (
+                    <Link className="button" to={`/workspaces/${ws}/apps/${app.slug}/versions`} data-testid="app-versions">
+                      Versions
                     </Link>
                   ) : null}
                 </td>

@@ -15,6 +15,7 @@ export function Shell({ ws, children, actions }: { ws?: string; children: ReactN
         </Link>
         <WorkspaceSwitcher ws={ws} />
         <div className="topbar-actions">{actions}</div>
+        <AdminLinks ws={ws} />
         <UserMenu />
       </header>
       <main className="shell-main">{children}</main>
@@ -45,6 +46,17 @@ function WorkspaceSwitcher({ ws }: { ws: string | undefined }) {
       </select>
       {state.status === "error" ? <ProblemText problem={state.problem} /> : null}
     </label>
+  );
+}
+
+/** The way into workspace settings and, for instance admins, the instance area (src/admin). */
+function AdminLinks({ ws }: { ws: string | undefined }) {
+  const me = useMe();
+  return (
+    <nav className="user-menu" aria-label="Settings">
+      {ws ? <Link to={`/workspaces/${ws}/settings`}>Settings</Link> : null}
+      {me.user.instance_admin ? <Link to="/instance">Instance</Link> : null}
+    </nav>
   );
 }
 

@@ -188,6 +188,10 @@ pub struct Query {
     pub inputs: Value,
     #[serde(default)]
     pub run_on_load: bool,
+    /// onSuccess / onFailure handlers; the client runs them, the server checks what they
+    /// refer to.
+    #[serde(default)]
+    pub events: Vec<Value>,
 }
 
 fn object_schema() -> Value {
@@ -349,6 +353,11 @@ fn check_rules(def: &Definition) -> Result<(), Invalid> {
             names.check_handler(handler, &format!("{pointer}/events/{j}"))?;
         }
     }
+    for (i, query) in def.queries.iter().enumerate() {
+        for (j, handler) in query.events.iter().enumerate() {
+            names.check_handler(handler, &format!("/queries/{i}/events/{j}"))?;
+        }
+    }
     Ok(())
 }
 
@@ -492,6 +501,13 @@ mod tests {
             validate(&app(json!([b]), json!([]))).is_err(),
             "a button is no modal"
         );
+        // A query's success and failure handlers are checked the same way.
+        let mut q = query("q");
+        q["events"] = json!([{ "event": "onSuccess", "action": "runQuery", "query": "q" }]);
+        validate(&app(json!([]), json!([q.clone()]))).unwrap();
+        q["events"][0]["query"] = json!("missing");
+        let err = validate(&app(json!([]), json!([q]))).unwrap_err();
+        assert_eq!(err.pointer, "/queries/0/events/0/query");
     }
 
     #[test]
