@@ -649,8 +649,17 @@ fn removing_a_plugin_in_use_needs_force_which_disables_its_datasources() {
         "{view}"
     );
 
-    // Installed again, the datasource stays disabled until someone enables it.
+    // Enabling needs the plugin installed.
+    admin
+        .patch(&ds_path, &json!({ "enabled": true }))
+        .expect_problem(422, "validation");
+
+    // Installed again, the datasource stays disabled until someone enables it; other
+    // changes leave the mark alone.
     admin.post("/api/v1/plugins", &install).expect_status(201);
+    let r = admin.patch(&ds_path, &json!({ "name": "renamed" }));
+    r.expect_status(200);
+    assert!(r.json()["disabled"].is_string(), "{}", r.body);
     admin
         .post(&format!("{ds_path}/run"), &preview)
         .expect_problem(409, "conflict");

@@ -37,11 +37,13 @@ pub fn read_regular(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
             "not a regular file (devices, FIFOs and directories are refused)",
         )
     };
-    if !std::fs::metadata(path)?.is_file() {
-        return Err(not_regular());
-    }
-    let file = File::open(path)?;
-    // Checked again on what was opened, in case the path was swapped meanwhile.
+    // Opened without blocking (a FIFO with no writer would block the open itself, and the
+    // path may be swapped for one between any check and the open), then checked on what
+    // was opened. Reads of a regular file ignore the flag.
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
     let metadata = file.metadata()?;
     if !metadata.is_file() {
         return Err(not_regular());

@@ -18,6 +18,10 @@ pub struct InstallArgs {
     /// Approve the capabilities the package requests without asking.
     #[arg(long)]
     yes: bool,
+    /// With --yes: approve an update signed by another publisher than the installed
+    /// version, naming its key (or `unsigned`). --yes alone never approves such a change.
+    #[arg(long)]
+    approve_publisher: Option<String>,
     #[command(flatten)]
     store: StoreArgs,
     #[command(flatten)]
@@ -26,6 +30,7 @@ pub struct InstallArgs {
 
 pub fn install(args: InstallArgs) -> anyhow::Result<ExitCode> {
     let yes = args.yes;
+    let approved_publisher = args.approve_publisher.clone();
     let approve = move |p: &Proposal| -> anyhow::Result<bool> {
         let signed = match &p.publisher {
             Some(key) => format!("signed by {key}"),
@@ -51,6 +56,14 @@ pub fn install(args: InstallArgs) -> anyhow::Result<ExitCode> {
             }
         }
         if yes {
+            if p.publisher_change.is_some() {
+                let new = p.publisher.as_deref().unwrap_or("unsigned");
+                if approved_publisher.as_deref() != Some(new) {
+                    anyhow::bail!(
+                        "the publisher changes to {new}: approve that with --approve-publisher {new}"
+                    );
+                }
+            }
             return Ok(true);
         }
         if !std::io::stdin().is_terminal() {

@@ -452,11 +452,6 @@ pub async fn datasources_update(
         row.name = name;
     }
     row.max_rows = max_rows.unwrap_or(row.max_rows);
-    match body.enabled {
-        Some(true) => row.disabled = None,
-        Some(false) if row.disabled.is_none() => row.disabled = Some(DISABLED_BY_MEMBER.into()),
-        _ => {}
-    }
 
     let mut dropped = Vec::new();
     let mut changed_secrets = Vec::new();
@@ -489,6 +484,22 @@ pub async fn datasources_update(
     let mut change = state.store.change().await?;
     if !change.datasource_update(&row).await? {
         return Err(Error::NotFound);
+    }
+    // The disabled mark is written only when asked to change, never from the row read
+    // above: a forced removal of the plugin committing meanwhile keeps its mark.
+    if let Some(enabled) = body.enabled {
+        if enabled
+            && !state.connectors.is_bundled(&row.plugin_id)
+            && !change.installed_hold(&row.plugin_id).await?
+        {
+            return Err(Error::Conflict(format!(
+                "plugin `{}` is not installed: install it before enabling the datasource",
+                row.plugin_id
+            )));
+        }
+        row.disabled = change
+            .datasource_set_disabled(&ws, &id, (!enabled).then_some(DISABLED_BY_MEMBER))
+            .await?;
     }
     let detail = serde_json::json!({
         "name": row.name,

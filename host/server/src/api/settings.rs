@@ -35,40 +35,119 @@ pub struct EgressUpdate {
     pub allow: Vec<String>,
 }
 
-/// Why an entry would not do what it seems to, if it wouldn't: IPv4 written inside IPv6
-/// (mapped, NAT64, 6to4) is compared as IPv4 by the policy, a bare or one-label wildcard
-/// would open whole top-level domains, and metadata host names resolve to addresses that
-/// stay refused.
+/// Why an entry would not do what it seems to, if it wouldn't:
+/// - IPv6 that embeds IPv4 (compatible, mapped, translated, NAT64, 6to4, Teredo) is compared as the
+///   IPv4 inside by the policy, so it must be written as IPv4;
+/// - a host name that is really a number (`2852039166`, `0xa9fe…`, octal, trailing dots) or
+///   carries an IPv4 address in its labels names an address, not a host;
+/// - names must be plain ASCII (no look-alike letters), and a wildcard needs a domain of two
+///   labels at least;
+/// - metadata host names (and wildcards over them) resolve to addresses that stay refused.
 fn misleading(entry: &str) -> Option<&'static str> {
-    const EMBEDDING: [&str; 3] = ["::ffff:0:0/96", "64:ff9b::/96", "2002::/16"];
+    const EMBEDDING: [&str; 7] = [
+        "::/96",
+        "::ffff:0:0/96",
+        "::ffff:0:0:0/96",
+        "64:ff9b::/96",
+        "64:ff9b:1::/48",
+        "2002::/16",
+        "2001::/32",
+    ];
+    const METADATA_NAMES: [&str; 4] = [
+        "metadata",
+        "metadata.google.internal",
+        "instance-data",
+        "instance-data.ec2.internal",
+    ];
     let lower = entry.to_ascii_lowercase();
-    if lower.contains(':') {
-        let net = lower.parse::<ipnet::IpNet>().ok().or_else(|| {
-            lower
-                .parse::<std::net::IpAddr>()
-                .ok()
-                .map(ipnet::IpNet::from)
-        });
-        if let Some(net) = net {
-            let embeds = EMBEDDING.iter().any(|e| {
-                let e: ipnet::IpNet = e.parse().expect("valid literal");
-                e.contains(&net.network()) || net.contains(&e.network())
-            });
-            if embeds {
-                return Some("write IPv4 destinations as IPv4 addresses or networks");
-            }
+    let net = lower.parse::<ipnet::IpNet>().ok().or_else(|| {
+        lower
+            .parse::<std::net::IpAddr>()
+            .ok()
+            .map(ipnet::IpNet::from)
+    });
+    if let Some(ipnet::IpNet::V6(net)) = net {
+        // Loopback (and the unspecified address) sit inside ::/96 but embed nothing.
+        if net.prefix_len() == 128
+            && net.addr().segments()[..7].iter().all(|s| *s == 0)
+            && net.addr().segments()[7] <= 1
+        {
+            return None;
         }
+        let embeds = EMBEDDING.iter().any(|e| {
+            let e: ipnet::Ipv6Net = e.parse().expect("valid literal");
+            e.contains(&net.network()) || net.contains(&e.network())
+        });
+        return embeds.then_some("write IPv4 destinations as IPv4 addresses or networks");
     }
-    let label_count = lower.trim_start_matches("*.").split('.').count();
-    if lower == "*" || (lower.starts_with("*.") && label_count < 2) {
+    if net.is_some() {
+        return None;
+    }
+    if !lower
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-.*".contains(&b))
+    {
+        return Some("host names are ASCII letters, digits, '-' and '.' (IDNs in punycode)");
+    }
+    let name = lower.trim_end_matches('.');
+    let labels: Vec<&str> = name.split('.').collect();
+    let numeric = |l: &&str| {
+        !l.is_empty()
+            && (l.bytes().all(|b| b.is_ascii_digit())
+                || l.strip_prefix("0x")
+                    .is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit())))
+    };
+    if labels.iter().all(numeric) || labels.windows(4).any(|w| w.iter().all(numeric)) {
+        return Some("this names an IPv4 address: write it as a dotted IPv4 address or network");
+    }
+    let bare = name.trim_start_matches("*.");
+    if name == "*" || (name.starts_with("*.") && bare.split('.').count() < 2) {
         return Some("a wildcard must name a domain with at least two labels (*.corp.example)");
     }
-    if ["metadata", "metadata.google.internal", "instance-data"]
-        .contains(&lower.trim_end_matches('.'))
-    {
-        return Some("a cloud metadata host name, which connectors may never reach");
+    let covers_metadata = METADATA_NAMES
+        .iter()
+        .any(|m| *m == name || (name.starts_with("*.") && m.ends_with(&format!(".{bare}"))));
+    covers_metadata.then_some("a cloud metadata host name, which connectors may never reach")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::misleading;
+
+    #[test]
+    fn entries_that_would_mislead_are_named() {
+        for entry in [
+            "::169.254.169.254",
+            "::/96",
+            "::ffff:0:a9fe:a9fe",
+            "64:ff9b:1::a9fe:a9fe",
+            "2001:0:4136:e378::/64",
+            "2852039166",
+            "0xa9fea9fe",
+            "0251.0376.0251.0376",
+            "169.254.43518",
+            "169.254.169.254.",
+            "169.254.169.254.nip.io",
+            "*",
+            "*.com",
+            "*.google.internal",
+            "metadata.google.internal",
+            "instance-data.ec2.internal",
+            "\u{ff4d}etadata.google.internal",
+        ] {
+            assert!(misleading(entry).is_some(), "{entry}");
+        }
+        for entry in [
+            "127.0.0.1",
+            "10.0.0.0/8",
+            "::1",
+            "fd12::/16",
+            "db.internal",
+            "*.corp.example",
+        ] {
+            assert_eq!(misleading(entry), None, "{entry}");
+        }
     }
-    None
 }
 
 async fn view(state: &SharedState) -> Result<EgressView> {

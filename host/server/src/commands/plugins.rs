@@ -119,7 +119,12 @@ pub async fn plugin_install(
         &opened.store,
         candidate,
         &proposal.capabilities,
-        Some(proposal.publisher.as_deref().unwrap_or(install::UNSIGNED)),
+        // Only a change that was shown is approved: one that happens between the prompt and
+        // the write is refused by `activate`.
+        proposal
+            .publisher_change
+            .as_ref()
+            .map(|_| proposal.publisher.as_deref().unwrap_or(install::UNSIGNED)),
         None,
         audit("plugin.install", "lathe plugin install"),
     )

@@ -113,7 +113,7 @@ impl Change {
     pub async fn datasource_update(&mut self, row: &DatasourceRow) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE datasources SET name = $3, config = $4, secrets = $5, key_version = $6, \
-             max_rows = $7, updated_at = $8, disabled = $9 WHERE workspace_id = $1 AND id = $2",
+             max_rows = $7, updated_at = $8 WHERE workspace_id = $1 AND id = $2",
         )
         .bind(&row.workspace_id)
         .bind(&row.id)
@@ -123,7 +123,6 @@ impl Change {
         .bind(row.key_version)
         .bind(row.max_rows)
         .bind(row.updated_at)
-        .bind(&row.disabled)
         .execute(&mut *self.tx)
         .await
         .map_err(|e| super::conflict_on_unique(e, NAME_TAKEN))?;

@@ -367,17 +367,23 @@ impl Change {
         Ok(found.is_some())
     }
 
-    /// Clears the disabled mark of a datasource. `false` when the row is gone.
-    pub async fn datasource_enable(&mut self, workspace_id: &str, id: &str) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE datasources SET disabled = NULL, updated_at = $3 \
-             WHERE workspace_id = $1 AND id = $2",
-        )
-        .bind(workspace_id)
-        .bind(id)
-        .bind(now_ms())
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(done.rows_affected() == 1)
+    /// Enables a datasource (`None`) or disables it with `reason` unless it is disabled
+    /// already (an earlier reason stays). Returns the mark as it now is.
+    pub async fn datasource_set_disabled(
+        &mut self,
+        workspace_id: &str,
+        id: &str,
+        reason: Option<&str>,
+    ) -> Result<Option<String>> {
+        let sql = "UPDATE datasources SET disabled = CASE WHEN CAST($3 AS TEXT) IS NULL THEN NULL \
+                   ELSE COALESCE(disabled, CAST($3 AS TEXT)) END \
+                   WHERE workspace_id = $1 AND id = $2 RETURNING disabled";
+        let row: Option<(Option<String>,)> = sqlx::query_as(sql)
+            .bind(workspace_id)
+            .bind(id)
+            .bind(reason)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.map(|(d,)| d).ok_or(Error::NotFound)
     }
 }
