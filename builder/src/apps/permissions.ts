@@ -18,3 +18,8 @@ export function canOnApp(permissions: Permissions | undefined, appId: string, ac
   if (!permissions) return false;
   return permissions.apps.all.includes(action) || (permissions.apps.by_id[appId]?.includes(action) ?? false);
 }
+
+export function canOnDatasource(permissions: Permissions | undefined, datasourceId: string, action: Action): boolean {
+  if (!permissions) return false;
+  return permissions.datasources.all.includes(action) || (permissions.datasources.by_id[datasourceId]?.includes(action) ?? false);
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fromText, scopeNames, suggestions, typedName } from "./BindableField";
+import { fromText, scopeNames, suggestionKey, suggestions, typedName } from "./BindableField";
 
 describe("property fields", () => {
   const scope = { components: { search: { value: "" } }, queries: { list: { rows: [] } }, variables: { sel: null }, page: {}, url: {}, user: {} };
@@ -18,5 +18,16 @@ describe("property fields", () => {
     expect(fromText('{"q": "{{ components.a.value }}"}', "json")).toEqual({ q: "{{ components.a.value }}" });
     expect(fromText("{{ queries.list.rows }}", "json")).toBe("{{ queries.list.rows }}");
     expect(fromText("", "text")).toBeUndefined();
+  });
+  it("moves through suggestions with the keyboard only while they are open", () => {
+    expect(suggestionKey("ArrowDown", true)).toEqual({ move: 1 });
+    expect(suggestionKey("ArrowUp", true)).toEqual({ move: -1 });
+    expect(suggestionKey("Enter", true)).toEqual({ pick: true });
+    expect(suggestionKey("Tab", true)).toEqual({ pick: true });
+    expect(suggestionKey("Escape", true)).toEqual({ close: true });
+    expect(suggestionKey("a", true)).toBeNull();
+    // Closed: Enter and Tab keep their usual meaning (submit, next field).
+    expect(suggestionKey("Enter", false)).toBeNull();
+    expect(suggestionKey("Tab", false)).toBeNull();
   });
 });

@@ -1,7 +1,7 @@
 // One property field of the panel. Any value may be a `{{ expression }}`: the field shows what
 // it evaluates to (or its error) underneath, against the running preview's scope, and
 // suggests scope names while the caret is inside `{{ }}`.
-import { useId, useState } from "react";
+import { useId, useLayoutEffect, useRef, useState, type KeyboardEvent } from "react";
 import { displayText, resolveProps, type Scope } from "../expressions";
 import type { PropKind } from "./catalog";
 
@@ -32,6 +32,21 @@ export function typedName(text: string, caret: number): string | null {
 export function suggestions(names: readonly string[], typed: string | null, limit = 8): string[] {
   if (typed === null) return [];
   return names.filter((n) => n.startsWith(typed) && n !== typed).slice(0, limit);
+}
+
+export type SuggestionKey = { move: number } | { pick: true } | { close: true } | null;
+
+/**
+ * What a key does while suggestions are open: arrows move the highlight (wrapping), Enter
+ * and Tab take the highlighted name, Escape closes the list; anything else is the field's.
+ */
+export function suggestionKey(key: string, open: boolean): SuggestionKey {
+  if (!open) return null;
+  if (key === "ArrowDown") return { move: 1 };
+  if (key === "ArrowUp") return { move: -1 };
+  if (key === "Enter" || key === "Tab") return { pick: true };
+  if (key === "Escape") return { close: true };
+  return null;
 }
 
 export function asText(value: unknown, kind: PropKind): string {
@@ -77,18 +92,60 @@ export function BindableField({
 }) {
   const id = useId();
   const [caret, setCaret] = useState<number | null>(null);
+  const [active, setActive] = useState(0);
+  // Escape hides the list until the caret moves or the text changes.
+  const [dismissedAt, setDismissedAt] = useState<number | null>(null);
+  const field = useRef<HTMLInputElement & HTMLTextAreaElement>(null);
+  const placeCaret = useRef<number | null>(null);
   const text = asText(value, kind);
   const bound = text.includes("{{");
-  const names = caret === null ? [] : suggestions(scopeNames(scope), typedName(text, caret));
+  const names = caret === null || caret === dismissedAt ? [] : suggestions(scopeNames(scope), typedName(text, caret));
+  const highlighted = Math.min(active, Math.max(0, names.length - 1));
+
+  // After a suggestion is inserted the new value re-renders the field; the caret goes after it.
+  useLayoutEffect(() => {
+    if (placeCaret.current === null || !field.current) return;
+    field.current.setSelectionRange(placeCaret.current, placeCaret.current);
+    placeCaret.current = null;
+  });
 
   const insert = (name: string) => {
     if (caret === null) return;
     const typed = typedName(text, caret) ?? "";
     const next = text.slice(0, caret - typed.length) + name + text.slice(caret);
+    const at = caret - typed.length + name.length;
     onChange(fromText(next, kind));
-    setCaret(caret - typed.length + name.length);
+    placeCaret.current = at;
+    setCaret(at);
+    setActive(0);
   };
-  const track = (e: { currentTarget: HTMLInputElement | HTMLTextAreaElement }) => setCaret(e.currentTarget.selectionStart);
+  const track = (e: { currentTarget: HTMLInputElement | HTMLTextAreaElement }) => {
+    const at = e.currentTarget.selectionStart;
+    if (at !== caret) {
+      setCaret(at);
+      setActive(0);
+      setDismissedAt(null);
+    }
+  };
+  const onKeyDown = (e: KeyboardEvent) => {
+    const action = suggestionKey(e.key, names.length > 0);
+    if (action === null) return;
+    e.preventDefault();
+    if ("move" in action) setActive((highlighted + action.move + names.length) % names.length);
+    else if ("pick" in action) insert(names[highlighted] ?? "");
+    else setDismissedAt(caret);
+  };
+  const listId = `${id}-suggestions`;
+  const combobox = {
+    role: "combobox",
+    "aria-autocomplete": "list" as const,
+    "aria-expanded": names.length > 0,
+    "aria-controls": names.length > 0 ? listId : undefined,
+    "aria-activedescendant": names.length > 0 ? `${listId}-${highlighted}` : undefined,
+    onKeyDown,
+    onSelect: track,
+    onBlur: () => setCaret(null),
+  };
 
   let input;
   if (kind === "boolean" && !bound) {
@@ -108,31 +165,33 @@ export function BindableField({
     input = (
       <textarea
         id={id}
+        ref={field}
         className="mono"
         rows={Math.min(6, Math.max(2, text.split("\n").length))}
         value={text}
         spellCheck={false}
+        {...combobox}
         onChange={(e) => {
           onChange(fromText(e.target.value, kind));
           track(e);
+          setDismissedAt(null);
         }}
-        onSelect={track}
-        onBlur={() => setCaret(null)}
       />
     );
   } else {
     input = (
       <input
         id={id}
+        ref={field}
         value={text}
         spellCheck={false}
         className={bound ? "mono" : undefined}
+        {...combobox}
         onChange={(e) => {
           onChange(fromText(e.target.value, kind));
           track(e);
+          setDismissedAt(null);
         }}
-        onSelect={track}
-        onBlur={() => setCaret(null)}
       />
     );
   }
@@ -144,9 +203,9 @@ export function BindableField({
       <label htmlFor={id}>{label}</label>
       {input}
       {names.length > 0 ? (
-        <ul className="suggestions" role="listbox" aria-label={`Suggestions for ${label}`}>
-          {names.map((n) => (
-            <li key={n} role="option" aria-selected={false} onMouseDown={(e) => (e.preventDefault(), insert(n))}>
+        <ul className="suggestions" id={listId} role="listbox" aria-label={`Suggestions for ${label}`}>
+          {names.map((n, i) => (
+            <li key={n} id={`${listId}-${i}`} role="option" aria-selected={i === highlighted} onMouseDown={(e) => (e.preventDefault(), insert(n))} onMouseEnter={() => setActive(i)}>
               {n}
             </li>
           ))}

@@ -15,6 +15,7 @@ import * as edit from "./edit";
 import { createHistory, push, redo, undo, type History } from "./history";
 import { locateProblem, type SaveProblemTarget } from "./problems";
 import { PropertyPanel, type PanelNames } from "./PropertyPanel";
+import { renameComponent, renameQuery } from "./rename";
 
 type Definition = edit.Definition;
 export type SaveState = { busy: boolean; problem: Problem | null; target: SaveProblemTarget | null };
@@ -171,6 +172,7 @@ export function Editor({ draft, ws, app, user }: { draft: ReturnType<typeof useD
               names={names}
               problem={draft.save.target}
               onChange={(queries: Query[], key) => change((d) => ({ ...d, queries }), key)}
+              onRename={(from, to) => change((d) => renameQuery(d, from, to))}
             />
           ) : null}
         </div>
@@ -184,6 +186,10 @@ export function Editor({ draft, ws, app, user }: { draft: ReturnType<typeof useD
             names={names}
             problem={draft.save.target}
             change={(update: (c: Component) => Component, key) => change((d) => edit.updateComponent(d, found.component.id, update), key)}
+            rename={(to) => {
+              change((d) => renameComponent(d, found.component.id, to));
+              setSelected(to);
+            }}
             remove={() => (change((d) => edit.removeComponent(d, found.component.id)), setSelected(null))}
             setLayout={(field, value) => {
               const l = found.component.layout;

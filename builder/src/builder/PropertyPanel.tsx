@@ -1,12 +1,14 @@
 // The property panel: the selected component's id, its props (per type, from catalog.ts),
 // its layout and its event handlers. Every change goes through `change` with a merge key, so
 // typing in one field is one undo step.
+import { useState } from "react";
 import type { Component, EventHandler } from "../api/app-definition.gen";
 import type { Scope } from "../expressions";
 import { BindableField } from "./BindableField";
 import { TYPE_INFO } from "./catalog";
 import { EventsEditor } from "./EventsEditor";
 import type { SaveProblemTarget } from "./problems";
+import { nameProblem } from "./rename";
 
 export type PanelNames = { queries: string[]; pages: string[]; modals: string[]; components: string[]; variables: string[] };
 
@@ -16,6 +18,7 @@ export function PropertyPanel({
   names,
   problem,
   change,
+  rename,
   remove,
   setLayout,
 }: {
@@ -24,6 +27,8 @@ export function PropertyPanel({
   names: PanelNames;
   problem: SaveProblemTarget | null;
   change(update: (c: Component) => Component, mergeKey: string | null): void;
+  /** Gives the component a new id; references to it follow (rename.ts). */
+  rename(to: string): void;
   remove(): void;
   setLayout(field: "x" | "y" | "w" | "h", value: number): void;
 }) {
@@ -53,6 +58,7 @@ export function PropertyPanel({
           Delete
         </button>
       </div>
+      <IdField id={component.id} taken={names.components} rename={rename} />
       {mine && (mine.field === null || !Object.keys(props).some((k) => mine.field?.startsWith(`props.${k}`))) && !mine.field?.startsWith("events") && !mine.field?.startsWith("layout") ? (
         <p className="field-error" role="alert">
           {mine.message}
@@ -105,4 +111,30 @@ export function PropertyPanel({
 function withoutEvents(c: Component): Component {
   const { events: _events, ...rest } = c;
   return rest;
+}
+
+// The component's id, edited in place and applied on Enter or when the field loses focus.
+function IdField({ id, taken, rename }: { id: string; taken: readonly string[]; rename(to: string): void }) {
+  const [value, setValue] = useState(id);
+  const problem = value === id ? null : nameProblem(value, new Set(taken), "component");
+  const apply = () => {
+    if (value !== id && problem === null) rename(value);
+  };
+  return (
+    <label className="field">
+      Name
+      <input
+        value={value}
+        aria-invalid={problem !== null}
+        spellCheck={false}
+        onChange={(e) => setValue(e.target.value)}
+        onBlur={apply}
+        onKeyDown={(e) => {
+          if (e.key === "Enter") apply();
+          else if (e.key === "Escape") setValue(id);
+        }}
+      />
+      {problem ? <span className="field-error">{problem}</span> : <span className="field-hint">Bindings and handlers that use it are updated.</span>}
+    </label>
+  );
 }

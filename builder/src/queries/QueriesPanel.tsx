@@ -10,13 +10,13 @@ import type { Scope } from "../expressions";
 import { EventsEditor } from "../builder/EventsEditor";
 import type { PanelNames } from "../builder/PropertyPanel";
 import type { SaveProblemTarget } from "../builder/problems";
+import { nameProblem } from "../builder/rename";
 import { BusyButton, ProblemText } from "../ui/feedback";
 import { detectInputs, detectStateReads, withDetectedInputs } from "./detect";
 import { JsonArea, SchemaForm } from "./SchemaForm";
 import { PreviewResult } from "./PreviewResult";
 
 type Operation = { title?: string; schema?: unknown };
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 export function QueriesPanel({
   ws,
@@ -25,6 +25,7 @@ export function QueriesPanel({
   names,
   problem,
   onChange,
+  onRename,
 }: {
   ws: string;
   queries: readonly Query[];
@@ -32,6 +33,8 @@ export function QueriesPanel({
   names: PanelNames;
   problem: SaveProblemTarget | null;
   onChange(queries: Query[], mergeKey: string | null): void;
+  /** Renames a query; references to it follow (builder/rename.ts). */
+  onRename(from: string, to: string): void;
 }) {
   const [selected, setSelected] = useState<string | null>(queries[0]?.name ?? null);
   const datasources = useLoad(() => call(api.GET("/api/v1/workspaces/{ws}/datasources", { params: { path: { ws } } })), [ws]).state;
@@ -77,9 +80,10 @@ export function QueriesPanel({
           scope={scope}
           names={names}
           problem={problem?.kind === "query" && problem.name === query.name ? problem : null}
-          onChange={(next, key) => {
-            onChange(queries.map((q) => (q === query ? next : q)), key);
-            if (next.name !== query.name) setSelected(next.name);
+          onChange={(next, key) => onChange(queries.map((q) => (q === query ? next : q)), key)}
+          onRename={(to) => {
+            onRename(query.name, to);
+            setSelected(to);
           }}
           onDelete={() => {
             onChange(queries.filter((q) => q !== query), null);
@@ -109,6 +113,7 @@ function QueryEditor({
   names,
   problem,
   onChange,
+  onRename,
   onDelete,
 }: {
   ws: string;
@@ -121,6 +126,7 @@ function QueryEditor({
   names: PanelNames;
   problem: Extract<SaveProblemTarget, { kind: "query" }> | null;
   onChange(next: Query, mergeKey: string | null): void;
+  onRename(to: string): void;
   onDelete(): void;
 }) {
   const [name, setName] = useState(query.name);
@@ -133,7 +139,8 @@ function QueryEditor({
   const operation = operations[query.operation];
   const inputs = detectInputs(query.query);
   const reads = detectStateReads(query.query);
-  const nameProblem = name !== query.name ? (!IDENTIFIER.test(name) ? "letters, digits and _; not starting with a digit" : queries.some((q) => q.name === name) ? "another query has this name" : null) : null;
+  const renameProblem = name === query.name ? null : nameProblem(name, new Set(queries.map((q) => q.name)), "query");
+  const applyName = () => renameProblem === null && name !== query.name && onRename(name);
   const events = (query as Query & { events?: EventHandler[] }).events ?? [];
   const fieldProblem = (field: string) => (problem && (problem.field === field || (problem.field ?? "").startsWith(`${field}/`)) ? problem.message : null);
 
@@ -159,11 +166,16 @@ function QueryEditor({
           Name
           <input
             value={name}
-            aria-invalid={nameProblem !== null}
+            aria-invalid={renameProblem !== null}
+            spellCheck={false}
             onChange={(e) => setName(e.target.value)}
-            onBlur={() => nameProblem === null && name !== query.name && onChange({ ...query, name }, null)}
+            onBlur={applyName}
+            onKeyDown={(e) => {
+              if (e.key === "Enter") applyName();
+              else if (e.key === "Escape") setName(query.name);
+            }}
           />
-          {nameProblem ? <span className="field-error">{nameProblem}</span> : null}
+          {renameProblem ? <span className="field-error">{renameProblem}</span> : null}
         </label>
         <label className="field">
           Datasource

@@ -5,6 +5,7 @@ import { useEffect, useMemo, useState, type FormEvent } from "react";
 import { useNavigate, useParams } from "react-router-dom";
 import { api, call, problemMessage, type Problem, type Schemas } from "../../api/client";
 import { useLoad } from "../../api/hooks";
+import { canOnDatasource, type Permissions } from "../../apps/permissions";
 import { BusyButton, ProblemText, Spinner } from "../../ui/feedback";
 import { WorkspaceAdmin } from "../AdminLayout";
 import { manifestInfo, type PluginView } from "../plugins/manifest";
@@ -16,10 +17,10 @@ type Datasource = Schemas["DatasourceView"];
 
 export function DatasourceEditorPage() {
   const { id } = useParams();
-  return <WorkspaceAdmin area="datasources">{(ws) => <Loader ws={ws} id={id} key={id ?? "new"} />}</WorkspaceAdmin>;
+  return <WorkspaceAdmin area="datasources">{(ws, permissions) => <Loader ws={ws} id={id} permissions={permissions} key={id ?? "new"} />}</WorkspaceAdmin>;
 }
 
-function Loader({ ws, id }: { ws: string; id: string | undefined }) {
+function Loader({ ws, id, permissions }: { ws: string; id: string | undefined; permissions: Permissions }) {
   const plugins = useLoad(() => call(api.GET("/api/v1/plugins")), []);
   const datasource = useLoad(
     () => (id ? call(api.GET("/api/v1/workspaces/{ws}/datasources/{id}", { params: { path: { ws, id } } })) : Promise.resolve({ ok: true as const, data: null })),
@@ -29,10 +30,17 @@ function Loader({ ws, id }: { ws: string; id: string | undefined }) {
   const failed = plugins.state.status === "error" ? plugins.state.problem : datasource.state.status === "error" ? datasource.state.problem : null;
   if (failed) return <ProblemText problem={failed} />;
   if (plugins.state.status !== "ok" || datasource.state.status !== "ok") return <Spinner />;
-  return <Editor ws={ws} plugins={plugins.state.data} saved={datasource.state.data} reload={datasource.reload} />;
+  const saved = datasource.state.data;
+  // Who holds only `use` sees the settings (secrets stay write-only) and can test, but the
+  // form is read-only and Save, Delete and Enable are not offered.
+  const access = {
+    configure: saved ? canOnDatasource(permissions, saved.id, "configure") : permissions.datasources.all.includes("configure"),
+    use: saved ? canOnDatasource(permissions, saved.id, "use") : false,
+  };
+  return <Editor ws={ws} plugins={plugins.state.data} saved={saved} access={access} reload={datasource.reload} />;
 }
 
-function Editor({ ws, plugins, saved, reload }: { ws: string; plugins: PluginView[]; saved: Datasource | null; reload: () => void }) {
+function Editor({ ws, plugins, saved, access, reload }: { ws: string; plugins: PluginView[]; saved: Datasource | null; access: { configure: boolean; use: boolean }; reload: () => void }) {
   const navigate = useNavigate();
   const [pluginId, setPluginId] = useState(saved?.plugin ?? manifestInfo(plugins[0] ?? ({ manifest: {} } as PluginView)).id);
   const plugin = plugins.find((p) => manifestInfo(p).id === pluginId);
@@ -80,12 +88,12 @@ function Editor({ ws, plugins, saved, reload }: { ws: string; plugins: PluginVie
     else navigate(`/workspaces/${ws}/settings/datasources/${result.data.id}`, { replace: true });
   }
 
-  const busy = saving;
+  const busy = saving || !access.configure;
   return (
     <>
       <div className="admin-head">
         <h1>{saved ? saved.name : "New datasource"}</h1>
-        {saved ? (
+        {saved && access.configure ? (
           <ConfirmButton
             label="Delete"
             question="Delete this datasource? Apps using it stop working."
@@ -94,7 +102,12 @@ function Editor({ ws, plugins, saved, reload }: { ws: string; plugins: PluginVie
           />
         ) : null}
       </div>
-      {saved?.disabled ? <DisabledNotice ws={ws} datasource={saved} onEnabled={reload} /> : null}
+      {saved?.disabled ? <DisabledNotice ws={ws} datasource={saved} canEnable={access.configure} onEnabled={reload} /> : null}
+      {access.configure ? null : (
+        <p className="muted" role="note">
+          You may use this datasource in queries but not change its settings; ask someone with configure access.
+        </p>
+      )}
       <form className="panel" onSubmit={(e) => void save(e)} noValidate aria-label="Datasource">
         <div className="form-grid">
           <label htmlFor="ds-name">Name *</label>
@@ -135,10 +148,12 @@ function Editor({ ws, plugins, saved, reload }: { ws: string; plugins: PluginVie
           </div>
         </div>
         <div className="actions-row">
-          <BusyButton busy={saving} className="primary" type="submit" disabled={!plugin}>
-            {saved ? "Save" : "Create datasource"}
-          </BusyButton>
-          {saved ? <TestConnection ws={ws} id={saved.id} /> : <span className="muted">Save first, then test the connection.</span>}
+          {access.configure ? (
+            <BusyButton busy={saving} className="primary" type="submit" disabled={!plugin}>
+              {saved ? "Save" : "Create datasource"}
+            </BusyButton>
+          ) : null}
+          {saved ? access.use ? <TestConnection ws={ws} id={saved.id} /> : null : <span className="muted">Save first, then test the connection.</span>}
         </div>
         <ProblemText problem={problem} />
       </form>
@@ -167,7 +182,7 @@ function TestConnection({ ws, id }: { ws: string; id: string }) {
   );
 }
 
-function DisabledNotice({ ws, datasource, onEnabled }: { ws: string; datasource: Datasource; onEnabled: () => void }) {
+function DisabledNotice({ ws, datasource, canEnable, onEnabled }: { ws: string; datasource: Datasource; canEnable: boolean; onEnabled: () => void }) {
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<Problem | null>(null);
   async function enable() {
@@ -180,9 +195,11 @@ function DisabledNotice({ ws, datasource, onEnabled }: { ws: string; datasource:
   return (
     <div className="warning" role="status">
       <strong>Disabled:</strong> {datasource.disabled}{" "}
-      <BusyButton busy={busy} onClick={() => void enable()}>
-        Enable
-      </BusyButton>
+      {canEnable ? (
+        <BusyButton busy={busy} onClick={() => void enable()}>
+          Enable
+        </BusyButton>
+      ) : null}
       <ProblemText problem={problem} />
     </div>
   );
