@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { seed } from "./lathe.mjs";
+import { LatheClient, seed } from "./lathe.mjs";
 
 const env = (/** @type {string} */ name) => {
   const value = process.env[name];
@@ -191,11 +191,35 @@ describe("the builder", () => {
     await panel.getByLabel("Query", { exact: true }).selectOption("query1");
     await panel.getByLabel("Inputs", { exact: true }).fill('{"search": "{{ components.textInput1.value }}"}');
 
-    // The table shows the query's rows; the panel evaluates the binding under the field.
+    // The table shows the query's rows, the binding completed from the keyboard; the panel
+    // evaluates it under the field.
     await page.getByRole("button", { name: "Select table1" }).click();
-    await panel.getByLabel("Data", { exact: true }).fill("{{ queries.query1.rows }}");
+    const data = panel.getByLabel("Data", { exact: true });
+    await data.fill("{{ queries.query1.r");
+    const suggestions = panel.getByRole("listbox", { name: "Suggestions for Data" });
+    await suggestions.getByRole("option", { name: "queries.query1.rows", exact: true }).waitFor();
+    await data.press("ArrowDown");
+    await data.press("ArrowUp");
+    assert.equal(await suggestions.getByRole("option", { selected: true }).textContent(), "queries.query1.rows");
+    await data.press("Enter");
+    await data.pressSequentially(" }}");
+    assert.equal(await data.inputValue(), "{{ queries.query1.rows }}");
     await panel.locator(".field-value").first().waitFor();
     await page.screenshot({ path: path.join(screenshots, "builder-canvas.png") });
+
+    // Renaming the input and the query carries the binding and the handler along.
+    await page.getByRole("button", { name: "Select textInput1" }).click();
+    await panel.getByLabel("Name", { exact: true }).fill("search");
+    await panel.getByLabel("Name", { exact: true }).press("Enter");
+    await page.locator('[data-component="search"]').waitFor();
+    const queryName = page.getByTestId("queries-panel").getByLabel("Name", { exact: true });
+    await queryName.fill("customers");
+    await queryName.press("Enter");
+    await page.getByTestId("queries-panel").getByRole("button", { name: "customers", exact: true }).waitFor();
+    assert.equal(await panel.getByLabel("Query", { exact: true }).inputValue(), "customers");
+    assert.equal(await panel.getByLabel("Inputs", { exact: true }).inputValue(), '{\n  "search": "{{ components.search.value }}"\n}');
+    await page.getByRole("button", { name: "Select table1" }).click();
+    assert.equal(await panel.getByLabel("Data", { exact: true }).inputValue(), "{{ queries.customers.rows }}");
 
     await page.getByRole("button", { name: "Save" }).click();
     await page.locator('button:text-is("Saved"), .release .problem[role=alert]').first().waitFor();
@@ -210,7 +234,7 @@ describe("the builder", () => {
     const viewer = await newPage();
     await signIn(viewer.page, seeded.viewer);
     await open(viewer.page, `/apps/${seeded.ws}/orders-report`);
-    await viewer.page.locator("#input-textInput1").fill("grace");
+    await viewer.page.locator("#input-search").fill("grace");
     const rows = viewer.page.locator('[data-component="table1"] tbody tr');
     await viewer.page.waitForFunction(() => {
       const cells = [...document.querySelectorAll('[data-component="table1"] tbody tr')];
@@ -218,10 +242,41 @@ describe("the builder", () => {
     });
     assert.equal(await rows.count(), 1);
     // The hostile name is data: typing "<img" finds it and shows it as text.
-    await viewer.page.locator("#input-textInput1").fill("<img");
+    await viewer.page.locator("#input-search").fill("<img");
     await viewer.page.locator('[data-component="table1"] td', { hasText: "<img src=x onerror=alert(1)>" }).waitFor();
     assert.equal(await viewer.page.locator("img").count(), 0);
     assert.deepEqual([...dialogs, ...viewer.dialogs], []);
     await viewer.page.context().close();
+  });
+
+  // Last: it adds a workspace, and the sign-in test expects the admin's first one.
+  it("shows a datasource read-only to a builder who may use it but not configure it", async () => {
+    const api = new LatheClient(base);
+    await api.login(admin.email, admin.password);
+    const ws = (await api.request("POST", "/workspaces", { name: "Use only" })).id;
+    const user = { email: "use-only@example.com", password: "use-only-password-1" };
+    await api.request("POST", "/users", user);
+    await api.request("POST", `/workspaces/${ws}/members`, { email: user.email, role: "builder" });
+    /** @type {{ id: string, kind: string, action: string, datasource_id?: string | null }[]} */
+    const grants = await api.request("GET", `/workspaces/${ws}/roles/builder/grants`);
+    const configureAll = grants.find((g) => g.kind === "datasource" && g.action === "configure" && !g.datasource_id);
+    assert.ok(configureAll, "a new workspace lets builders configure every datasource");
+    await api.request("DELETE", `/workspaces/${ws}/roles/builder/grants/${configureAll.id}`);
+    const datasource = await api.request("POST", `/workspaces/${ws}/datasources`, {
+      name: "shared-db",
+      plugin: "postgres",
+      config: { host: "127.0.0.1", port: 5432, username: "postgres", database: env("E2E_DATABASE") },
+    });
+
+    const { page } = await newPage();
+    await signIn(page, user);
+    await open(page, `/workspaces/${ws}/settings/datasources/${datasource.id}`);
+    await page.getByRole("note").getByText("not change its settings").waitFor();
+    assert.equal(await page.getByLabel("Name *").isDisabled(), true);
+    assert.equal(await page.getByRole("button", { name: "Save" }).count(), 0);
+    assert.equal(await page.getByRole("button", { name: "Delete" }).count(), 0);
+    await page.getByRole("button", { name: "Test connection" }).click();
+    await page.getByText(/Connected/).waitFor();
+    await page.context().close();
   });
 });
