@@ -272,7 +272,7 @@ describe("the builder", () => {
     await signIn(page, user);
     await open(page, `/workspaces/${ws}/settings/datasources/${datasource.id}`);
     await page.getByRole("note").getByText("not change its settings").waitFor();
-    assert.equal(await page.getByLabel("Name *").isDisabled(), true);
+    assert.equal(await page.locator("#ds-name").isDisabled(), true);
     assert.equal(await page.getByRole("button", { name: "Save" }).count(), 0);
     assert.equal(await page.getByRole("button", { name: "Delete" }).count(), 0);
     await page.getByRole("button", { name: "Test connection" }).click();

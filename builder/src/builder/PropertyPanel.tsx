@@ -1,7 +1,7 @@
 // The property panel: the selected component's id, its props (per type, from catalog.ts),
 // its layout and its event handlers. Every change goes through `change` with a merge key, so
 // typing in one field is one undo step.
-import { useState } from "react";
+import { useId, useState } from "react";
 import type { Component, EventHandler } from "../api/app-definition.gen";
 import type { Scope } from "../expressions";
 import { BindableField } from "./BindableField";
@@ -120,10 +120,12 @@ function IdField({ id, taken, rename }: { id: string; taken: readonly string[]; 
   const apply = () => {
     if (value !== id && problem === null) rename(value);
   };
+  const inputId = useId();
   return (
-    <label className="field">
-      Name
+    <div className="field">
+      <label htmlFor={inputId}>Name</label>
       <input
+        id={inputId}
         value={value}
         aria-invalid={problem !== null}
         spellCheck={false}
@@ -134,7 +136,7 @@ function IdField({ id, taken, rename }: { id: string; taken: readonly string[]; 
           else if (e.key === "Escape") setValue(id);
         }}
       />
-      {problem ? <span className="field-error">{problem}</span> : <span className="field-hint">Bindings and handlers that use it are updated.</span>}
-    </label>
+      {problem ? <p className="field-error">{problem}</p> : <p className="field-hint">Bindings and handlers that use it are updated.</p>}
+    </div>
   );
 }
