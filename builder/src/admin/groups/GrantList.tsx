@@ -92,7 +92,7 @@ export function GrantList({
                 <td>{text}</td>
                 <td className="muted"><When at={g.created_at} /></td>
                 <td className="actions">
-                  {canRemove ? <ConfirmButton label="Remove" question={`Take away ${text}?`} action={() => remove(g)} onDone={onChanged} /> : null}
+                  {canRemove ? <ConfirmButton label="Remove" question={`Take away “${text}”?`} action={() => remove(g)} onDone={onChanged} /> : null}
                 </td>
               </tr>
             );
