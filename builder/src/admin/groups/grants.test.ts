@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Schemas } from "../../api/client";
-import { ACTIONS, describeGrant, grantableActions, grantBody, holds, membersToAdd, objectChoices, objectPicker, type Names } from "./grants";
+import { ACTIONS, describeGrant, sortGrants, grantableActions, grantBody, holds, membersToAdd, objectChoices, objectPicker, type Names } from "./grants";
 
 const names: Names = {
   apps: new Map([
@@ -35,6 +35,25 @@ describe("grants in words", () => {
   it("falls back to the id of an object that is gone", () => {
     expect(describeGrant({ action: "view", kind: "app", app_id: "app-9" }, names)).toBe("view · app app-9");
     expect(describeGrant({ action: "configure", kind: "datasource", datasource_id: "ds-9" }, names)).toBe("configure · datasource ds-9");
+  });
+});
+
+describe("the order of grants", () => {
+  it("follows the actions, every object first, then objects by name", () => {
+    const grants = [
+      { action: "build", kind: "workspace" },
+      { action: "view", kind: "app", app_id: "app-2" },
+      { action: "use", kind: "datasource" },
+      { action: "view", kind: "app", app_id: "app-1" },
+      { action: "view", kind: "app" },
+    ] as const;
+    expect(sortGrants(grants, names).map((g) => describeGrant(g, names))).toEqual([
+      "view · every app",
+      "view · app Customers",
+      "view · app Orders report",
+      "use · every datasource",
+      "build · workspace",
+    ]);
   });
 });
 

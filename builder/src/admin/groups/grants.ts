@@ -60,6 +60,15 @@ export function describeGrant(grant: Pick<Grant, "action" | "kind" | "app_id" | 
   return `${actionLabel(grant.action)} · ${grantObject(grant, names)}`;
 }
 
+/**
+ * Grants in a reading order: by action as the form offers them, then "every" before single
+ * objects, then by what the object is called.
+ */
+export function sortGrants<G extends Pick<Grant, "action" | "kind" | "app_id" | "datasource_id">>(grants: readonly G[], names: Names): G[] {
+  const key = (g: G) => ((g.app_id ?? g.datasource_id) ? `1${grantObject(g, names)}` : "0");
+  return [...grants].sort((a, b) => ACTIONS.indexOf(a.action) - ACTIONS.indexOf(b.action) || key(a).localeCompare(key(b)));
+}
+
 /** The object picker an action needs: apps, datasources, or none for a workspace action. */
 export function objectPicker(action: Action): "app" | "datasource" | null {
   const kind = actionKind(action);
