@@ -7,7 +7,7 @@ import { useLoad, type Load } from "../../api/hooks";
 import type { Permissions } from "../../apps/permissions";
 import { BusyButton, ProblemText, Spinner } from "../../ui/feedback";
 import { ConfirmButton, When } from "../ui";
-import { actionKind, actionLabel, describeGrant, grantableActions, grantBody, objectChoices, objectPicker, type Action, type Grant, type GrantCreate, type Kind, type Names } from "./grants";
+import { actionKind, actionLabel, describeGrant, grantableActions, grantBody, objectChoices, objectPicker, sortGrants, type Action, type Grant, type GrantCreate, type Kind, type Names } from "./grants";
 
 type AppSummary = Schemas["AppSummary"];
 
@@ -75,7 +75,7 @@ export function GrantList({
   add: (body: GrantCreate) => Promise<ApiResult<unknown>>;
   remove: (grant: Grant) => Promise<ApiResult<unknown>>;
 }) {
-  const items = grants.data ?? [];
+  const items = sortGrants(grants.data ?? [], objects.names);
   return (
     <section className="panel" aria-label={label}>
       <div className="section-head">
@@ -90,7 +90,7 @@ export function GrantList({
             return (
               <tr key={g.id} data-testid="grant-row">
                 <td>{text}</td>
-                <td className="muted"><When at={g.created_at} /></td>
+                <td className="muted when"><When at={g.created_at} /></td>
                 <td className="actions">
                   {canRemove ? <ConfirmButton label="Remove" question={`Take away “${text}”?`} action={() => remove(g)} onDone={onChanged} /> : null}
                 </td>

@@ -209,7 +209,7 @@ function GroupHead({ ws, group, onRenamed, onDeleted }: { ws: string; group: Gro
           />
         </div>
       )}
-      <p className="muted">
+      <p className="muted created">
         Created <When at={group.created_at} />
       </p>
       <ProblemText problem={problem} />
@@ -235,7 +235,7 @@ function GroupMembers({ ws, group, workspaceMembers }: { ws: string; group: Grou
           {items.map((m) => (
             <tr key={m.user_id} data-testid="group-member-row">
               <td>{m.email}</td>
-              <td className="muted">added <When at={m.added_at} /></td>
+              <td className="muted when">added <When at={m.added_at} /></td>
               <td className="actions">
                 <ConfirmButton
                   label="Remove"

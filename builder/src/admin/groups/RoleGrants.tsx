@@ -13,10 +13,7 @@ export function RoleGrants({ ws, permissions, objects }: { ws: string; permissio
   const admin = permissions.role === "admin";
   return (
     <>
-      <p className="muted">
-        Admins hold everything. Builders and viewers hold what is granted to their role here, and what their groups grant.
-        {admin ? null : " Only workspace admins change what a role holds."}
-      </p>
+      <p className="muted">Admins hold everything. Builders and viewers hold what is granted to their role here, and what their groups grant.</p>
       {roles.map((role) => <RoleGrantList key={role} ws={ws} role={role} admin={admin} permissions={permissions} objects={objects} />)}
     </>
   );
