@@ -180,6 +180,8 @@ describe("administration", () => {
     await page.waitForURL(`**/workspaces/${ws}/settings/datasources`);
     assert.equal(await page.getByRole("link", { name: "Plugins" }).count(), 0);
     assert.equal(await page.getByRole("link", { name: "Members" }).count(), 0);
+    await page.getByRole("link", { name: "Datasources" }).waitFor();
+    assert.equal(await page.getByRole("link", { name: "Groups & grants" }).count(), 0);
     await open(page, "/instance/plugins");
     await page.getByTestId("no-instance-access").waitFor();
     await page.context().close();
@@ -203,6 +205,77 @@ describe("administration", () => {
     await page.getByRole("button", { name: "Apply" }).click();
     await page.waitForFunction(() => [...document.querySelectorAll("[data-testid=audit-row]")].every((r) => r.textContent?.includes("member.add")));
     await shot(page, "admin-audit.png");
+    await page.context().close();
+  });
+
+  it("manages a group: a member, a grant on one app in words, rename, delete, and a refusal beside its form", async () => {
+    const app = await api.request("POST", `/workspaces/${ws}/apps`, { name: "Invoices", slug: "invoices" });
+    const builder = new LatheClient(base);
+    await builder.login(builderUser.email, builderUser.password);
+    const before = await builder.request("GET", `/workspaces/${ws}/permissions/me`);
+    assert.deepEqual(before.groups, []);
+    assert.ok(!before.workspace.includes("read_audit"), "builders don't read the audit log by default");
+
+    const page = await newPage();
+    await signIn(page, admin);
+    await open(page, `/workspaces/${ws}/settings`);
+    await page.getByRole("link", { name: "Groups & grants" }).click();
+    await page.waitForURL(`**/workspaces/${ws}/settings/groups`);
+    await page.getByLabel("Group name", { exact: true }).fill("Finance");
+    await page.getByRole("button", { name: "Create group" }).click();
+    const group = page.getByRole("region", { name: "Group Finance", exact: true });
+    await group.waitFor();
+    await page.getByTestId("group-row").filter({ hasText: "Finance" }).waitFor();
+
+    await group.getByLabel("Member to add").selectOption({ label: builderUser.email });
+    await group.getByRole("button", { name: "Add to group" }).click();
+    await group.getByTestId("group-member-row").filter({ hasText: builderUser.email }).waitFor();
+
+    // `view` on one app, named in the list; and a workspace action builders don't hold, so
+    // the API shows the group's grants reached its member.
+    const grants = page.getByRole("region", { name: "Grants of Finance", exact: true });
+    await grants.getByLabel("Action", { exact: true }).selectOption("view");
+    await grants.getByLabel("On", { exact: true }).selectOption({ label: "Invoices" });
+    await grants.getByRole("button", { name: "Grant", exact: true }).click();
+    await grants.getByTestId("grant-row").filter({ hasText: "view · app Invoices" }).waitFor();
+    await grants.getByLabel("Action", { exact: true }).selectOption("read_audit");
+    await grants.getByRole("button", { name: "Grant", exact: true }).click();
+    await grants.getByTestId("grant-row").filter({ hasText: "read audit · workspace" }).waitFor();
+    await shot(page, "admin-groups.png");
+
+    const id = (await api.request("GET", `/workspaces/${ws}/groups`)).find((/** @type {any} */ g) => g.name === "Finance").id;
+    const stored = await api.request("GET", `/workspaces/${ws}/groups/${id}/grants`);
+    assert.ok(stored.some((/** @type {any} */ g) => g.action === "view" && g.kind === "app" && g.app_id === app.id));
+    const granted = await builder.request("GET", `/workspaces/${ws}/permissions/me`);
+    assert.deepEqual(granted.groups.map((/** @type {any} */ g) => g.name), ["Finance"]);
+    assert.ok(granted.apps.by_id[app.id]?.includes("view"));
+    assert.ok(granted.workspace.includes("read_audit"));
+
+    // A second group of the same name: the server's refusal, beside the form that asked.
+    const refusal = await api.request("POST", `/workspaces/${ws}/groups`, { name: "Finance" }).then(
+      () => assert.fail("a duplicate group name was accepted"),
+      (/** @type {Error} */ e) => e.message,
+    );
+    const detail = JSON.parse(refusal.slice(refusal.indexOf("{"))).detail;
+    assert.ok(detail, `a problem with a detail: ${refusal}`);
+    await page.getByLabel("Group name", { exact: true }).fill("Finance");
+    await page.getByRole("button", { name: "Create group" }).click();
+    await page.getByRole("form", { name: "New group" }).getByRole("alert").filter({ hasText: detail }).waitFor();
+    assert.equal(await page.getByTestId("group-row").filter({ hasText: "Finance" }).count(), 1);
+
+    await group.getByRole("button", { name: "Rename" }).click();
+    await page.getByLabel("New group name").fill("Finance team");
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    const renamed = page.getByRole("region", { name: "Group Finance team", exact: true });
+    await renamed.getByTestId("group-name").filter({ hasText: "Finance team" }).waitFor();
+    await page.getByTestId("group-row").filter({ hasText: "Finance team" }).waitFor();
+
+    await renamed.getByRole("button", { name: "Delete group" }).click();
+    await renamed.getByRole("button", { name: "Delete group" }).click();
+    await page.getByTestId("group-row").filter({ hasText: "Finance" }).waitFor({ state: "detached" });
+    const after = await builder.request("GET", `/workspaces/${ws}/permissions/me`);
+    assert.deepEqual(after.groups, []);
+    assert.ok(!after.workspace.includes("read_audit"), "the group's grants went with it");
     await page.context().close();
   });
 });

@@ -10,8 +10,7 @@ import { PageMessage, ProblemText, Spinner } from "../ui/feedback";
 import { lastWorkspace } from "../apps/lastWorkspace";
 import "./admin.css";
 
-// Groups and role grants have no pages yet (see builder/README.md), so they are not offered.
-export type WorkspaceArea = "datasources" | "constants" | "members" | "audit";
+export type WorkspaceArea = "datasources" | "constants" | "members" | "groups" | "audit";
 
 /** Which workspace settings pages the caller may open. */
 export function workspaceAreas(permissions: Permissions | undefined): WorkspaceArea[] {
@@ -20,6 +19,7 @@ export function workspaceAreas(permissions: Permissions | undefined): WorkspaceA
   if (canInWorkspace(permissions, "build")) areas.push("datasources");
   if (canInWorkspace(permissions, "build") || canInWorkspace(permissions, "manage_constants")) areas.push("constants");
   if (canInWorkspace(permissions, "manage_members")) areas.push("members");
+  if (canInWorkspace(permissions, "manage_groups")) areas.push("groups");
   if (canInWorkspace(permissions, "read_audit")) areas.push("audit");
   return areas;
 }
@@ -28,6 +28,7 @@ const workspaceLabels: Record<WorkspaceArea, string> = {
   datasources: "Datasources",
   constants: "Constants & secrets",
   members: "Members",
+  groups: "Groups & grants",
   audit: "Audit log",
 };
 

@@ -8,6 +8,7 @@ import { AuditPage } from "./audit/AuditPage";
 import { ConstantsPage } from "./constants/ConstantsPage";
 import { DatasourceEditorPage } from "./datasources/DatasourceEditor";
 import { DatasourcesPage } from "./datasources/DatasourcesPage";
+import { GroupsPage } from "./groups/GroupsPage";
 import { MembersPage } from "./people/MembersPage";
 import { EgressPage } from "./plugins/EgressPage";
 import { PluginsPage } from "./plugins/PluginsPage";
@@ -30,6 +31,7 @@ export const adminRoutes: RouteObject[] = [
   { path: "/workspaces/:ws/settings/datasources/:id", element: <DatasourceEditorPage /> },
   { path: "/workspaces/:ws/settings/constants", element: <ConstantsPage /> },
   { path: "/workspaces/:ws/settings/members", element: <MembersPage /> },
+  { path: "/workspaces/:ws/settings/groups", element: <GroupsPage /> },
   { path: "/workspaces/:ws/settings/audit", element: <AuditPage scope="workspace" /> },
   { path: "/instance", element: <Navigate to="/instance/plugins" replace /> },
   { path: "/instance/plugins", element: <PluginsPage /> },
