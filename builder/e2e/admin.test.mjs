@@ -62,6 +62,15 @@ async function signIn(page, who) {
   await page.waitForURL((url) => url.pathname !== "/signin");
 }
 
+/** Polls `check` until it holds, for state the page changes in the background. */
+async function waitUntil(/** @type {() => Promise<boolean>} */ check, timeout = 10_000) {
+  const end = Date.now() + timeout;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error("timed out waiting for a condition");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** @param {import("playwright-core").Page} page @param {string} name */
 const shot = (page, name) => page.screenshot({ path: path.join(screenshots, name) });
 
@@ -281,6 +290,68 @@ describe("administration", () => {
 });
 
 describe("versions", () => {
+  it("adds a member, changes their role, and shows a refusal beside the form", async () => {
+    const member = { email: "member-e2e@example.com", password: "member-password-1" };
+    await api.request("POST", "/users", member);
+    const page = await newPage();
+    await signIn(page, admin);
+    await open(page, `/workspaces/${ws}/settings/members`);
+    const form = page.getByRole("form", { name: "Invite" });
+    await form.getByLabel("Email to invite").fill(member.email);
+    await form.getByLabel("Role to give").selectOption("viewer");
+    await form.getByRole("button", { name: "Add existing user" }).click();
+    await form.getByRole("status").getByText(`${member.email} was added.`).waitFor();
+
+    const row = page.getByRole("row").filter({ hasText: member.email });
+    await row.getByLabel("Role").selectOption("builder");
+    await page.waitForFunction(() => !document.querySelector("select[aria-label=Role]:disabled"));
+    await waitUntil(async () => {
+      const now = /** @type {{ email: string, role: string }[]} */ (await api.request("GET", `/workspaces/${ws}/members`));
+      return now.find((m) => m.email === member.email)?.role === "builder";
+    });
+
+    // Someone who has no account can't be added: the server's reason shows under the form.
+    await form.getByLabel("Email to invite").fill("nobody-e2e@example.com");
+    await form.getByRole("button", { name: "Add existing user" }).click();
+    await form.getByRole("alert").waitFor();
+    assert.match((await form.getByRole("alert").textContent()) ?? "", /\S/);
+    await page.context().close();
+  });
+
+  it("exports a released version without secrets and imports it elsewhere with its datasource mapped", async () => {
+    const secret = `export-secret-${Date.now()}`;
+    const pgConfig = { host: "127.0.0.1", port: 5432, username: env("E2E_PG_ROLE"), database: env("E2E_DATABASE") };
+    await api.request("POST", `/workspaces/${ws}/datasources`, { name: "export-src", plugin: "postgres", config: { ...pgConfig, password: secret } });
+    const app = await api.request("POST", `/workspaces/${ws}/apps`, { name: "Exported", slug: "exported" });
+    const definition = structuredClone(app.draft);
+    definition.queries = [{ name: "one", datasource: "export-src", operation: "sql", query: { sql: "select 1 as one" } }];
+    await api.request("PATCH", `/workspaces/${ws}/apps/exported`, { definition });
+    await api.request("POST", `/workspaces/${ws}/apps/exported/release`, { note: "to export" });
+    const other = (await api.request("POST", "/workspaces", { name: "Import target" })).id;
+    await api.request("POST", `/workspaces/${other}/datasources`, { name: "target-db", plugin: "postgres", config: pgConfig });
+
+    const page = await newPage();
+    await signIn(page, admin);
+    await open(page, `/workspaces/${ws}/apps/exported/versions`);
+    const row = page.getByTestId("version-row").filter({ hasText: "v1" });
+    const downloading = page.waitForEvent("download");
+    await row.getByRole("button", { name: "Export" }).click();
+    const file = path.join(work, "exported.lathe.json");
+    await (await downloading).saveAs(file);
+    const text = readFileSync(file, "utf8");
+    assert.ok(!text.includes(secret), "the export holds the datasource's password");
+    assert.deepEqual(JSON.parse(text).datasources, ["export-src"]);
+
+    await open(page, `/workspaces/${other}/import`);
+    await page.locator("#import-file").setInputFiles(file);
+    await page.locator("#map-export-src").selectOption("target-db");
+    await page.getByRole("button", { name: "Import", exact: true }).click();
+    await page.getByRole("status").getByText("as a draft").waitFor();
+    const imported = await api.request("GET", `/workspaces/${other}/apps/exported`);
+    assert.equal(imported.draft.queries[0].datasource, "target-db");
+    await page.context().close();
+  });
+
   it("restores a released version as the draft", async () => {
     const app = await api.request("POST", `/workspaces/${ws}/apps`, { name: "Versioned", slug: "versioned" });
     await api.request("POST", `/workspaces/${ws}/apps/versioned/release`, { note: "first" });
