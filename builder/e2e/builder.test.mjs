@@ -150,6 +150,8 @@ describe("the builder", () => {
 
     await open(page, `/builder/${seeded.ws}/customers`);
     await page.getByRole("button", { name: "Release draft" }).waitFor();
+    // This browser never saved or ran the seeded draft: its queries wait for a click.
+    await page.getByRole("button", { name: "Run its queries" }).click();
     await page.locator('[data-component="customersTable"] tbody tr').first().waitFor();
     await page.screenshot({ path: path.join(screenshots, "draft-preview.png") });
     await page.context().close();
@@ -161,6 +163,7 @@ describe("the builder", () => {
     await open(page, `/builder/${seeded.ws}/orders-report`);
     const canvas = page.getByTestId("canvas");
     await canvas.waitFor();
+    await page.getByRole("button", { name: "Run its queries" }).click();
 
     await page.locator("[data-palette=table]").dragTo(canvas, { targetPosition: { x: 20, y: 20 } });
     await page.locator('[data-component="table1"]').waitFor();
@@ -247,6 +250,65 @@ describe("the builder", () => {
     assert.equal(await viewer.page.locator("img").count(), 0);
     assert.deepEqual([...dialogs, ...viewer.dialogs], []);
     await viewer.page.context().close();
+  });
+
+  it("holds the queries of a draft someone else wrote until the admin chooses to run them", async () => {
+    const author = { email: "author@example.com", password: "author-password-1" };
+    const api = new LatheClient(base);
+    await api.login(admin.email, admin.password);
+    await api.request("POST", "/users", author);
+    await api.request("POST", `/workspaces/${seeded.ws}/members`, { email: author.email, role: "builder" });
+    const client = new LatheClient(base);
+    await client.login(author.email, author.password);
+    await client.request("POST", `/workspaces/${seeded.ws}/apps`, {
+      name: "Review me",
+      slug: "review-me",
+      definition: {
+        pages: [{ id: "page1", name: "Home", components: [{ id: "counts", type: "table", props: { data: "{{ queries.count.rows }}" }, layout: { x: 0, y: 0, w: 12, h: 4 } }] }],
+        queries: [
+          {
+            name: "count",
+            datasource: "customers-db",
+            operation: "sql",
+            query: { sql: "select count(*)::int as n from customers" },
+            runOnLoad: true,
+            events: [{ event: "onSuccess", action: "openUrl", url: "http://127.0.0.1:9/not-the-sign-in-page" }],
+          },
+        ],
+      },
+    });
+
+    const { page } = await newPage();
+    /** @type {string[]} */
+    const runs = [];
+    page.on("request", (r) => {
+      if (new URL(r.url()).pathname.includes("/queries/")) runs.push(r.url());
+    });
+    await signIn(page, admin);
+    await open(page, `/builder/${seeded.ws}/review-me`);
+    await page.getByTestId("run-consent").waitFor();
+    await page.locator('[data-component="counts"]').waitFor();
+    assert.deepEqual(runs, [], "nothing ran before the admin chose to");
+
+    await page.getByRole("button", { name: "Run its queries" }).click();
+    await page.locator('[data-component="counts"] tbody tr').first().waitFor();
+    assert.equal(runs.length, 1);
+    // The handler's address is named, not opened: the builder stays where it is.
+    await page.getByText("In the released app this opens http://127.0.0.1:9/not-the-sign-in-page").waitFor();
+    assert.equal(new URL(page.url()).pathname, `/builder/${seeded.ws}/review-me`);
+
+    // Agreed once for exactly these queries: reopening runs them at once.
+    await page.reload();
+    await page.locator('[data-component="counts"] tbody tr').first().waitFor();
+    assert.equal(await page.getByTestId("run-consent").count(), 0);
+
+    // The author changes a query: the admin is asked again.
+    const view = await client.request("GET", `/workspaces/${seeded.ws}/apps/review-me`);
+    view.draft.queries[0].query.sql = "select 2 as n";
+    await client.request("PATCH", `/workspaces/${seeded.ws}/apps/review-me`, { definition: view.draft });
+    await page.reload();
+    await page.getByTestId("run-consent").waitFor();
+    await page.context().close();
   });
 
   // Last: it adds a workspace, and the sign-in test expects the admin's first one.

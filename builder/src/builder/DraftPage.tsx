@@ -1,8 +1,8 @@
 // `/builder/{workspace}/{app}`: the app builder. It edits the draft (Editor.tsx; its preview
 // runs queries as the draft's, `?version=draft`), saves it and releases it. Members without
 // `edit` on the app are refused here, as the server refuses their draft requests.
-import { useState } from "react";
-import { Link, useParams } from "react-router-dom";
+import { useEffect, useState } from "react";
+import { Link, useBlocker, useParams } from "react-router-dom";
 import { api, call, problemMessage, type Problem } from "../api/client";
 import { useLoad } from "../api/hooks";
 import { canOnApp, usePermissions } from "../apps/permissions";
@@ -11,6 +11,7 @@ import { useMe } from "../auth/session";
 import { BusyButton, PageMessage, ProblemText, Spinner } from "../ui/feedback";
 import type { Definition } from "../viewer/runtime";
 import { Editor, useDraft } from "./Editor";
+import { browserStorage, isTrusted, trust } from "./runConsent";
 
 export function DraftPage() {
   const { ws = "", app = "" } = useParams();
@@ -58,7 +59,7 @@ export function DraftPage() {
     <DraftEditor
       key={view.id}
       ws={ws}
-      view={{ slug: view.slug, name: view.name, released: view.released !== null && view.released !== undefined, changed: view.draft_changed === true }}
+      view={{ id: view.id, slug: view.slug, name: view.name, released: view.released !== null && view.released !== undefined, changed: view.draft_changed === true }}
       initial={view.draft as unknown as Definition}
       user={{ id: me.user.id, email: me.user.email }}
       onReleased={reload}
@@ -74,13 +75,22 @@ function DraftEditor({
   onReleased,
 }: {
   ws: string;
-  view: { slug: string; name: string; released: boolean; changed: boolean };
+  view: { id: string; slug: string; name: string; released: boolean; changed: boolean };
   initial: Definition;
   user: { id: string; email: string };
   onReleased(): void;
 }) {
   const draft = useDraft(initial, ws, view.slug);
   const { save } = draft;
+  const leaving = useLeaveGuard(draft.dirty, draft.saveDraft);
+  const [runsAllowed, setRunsAllowed] = useState(() => isTrusted(browserStorage(), user.id, view.id, initial));
+  // What this user saves is theirs: it runs by itself the next time they open it.
+  useEffect(() => {
+    if (draft.saved !== initial) {
+      trust(browserStorage(), user.id, view.id, draft.saved);
+      setRunsAllowed(true);
+    }
+  }, [draft.saved, initial, user.id, view.id]);
   return (
     <Shell
       ws={ws}
@@ -110,7 +120,16 @@ function DraftEditor({
         </div>
       }
     >
-      <Editor draft={draft} ws={ws} app={view.slug} user={user} />
+      {runsAllowed ? null : (
+        <RunConsent
+          onRun={() => {
+            trust(browserStorage(), user.id, view.id, draft.saved);
+            setRunsAllowed(true);
+          }}
+        />
+      )}
+      <Editor draft={draft} ws={ws} app={view.slug} user={user} runsAllowed={runsAllowed} />
+      {leaving ? <LeaveDialog leaving={leaving} /> : null}
     </Shell>
   );
 }
@@ -142,5 +161,70 @@ function ReleaseButton({ ws, app, beforeRelease, onReleased }: { ws: string; app
       </BusyButton>
       {problem ? <ProblemText problem={problem} /> : null}
     </span>
+  );
+}
+
+// Shown instead of running a draft this user has not saved or agreed to run (runConsent.ts).
+function RunConsent({ onRun }: { onRun(): void }) {
+  return (
+    <div className="run-consent" role="status" data-testid="run-consent">
+      <p>
+        <strong>This draft's queries have not run.</strong> It was changed by someone else since you last saved or ran it here. In the
+        builder, queries run with your access: your datasources, your name in <code>{"{{ user }}"}</code>, and workspace secrets if you
+        are an admin. Read its queries and event handlers before running them.
+      </p>
+      <button type="button" className="primary" onClick={onRun}>
+        Run its queries
+      </button>
+    </div>
+  );
+}
+
+// Unsaved changes are not dropped silently: closing or reloading the tab asks the browser's
+// question, and leaving for another page of the builder asks ours.
+function useLeaveGuard(dirty: boolean, save: () => Promise<boolean>) {
+  useEffect(() => {
+    if (!dirty) return;
+    const ask = (event: BeforeUnloadEvent) => event.preventDefault();
+    window.addEventListener("beforeunload", ask);
+    return () => window.removeEventListener("beforeunload", ask);
+  }, [dirty]);
+  const blocker = useBlocker(({ currentLocation, nextLocation }) => dirty && currentLocation.pathname !== nextLocation.pathname);
+  const [saving, setSaving] = useState(false);
+  if (blocker.state !== "blocked") return null;
+  return {
+    saving,
+    stay: () => blocker.reset(),
+    leave: () => blocker.proceed(),
+    saveAndLeave: async () => {
+      setSaving(true);
+      const saved = await save();
+      setSaving(false);
+      // A refused save stays here, where its error shows beside the Save button.
+      if (saved) blocker.proceed();
+      else blocker.reset();
+    },
+  };
+}
+
+function LeaveDialog({ leaving }: { leaving: NonNullable<ReturnType<typeof useLeaveGuard>> }) {
+  return (
+    <div className="modal-backdrop">
+      <div className="modal leave-dialog" role="alertdialog" aria-modal="true" aria-labelledby="leave-title">
+        <h2 id="leave-title">Leave with unsaved changes?</h2>
+        <p>The changes since your last save are only in this tab.</p>
+        <div className="actions-row">
+          <BusyButton busy={leaving.saving} className="primary" onClick={() => void leaving.saveAndLeave()}>
+            Save and leave
+          </BusyButton>
+          <button type="button" onClick={leaving.leave} disabled={leaving.saving}>
+            Leave without saving
+          </button>
+          <button type="button" onClick={leaving.stay} disabled={leaving.saving}>
+            Stay
+          </button>
+        </div>
+      </div>
+    </div>
   );
 }

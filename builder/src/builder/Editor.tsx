@@ -49,6 +49,8 @@ export function useDraft(initial: Definition, ws: string, app: string) {
   return {
     definition: history.present,
     history,
+    /** What the server holds: the draft as loaded or last saved. */
+    saved,
     dirty: history.present !== saved,
     change,
     undo: () => setHistory(undo),
@@ -58,13 +60,26 @@ export function useDraft(initial: Definition, ws: string, app: string) {
   };
 }
 
-export function Editor({ draft, ws, app, user }: { draft: ReturnType<typeof useDraft>; ws: string; app: string; user: { id: string; email: string } }) {
+export function Editor({
+  draft,
+  ws,
+  app,
+  user,
+  runsAllowed,
+}: {
+  draft: ReturnType<typeof useDraft>;
+  ws: string;
+  app: string;
+  user: { id: string; email: string };
+  /** Whether the preview may run queries (runConsent.ts). */
+  runsAllowed: boolean;
+}) {
   const definition = draft.definition;
   const [pageId, setPageId] = useState(definition.pages[0].id);
   const [selected, setSelected] = useState<string | null>(null);
   const [showQueries, setShowQueries] = useState(true);
   const page = definition.pages.find((p) => p.id === pageId) ?? definition.pages[0];
-  const runtime = useAppRuntime(definition, { ws, app, version: "draft" }, user);
+  const runtime = useAppRuntime(definition, { ws, app, version: "draft" }, user, { runsAllowed, loadKey: draft.saved, preview: true });
   useEffect(() => runtime.setPage(page.id), [page.id, runtime.setPage]);
 
   const found = selected ? edit.findComponent(definition, selected) : null;
@@ -187,8 +202,11 @@ export function Editor({ draft, ws, app, user }: { draft: ReturnType<typeof useD
             problem={draft.save.target}
             change={(update: (c: Component) => Component, key) => change((d) => edit.updateComponent(d, found.component.id, update), key)}
             rename={(to) => {
-              change((d) => renameComponent(d, found.component.id, to));
-              setSelected(to);
+              const from = found.component.id;
+              change((d) => renameComponent(d, from, to));
+              // Still selected: follow the new name. Renamed on the way out (another
+              // component was clicked): keep the new selection.
+              setSelected((current) => (current === from ? to : current));
             }}
             remove={() => (change((d) => edit.removeComponent(d, found.component.id)), setSelected(null))}
             setLayout={(field, value) => {

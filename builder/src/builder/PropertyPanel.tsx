@@ -1,7 +1,7 @@
 // The property panel: the selected component's id, its props (per type, from catalog.ts),
 // its layout and its event handlers. Every change goes through `change` with a merge key, so
 // typing in one field is one undo step.
-import { useId, useState } from "react";
+import { useEffect, useId, useRef, useState } from "react";
 import type { Component, EventHandler } from "../api/app-definition.gen";
 import type { Scope } from "../expressions";
 import { BindableField } from "./BindableField";
@@ -113,13 +113,17 @@ function withoutEvents(c: Component): Component {
   return rest;
 }
 
-// The component's id, edited in place and applied on Enter or when the field loses focus.
+// The component's id, edited in place and applied on Enter, when the field loses focus, or
+// when the panel closes (a click on another component unmounts it before any blur).
 function IdField({ id, taken, rename }: { id: string; taken: readonly string[]; rename(to: string): void }) {
   const [value, setValue] = useState(id);
   const problem = value === id ? null : nameProblem(value, new Set(taken), "component");
   const apply = () => {
     if (value !== id && problem === null) rename(value);
   };
+  const pending = useRef(apply);
+  pending.current = apply;
+  useEffect(() => () => pending.current(), []);
   const inputId = useId();
   return (
     <div className="field">

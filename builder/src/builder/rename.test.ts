@@ -61,7 +61,7 @@ const app = (): Definition => ({
           layout: { x: 6, y: 0, w: 2, h: 1 },
           events: [
             { event: "click", action: "runQuery", query: "list", runIf: "{{ queries.list.rowCount > 0 }}" },
-            { event: "click", action: "openModal", modal: "dialog" },
+            { event: "click", action: "openModal", modal: "dialog", runIf: "components.search.value !== ''" },
           ],
         },
       ],
@@ -87,6 +87,11 @@ describe("renameComponent", () => {
     expect(findComponent(next, "note")?.component.props?.text).toBe("Looking for {{ components.customerSearch.value }}");
     expect(findComponent(next, "form1")?.component.events?.[0]).toMatchObject({ component: "customerSearch" });
     expect(next.queries?.[0]?.query.sql).toBe("select * from t where name ilike {{ '%' + components.customerSearch.value + '%' }}");
+  });
+
+  it("rewrites a bare runIf expression too", () => {
+    const next = renameComponent(app(), "search", "q");
+    expect(findComponent(next, "go")?.component.events?.[1]).toMatchObject({ runIf: "components.q.value !== ''" });
   });
 
   it("renames a modal in the handlers that open it", () => {

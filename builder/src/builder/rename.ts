@@ -1,6 +1,7 @@
 // Renaming a component or a query carries every reference along: `{{ components.old.value }}`
-// in any property, query template or handler becomes `{{ components.new.value }}`, and the
-// handlers that name it outright (`runQuery` → query, `openModal` → modal, …) follow. Text
+// in any property, query template or handler becomes `{{ components.new.value }}`, a bare
+// `runIf` expression is rewritten the same way, and the handlers that name it outright
+// (`runQuery` → query, `openModal` → modal, …) follow. Text
 // outside `{{ }}`, string literals and properties of other objects (`row.old`) are left alone.
 import type { Component, EventHandler, Query } from "../api/app-definition.gen";
 import { expressionReferences } from "../expressions/references";
@@ -45,7 +46,13 @@ function renameReferences(definition: Definition, root: Namespace, from: string,
   const fields = NAMED_FIELDS[root];
   const handler = (h: EventHandler): EventHandler => {
     const field = fields[h.action];
-    return field !== undefined && h[field] === from ? { ...h, [field]: to } : h;
+    let next = field !== undefined && h[field] === from ? { ...h, [field]: to } : h;
+    // `runIf` may also be a bare expression (`components.x.value !== ''`), without `{{ }}`.
+    if (typeof next.runIf === "string" && !hasBindings(next.runIf)) {
+      const runIf = rewriteExpression(next.runIf, root, from, to);
+      if (runIf !== next.runIf) next = { ...next, runIf };
+    }
+    return next;
   };
   const component = (c: Component): Component => ({
     ...c,

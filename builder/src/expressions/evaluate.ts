@@ -30,6 +30,12 @@ export const MAX_STEPS = 100_000;
 export const MAX_STRING_LENGTH = 1_000_000;
 /** Longest array an expression may build. */
 export const MAX_ARRAY_LENGTH = 100_000;
+/**
+ * Characters and items that built-in methods and helpers may go through per evaluation: a
+ * call is charged the size of its receiver, its arguments and its result. Steps alone don't
+ * bound the work, since one step can be a `replaceAll` over a million characters.
+ */
+export const MAX_WORK = 5_000_000;
 /** Nested calls of the expression's own arrow functions. */
 const MAX_CALL_DEPTH = 64;
 
@@ -97,6 +103,7 @@ export function evaluateExpression(source: string, scope: Scope): EvalResult {
 
 class Interpreter {
   private steps = 0;
+  private work = 0;
   private depth = 0;
 
   constructor(private readonly scope: Scope) {}
@@ -225,7 +232,7 @@ class Interpreter {
     if (callee.type === "Identifier" && !locals.has(callee.name as string)) {
       const name = callee.name as string;
       const helper = Object.hasOwn(FUNCTIONS, name) ? FUNCTIONS[name] : undefined;
-      if (helper) return checkSize(helper(...args()));
+      if (helper) return this.native(helper, undefined, args());
     }
 
     if (callee.type === "MemberExpression" && !callee.computed) {
@@ -239,7 +246,7 @@ class Interpreter {
         if (namespace) {
           const helper = Object.hasOwn(namespace, method) ? namespace[method] : undefined;
           if (!helper) throw new EvalError(`${name}.${method} is not available`);
-          return checkSize(helper(...args()));
+          return this.native(helper, undefined, args());
         }
       }
 
@@ -277,7 +284,20 @@ class Interpreter {
       a instanceof Closure ? (...cbArgs: unknown[]) => this.callClosure(a, cbArgs) : a,
     );
     const fn = (proto as Record<string, unknown>)[method] as (...a: unknown[]) => unknown;
-    return checkSize(fn.apply(receiver, nativeArgs));
+    return this.native(fn, receiver, nativeArgs);
+  }
+
+  /** Calls a built-in, charging its work before and after (see MAX_WORK). */
+  private native(fn: (...a: unknown[]) => unknown, receiver: unknown, args: unknown[]): unknown {
+    this.charge(sizeOf(receiver) + args.reduce<number>((sum, a) => sum + sizeOf(a), 0));
+    const result = checkSize(fn.apply(receiver, args));
+    this.charge(sizeOf(result));
+    return result;
+  }
+
+  private charge(units: number): void {
+    this.work += units;
+    if (this.work > MAX_WORK) throw new EvalError(`expression stopped: it went through more than ${MAX_WORK.toLocaleString("en")} characters or items`);
   }
 
   private callClosure(closure: Closure, args: unknown[]): unknown {
@@ -331,6 +351,7 @@ class Interpreter {
         if (typeof left === "string" || typeof right === "string") {
           const text = toText(left) + toText(right);
           if (text.length > MAX_STRING_LENGTH) throw new EvalError("string too long");
+          this.charge(text.length);
           return text;
         }
         return toNumber(left) + toNumber(right);
@@ -420,6 +441,12 @@ function checkSize(value: unknown): unknown {
   if (typeof value === "string" && value.length > MAX_STRING_LENGTH) throw new EvalError("string too long");
   if (Array.isArray(value) && value.length > MAX_ARRAY_LENGTH) throw new EvalError("array too long");
   return value;
+}
+
+// What a value costs to go through: its length for strings and arrays, one otherwise.
+function sizeOf(value: unknown): number {
+  if (typeof value === "string" || Array.isArray(value)) return value.length;
+  return 1;
 }
 
 function checkGrowth(receiver: string, method: string, args: unknown[]): void {

@@ -1,7 +1,7 @@
 // Expressions written to escape the sandbox, hang the tab or exhaust memory. Each must come
 // back as an error value (or a harmless value) without touching anything outside the scope.
 import { afterEach, describe, expect, it } from "vitest";
-import { evaluateExpression, MAX_STEPS, type Scope } from "./evaluate";
+import { evaluateExpression, MAX_STEPS, MAX_WORK, type Scope } from "./evaluate";
 
 const scope: Scope = {
   components: {},
@@ -168,5 +168,28 @@ describe("no assignments or statements", () => {
 
   it("leaves the scope untouched", () => {
     expect(scope.variables).toEqual({ text: "abc", list: [1, 2, 3], obj: { a: 1 } });
+  });
+});
+
+describe("work inside built-in methods is bounded too", () => {
+  it("stops a few big native calls long before they hang the tab", () => {
+    // Under the step budget (a few hundred nodes), but each map step makes and rewrites a
+    // million characters: without a work budget this ran for minutes.
+    const started = Date.now();
+    const error = refused(`"x".repeat(10000).split("").map(c => "ab".repeat(499999).replaceAll("a", "b").length).length`);
+    expect(error).toMatch(/characters or items/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it("charges repeated concatenation as it grows", () => {
+    expect(refused(`"x".repeat(100).split("").reduce((acc, c) => acc + "y".repeat(100000), "")`)).toMatch(/characters or items|string too long/);
+  });
+
+  it("leaves ordinary work on a large result alone", () => {
+    const rows = Array.from({ length: 10_000 }, (_, i) => ({ name: `customer ${i}`, email: `c${i}@example.com` }));
+    const big: Scope = { ...scope, queries: { list: { rows } } };
+    const result = evaluateExpression(`queries.list.rows.filter(r => r.name.includes("99")).map(r => r.email.toUpperCase()).length`, big);
+    expect(result).toEqual({ ok: true, value: rows.filter((r) => r.name.includes("99")).length });
+    expect(MAX_WORK).toBeGreaterThan(10_000 * 50);
   });
 });

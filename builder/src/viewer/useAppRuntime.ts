@@ -22,6 +22,27 @@ import {
 } from "./runtime";
 
 export type RuntimeTarget = { ws: string; app: string; version: "released" | "draft" };
+
+/** How the builder's preview differs from the viewer. The viewer passes none. */
+export type RuntimeOptions = {
+  /** False holds every query run (the builder, until its user agrees to run a draft). */
+  runsAllowed?: boolean;
+  /**
+   * The on-load queries run when the app opens, when runs become allowed, and whenever this
+   * changes (the builder passes the saved draft: its preview runs what the server holds, so
+   * editing alone runs nothing).
+   */
+  loadKey?: unknown;
+  /** The builder's preview: `openUrl` names the address instead of leaving the builder. */
+  preview?: boolean;
+};
+
+/**
+ * How many query runs may wait on each other's handlers at once: a query whose onSuccess
+ * runs itself (directly or round a cycle) stops here instead of running forever.
+ */
+export const MAX_HANDLER_CHAIN = 20;
+export const HELD_MESSAGE = "not run: this draft's queries run only after you choose to run them";
 export type Alert = { id: number; message: string; level: AlertLevel };
 
 export type AppRuntime = {
@@ -58,7 +79,9 @@ export function useAppRuntime(
   definition: Definition,
   target: RuntimeTarget,
   user: { id: string; email: string } | null,
+  options: RuntimeOptions = {},
 ): AppRuntime {
+  const { runsAllowed = true, loadKey, preview = false } = options;
   const location = useLocation();
   const [pageId, setPageId] = useState(definition.pages[0].id);
   // The state is kept in a ref and mirrored into React state to render: handlers of one event
@@ -75,6 +98,8 @@ export function useAppRuntime(
   // Only the newest run of a query may write its result, so a slow older answer can't
   // replace a newer one.
   const runIds = useRef(new Map<string, number>());
+  // Runs whose handlers are still running; see MAX_HANDLER_CHAIN.
+  const chain = useRef(0);
 
   const write = useCallback((change: (s: State) => State) => {
     stateRef.current = change(stateRef.current);
@@ -136,6 +161,14 @@ export function useAppRuntime(
     async (name: string, inputs?: Record<string, unknown>): Promise<boolean> => {
       const query = (definitionRef.current.queries ?? []).find((q) => q.name === name);
       if (!query) return false;
+      if (!runsAllowed) {
+        write((s) => ({ ...s, queries: { ...s.queries, [name]: { ...(s.queries[name] ?? IDLE_QUERY), isLoading: false, error: HELD_MESSAGE } } }));
+        return false;
+      }
+      if (chain.current >= MAX_HANDLER_CHAIN) {
+        showAlert(`Stopped before running "${name}": query handlers started ${MAX_HANDLER_CHAIN} runs that wait on each other (a loop?)`, "error");
+        return false;
+      }
       const runId = (runIds.current.get(name) ?? 0) + 1;
       runIds.current.set(name, runId);
       write((s) => ({ ...s, queries: { ...s.queries, [name]: { ...(s.queries[name] ?? IDLE_QUERY), isLoading: true } } }));
@@ -161,10 +194,17 @@ export function useAppRuntime(
         },
       }));
       const context = contextRef.current;
-      if (context) await runHandlers(queryHandlers(query), result.ok ? "onSuccess" : "onFailure", context);
+      if (context) {
+        chain.current++;
+        try {
+          await runHandlers(queryHandlers(query), result.ok ? "onSuccess" : "onFailure", context);
+        } finally {
+          chain.current--;
+        }
+      }
       return result.ok;
     },
-    [target.ws, target.app, target.version, write],
+    [target.ws, target.app, target.version, write, runsAllowed, showAlert],
   );
 
   const context: ActionContext = useMemo(
@@ -178,15 +218,18 @@ export function useAppRuntime(
         else throw new Error(`no page "${id}"`);
       },
       openUrl: (url, newTab) => {
+        // The builder stays where it is: leaving it would drop unsaved work, and a draft
+        // someone else wrote must not send its reviewer elsewhere.
+        if (preview) showAlert(`In the released app this opens ${url}`, "info");
         // noopener: the opened page gets no handle on the app's window.
-        if (newTab) window.open(url, "_blank", "noopener,noreferrer");
+        else if (newTab) window.open(url, "_blank", "noopener,noreferrer");
         else window.location.assign(url);
       },
       openModal: (id) => setModal(id, true),
       closeModal: (id) => setModal(id, false),
       setComponentValue: (id, value) => setComponentState(id, { value }),
     }),
-    [currentScope, runQuery, showAlert, definition.pages, write, setModal, setComponentState],
+    [currentScope, runQuery, showAlert, definition.pages, write, setModal, setComponentState, preview],
   );
   contextRef.current = context;
 
@@ -197,12 +240,12 @@ export function useAppRuntime(
     [context],
   );
 
-  const queryList = definition.queries;
   useEffect(() => {
-    for (const query of queryList ?? []) {
+    if (!runsAllowed) return;
+    for (const query of definitionRef.current.queries ?? []) {
       if (query.runOnLoad) void runQuery(query.name);
     }
-  }, [queryList, runQuery]);
+  }, [loadKey, runsAllowed, runQuery]);
 
   const scope = useMemo(
     () => buildScope({ page, ...state, queries: withIdle(state.queries), user, location }),

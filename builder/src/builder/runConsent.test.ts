@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import type { Definition } from "./edit";
+import { canonical, isTrusted, runFingerprint, trust } from "./runConsent";
+
+function memoryStorage() {
+  const items = new Map<string, string>();
+  return { getItem: (k: string) => items.get(k) ?? null, setItem: (k: string, v: string) => void items.set(k, v), items };
+}
+
+const draft = (sql: string, extra: Partial<Definition> = {}): Definition => ({
+  pages: [
+    {
+      id: "page1",
+      name: "Home",
+      components: [
+        {
+          id: "form1",
+          type: "form",
+          props: {},
+          layout: { x: 0, y: 0, w: 6, h: 4 },
+          children: [{ id: "go", type: "button", props: {}, layout: { x: 0, y: 0, w: 2, h: 1 }, events: [{ event: "click", action: "runQuery", query: "q" }] }],
+        },
+      ],
+    },
+  ],
+  queries: [{ name: "q", datasource: "db", operation: "sql", query: { sql }, runOnLoad: true }],
+  ...extra,
+});
+
+describe("run consent", () => {
+  it("trusts exactly what was saved or agreed to, per user and app", () => {
+    const storage = memoryStorage();
+    expect(isTrusted(storage, "u1", "a1", draft("select 1"))).toBe(false);
+    trust(storage, "u1", "a1", draft("select 1"));
+    expect(isTrusted(storage, "u1", "a1", draft("select 1"))).toBe(true);
+    expect(isTrusted(storage, "u2", "a1", draft("select 1"))).toBe(false);
+    expect(isTrusted(storage, "u1", "a2", draft("select 1"))).toBe(false);
+    // Someone else changed a query: ask again.
+    expect(isTrusted(storage, "u1", "a1", draft("insert into loot select {{ secrets.key }}"))).toBe(false);
+  });
+
+  it("asks again when a handler changes, even deep in a container", () => {
+    const storage = memoryStorage();
+    const before = draft("select 1");
+    trust(storage, "u1", "a1", before);
+    const after = structuredClone(before);
+    const button = after.pages[0].components[0]?.children?.[0];
+    if (!button) throw new Error("fixture");
+    button.events = [{ event: "click", action: "openUrl", url: "http://127.0.0.1:9/phish" }];
+    expect(isTrusted(storage, "u1", "a1", after)).toBe(false);
+  });
+
+  it("ignores layout and text changes, and the order a store keeps keys in", () => {
+    const storage = memoryStorage();
+    trust(storage, "u1", "a1", draft("select 1"));
+    const moved = draft("select 1");
+    moved.pages[0].components[0]!.layout = { x: 3, y: 3, w: 6, h: 4 };
+    expect(isTrusted(storage, "u1", "a1", moved)).toBe(true);
+    expect(canonical({ b: 1, a: [{ d: 2, c: 3 }] })).toBe(canonical({ a: [{ c: 3, d: 2 }], b: 1 }));
+    expect(runFingerprint(draft("select 1"))).toBe(runFingerprint(JSON.parse(JSON.stringify(draft("select 1"))) as Definition));
+  });
+
+  it("fails safe when storage throws", () => {
+    const broken = {
+      getItem: () => {
+        throw new Error("denied");
+      },
+      setItem: () => {
+        throw new Error("full");
+      },
+    };
+    trust(broken, "u1", "a1", draft("select 1"));
+    expect(isTrusted(broken, "u1", "a1", draft("select 1"))).toBe(false);
+    expect(isTrusted(null, "u1", "a1", draft("select 1"))).toBe(false);
+  });
+});
