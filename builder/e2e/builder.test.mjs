@@ -97,7 +97,8 @@ describe("the builder", () => {
     const rows = page.getByTestId("app-row");
     await rows.nth(1).waitFor();
     assert.equal(await rows.count(), 2);
-    assert.ok(await page.getByTestId("new-app").isVisible(), "an admin can create apps");
+    // An admin can create apps (the button waits for permissions/me, which may answer last).
+    await page.getByTestId("new-app").waitFor();
     await page.screenshot({ path: path.join(screenshots, "apps.png") });
 
     await page.getByLabel("Search apps").fill("cust");
