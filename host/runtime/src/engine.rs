@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig};
 
@@ -89,7 +89,7 @@ impl Engine {
         std::fs::create_dir_all(&config.cache_dir).map_err(|e| {
             RuntimeError::host(format!("creating {}", config.cache_dir.display()), e)
         })?;
-        remove_partial_writes(&config.cache_dir);
+        tidy_cache(&config.cache_dir);
         start_ticker(&engine);
         Ok(Engine {
             inner: Arc::new(Inner {
@@ -123,7 +123,10 @@ impl Engine {
             // by `precompile_component` of an engine with the same compatibility hash, under
             // a name that includes the digest of their source and that hash.
             match unsafe { Component::deserialize_file(&self.inner.engine, &path) } {
-                Ok(component) => return Ok((component, digest)),
+                Ok(component) => {
+                    mark_used(&path);
+                    return Ok((component, digest));
+                }
                 Err(e) => {
                     tracing::warn!(path = %path.display(), error = %e, "discarding unreadable compiled component");
                     let _ = std::fs::remove_file(&path);
@@ -175,25 +178,59 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), RuntimeError> {
     Ok(())
 }
 
-/// Removes the temporary files of writes a killed process left half done (`write_atomically`
-/// names them `.tmp…`; a finished write was renamed to its final name). Only files older
-/// than any write takes: another process may share the cache and be writing now.
-fn remove_partial_writes(dir: &Path) {
+/// A compiled component no engine has loaded for this long is removed when an engine
+/// starts: a plugin version since updated or removed, or another Lathe build's file (its
+/// compatibility hash differs). Loading a file renews it (`mark_used`); a file in use stays
+/// readable after removal (it is mapped), and one needed again is compiled again.
+pub const UNUSED_COMPILED_KEPT_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Clears the cache directory of what nobody will read: the temporary files of writes a
+/// killed process left half done (`write_atomically` names them `.tmp…`; a finished write was
+/// renamed to its final name), once older than any write takes, since another process may
+/// share the cache and be writing now; and compiled components unused for
+/// [`UNUSED_COMPILED_KEPT_FOR`].
+fn tidy_cache(dir: &Path) {
     const ABANDONED: Duration = Duration::from_secs(600);
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
+    let mut unused = 0;
     for entry in entries.flatten() {
-        let abandoned = entry
+        let Some(age) = entry
             .metadata()
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > ABANDONED);
-        if abandoned && entry.file_name().to_string_lossy().starts_with(".tmp") {
+        else {
+            continue;
+        };
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(".tmp") && age > ABANDONED {
             let _ = std::fs::remove_file(entry.path());
+        } else if name.ends_with(".cwasm")
+            && age > UNUSED_COMPILED_KEPT_FOR
+            && std::fs::remove_file(entry.path()).is_ok()
+        {
+            unused += 1;
         }
     }
+    if unused > 0 {
+        tracing::info!(
+            removed = unused,
+            dir = %dir.display(),
+            "removed compiled components unused for 30 days"
+        );
+    }
+}
+
+/// Renews a compiled component's modification time, which `tidy_cache` reads as its last use.
+/// Opening for writing neither truncates nor changes the mapped bytes.
+fn mark_used(path: &Path) {
+    let _ = std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|file| file.set_modified(SystemTime::now()));
 }
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] from one thread, for as long as the

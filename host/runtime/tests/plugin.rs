@@ -5,6 +5,8 @@ mod common;
 use common::{component, root};
 use lathe_runtime::manifest::Manifest;
 use lathe_runtime::{Engine, EngineConfig, Plugin, RuntimeError};
+use std::os::unix::fs::MetadataExt;
+use std::time::{Duration, SystemTime};
 
 fn manifest() -> Manifest {
     Manifest::load(&root().join("tests/fixtures/hostile")).unwrap()
@@ -76,15 +78,13 @@ fn compiled_components_are_cached_and_a_corrupt_cache_entry_is_replaced() {
     assert_eq!(files.len(), 1);
     let name = files[0].file_name().unwrap().to_string_lossy().to_string();
     assert!(name.starts_with(&plugin.digest), "{name}");
-    let written = std::fs::metadata(&files[0]).unwrap().modified().unwrap();
+    let written = std::fs::metadata(&files[0]).unwrap().ino();
 
-    // A new engine (a restarted server) loads the compiled file instead of compiling.
+    // A new engine (a restarted server) loads the compiled file instead of compiling: a
+    // compile would have written a new file in its place.
     let restarted = Engine::new(EngineConfig::new(cache.path())).unwrap();
     let reloaded = Plugin::new(&restarted, manifest(), &wasm).unwrap();
-    assert_eq!(
-        std::fs::metadata(&files[0]).unwrap().modified().unwrap(),
-        written
-    );
+    assert_eq!(std::fs::metadata(&files[0]).unwrap().ino(), written);
 
     // A damaged entry is discarded and compiled again. (The entries are mapped into memory
     // while in use, so nothing may rewrite one in place: drop the users first, and replace
@@ -95,4 +95,63 @@ fn compiled_components_are_cached_and_a_corrupt_cache_entry_is_replaced() {
     let again = Engine::new(EngineConfig::new(cache.path())).unwrap();
     Plugin::new(&again, manifest(), &wasm).unwrap();
     assert!(std::fs::metadata(&files[0]).unwrap().len() > 1_000);
+}
+
+#[test]
+fn compiled_components_unused_for_30_days_are_removed_when_an_engine_starts() {
+    let cache = tempfile::tempdir().unwrap();
+    let wasm = component("lathe-fixture-hostile");
+    let age = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .unwrap()
+            .modified()
+            .unwrap()
+            .elapsed()
+            .unwrap_or_default()
+    };
+    let set_age = |path: &std::path::Path, days: u64| {
+        let when = SystemTime::now() - Duration::from_secs(days * 24 * 3600);
+        let file = std::fs::File::options().write(true).open(path).unwrap();
+        file.set_modified(when).unwrap();
+    };
+
+    let engine = Engine::new(EngineConfig::new(cache.path())).unwrap();
+    let plugin = Plugin::new(&engine, manifest(), &wasm).unwrap();
+    let in_use = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .unwrap();
+    drop((plugin, engine));
+    // Another build's file and a removed version's, untouched for 31 days; one of 29 days;
+    // and a file that is not a compiled component at all.
+    let stale = cache
+        .path()
+        .join(format!("{}-0000000000000000.cwasm", "a".repeat(64)));
+    let recent = cache
+        .path()
+        .join(format!("{}-0000000000000000.cwasm", "b".repeat(64)));
+    let other = cache.path().join("notes.txt");
+    for path in [&stale, &recent, &other] {
+        std::fs::write(path, b"x").unwrap();
+    }
+    set_age(&stale, 31);
+    set_age(&recent, 29);
+    set_age(&other, 31);
+    set_age(&in_use, 20);
+
+    let restarted = Engine::new(EngineConfig::new(cache.path())).unwrap();
+    assert!(
+        !stale.exists(),
+        "a compiled file unused for 31 days is removed"
+    );
+    assert!(recent.exists() && other.exists() && in_use.exists());
+
+    // Loading a compiled file renews it, so what is in use never ages out.
+    Plugin::new(&restarted, manifest(), &wasm).unwrap();
+    assert!(
+        age(&in_use) < Duration::from_secs(3600),
+        "{:?}",
+        age(&in_use)
+    );
 }
