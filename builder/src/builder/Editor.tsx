@@ -13,6 +13,7 @@ import { CATALOG, TYPE_INFO } from "./catalog";
 import { DRAG_TYPE, EditorGrid, ModalsStrip, type CanvasActions } from "./EditorCanvas";
 import * as edit from "./edit";
 import { createHistory, push, redo, undo, type History } from "./history";
+import { deleteShortcutApplies } from "./keys";
 import { PagesList } from "./PagesPanel";
 import { locateProblem, type SaveProblemTarget } from "./problems";
 import { PropertyPanel, type PanelNames } from "./PropertyPanel";
@@ -104,7 +105,7 @@ export function Editor({ draft, ws, app, user }: { draft: ReturnType<typeof useD
       } else if (mod && e.key.toLowerCase() === "y") {
         e.preventDefault();
         draft.redo();
-      } else if ((e.key === "Delete" || e.key === "Backspace") && selected) {
+      } else if ((e.key === "Delete" || e.key === "Backspace") && selected && deleteShortcutApplies(e.target)) {
         e.preventDefault();
         change((d) => edit.removeComponent(d, selected));
         setSelected(null);
