@@ -111,6 +111,13 @@ describe("administration", () => {
     await page.locator("#field-port").fill("70000");
     await page.getByRole("button", { name: "Save", exact: true }).click();
     await page.getByText("Port must be at most 65535.").waitFor();
+
+    // A new host would drop the stored password: the form says so beside the host, until the
+    // password is being entered again.
+    await page.locator("#field-host").fill("127.0.0.2");
+    assert.equal(await page.getByTestId("warning-host").textContent(), "Saving with a new host drops the stored password unless you enter it again.");
+    await page.getByTestId("secret-password").getByRole("button", { name: "Replace" }).click();
+    assert.equal(await page.getByTestId("warning-host").count(), 0);
     await page.context().close();
   });
 
