@@ -356,6 +356,11 @@ describe("versions", () => {
     await page.getByRole("status").getByText("as a draft").waitFor();
     const imported = await api.request("GET", `/workspaces/${other}/apps/exported`);
     assert.equal(imported.draft.queries[0].datasource, "target-db");
+
+    // The same file again: its slug is taken now, and the refusal sits beside the slug field.
+    await page.getByRole("button", { name: "Import", exact: true }).click();
+    await page.locator("#import-slug-problem[role=alert]").waitFor();
+    assert.match((await page.locator("#import-slug-problem").textContent()) ?? "", /slug/);
     await page.context().close();
   });
 

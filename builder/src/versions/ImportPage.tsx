@@ -7,7 +7,7 @@ import { api, call, type Problem, type Schemas } from "../api/client";
 import { useLoad } from "../api/hooks";
 import { Shell } from "../apps/Shell";
 import { BusyButton, ProblemText } from "../ui/feedback";
-import { datasourceMap, documentDatasources } from "./download";
+import { datasourceMap, documentDatasources, importProblemField } from "./download";
 import "../admin/admin.css";
 
 export function ImportPage() {
@@ -22,6 +22,8 @@ export function ImportPage() {
   const [problem, setProblem] = useState<Problem | null>(null);
   const [done, setDone] = useState<Schemas["AppImported"] | null>(null);
   const used = documentDatasources(document_);
+  // A refusal about the name or the slug shows beside that field; anything else below the form.
+  const field = problem ? importProblemField(problem) : null;
 
   async function pick(event: ChangeEvent<HTMLInputElement>) {
     setFileProblem(null);
@@ -67,9 +69,15 @@ export function ImportPage() {
               <p className="problem" role={fileProblem ? "alert" : undefined}>{fileProblem ?? "\u00a0"}</p>
             </div>
             <label htmlFor="import-name">Name</label>
-            <div className="field"><input id="import-name" placeholder="the document's" value={name} onChange={(e) => setName(e.target.value)} disabled={busy} /></div>
+            <div className="field">
+              <input id="import-name" placeholder="the document's" value={name} onChange={(e) => setName(e.target.value)} disabled={busy} aria-invalid={field === "name"} aria-describedby="import-name-problem" />
+              <ProblemText problem={field === "name" ? problem : null} id="import-name-problem" />
+            </div>
             <label htmlFor="import-slug">Slug</label>
-            <div className="field"><input id="import-slug" placeholder="the document's" value={slug} onChange={(e) => setSlug(e.target.value)} disabled={busy} /></div>
+            <div className="field">
+              <input id="import-slug" placeholder="the document's" value={slug} onChange={(e) => setSlug(e.target.value)} disabled={busy} aria-invalid={field === "slug"} aria-describedby="import-slug-problem" />
+              <ProblemText problem={field === "slug" ? problem : null} id="import-slug-problem" />
+            </div>
             {used.map((source) => (
               <div key={source} style={{ display: "contents" }}>
                 <label htmlFor={`map-${source}`}>Datasource “{source}”</label>
@@ -87,7 +95,7 @@ export function ImportPage() {
           <div className="actions-row">
             <BusyButton busy={busy} className="primary" type="submit" disabled={!document_}>Import</BusyButton>
           </div>
-          <ProblemText problem={problem} />
+          <ProblemText problem={field === null ? problem : null} />
         </form>
         {done ? (
           <div className="panel" role="status">
