@@ -5,13 +5,36 @@ import { useState, type ChangeEvent, type FormEvent } from "react";
 import { Link, useParams } from "react-router-dom";
 import { api, call, type Problem, type Schemas } from "../api/client";
 import { useLoad } from "../api/hooks";
+import { canInWorkspace, usePermissions } from "../apps/permissions";
 import { Shell } from "../apps/Shell";
-import { BusyButton, ProblemText } from "../ui/feedback";
+import { BusyButton, PageMessage, ProblemText, Spinner } from "../ui/feedback";
 import { datasourceMap, documentDatasources, importProblemField } from "./download";
 import "../admin/admin.css";
 
 export function ImportPage() {
   const { ws = "" } = useParams();
+  const permissions = usePermissions(ws).state;
+  // Importing creates an app: the form is only for who may build in the workspace.
+  if (!permissions.data) {
+    return (
+      <Shell ws={ws}>
+        {permissions.status === "error" ? <ProblemText problem={permissions.problem} /> : <PageMessage title="Import an app"><Spinner /></PageMessage>}
+      </Shell>
+    );
+  }
+  if (!canInWorkspace(permissions.data, "build")) {
+    return (
+      <Shell ws={ws}>
+        <PageMessage title="You can't import apps here">
+          <p data-testid="no-import-access">Your role in this workspace doesn't let you create apps.</p>
+        </PageMessage>
+      </Shell>
+    );
+  }
+  return <ImportForm ws={ws} />;
+}
+
+function ImportForm({ ws }: { ws: string }) {
   const datasources = useLoad(() => call(api.GET("/api/v1/workspaces/{ws}/datasources", { params: { path: { ws } } })), [ws]);
   const [document_, setDocument] = useState<Record<string, unknown> | null>(null);
   const [fileProblem, setFileProblem] = useState<string | null>(null);

@@ -4,6 +4,7 @@ import { useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { api, call, type Problem } from "../api/client";
 import { useLoad } from "../api/hooks";
+import { canOnApp, usePermissions } from "../apps/permissions";
 import { Shell } from "../apps/Shell";
 import { ConfirmButton, When } from "../admin/ui";
 import { BusyButton, ProblemText, Spinner } from "../ui/feedback";
@@ -15,6 +16,12 @@ export function VersionsPage() {
   const versions = useLoad(() => call(api.GET("/api/v1/workspaces/{ws}/apps/{app}/versions", { params: { path: { ws, app } } })), [ws, app]);
   const [viewing, setViewing] = useState<number | null>(null);
   const [restored, setRestored] = useState<number | null>(null);
+  // Export, restore and the draft are for who may edit the app; others get no button that
+  // would end in a 403.
+  const permissions = usePermissions(ws).state.data;
+  const appLoad = useLoad(() => call(api.GET("/api/v1/workspaces/{ws}/apps/{app}", { params: { path: { ws, app } } })), [ws, app]);
+  const view = appLoad.state.data;
+  const canEdit = view !== undefined && canOnApp(permissions, view.id, "edit");
 
   return (
     <Shell ws={ws}>
@@ -22,8 +29,12 @@ export function VersionsPage() {
         <div className="admin-head">
           <h1>Versions of {app}</h1>
           <span className="busy-slot">{versions.state.status === "loading" ? <Spinner /> : null}</span>
-          <ExportButton ws={ws} app={app} version="draft" label="Export draft" />
-          <Link className="button" to={`/builder/${ws}/${app}`}>Open draft</Link>
+          {canEdit ? (
+            <>
+              <ExportButton ws={ws} app={app} version="draft" label="Export draft" />
+              <Link className="button" to={`/builder/${ws}/${app}`}>Open draft</Link>
+            </>
+          ) : null}
         </div>
         <p role="status" className="state-ok" style={{ minHeight: 20, margin: 0 }}>
           {restored !== null ? `Version ${restored} is now the draft. Release it to show it to viewers.` : ""}
@@ -43,14 +54,18 @@ export function VersionsPage() {
                 <td><When at={v.released_at} /></td>
                 <td className="actions">
                   <button onClick={() => setViewing(viewing === v.number ? null : v.number)}>{viewing === v.number ? "Hide" : "View"}</button>
-                  <ExportButton ws={ws} app={app} version={String(v.number)} label="Export" />
-                  <ConfirmButton
-                    label="Restore"
-                    question={`Replace the draft with version ${v.number}?`}
-                    confirmLabel="Restore as draft"
-                    action={() => call(api.POST("/api/v1/workspaces/{ws}/apps/{app}/versions/{n}/restore", { params: { path: { ws, app, n: v.number } } }))}
-                    onDone={() => setRestored(v.number)}
-                  />
+                  {canEdit ? (
+                    <>
+                      <ExportButton ws={ws} app={app} version={String(v.number)} label="Export" />
+                      <ConfirmButton
+                        label="Restore"
+                        question={`Replace the draft with version ${v.number}?`}
+                        confirmLabel="Restore as draft"
+                        action={() => call(api.POST("/api/v1/workspaces/{ws}/apps/{app}/versions/{n}/restore", { params: { path: { ws, app, n: v.number } } }))}
+                        onDone={() => setRestored(v.number)}
+                      />
+                    </>
+                  ) : null}
                 </td>
               </tr>
             ))}
