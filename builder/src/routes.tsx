@@ -12,6 +12,7 @@ import { DraftPage } from "./builder/DraftPage";
 import { PageMessage } from "./ui/feedback";
 import { RouteError } from "./ui/RouteError";
 import { versionRoutes } from "./versions/routes";
+import { PublicAppPage } from "./viewer/PublicAppPage";
 import { ViewerPage } from "./viewer/ViewerPage";
 
 function SignedIn() {
@@ -33,6 +34,8 @@ export const router = createBrowserRouter([
       { path: "/reset-password", element: <ResetPage /> },
       { path: "/invite", element: <InviteAcceptPage /> },
       { path: "/accept-invite", element: <InviteAcceptPage /> },
+      // A public app, for anyone with the link: no session needed (the API's /public/… paths).
+      { path: "/public/:ws/:app", element: <PublicAppPage /> },
       {
         element: <SignedIn />,
         children: [
