@@ -69,7 +69,7 @@ export function InviteAcceptPage() {
   return (
     <AuthCard title="Accept the invite">
       <form onSubmit={submit} className="stack">
-        <p>Accepting adds the email address this invite was sent to to the workspace, with the role the invite names.</p>
+        <p>Accepting makes the email address this invite was sent to a member of the workspace, with the role the invite names.</p>
         {signedIn ? (
           <p className="muted" data-testid="invite-signed-in">
             You are signed in as {session.me.user.email}. If the invite was sent to another address, that address joins, not
