@@ -111,6 +111,13 @@ describe("administration", () => {
     await page.locator("#field-port").fill("70000");
     await page.getByRole("button", { name: "Save", exact: true }).click();
     await page.getByText("Port must be at most 65535.").waitFor();
+
+    // A new host would drop the stored password: the form says so beside the host, until the
+    // password is being entered again.
+    await page.locator("#field-host").fill("127.0.0.2");
+    assert.equal(await page.getByTestId("warning-host").textContent(), "Saving with a new host drops the stored password unless you enter it again.");
+    await page.getByTestId("secret-password").getByRole("button", { name: "Replace" }).click();
+    assert.equal(await page.getByTestId("warning-host").count(), 0);
     await page.context().close();
   });
 
@@ -349,6 +356,11 @@ describe("versions", () => {
     await page.getByRole("status").getByText("as a draft").waitFor();
     const imported = await api.request("GET", `/workspaces/${other}/apps/exported`);
     assert.equal(imported.draft.queries[0].datasource, "target-db");
+
+    // The same file again: its slug is taken now, and the refusal sits beside the slug field.
+    await page.getByRole("button", { name: "Import", exact: true }).click();
+    await page.locator("#import-slug-problem[role=alert]").waitFor();
+    assert.match((await page.locator("#import-slug-problem").textContent()) ?? "", /slug/);
     await page.context().close();
   });
 

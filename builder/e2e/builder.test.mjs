@@ -312,6 +312,228 @@ describe("the builder", () => {
     await page.context().close();
   });
 
+  it("follows ?next= only to this site's paths, and shows a plain page when a page fails", async () => {
+    const { page } = await newPage();
+    await open(page, "/signin?next=%2F%09%2Fevil.example");
+    await page.getByLabel("Email").fill(admin.email);
+    await page.getByLabel("Password").fill(admin.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(`**/workspaces/${seeded.ws}`);
+    assert.equal(await page.getByText("Unexpected Application Error").count(), 0);
+
+    // A page that throws while rendering (here: an answer it can't read) shows the root's
+    // error page with a way home, never a stack trace.
+    await page.route("**/api/v1/auth/me", (route) => route.fulfill({ status: 200, contentType: "application/json", body: "{}" }));
+    await open(page, `/workspaces/${seeded.ws}`);
+    await page.getByTestId("route-error").waitFor();
+    const text = (await page.getByTestId("route-error").textContent()) ?? "";
+    assert.match(text, /Something went wrong/);
+    assert.doesNotMatch(text, /TypeError|at \S+ \(|\.tsx?:\d+/);
+    assert.equal(await page.getByRole("link", { name: "Go to the home page" }).getAttribute("href"), "/");
+    await page.context().close();
+  });
+
+  it("accepts an invite for the address it was sent to, asking for a password when it has no account", async () => {
+    const { page } = await newPage();
+    await signIn(page, seeded.viewer);
+    // No mail server here, so no real token: the server's two answers are played back.
+    /** @type {unknown[]} */
+    const bodies = [];
+    await page.route("**/api/v1/invites/accept", async (route) => {
+      const body = route.request().postDataJSON();
+      bodies.push(body);
+      if (!body.password) {
+        await route.fulfill({ status: 422, contentType: "application/problem+json", body: JSON.stringify({ type: "urn:lathe:problem:validation", title: "Invalid input", status: 422, detail: "this address has no account yet: send `password`" }) });
+      } else await route.fulfill({ status: 204 });
+    });
+    await open(page, "/accept-invite?token=e2e-token");
+    const signedIn = (await page.getByTestId("invite-signed-in").textContent()) ?? "";
+    assert.match(signedIn, /signed in as viewer@example\.com/);
+    assert.match(signedIn, /not\s+your account/);
+    assert.equal(await page.getByText("You will join the workspace as").count(), 0);
+
+    await page.getByRole("button", { name: "Accept invite" }).click();
+    await page.getByLabel("New password").fill("outsider-password-1");
+    await page.getByLabel("Repeat the password").fill("outsider-password-1");
+    await page.getByRole("button", { name: "Create the account and accept" }).click();
+    await page.getByTestId("invite-accepted").waitFor();
+    assert.deepEqual(bodies, [{ token: "e2e-token" }, { token: "e2e-token", password: "outsider-password-1" }]);
+    await page.context().close();
+  });
+
+  it("says a used reset link is invalid with a way to a new one, and how long a rate limit lasts", async () => {
+    const { page } = await newPage();
+    await open(page, "/reset-password?token=not-a-real-token");
+    await page.getByLabel("New password").fill("new-password-123");
+    await page.getByLabel("Repeat the password").fill("new-password-123");
+    await page.getByRole("button", { name: "Set password" }).click();
+    const invalid = page.getByTestId("reset-link-invalid");
+    await invalid.waitFor();
+    assert.match((await invalid.textContent()) ?? "", /invalid, expired or was already used/);
+    assert.equal(await invalid.getByRole("link", { name: "Request a new link" }).getAttribute("href"), "/reset");
+
+    // The server's own limit takes many attempts to reach; its answer is played back.
+    await page.route("**/api/v1/auth/login", (route) =>
+      route.fulfill({ status: 429, headers: { "retry-after": "42", "content-type": "application/problem+json" }, body: JSON.stringify({ type: "urn:lathe:problem:rate-limited", title: "Too many requests", status: 429, detail: "wait for the time given in Retry-After" }) }),
+    );
+    await open(page, "/signin");
+    await page.getByLabel("Email").fill(admin.email);
+    await page.getByLabel("Password").fill("whatever-password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").getByText("Too many attempts. Try again in 42 seconds.").waitFor();
+    await page.context().close();
+  });
+
+  it("offers a viewer no settings, no export or draft of versions, and no import form", async () => {
+    const { page } = await newPage();
+    await signIn(page, seeded.viewer);
+    await page.waitForURL(`**/workspaces/${seeded.ws}`);
+    await page.getByTestId("app-row").first().waitFor();
+    await page.locator(".link-placeholder").waitFor({ state: "detached" });
+    assert.equal(await page.getByRole("link", { name: "Settings" }).count(), 0);
+
+    await open(page, `/workspaces/${seeded.ws}/apps/customers/versions`);
+    await page.getByRole("heading", { name: "Versions of customers" }).waitFor();
+    await page.locator(".problem[role=alert]").first().waitFor();
+    for (const name of ["Export draft", "Export", "Restore"]) assert.equal(await page.getByRole("button", { name, exact: true }).count(), 0, name);
+    assert.equal(await page.getByRole("link", { name: "Open draft" }).count(), 0);
+    assert.equal(await page.getByRole("switch").count(), 0);
+
+    await open(page, `/workspaces/${seeded.ws}/import`);
+    await page.getByTestId("no-import-access").waitFor();
+    assert.equal(await page.locator("#import-file").count(), 0);
+    await page.context().close();
+  });
+
+  it("edits pages and keeps the delete key to the canvas, with the header readable at 1280 px", async () => {
+    const api = new LatheClient(base);
+    await api.login(admin.email, admin.password);
+    /** @param {string} id @param {number} y @param {unknown[]} events */
+    const button = (id, y, events) => ({ id, type: "button", props: { label: id }, layout: { x: 0, y, w: 4, h: 1 }, events });
+    await api.request("POST", `/workspaces/${seeded.ws}/apps`, { name: "Pages with a rather long name for the header", slug: "pages-e2e" });
+    await api.request("PATCH", `/workspaces/${seeded.ws}/apps/pages-e2e`, {
+      definition: {
+        pages: [
+          {
+            id: "page1",
+            name: "Page 1",
+            components: [
+              button("go", 0, [{ event: "onClick", action: "navigate", page: "details" }]),
+              { id: "photo", type: "image", props: { src: "http://127.0.0.1/a.png" }, layout: { x: 0, y: 1, w: 6, h: 3 } },
+            ],
+          },
+          { id: "details", name: "Details", components: [] },
+        ],
+      },
+    });
+
+    const { page } = await newPage();
+    await signIn(page, admin);
+    await open(page, `/builder/${seeded.ws}/pages-e2e`);
+    await page.getByTestId("canvas").waitFor();
+    assert.equal(await page.getByTestId("draft-status").textContent(), "draft, not released yet");
+    assert.equal(await page.locator('[data-component="photo"] .r-placeholder').textContent(), "Only https: and data: images can be shown");
+
+    // Clearing the name and typing a new one gives the new one.
+    const name = page.getByLabel("Page name");
+    await name.click();
+    await page.keyboard.press("Control+a");
+    await page.keyboard.press("Backspace");
+    assert.equal(await name.inputValue(), "");
+    await page.keyboard.type("Orders");
+    const pages = page.locator(".pages-list ul button");
+    assert.deepEqual(await pages.allTextContents(), ["Orders", "Details"]);
+    await name.fill("");
+    await name.blur();
+    assert.equal(await name.inputValue(), "Orders");
+
+    // A page a handler navigates to can't be deleted; once moved up and freed, it can.
+    await pages.filter({ hasText: "Details" }).click();
+    await page.getByRole("button", { name: "Move page up" }).click();
+    assert.deepEqual(await pages.allTextContents(), ["Details", "Orders"]);
+    await page.getByRole("button", { name: "Delete", exact: true }).click();
+    await page.locator(".page-refusal[role=alert]").getByText("go (onClick)").waitFor();
+    await pages.filter({ hasText: "Orders" }).click();
+    await page.getByRole("button", { name: "Select go" }).click();
+    await page.getByTestId("property-panel").getByRole("button", { name: "Remove handler" }).first().click();
+
+    // Backspace on a focused panel button leaves the selected component alone; Enter on its
+    // overlay selects it and Delete from there removes it.
+    await page.getByRole("button", { name: "Add page" }).focus();
+    await page.keyboard.press("Backspace");
+    await page.keyboard.press("Delete");
+    assert.equal(await page.locator('[data-component="go"]').count(), 1);
+    await page.keyboard.press("Escape");
+    const overlay = page.getByRole("button", { name: "Select go" });
+    await overlay.focus();
+    await page.keyboard.press("Enter");
+    assert.equal(await overlay.getAttribute("aria-pressed"), "true");
+    await page.keyboard.press("Delete");
+    await page.waitForFunction(() => !document.querySelector('[data-component="go"]'));
+
+    await pages.filter({ hasText: "Details" }).click();
+    await page.getByRole("button", { name: "Delete", exact: true }).click();
+    await page.getByRole("group", { name: "Confirm deleting the page" }).getByRole("button", { name: "Delete page" }).click();
+    assert.deepEqual(await pages.allTextContents(), ["Orders"]);
+    assert.equal(await page.getByRole("button", { name: "Delete", exact: true }).isDisabled(), true);
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("button", { name: "Saved" }).waitFor();
+
+    // A long refusal of the release wraps inside the header, beside the title.
+    await page.route("**/release", (route) =>
+      route.fulfill({ status: 403, contentType: "application/problem+json", body: JSON.stringify({ type: "urn:lathe:problem:forbidden", title: "Forbidden", status: 403, detail: "releasing this app needs the edit permission on it, which neither your role nor your groups give you in this workspace; ask a workspace admin" }) }),
+    );
+    await page.getByRole("button", { name: "Release draft" }).click();
+    const refusal = page.locator(".release .problem[role=alert]");
+    await refusal.waitFor();
+    const bar = await page.locator(".topbar").boundingBox();
+    const box = await refusal.boundingBox();
+    const title = await page.locator(".builder-controls .app-title").boundingBox();
+    const switcher = await page.getByLabel("Workspace").boundingBox();
+    assert.ok(bar && box && title && switcher);
+    assert.ok(box.y >= bar.y && box.y + box.height <= bar.y + bar.height, `refusal ${JSON.stringify(box)} outside the bar ${JSON.stringify(bar)}`);
+    assert.ok(title.x >= switcher.x + switcher.width, "the title stays right of the workspace select");
+    await page.screenshot({ path: path.join(screenshots, "builder-header-refusal.png"), clip: { x: 0, y: 0, width: 1280, height: 160 } });
+    await page.context().close();
+  });
+
+  it("makes an app public from its versions page and shows it to someone not signed in", async () => {
+    const { page } = await newPage();
+    await signIn(page, admin);
+    await open(page, `/workspaces/${seeded.ws}/apps/customers/versions`);
+    const toggle = page.getByRole("switch", { name: "Public" });
+    await toggle.waitFor();
+    assert.equal(await toggle.isChecked(), false);
+    await toggle.click();
+    const confirm = page.getByRole("group", { name: "Make the app public?" });
+    assert.match((await confirm.textContent()) ?? "", /Anyone with the link.*run its released queries/s);
+    await confirm.getByRole("button", { name: "Make public" }).click();
+    const link = page.getByTestId("public-link");
+    await link.waitFor();
+    assert.equal(await toggle.isChecked(), true);
+    const href = (await link.getAttribute("href")) ?? "";
+    assert.equal(new URL(href).pathname, `/public/${seeded.ws}/customers`);
+    await page.context().close();
+
+    // A fresh profile, never signed in.
+    const anonymous = await newPage();
+    await open(anonymous.page, new URL(href).pathname);
+    await anonymous.page.locator('[data-component="customersTable"] tbody tr').nth(2).waitFor();
+    assert.equal(new URL(anonymous.page.url()).pathname, `/public/${seeded.ws}/customers`);
+    assert.equal(await anonymous.page.getByTestId("public-app-title").textContent(), "Customers");
+    assert.deepEqual(anonymous.dialogs, []);
+    await anonymous.page.context().close();
+
+    // Private again, the same link finds nothing.
+    const api = new LatheClient(base);
+    await api.login(admin.email, admin.password);
+    await api.request("PATCH", `/workspaces/${seeded.ws}/apps/customers`, { public: false });
+    const again = await newPage();
+    await open(again.page, new URL(href).pathname);
+    await again.page.getByRole("heading", { name: "App not found" }).waitFor();
+    await again.page.context().close();
+  });
+
   // Last: it adds a workspace, and the sign-in test expects the admin's first one.
   it("shows a datasource read-only to a builder who may use it but not configure it", async () => {
     const api = new LatheClient(base);

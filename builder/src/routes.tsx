@@ -10,7 +10,9 @@ import { ResetPage } from "./auth/ResetPages";
 import { SignInPage } from "./auth/SignInPage";
 import { DraftPage } from "./builder/DraftPage";
 import { PageMessage } from "./ui/feedback";
+import { RouteError } from "./ui/RouteError";
 import { versionRoutes } from "./versions/routes";
+import { PublicAppPage } from "./viewer/PublicAppPage";
 import { ViewerPage } from "./viewer/ViewerPage";
 
 function SignedIn() {
@@ -21,22 +23,31 @@ function SignedIn() {
   );
 }
 
+// The root route only catches: anything a page throws (or a navigation react-router refuses)
+// shows RouteError rather than react-router's developer page with a stack trace.
 export const router = createBrowserRouter([
-  { path: "/signin", element: <SignInPage /> },
-  { path: "/reset", element: <ResetPage /> },
-  { path: "/reset-password", element: <ResetPage /> },
-  { path: "/invite", element: <InviteAcceptPage /> },
-  { path: "/accept-invite", element: <InviteAcceptPage /> },
   {
-    element: <SignedIn />,
+    errorElement: <RouteError />,
     children: [
-      { path: "/", element: <RootRedirect /> },
-      { path: "/workspaces/:ws", element: <HomePage /> },
-      { path: "/apps/:ws/:app", element: <ViewerPage /> },
-      { path: "/builder/:ws/:app", element: <DraftPage /> },
-      ...adminRoutes,
-      ...versionRoutes,
+      { path: "/signin", element: <SignInPage /> },
+      { path: "/reset", element: <ResetPage /> },
+      { path: "/reset-password", element: <ResetPage /> },
+      { path: "/invite", element: <InviteAcceptPage /> },
+      { path: "/accept-invite", element: <InviteAcceptPage /> },
+      // A public app, for anyone with the link: no session needed (the API's /public/… paths).
+      { path: "/public/:ws/:app", element: <PublicAppPage /> },
+      {
+        element: <SignedIn />,
+        children: [
+          { path: "/", element: <RootRedirect /> },
+          { path: "/workspaces/:ws", element: <HomePage /> },
+          { path: "/apps/:ws/:app", element: <ViewerPage /> },
+          { path: "/builder/:ws/:app", element: <DraftPage /> },
+          ...adminRoutes,
+          ...versionRoutes,
+        ],
+      },
+      { path: "*", element: <PageMessage title="Page not found" /> },
     ],
   },
-  { path: "*", element: <PageMessage title="Page not found" /> },
 ]);

@@ -3,26 +3,14 @@
 // `auth/me`). Links to what the user can't do are not shown; the server refuses anyway.
 import type { ReactNode } from "react";
 import { NavLink, useParams } from "react-router-dom";
-import { canInWorkspace, usePermissions, type Permissions } from "../apps/permissions";
+import { usePermissions, workspaceAreas, type Permissions, type WorkspaceArea } from "../apps/permissions";
 import { Shell } from "../apps/Shell";
 import { useMe } from "../auth/session";
 import { PageMessage, ProblemText, Spinner } from "../ui/feedback";
 import { lastWorkspace } from "../apps/lastWorkspace";
 import "./admin.css";
 
-export type WorkspaceArea = "datasources" | "constants" | "members" | "groups" | "audit";
-
-/** Which workspace settings pages the caller may open. */
-export function workspaceAreas(permissions: Permissions | undefined): WorkspaceArea[] {
-  if (!permissions) return [];
-  const areas: WorkspaceArea[] = [];
-  if (canInWorkspace(permissions, "build")) areas.push("datasources");
-  if (canInWorkspace(permissions, "build") || canInWorkspace(permissions, "manage_constants")) areas.push("constants");
-  if (canInWorkspace(permissions, "manage_members")) areas.push("members");
-  if (canInWorkspace(permissions, "manage_groups")) areas.push("groups");
-  if (canInWorkspace(permissions, "read_audit")) areas.push("audit");
-  return areas;
-}
+export { workspaceAreas, type WorkspaceArea };
 
 const workspaceLabels: Record<WorkspaceArea, string> = {
   datasources: "Datasources",

@@ -3,6 +3,7 @@
 // doesn't have is a type error. Everything is same-origin: the session cookie goes along by
 // itself, and so does the Origin header the server's CSRF check compares with its base URL.
 import createClient, { type Middleware } from "openapi-fetch";
+import { rateLimitedDetail, retryAfterSeconds } from "./retry";
 import type { components, paths } from "./schema.gen";
 
 export type Schemas = components["schemas"];
@@ -43,7 +44,11 @@ export async function call<T>(
   try {
     const { data, error, response } = await request;
     if (response.ok) return { ok: true, data: data as T };
-    return { ok: false, problem: toProblem(error, response.status, response.statusText) };
+    const problem = toProblem(error, response.status, response.statusText);
+    if (response.status === 429) {
+      return { ok: false, problem: { ...problem, detail: rateLimitedDetail(retryAfterSeconds(response.headers.get("Retry-After"))) } };
+    }
+    return { ok: false, problem };
   } catch (err) {
     return {
       ok: false,

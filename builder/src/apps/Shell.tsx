@@ -5,6 +5,7 @@ import { api, call, type Problem } from "../api/client";
 import { useLoad } from "../api/hooks";
 import { useMe, useSession } from "../auth/session";
 import { BusyButton, ProblemText } from "../ui/feedback";
+import { usePermissions, workspaceAreas } from "./permissions";
 
 export function Shell({ ws, children, actions }: { ws?: string; children: ReactNode; actions?: ReactNode }) {
   return (
@@ -49,15 +50,32 @@ function WorkspaceSwitcher({ ws }: { ws: string | undefined }) {
   );
 }
 
-/** The way into workspace settings and, for instance admins, the instance area (src/admin). */
+/**
+ * The way into workspace settings, offered only when some settings page is open to the caller
+ * (a viewer has none), and, for instance admins, the instance area (src/admin).
+ */
 function AdminLinks({ ws }: { ws: string | undefined }) {
   const me = useMe();
   return (
     <nav className="user-menu" aria-label="Settings">
-      {ws ? <Link to={`/workspaces/${ws}/settings`}>Settings</Link> : null}
+      {ws ? <SettingsLink ws={ws} /> : null}
       {me.user.instance_admin ? <Link to="/instance">Instance</Link> : null}
     </nav>
   );
+}
+
+function SettingsLink({ ws }: { ws: string }) {
+  const { state } = usePermissions(ws);
+  // Its place is kept while the permissions load, so the header doesn't shift if it stays.
+  if (state.status === "loading" && !state.data) {
+    return (
+      <span className="link-placeholder" aria-hidden="true">
+        Settings
+      </span>
+    );
+  }
+  if (workspaceAreas(state.data).length === 0) return null;
+  return <Link to={`/workspaces/${ws}/settings`}>Settings</Link>;
 }
 
 function UserMenu() {

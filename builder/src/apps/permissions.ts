@@ -23,3 +23,17 @@ export function canOnDatasource(permissions: Permissions | undefined, datasource
   if (!permissions) return false;
   return permissions.datasources.all.includes(action) || (permissions.datasources.by_id[datasourceId]?.includes(action) ?? false);
 }
+
+export type WorkspaceArea = "datasources" | "constants" | "members" | "groups" | "audit";
+
+/** Which workspace settings pages the caller may open. */
+export function workspaceAreas(permissions: Permissions | undefined): WorkspaceArea[] {
+  if (!permissions) return [];
+  const areas: WorkspaceArea[] = [];
+  if (canInWorkspace(permissions, "build")) areas.push("datasources");
+  if (canInWorkspace(permissions, "build") || canInWorkspace(permissions, "manage_constants")) areas.push("constants");
+  if (canInWorkspace(permissions, "manage_members")) areas.push("members");
+  if (canInWorkspace(permissions, "manage_groups")) areas.push("groups");
+  if (canInWorkspace(permissions, "read_audit")) areas.push("audit");
+  return areas;
+}

@@ -1,11 +1,13 @@
 // Accepting an invite from its emailed link (/accept-invite?token=… from the server, or
-// /invite?token=…). Someone new to the instance also chooses a password; someone with an
-// account accepts while signed in, or by signing in first.
+// /invite?token=…). The server takes the token alone and adds the address the invite was
+// sent to, whoever is signed in, so the page never says the signed-in account joins. When that
+// address has no account yet, the server asks for a password and the page offers the fields.
 import { useState, type FormEvent } from "react";
-import { Link, useNavigate, useSearchParams } from "react-router-dom";
+import { Link, useSearchParams } from "react-router-dom";
 import { api, call, type Problem } from "../api/client";
 import { BusyButton, ProblemText } from "../ui/feedback";
 import { AuthCard } from "./AuthCard";
+import { inviteProblemMessage, needsPassword } from "./invite";
 import { localProblem, NewPasswordFields } from "./ResetPages";
 import { useSession } from "./session";
 
@@ -13,32 +15,33 @@ export function InviteAcceptPage() {
   const [params] = useSearchParams();
   const token = params.get("token") ?? "";
   const { session, refresh } = useSession();
-  const navigate = useNavigate();
   const signedIn = session.status === "signed-in";
+  // The password fields appear once the server said the invited address has no account.
+  const [newAccount, setNewAccount] = useState(false);
   const [password, setPassword] = useState("");
   const [repeat, setRepeat] = useState("");
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<Problem | null>(null);
   const [joined, setJoined] = useState(false);
-  const mismatch = !signedIn && repeat.length > 0 && repeat !== password;
+  const mismatch = newAccount && repeat.length > 0 && repeat !== password;
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     if (mismatch) return;
     setBusy(true);
     setProblem(null);
-    const body = signedIn ? { token } : { token, password };
+    const body = newAccount ? { token, password } : { token };
     const result = await call(api.POST("/api/v1/invites/accept", { body }));
-    setBusy(false);
     if (!result.ok) {
-      setProblem(result.problem);
+      setBusy(false);
+      if (!newAccount && needsPassword(result.problem)) setNewAccount(true);
+      else setProblem(result.problem);
       return;
     }
+    // The signed-in account may be the one that joined: its workspace list is read again.
+    if (signedIn) await refresh();
+    setBusy(false);
     setJoined(true);
-    if (signedIn) {
-      await refresh();
-      navigate("/", { replace: true });
-    }
   }
 
   if (!token) {
@@ -49,34 +52,39 @@ export function InviteAcceptPage() {
     );
   }
 
-  if (joined && !signedIn) {
+  if (joined) {
     return (
-      <AuthCard title="You have joined">
-        <p>Your account is ready.</p>
+      <AuthCard title="Invite accepted">
+        <p data-testid="invite-accepted">The address this invite was sent to is now a member of the workspace.</p>
+        {newAccount ? <p>Its account was created with the password you chose.</p> : null}
         <p className="aside">
-          <Link to="/signin">Sign in</Link>
+          {signedIn ? <Link to="/">Go to your workspaces</Link> : <Link to="/signin">Sign in with the invited address</Link>}
         </p>
       </AuthCard>
     );
   }
 
+  const shown = mismatch ? localProblem("The two passwords differ.") : problem;
+  const message = shown ? inviteProblemMessage(shown) : null;
   return (
-    <AuthCard title="Accept your invite">
+    <AuthCard title="Accept the invite">
       <form onSubmit={submit} className="stack">
+        <p>Accepting makes the email address this invite was sent to a member of the workspace, with the role the invite names.</p>
         {signedIn ? (
-          <p>You will join the workspace as {session.me.user.email}.</p>
-        ) : (
+          <p className="muted" data-testid="invite-signed-in">
+            You are signed in as {session.me.user.email}. If the invite was sent to another address, that address joins, not
+            your account.
+          </p>
+        ) : null}
+        {newAccount ? (
           <>
-            <p>
-              New to Lathe? Choose a password. Already have an account?{" "}
-              <Link to={`/signin?next=${encodeURIComponent(`/invite?token=${token}`)}`}>Sign in first</Link>.
-            </p>
+            <p role="status">The invited address has no Lathe account yet. Choose a password for it.</p>
             <NewPasswordFields password={password} setPassword={setPassword} repeat={repeat} setRepeat={setRepeat} />
           </>
-        )}
-        <ProblemText problem={mismatch ? localProblem("The two passwords differ.") : problem} />
+        ) : null}
+        <ProblemText problem={shown && message ? { ...shown, detail: message } : shown} />
         <BusyButton type="submit" className="primary" busy={busy} disabled={mismatch}>
-          Accept invite
+          {newAccount ? "Create the account and accept" : "Accept invite"}
         </BusyButton>
       </form>
     </AuthCard>

@@ -21,9 +21,3 @@ export function RequireSession({ children }: { children: ReactNode }) {
   }
   return <>{children}</>;
 }
-
-/** Only same-site paths are followed after sign-in, never a URL someone put in the link. */
-export function safeNext(next: string | null): string {
-  if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/";
-  return next;
-}

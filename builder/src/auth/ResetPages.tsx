@@ -94,7 +94,14 @@ function ResetConfirm({ token }: { token: string }) {
     <AuthCard title="Choose a new password">
       <form onSubmit={submit} className="stack">
         <NewPasswordFields password={password} setPassword={setPassword} repeat={repeat} setRepeat={setRepeat} />
-        <ProblemText problem={mismatch ? localProblem("The two passwords differ.") : problem} />
+        {/* The server answers 404 for an unknown, expired or used token, and says nothing more. */}
+        {!mismatch && problem?.status === 404 ? (
+          <p className="problem" role="alert" data-testid="reset-link-invalid">
+            This reset link is invalid, expired or was already used. <Link to="/reset">Request a new link</Link>
+          </p>
+        ) : (
+          <ProblemText problem={mismatch ? localProblem("The two passwords differ.") : problem} />
+        )}
         <BusyButton type="submit" className="primary" busy={busy} disabled={mismatch}>
           Set password
         </BusyButton>

@@ -3,7 +3,7 @@ import { Link, Navigate, useNavigate, useSearchParams } from "react-router-dom";
 import type { Problem } from "../api/client";
 import { BusyButton, ProblemText } from "../ui/feedback";
 import { AuthCard } from "./AuthCard";
-import { safeNext } from "./RequireSession";
+import { safeNext } from "./next";
 import { useSession } from "./session";
 
 export function SignInPage() {

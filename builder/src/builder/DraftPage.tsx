@@ -91,13 +91,15 @@ function DraftEditor({
       setRunsAllowed(true);
     }
   }, [draft.saved, initial, user.id, view.id]);
+  const status = draftStatus({ dirty: draft.dirty, released: view.released, changed: view.changed });
   return (
     <Shell
       ws={ws}
       actions={
         <div className="builder-controls" data-testid="builder-controls">
-          <span className="app-title">
-            {view.name} <span className="muted">{draft.dirty ? "unsaved changes" : view.changed ? "draft (changed since the release)" : "draft"}</span>
+          <span className="app-title" title={`${view.name}: ${status}`}>
+            <span>{view.name}</span>
+            <span className="muted" data-testid="draft-status">{status}</span>
           </span>
           <button type="button" aria-label="Undo" title="Undo (Ctrl+Z)" disabled={draft.history.past.length === 0} onClick={draft.undo}>
             ↶
@@ -227,4 +229,11 @@ function LeaveDialog({ leaving }: { leaving: NonNullable<ReturnType<typeof useLe
       </div>
     </div>
   );
+}
+
+/** The words beside the app's name: an app never released has no release to differ from. */
+export function draftStatus({ dirty, released, changed }: { dirty: boolean; released: boolean; changed: boolean }): string {
+  if (dirty) return "unsaved changes";
+  if (!released) return "draft, not released yet";
+  return changed ? "draft (changed since the release)" : "draft";
 }

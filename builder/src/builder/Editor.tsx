@@ -13,6 +13,8 @@ import { CATALOG, TYPE_INFO } from "./catalog";
 import { DRAG_TYPE, EditorGrid, ModalsStrip, type CanvasActions } from "./EditorCanvas";
 import * as edit from "./edit";
 import { createHistory, push, redo, undo, type History } from "./history";
+import { deleteShortcutApplies } from "./keys";
+import { PagesList } from "./PagesPanel";
 import { locateProblem, type SaveProblemTarget } from "./problems";
 import { PropertyPanel, type PanelNames } from "./PropertyPanel";
 import { renameComponent, renameQuery } from "./rename";
@@ -118,7 +120,7 @@ export function Editor({
       } else if (mod && e.key.toLowerCase() === "y") {
         e.preventDefault();
         draft.redo();
-      } else if ((e.key === "Delete" || e.key === "Backspace") && selected) {
+      } else if ((e.key === "Delete" || e.key === "Backspace") && selected && deleteShortcutApplies(e.target)) {
         e.preventDefault();
         change((d) => edit.removeComponent(d, selected));
         setSelected(null);
@@ -220,46 +222,6 @@ export function Editor({
         )}
       </aside>
       <Alerts runtime={runtime} />
-    </div>
-  );
-}
-
-function PagesList({ definition, current, onSwitch, change }: { definition: Definition; current: string; onSwitch(id: string): void; change(next: (d: Definition) => Definition, key?: string | null): void }) {
-  const page = definition.pages.find((p) => p.id === current);
-  return (
-    <div className="pages-list">
-      <h2>Pages</h2>
-      <ul>
-        {definition.pages.map((p) => (
-          <li key={p.id}>
-            <button type="button" className={p.id === current ? "active" : undefined} aria-current={p.id === current ? "page" : undefined} onClick={() => onSwitch(p.id)}>
-              {p.name}
-            </button>
-          </li>
-        ))}
-      </ul>
-      {page ? (
-        <label className="field">
-          Page name
-          <input value={page.name} onChange={(e) => e.target.value.trim() !== "" && change((d) => edit.renamePage(d, page.id, e.target.value), `page.${page.id}.name`)} />
-        </label>
-      ) : null}
-      <button
-        type="button"
-        disabled={definition.pages.length >= 100}
-        onClick={() => {
-          let id = "";
-          change((d) => {
-            const added = edit.addPage(d, `Page ${d.pages.length + 1}`);
-            id = added.id;
-            return added.definition;
-          });
-          // The new page's id is known once the change has run.
-          window.setTimeout(() => id && onSwitch(id), 0);
-        }}
-      >
-        Add page
-      </button>
     </div>
   );
 }

@@ -8,6 +8,7 @@ import type { Component } from "../api/app-definition.gen";
 import { COLUMNS, bottom, clamp, type Rect } from "../layout/grid";
 import { ComponentBody, GAP, ROW_HEIGHT, cellStyle } from "../viewer/Canvas";
 import type { AppRuntime } from "../viewer/useAppRuntime";
+import { OVERLAY_CLASS } from "./keys";
 
 export const DRAG_TYPE = "application/x-lathe-component";
 /** Empty rows below the last component, so there is always somewhere to drop. */
@@ -130,12 +131,19 @@ export function EditorGrid({
             </div>
             {/* Containers let pointer events through to their children's cells. */}
             <div
-              className={`editor-overlay${c.children ? " frame" : ""}`}
+              className={`${OVERLAY_CLASS}${c.children ? " frame" : ""}`}
               role="button"
               tabIndex={0}
               aria-label={`Select ${c.id}`}
               aria-pressed={selected}
               onPointerDown={(e) => start(e, c, "move")}
+              onKeyDown={(e) => {
+                // A role=button answers Enter and Space like one: they select the component.
+                if (e.key !== "Enter" && e.key !== " ") return;
+                e.preventDefault();
+                e.stopPropagation();
+                actions.select(c.id);
+              }}
               onPointerMove={moveTo}
               onPointerUp={end}
               onPointerCancel={end}

@@ -45,7 +45,7 @@ export const CATALOG: readonly TypeInfo[] = [
   { type: "chart", label: "Chart", size: { w: 12, h: 6 }, defaults: { chartType: "bar", data: "" }, events: [],
     props: [{ name: "title", label: "Title", kind: "text" }, { name: "chartType", label: "Kind", kind: { options: ["bar", "line", "pie"] } }, { name: "data", label: "Data", kind: "json", hint: "rows, e.g. {{ queries.sales.rows }}" }, { name: "xKey", label: "Label column", kind: "text" }, { name: "yKey", label: "Value column", kind: "text" }, { name: "color", label: "Colour", kind: "text", hint: "#rrggbb" }] },
   { type: "image", label: "Image", size: { w: 6, h: 4 }, defaults: { src: "" }, events: [],
-    props: [{ name: "src", label: "URL", kind: "text", hint: "http, https or data:image" }, { name: "alt", label: "Description", kind: "text" }, { name: "fit", label: "Fit", kind: { options: ["contain", "cover", "fill"] } }] },
+    props: [{ name: "src", label: "URL", kind: "text", hint: "https: or data:image (http: images are blocked)" }, { name: "alt", label: "Description", kind: "text" }, { name: "fit", label: "Fit", kind: { options: ["contain", "cover", "fill"] } }] },
   { type: "container", label: "Container", size: { w: 12, h: 6 }, defaults: {}, events: [],
     props: [{ name: "title", label: "Title", kind: "text" }] },
   { type: "form", label: "Form", size: { w: 12, h: 6 }, defaults: { submitLabel: "Submit" }, events: ["onSubmit"],

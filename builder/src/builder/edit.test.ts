@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addComponent, addPage, allIds, findComponent, moveComponent, newComponent, removeComponent, renamePage, resizeComponent, uniqueId, type Definition } from "./edit";
+import { addComponent, addPage, allIds, findComponent, moveComponent, movePage, newComponent, pageNavigators, removeComponent, removePage, renamePage, resizeComponent, uniqueId, type Definition } from "./edit";
 
 const base: Definition = {
   pages: [
@@ -46,5 +46,36 @@ describe("definition edits", () => {
     const { definition, id } = addPage(base, "Second");
     expect(id).toBe("page1");
     expect(renamePage(definition, id, "Orders").pages[1]?.name).toBe("Orders");
+  });
+});
+
+describe("page edits", () => {
+  const three = (): Definition => ({
+    pages: [
+      { id: "a", name: "A", components: [{ id: "go", type: "button", layout: { x: 0, y: 0, w: 4, h: 1 }, events: [{ event: "onClick", action: "navigate", page: "c" }] }] },
+      { id: "b", name: "B", components: [{ id: "box", type: "container", layout: { x: 0, y: 0, w: 8, h: 4 }, children: [{ id: "back", type: "button", layout: { x: 0, y: 0, w: 4, h: 1 }, events: [{ event: "onClick", action: "navigate", page: "a" }] }] }] },
+      { id: "c", name: "C", components: [] },
+    ],
+    queries: [{ name: "save", datasource: "db", operation: "sql", query: {}, events: [{ event: "onSuccess", action: "navigate", page: "c" }] }],
+  });
+
+  it("removes a page but never the last one", () => {
+    expect(removePage(three(), "b").pages.map((p) => p.id)).toEqual(["a", "c"]);
+    const one: Definition = { pages: [{ id: "only", name: "Only", components: [] }] };
+    expect(removePage(one, "only")).toBe(one);
+  });
+
+  it("moves a page up and down within the list", () => {
+    expect(movePage(three(), "b", -1).pages.map((p) => p.id)).toEqual(["b", "a", "c"]);
+    expect(movePage(three(), "b", 1).pages.map((p) => p.id)).toEqual(["a", "c", "b"]);
+    const d = three();
+    expect(movePage(d, "a", -1)).toBe(d);
+    expect(movePage(d, "c", 1)).toBe(d);
+  });
+
+  it("names the component and query handlers that navigate to a page, children included", () => {
+    expect(pageNavigators(three(), "c")).toEqual(["go (onClick)", "query save (onSuccess)"]);
+    expect(pageNavigators(three(), "a")).toEqual(["back (onClick)"]);
+    expect(pageNavigators(three(), "b")).toEqual([]);
   });
 });

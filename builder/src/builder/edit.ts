@@ -120,3 +120,40 @@ export function renamePage(definition: Definition, id: string, name: string): De
 export function newComponent(type: ComponentType, id: string, props: Record<string, unknown>, size: { w: number; h: number }): Component {
   return { id, type, props, layout: { x: 0, y: 0, ...size }, ...(CONTAINER_TYPES.has(type) ? { children: [] } : {}) };
 }
+
+/** Removes a page; the last page stays (an app has at least one). */
+export function removePage(definition: Definition, id: string): Definition {
+  if (definition.pages.length <= 1) return definition;
+  return { ...definition, pages: definition.pages.filter((p) => p.id !== id) as Definition["pages"] };
+}
+
+/** Moves a page one place up (-1) or down (+1) in the order the viewer shows them. */
+export function movePage(definition: Definition, id: string, by: -1 | 1): Definition {
+  const from = definition.pages.findIndex((p) => p.id === id);
+  const to = from + by;
+  if (from < 0 || to < 0 || to >= definition.pages.length) return definition;
+  const pages = [...definition.pages];
+  [pages[from], pages[to]] = [pages[to]!, pages[from]!];
+  return { ...definition, pages: pages as Definition["pages"] };
+}
+
+/**
+ * The handlers that navigate to a page, as "button1 (onClick)" or "query customers
+ * (onSuccess)": a page they name can't be deleted, since the server refuses a handler whose
+ * page doesn't exist.
+ */
+export function pageNavigators(definition: Definition, pageId: string): string[] {
+  const found: string[] = [];
+  const handlers = (events: unknown) => (Array.isArray(events) ? (events as { event?: unknown; action?: unknown; page?: unknown }[]) : []);
+  const visit = (components: readonly Component[]) => {
+    for (const c of components) {
+      for (const h of handlers(c.events)) if (h.action === "navigate" && h.page === pageId) found.push(`${c.id} (${String(h.event)})`);
+      visit(c.children ?? []);
+    }
+  };
+  for (const page of definition.pages) visit(page.components);
+  for (const query of definition.queries ?? []) {
+    for (const h of handlers(query.events)) if (h.action === "navigate" && h.page === pageId) found.push(`query ${query.name} (${String(h.event)})`);
+  }
+  return found;
+}

@@ -133,8 +133,10 @@ export function DatePickerRenderer({ component, props, state, setState, fire }: 
 }
 
 /**
- * Images from a URL (usually a binding). Only http, https and `data:image/` sources are
- * shown: a `javascript:` or other scheme is refused with a message in the cell.
+ * Images from a URL (usually a binding). Only https and `data:image/` sources are shown: the
+ * server's Content-Security-Policy is `img-src 'self' data: https:`, so an http image would be
+ * blocked without a word, and a `javascript:` or other scheme is refused outright. Either way
+ * the cell says why instead.
  */
 export function safeImageSource(src: unknown): string | null {
   if (typeof src !== "string" || src.trim() === "") return null;
@@ -142,20 +144,18 @@ export function safeImageSource(src: unknown): string | null {
   if (/^data:image\/(png|jpeg|gif|webp|avif|svg\+xml);/i.test(text)) return text;
   try {
     const url = new URL(text);
-    return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+    return url.protocol === "https:" ? url.href : null;
   } catch {
     return null;
   }
 }
 
+export const IMAGE_REFUSED = "Only https: and data: images can be shown";
+
 export function ImageRenderer({ component, props }: RendererProps) {
   const src = safeImageSource(props.src);
   if (!src) {
-    return (
-      <div className="r-placeholder">
-        {props.src === undefined || props.src === "" ? `Image “${component.id}”: set its URL` : "Only http, https and data:image URLs are shown"}
-      </div>
-    );
+    return <div className="r-placeholder">{props.src === undefined || props.src === "" ? `Image “${component.id}”: set its URL` : IMAGE_REFUSED}</div>;
   }
   const fit = props.fit === "cover" || props.fit === "fill" ? props.fit : "contain";
   return <img className="r-image" src={src} alt={displayText(props.alt)} style={{ objectFit: fit }} referrerPolicy="no-referrer" />;

@@ -52,8 +52,9 @@ describe("inputs", () => {
       { label: "3", value: 3 },
     ]);
   });
-  it("shows images from http, https and data:image only", () => {
+  it("shows images from https and data:image only, as the server's CSP allows", () => {
     expect(safeImageSource("https://example.com/a.png")).toBe("https://example.com/a.png");
+    expect(safeImageSource("http://example.com/a.png")).toBeNull();
     expect(safeImageSource("data:image/png;base64,AAAA")).toBe("data:image/png;base64,AAAA");
     expect(safeImageSource("javascript:alert(1)")).toBeNull();
     expect(safeImageSource("data:text/html;base64,AAAA")).toBeNull();

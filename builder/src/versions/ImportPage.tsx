@@ -5,13 +5,36 @@ import { useState, type ChangeEvent, type FormEvent } from "react";
 import { Link, useParams } from "react-router-dom";
 import { api, call, type Problem, type Schemas } from "../api/client";
 import { useLoad } from "../api/hooks";
+import { canInWorkspace, usePermissions } from "../apps/permissions";
 import { Shell } from "../apps/Shell";
-import { BusyButton, ProblemText } from "../ui/feedback";
-import { datasourceMap, documentDatasources } from "./download";
+import { BusyButton, PageMessage, ProblemText, Spinner } from "../ui/feedback";
+import { datasourceMap, documentDatasources, importProblemField } from "./download";
 import "../admin/admin.css";
 
 export function ImportPage() {
   const { ws = "" } = useParams();
+  const permissions = usePermissions(ws).state;
+  // Importing creates an app: the form is only for who may build in the workspace.
+  if (!permissions.data) {
+    return (
+      <Shell ws={ws}>
+        {permissions.status === "error" ? <ProblemText problem={permissions.problem} /> : <PageMessage title="Import an app"><Spinner /></PageMessage>}
+      </Shell>
+    );
+  }
+  if (!canInWorkspace(permissions.data, "build")) {
+    return (
+      <Shell ws={ws}>
+        <PageMessage title="You can't import apps here">
+          <p data-testid="no-import-access">Your role in this workspace doesn't let you create apps.</p>
+        </PageMessage>
+      </Shell>
+    );
+  }
+  return <ImportForm ws={ws} />;
+}
+
+function ImportForm({ ws }: { ws: string }) {
   const datasources = useLoad(() => call(api.GET("/api/v1/workspaces/{ws}/datasources", { params: { path: { ws } } })), [ws]);
   const [document_, setDocument] = useState<Record<string, unknown> | null>(null);
   const [fileProblem, setFileProblem] = useState<string | null>(null);
@@ -22,6 +45,8 @@ export function ImportPage() {
   const [problem, setProblem] = useState<Problem | null>(null);
   const [done, setDone] = useState<Schemas["AppImported"] | null>(null);
   const used = documentDatasources(document_);
+  // A refusal about the name or the slug shows beside that field; anything else below the form.
+  const field = problem ? importProblemField(problem) : null;
 
   async function pick(event: ChangeEvent<HTMLInputElement>) {
     setFileProblem(null);
@@ -67,9 +92,15 @@ export function ImportPage() {
               <p className="problem" role={fileProblem ? "alert" : undefined}>{fileProblem ?? "\u00a0"}</p>
             </div>
             <label htmlFor="import-name">Name</label>
-            <div className="field"><input id="import-name" placeholder="the document's" value={name} onChange={(e) => setName(e.target.value)} disabled={busy} /></div>
+            <div className="field">
+              <input id="import-name" placeholder="the document's" value={name} onChange={(e) => setName(e.target.value)} disabled={busy} aria-invalid={field === "name"} aria-describedby="import-name-problem" />
+              <ProblemText problem={field === "name" ? problem : null} id="import-name-problem" />
+            </div>
             <label htmlFor="import-slug">Slug</label>
-            <div className="field"><input id="import-slug" placeholder="the document's" value={slug} onChange={(e) => setSlug(e.target.value)} disabled={busy} /></div>
+            <div className="field">
+              <input id="import-slug" placeholder="the document's" value={slug} onChange={(e) => setSlug(e.target.value)} disabled={busy} aria-invalid={field === "slug"} aria-describedby="import-slug-problem" />
+              <ProblemText problem={field === "slug" ? problem : null} id="import-slug-problem" />
+            </div>
             {used.map((source) => (
               <div key={source} style={{ display: "contents" }}>
                 <label htmlFor={`map-${source}`}>Datasource “{source}”</label>
@@ -87,7 +118,7 @@ export function ImportPage() {
           <div className="actions-row">
             <BusyButton busy={busy} className="primary" type="submit" disabled={!document_}>Import</BusyButton>
           </div>
-          <ProblemText problem={problem} />
+          <ProblemText problem={field === null ? problem : null} />
         </form>
         {done ? (
           <div className="panel" role="status">

@@ -30,3 +30,15 @@ export function datasourceMap(used: readonly string[], choices: Record<string, s
   }
   return Object.keys(map).length > 0 ? map : null;
 }
+
+/**
+ * The import form's field a refusal is about, so it shows beside it: the slug when another
+ * app has it (409) or it isn't a valid slug (422 naming `slug`), the name when it is invalid.
+ */
+export function importProblemField(problem: { status: number; detail?: string | null }): "slug" | "name" | null {
+  const detail = problem.detail ?? "";
+  if (problem.status === 409 && /\bslug\b/.test(detail)) return "slug";
+  if (problem.status === 422 && detail.includes("`slug`")) return "slug";
+  if (problem.status === 422 && detail.includes("`name`")) return "name";
+  return null;
+}

@@ -21,7 +21,8 @@ import {
   type QueryState,
 } from "./runtime";
 
-export type RuntimeTarget = { ws: string; app: string; version: "released" | "draft" };
+/** `public`: a public app's release, run anonymously through `/api/v1/public/…`. */
+export type RuntimeTarget = { ws: string; app: string; version: "released" | "draft" | "public" };
 
 /** How the builder's preview differs from the viewer. The viewer passes none. */
 export type RuntimeOptions = {
@@ -173,10 +174,13 @@ export function useAppRuntime(
       runIds.current.set(name, runId);
       write((s) => ({ ...s, queries: { ...s.queries, [name]: { ...(s.queries[name] ?? IDLE_QUERY), isLoading: true } } }));
 
+      const body = { inputs: { ...defaultInputs(query), ...inputs } };
       const result = await call(
-        api.POST("/api/v1/workspaces/{ws}/apps/{app}/queries/{name}/run", {
+        target.version === "public"
+          ? api.POST("/api/v1/public/workspaces/{ws}/apps/{app}/queries/{name}/run", { params: { path: { ws: target.ws, app: target.app, name } }, body })
+          : api.POST("/api/v1/workspaces/{ws}/apps/{app}/queries/{name}/run", {
           params: { path: { ws: target.ws, app: target.app, name, version: null } },
-          body: { inputs: { ...defaultInputs(query), ...inputs } },
+          body,
           // The OpenAPI document lists `version` as a path parameter, but the server reads it
           // from the query string (`?version=draft`); it is sent there until the document is
           // corrected.

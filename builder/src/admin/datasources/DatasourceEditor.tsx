@@ -11,7 +11,7 @@ import { WorkspaceAdmin } from "../AdminLayout";
 import { manifestInfo, type PluginView } from "../plugins/manifest";
 import { ConfirmButton } from "../ui";
 import { SchemaFields } from "./SchemaFields";
-import { buildConfig, fieldOfDetail, fieldsFromSchema, initialValues, type FormValues, type SecretEdit } from "./schemaForm";
+import { buildConfig, destinationFields, fieldOfDetail, fieldsFromSchema, initialValues, secretDropWarnings, type FormValues, type SecretEdit } from "./schemaForm";
 
 type Datasource = Schemas["DatasourceView"];
 
@@ -54,6 +54,12 @@ function Editor({ ws, plugins, saved, access, reload }: { ws: string; plugins: P
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [problem, setProblem] = useState<Problem | null>(null);
   const [saving, setSaving] = useState(false);
+
+  // Saving a new destination (host, port, URL…) drops the stored secrets not entered again.
+  const destinations = useMemo(() => (info ? destinationFields(info.config, info.capabilities) : []), [info?.id, info?.version]);
+  const warnings = saved
+    ? secretDropWarnings(fields, values, saved.config as Record<string, unknown>, destinations, saved.secrets as Record<string, string>, secretEdits)
+    : {};
 
   // Another plugin means another form: start again from its defaults.
   useEffect(() => {
@@ -136,6 +142,7 @@ function Editor({ ws, plugins, saved, access, reload }: { ws: string; plugins: P
             fields={fields}
             values={values}
             errors={errors}
+            warnings={warnings}
             disabled={busy}
             onValue={(field, value) => setValues((v) => ({ ...v, [field]: value }))}
             secrets={saved ? { state: saved.secrets as Record<string, string>, edits: secretEdits, onEdit: (field, edit) => setSecretEdits((s) => ({ ...s, [field]: edit })) } : undefined}

@@ -8,12 +8,14 @@ type Props = {
   values: FormValues;
   onValue: (name: string, value: string | boolean) => void;
   errors: Record<string, string>;
+  /** Warnings beside fields, shown where an error would be when there is none. */
+  warnings?: Record<string, string>;
   /** Present when editing a saved datasource: each secret's stored state and its edit. */
   secrets?: { state: Record<string, string>; edits: Record<string, SecretEdit>; onEdit: (name: string, edit: SecretEdit) => void };
   disabled?: boolean;
 };
 
-export function SchemaFields({ fields, values, onValue, errors, secrets, disabled }: Props) {
+export function SchemaFields({ fields, values, onValue, errors, warnings = {}, secrets, disabled }: Props) {
   return (
     <>
       {fields.map((field) => {
@@ -33,9 +35,15 @@ export function SchemaFields({ fields, values, onValue, errors, secrets, disable
                 <Input id={id} field={field} value={values[field.name]} onValue={(v) => onValue(field.name, v)} invalid={error !== undefined} errorId={errorId} disabled={disabled} />
               )}
               {field.description ? <p className="help">{field.description}</p> : null}
-              <p className="problem" id={errorId} role={error ? "alert" : undefined}>
-                {error ?? "\u00a0"}
-              </p>
+              {error === undefined && warnings[field.name] ? (
+                <p className="problem field-warning" id={errorId} role="status" data-testid={`warning-${field.name}`}>
+                  {warnings[field.name]}
+                </p>
+              ) : (
+                <p className="problem" id={errorId} role={error ? "alert" : undefined}>
+                  {error ?? "\u00a0"}
+                </p>
+              )}
             </div>
           </div>
         );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildConfig, fieldOfDetail, fieldsFromSchema, initialValues } from "./schemaForm";
+import { buildConfig, destinationFields, fieldOfDetail, fieldsFromSchema, initialValues, secretDropWarnings } from "./schemaForm";
 
 const schema = {
   type: "object",
@@ -121,5 +121,40 @@ describe("placing a server error", () => {
     expect(fieldOfDetail('"host" is a required property', fields)).toBe("host");
     expect(fieldOfDetail("something else", fields)).toBeNull();
     expect(fieldOfDetail(null, fields)).toBeNull();
+  });
+});
+
+describe("secrets a destination change drops", () => {
+  it("takes the destination fields from the capabilities and the guard mark, as the server does", () => {
+    expect(destinationFields(schema, ["tcp://{host}:{port}"])).toEqual(["host", "port"]);
+    expect(destinationFields(schema, ["tcp://{host}:5432", "https://{base_url}"])).toEqual(["host", "base_url"]);
+    expect(destinationFields(schema, ["http://{base_url}", "ftp://{x}", "nonsense"])).toEqual(["base_url"]);
+    const guarded = { properties: { ...schema.properties, ssl_mode: { ...schema.properties.ssl_mode, "x-lathe-guards-secrets": true } } };
+    expect(destinationFields(guarded, ["tcp://{host}:{port}"])).toEqual(["ssl_mode", "host", "port"]);
+  });
+
+  const stored = { host: "db.internal", port: 5432, username: "app", ssl_mode: "prefer" };
+  const destinations = ["host", "port"];
+  const states = { password: "set", api_key: "set" };
+  const values = () => ({ ...initialValues(fields, stored) });
+
+  it("warns beside each changed destination field, naming every secret set and kept", () => {
+    const changed = { ...values(), host: "elsewhere.example", port: "5432" };
+    const warnings = secretDropWarnings(fields, changed, stored, destinations, states, {});
+    expect(Object.keys(warnings)).toEqual(["host"]);
+    expect(warnings.host).toBe("Saving with a new host drops the stored password and API key unless you enter them again.");
+  });
+
+  it("compares what would be sent: the same port typed again, or another field, warns of nothing", () => {
+    expect(secretDropWarnings(fields, { ...values(), port: " 5432 " }, stored, destinations, states, {})).toEqual({});
+    expect(secretDropWarnings(fields, { ...values(), username: "other" }, stored, destinations, states, {})).toEqual({});
+  });
+
+  it("leaves out secrets being replaced or cleared, and those not set", () => {
+    const changed = { ...values(), port: "6543" };
+    expect(secretDropWarnings(fields, changed, stored, destinations, states, { password: { mode: "replace", value: "new" } }).port).toBe(
+      "Saving with a new port drops the stored API key unless you enter it again.",
+    );
+    expect(secretDropWarnings(fields, changed, stored, destinations, { password: "set", api_key: "unset" }, { password: { mode: "clear" } })).toEqual({});
   });
 });

@@ -195,3 +195,69 @@ export function fieldOfDetail(detail: string | null | undefined, fields: readonl
   }
   return null;
 }
+
+/**
+ * The configuration fields whose change makes the server drop the stored secrets that aren't
+ * entered again: those a capability names as the destination (`tcp://{host}:{port}`,
+ * `https://{base_url}`) and those the schema marks `"x-lathe-guards-secrets": true`. This
+ * mirrors `destination_fields` in host/server/src/api/datasources.rs.
+ */
+export function destinationFields(configSchema: unknown, capabilities: readonly string[]): string[] {
+  const fields: string[] = [];
+  const properties = isObject(configSchema) && isObject(configSchema.properties) ? configSchema.properties : {};
+  for (const [name, property] of Object.entries(properties)) {
+    if (isObject(property) && property["x-lathe-guards-secrets"] === true) fields.push(name);
+  }
+  const field = (part: string) => /^\{([\p{L}\p{N}_]+)\}$/u.exec(part)?.[1];
+  for (const capability of capabilities) {
+    const [scheme, rest] = capability.split("://", 2);
+    if (rest === undefined) continue;
+    if (scheme === "tcp") {
+      const colon = rest.lastIndexOf(":");
+      if (colon < 0) continue;
+      for (const part of [rest.slice(0, colon), rest.slice(colon + 1)]) {
+        const name = field(part);
+        if (name) fields.push(name);
+      }
+    } else if (scheme === "http" || scheme === "https") {
+      const name = field(rest);
+      if (name) fields.push(name);
+    }
+  }
+  return [...new Set(fields)];
+}
+
+/**
+ * Beside each destination field that would be saved with a new value, the warning that the
+ * stored secrets not being entered again (set, and kept) will be dropped. The server compares
+ * the stored configuration with the one sent, so this compares with what Save would send.
+ */
+export function secretDropWarnings(
+  fields: readonly Field[],
+  values: FormValues,
+  stored: Record<string, unknown>,
+  destinations: readonly string[],
+  secretStates: Record<string, string>,
+  secretEdits: Record<string, SecretEdit>,
+): Record<string, string> {
+  const kept = fields.filter((f) => f.secret && secretStates[f.name] === "set" && (secretEdits[f.name] ?? { mode: "keep" }).mode === "keep");
+  if (kept.length === 0) return {};
+  const warnings: Record<string, string> = {};
+  for (const name of destinations) {
+    const field = fields.find((f) => f.name === name && !f.secret);
+    if (!field) continue;
+    const built = buildConfig([field], values);
+    // A value that doesn't build yet can't be saved either: nothing to warn about.
+    if (!built.ok) continue;
+    if (JSON.stringify(built.config[name]) === JSON.stringify(stored[name])) continue;
+    const secrets = kept.map((f) => inSentence(f.title));
+    const list = secrets.length === 1 ? secrets[0] : `${secrets.slice(0, -1).join(", ")} and ${secrets[secrets.length - 1]}`;
+    warnings[name] = `Saving with a new ${inSentence(field.title)} drops the stored ${list} unless you enter ${secrets.length === 1 ? "it" : "them"} again.`;
+  }
+  return warnings;
+}
+
+/** A title inside a sentence: "Host" becomes "host", an acronym ("API key") stays. */
+function inSentence(title: string): string {
+  return /^\p{Lu}\p{Lu}/u.test(title) ? title : title.charAt(0).toLowerCase() + title.slice(1);
+}
