@@ -131,7 +131,7 @@ function SaveConflict({ draft }: { draft: Draft }) {
   return (
     <div className="save-conflict" role="group" aria-labelledby="save-conflict-title" data-testid="save-conflict">
       <p id="save-conflict-title" className="save-conflict-title">
-        {save.problem?.title ?? "The draft was changed by someone else"}
+        {save.problem?.title ?? "The draft was changed since it was opened"}
       </p>
       <p role="alert">{save.problem ? problemMessage(save.problem) : ""}</p>
       <div className="save-conflict-actions">

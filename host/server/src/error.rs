@@ -184,7 +184,7 @@ impl Error {
             DraftChanged(d) => (
                 StatusCode::CONFLICT,
                 "draft-changed",
-                "The draft was changed by someone else",
+                "The draft was changed since it was opened",
                 Some(d.clone()),
             ),
             MailNotConfigured => (

@@ -595,7 +595,8 @@ fn draft_moved(actor: &Actor, base: Option<i64>, moved: (i64, Option<String>, i6
     Error::DraftChanged(format!(
         "the draft was changed by {who} at {} after you opened it, so nothing was saved \
          (your copy is based on revision {base}, the draft is at revision {revision})",
-        rfc3339(at)
+        // Whole seconds: this is read by people.
+        rfc3339(at - at.rem_euclid(1000))
     ))
 }
 
