@@ -66,6 +66,14 @@ async function open(page, route) {
   assert.equal(response?.status(), 200, `GET ${route}`);
 }
 
+/**
+ * The ids of the components on a definition's pages, sorted.
+ * @param {{ pages: { components: { id: string }[] }[] }} definition
+ */
+function allIds(definition) {
+  return definition.pages.flatMap((p) => p.components.map((c) => c.id)).sort();
+}
+
 /** @param {import("playwright-core").Page} page @param {{ email: string, password: string }} who */
 async function signIn(page, who, shot = false) {
   await open(page, "/signin");
@@ -563,5 +571,65 @@ describe("the builder", () => {
     await page.getByRole("button", { name: "Test connection" }).click();
     await page.getByText(/Connected/).waitFor();
     await page.context().close();
+  });
+
+  // At the end: it adds a workspace.
+  it("refuses a save over a draft changed in another tab, and reloads or saves over it", async () => {
+    const api = new LatheClient(base);
+    await api.login(admin.email, admin.password);
+    const ws = (await api.request("POST", "/workspaces", { name: "Two tabs" })).id;
+    await api.request("POST", `/workspaces/${ws}/apps`, { name: "Shared draft", slug: "shared" });
+
+    // The same draft, open in two browser profiles as the same admin.
+    const first = await newPage();
+    const second = await newPage();
+    for (const { page } of [first, second]) {
+      await signIn(page, admin);
+      await open(page, `/builder/${ws}/shared`);
+      await page.getByTestId("canvas").waitFor();
+    }
+
+    /** Adds the first component of `type` from the palette, then presses Save. */
+    const addAndSave = async (/** @type {import("playwright-core").Page} */ page, /** @type {string} */ type) => {
+      await page.locator(`[data-palette=${type}]`).click();
+      await page.locator(`[data-component="${type}1"]`).waitFor();
+      await page.getByRole("button", { name: "Save" }).click();
+    };
+    const saved = (/** @type {import("playwright-core").Page} */ page) => page.locator('button:text-is("Saved")').waitFor();
+    const stored = async () => allIds((await api.request("GET", `/workspaces/${ws}/apps/shared`)).draft);
+
+    // The first tab adds a chart and saves.
+    await addAndSave(first.page, "chart");
+    await saved(first.page);
+
+    // The second, stale, adds an image and saves: refused, with who changed the draft.
+    await addAndSave(second.page, "image");
+    const conflict = second.page.getByTestId("save-conflict");
+    await conflict.waitFor();
+    const message = (await conflict.getByRole("alert").textContent()) ?? "";
+    assert.match(message, /changed by .*admin.*after you opened it/, message);
+    await second.page.screenshot({ path: path.join(screenshots, "builder-save-conflict.png") });
+    assert.deepEqual(await stored(), ["chart1"], "the refused save wrote nothing");
+
+    // Reloading discards the image and shows the first tab's chart.
+    await conflict.getByRole("button", { name: "Reload the draft" }).click();
+    await second.page.locator('[data-component="chart1"]').waitFor();
+    assert.equal(await second.page.locator('[data-component="image1"]').count(), 0);
+    assert.equal(await conflict.count(), 0);
+    await saved(second.page);
+
+    // Based on the reloaded draft, the second tab's next save goes through; now the first
+    // tab is the stale one, and it saves its copy over the draft knowingly.
+    await addAndSave(second.page, "image");
+    await saved(second.page);
+    await addAndSave(first.page, "text");
+    const again = first.page.getByTestId("save-conflict");
+    await again.getByRole("button", { name: "Save mine anyway" }).click();
+    await saved(first.page);
+    assert.equal(await again.count(), 0);
+    assert.deepEqual(await stored(), ["chart1", "text1"]);
+
+    await first.page.context().close();
+    await second.page.context().close();
   });
 });

@@ -532,7 +532,8 @@ export interface paths {
         head?: never;
         /**
          * Rename an app, change its slug, or replace its draft definition (builders and admins).
-         *     The release is unchanged until the next `release`.
+         *     The release is unchanged until the next `release`. With `base_revision`, a draft that
+         *     changed since that revision is a 409 `draft-changed` and nothing is written.
          */
         patch: operations["apps_update"];
         trace?: never;
@@ -1103,6 +1104,14 @@ export interface components {
             definition?: Record<string, unknown> | null;
             /** @description Make the app public or private; needs `manage_workspace` besides `edit`. */
             public?: boolean | null;
+            /**
+             * Format: int64
+             * @description The `draft_revision` the client's copy of the draft is based on. When given and the
+             *     draft has changed since (someone saved it, restored a version), nothing is changed
+             *     and the answer is a 409 `draft-changed`. Without it the request overwrites whatever
+             *     the draft has become.
+             */
+            base_revision?: number | null;
         };
         /** @description A released version, without its definition. */
         AppVersionSummary: {
@@ -1142,6 +1151,12 @@ export interface components {
             draft?: Record<string, unknown> | null;
             /** @description Whether the draft differs from the current release (true before the first release). */
             draft_changed?: boolean | null;
+            /**
+             * Format: int64
+             * @description Moves with every change to the draft (a save, a restored version); send it back as
+             *     `base_revision` with a save so that it can't overwrite a change made since.
+             */
+            draft_revision?: number | null;
             released?: components["schemas"]["ReleaseView"] | null;
             /**
              * @description Anyone, signed in or not, may load the release and run its queries

@@ -1,6 +1,8 @@
 // `/builder/{workspace}/{app}`: the app builder. It edits the draft (Editor.tsx; its preview
-// runs queries as the draft's, `?version=draft`), saves it and releases it. Members without
-// `edit` on the app are refused here, as the server refuses their draft requests.
+// runs queries as the draft's, `?version=draft`), saves it (useDraft.ts; a save refused
+// because someone changed the draft meanwhile offers to reload it or to save over it) and
+// releases it. Members without `edit` on the app are refused here, as the server refuses
+// their draft requests.
 import { useEffect, useState } from "react";
 import { Link, useBlocker, useParams } from "react-router-dom";
 import { api, call, problemMessage, type Problem } from "../api/client";
@@ -10,7 +12,8 @@ import { Shell } from "../apps/Shell";
 import { useMe } from "../auth/session";
 import { BusyButton, PageMessage, ProblemText, Spinner } from "../ui/feedback";
 import type { Definition } from "../viewer/runtime";
-import { Editor, useDraft } from "./Editor";
+import { Editor } from "./Editor";
+import { useDraft, type Draft } from "./useDraft";
 import { browserStorage, isTrusted, trust } from "./runConsent";
 
 export function DraftPage() {
@@ -61,6 +64,7 @@ export function DraftPage() {
       ws={ws}
       view={{ id: view.id, slug: view.slug, name: view.name, released: view.released !== null && view.released !== undefined, changed: view.draft_changed === true }}
       initial={view.draft as unknown as Definition}
+      revision={view.draft_revision ?? null}
       user={{ id: me.user.id, email: me.user.email }}
       onReleased={reload}
     />
@@ -71,26 +75,32 @@ function DraftEditor({
   ws,
   view,
   initial,
+  revision,
   user,
   onReleased,
 }: {
   ws: string;
   view: { id: string; slug: string; name: string; released: boolean; changed: boolean };
   initial: Definition;
+  revision: number | null;
   user: { id: string; email: string };
   onReleased(): void;
 }) {
-  const draft = useDraft(initial, ws, view.slug);
+  const draft = useDraft(initial, revision, ws, view.slug);
   const { save } = draft;
   const leaving = useLeaveGuard(draft.dirty, draft.saveDraft);
   const [runsAllowed, setRunsAllowed] = useState(() => isTrusted(browserStorage(), user.id, view.id, initial));
-  // What this user saves is theirs: it runs by itself the next time they open it.
+  // What this user saves is theirs: it runs by itself the next time they open it. A draft
+  // reloaded after a conflict is someone else's, and is judged like one opened afresh.
   useEffect(() => {
-    if (draft.saved !== initial) {
+    if (draft.saved === initial) return;
+    if (draft.saved === draft.ownSave) {
       trust(browserStorage(), user.id, view.id, draft.saved);
       setRunsAllowed(true);
+    } else {
+      setRunsAllowed(isTrusted(browserStorage(), user.id, view.id, draft.saved));
     }
-  }, [draft.saved, initial, user.id, view.id]);
+  }, [draft.saved, draft.ownSave, initial, user.id, view.id]);
   const status = draftStatus({ dirty: draft.dirty, released: view.released, changed: view.changed });
   return (
     <Shell
@@ -107,11 +117,11 @@ function DraftEditor({
           <button type="button" aria-label="Redo" title="Redo (Ctrl+Shift+Z)" disabled={draft.history.future.length === 0} onClick={draft.redo}>
             ↷
           </button>
-          <span className="release">
-            <BusyButton busy={save.busy} disabled={!draft.dirty} onClick={() => void draft.saveDraft()}>
+          <span className="release save-controls">
+            <BusyButton busy={save.busy === "save"} disabled={!draft.dirty || save.busy !== null} onClick={() => void draft.saveDraft()}>
               {draft.dirty ? "Save" : "Saved"}
             </BusyButton>
-            {save.problem ? <ProblemText problem={{ ...save.problem, detail: save.target && save.target.kind !== "app" ? `${save.target.kind === "component" ? save.target.id : save.target.name}: ${save.target.message}` : save.problem.detail }} /> : null}
+            {save.conflict ? <SaveConflict draft={draft} /> : save.problem ? <ProblemText problem={{ ...save.problem, detail: save.target && save.target.kind !== "app" ? `${save.target.kind === "component" ? save.target.id : save.target.name}: ${save.target.message}` : save.problem.detail }} /> : null}
           </span>
           {view.released ? (
             <Link className="button" to={`/apps/${ws}/${view.slug}`}>
@@ -133,6 +143,31 @@ function DraftEditor({
       <Editor draft={draft} ws={ws} app={view.slug} user={user} runsAllowed={runsAllowed} />
       {leaving ? <LeaveDialog leaving={leaving} /> : null}
     </Shell>
+  );
+}
+
+/**
+ * A save refused because the draft changed since it was loaded: the server's message (who
+ * changed it, when) and the two ways on. It hangs below the Save button, over the canvas, so
+ * nothing in the top bar moves.
+ */
+function SaveConflict({ draft }: { draft: Draft }) {
+  const { save } = draft;
+  return (
+    <div className="save-conflict" role="group" aria-labelledby="save-conflict-title" data-testid="save-conflict">
+      <p id="save-conflict-title" className="save-conflict-title">
+        {save.problem?.title ?? "The draft was changed since it was opened"}
+      </p>
+      <p role="alert">{save.problem ? problemMessage(save.problem) : ""}</p>
+      <div className="save-conflict-actions">
+        <BusyButton busy={save.busy === "reload"} disabled={save.busy !== null} onClick={() => void draft.reloadDraft()} title="Discard your unsaved changes and load the draft as it is now">
+          Reload the draft
+        </BusyButton>
+        <BusyButton busy={save.busy === "overwrite"} disabled={save.busy !== null} onClick={() => void draft.saveMineAnyway()} title="Replace the draft with your copy">
+          Save mine anyway
+        </BusyButton>
+      </div>
+    </div>
   );
 }
 

@@ -1,65 +1,28 @@
 // The app editor: palette and pages on the left, the canvas in the middle (with the queries
 // panel below it), the property panel on the right. The draft lives in an undo history of
-// definitions; Save sends it with PATCH and shows a refusal next to what caused it.
+// definitions (useDraft.ts); a refused save is shown next to what caused it.
 import { useCallback, useEffect, useMemo, useState } from "react";
 import type { Component, ComponentType, Query } from "../api/app-definition.gen";
-import { api, call, problemMessage, type Problem } from "../api/client";
 import { Alerts } from "../viewer/AppView";
 import { allComponents } from "../viewer/runtime";
 import { useAppRuntime } from "../viewer/useAppRuntime";
 import { QueriesPanel } from "../queries/QueriesPanel";
-import { BusyButton } from "../ui/feedback";
 import { CATALOG, TYPE_INFO } from "./catalog";
 import { DRAG_TYPE, EditorGrid, ModalsStrip, type CanvasActions } from "./EditorCanvas";
 import * as edit from "./edit";
-import { createHistory, push, redo, undo, type History } from "./history";
 import { deleteShortcutApplies } from "./keys";
 import { PagesList } from "./PagesPanel";
-import { locateProblem, type SaveProblemTarget } from "./problems";
+import type { SaveProblemTarget } from "./problems";
 import { PropertyPanel, type PanelNames } from "./PropertyPanel";
 import { renameComponent, renameQuery } from "./rename";
+import type { Draft } from "./useDraft";
 
 type Definition = edit.Definition;
-export type SaveState = { busy: boolean; problem: Problem | null; target: SaveProblemTarget | null };
 
 /** Whether a key event belongs to a text field, whose own shortcuts win. */
 function inTextField(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
   return !!el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable);
-}
-
-export function useDraft(initial: Definition, ws: string, app: string) {
-  const [history, setHistory] = useState<History<Definition>>(() => createHistory(initial));
-  const [saved, setSaved] = useState<Definition>(initial);
-  const [save, setSave] = useState<SaveState>({ busy: false, problem: null, target: null });
-  const change = useCallback((next: (d: Definition) => Definition, mergeKey: string | null = null) => setHistory((h) => push(h, next(h.present), mergeKey)), []);
-
-  const saveDraft = useCallback(async (): Promise<boolean> => {
-    const definition = history.present;
-    setSave({ busy: true, problem: null, target: null });
-    const result = await call(api.PATCH("/api/v1/workspaces/{ws}/apps/{app}", { params: { path: { ws, app } }, body: { definition: definition as unknown as Record<string, never> } }));
-    if (result.ok) {
-      setSaved(definition);
-      setSave({ busy: false, problem: null, target: null });
-      return true;
-    }
-    const target = result.problem.detail ? locateProblem(result.problem.detail, definition) : { kind: "app" as const, message: problemMessage(result.problem) };
-    setSave({ busy: false, problem: result.problem, target });
-    return false;
-  }, [history.present, ws, app]);
-
-  return {
-    definition: history.present,
-    history,
-    /** What the server holds: the draft as loaded or last saved. */
-    saved,
-    dirty: history.present !== saved,
-    change,
-    undo: () => setHistory(undo),
-    redo: () => setHistory(redo),
-    save,
-    saveDraft,
-  };
 }
 
 export function Editor({
@@ -69,7 +32,7 @@ export function Editor({
   user,
   runsAllowed,
 }: {
-  draft: ReturnType<typeof useDraft>;
+  draft: Draft;
   ws: string;
   app: string;
   user: { id: string; email: string };

@@ -62,6 +62,9 @@ pub enum Error {
     MethodNotAllowed,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A save based on a draft revision that is no longer the current one.
+    #[error("draft changed: {0}")]
+    DraftChanged(String),
     #[error("email is not configured")]
     MailNotConfigured,
     #[error("no instance admin exists yet")]
@@ -176,6 +179,12 @@ impl Error {
                 StatusCode::CONFLICT,
                 "conflict",
                 "Conflict",
+                Some(d.clone()),
+            ),
+            DraftChanged(d) => (
+                StatusCode::CONFLICT,
+                "draft-changed",
+                "The draft was changed since it was opened",
                 Some(d.clone()),
             ),
             MailNotConfigured => (

@@ -17,7 +17,7 @@ use crate::authz::{Action, Object};
 use crate::definition;
 use crate::error::{Error, Problem, Result};
 use crate::state::SharedState;
-use crate::store::{AppFields, AppFilter, AppRow, AppSummaryRow, is_slug};
+use crate::store::{AppChange, AppFields, AppFilter, AppRow, AppSummaryRow, AppUpdated, is_slug};
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
@@ -56,6 +56,12 @@ pub struct AppUpdate {
     pub definition: Option<Value>,
     /// Make the app public or private; needs `manage_workspace` besides `edit`.
     pub public: Option<bool>,
+    /// The `draft_revision` the client's copy of the draft is based on. When given and the
+    /// draft has changed since (someone saved it, restored a version), nothing is changed
+    /// and the answer is a 409 `draft-changed`. Without it the request overwrites whatever
+    /// the draft has become.
+    #[schema(minimum = 1)]
+    pub base_revision: Option<i64>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -138,6 +144,10 @@ pub struct AppView {
     /// Whether the draft differs from the current release (true before the first release).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub draft_changed: Option<bool>,
+    /// Moves with every change to the draft (a save, a restored version); send it back as
+    /// `base_revision` with a save so that it can't overwrite a change made since.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub draft_revision: Option<i64>,
     /// The current release; absent until the first release.
     pub released: Option<ReleaseView>,
     /// Anyone, signed in or not, may load the release and run its queries
@@ -168,12 +178,12 @@ impl AppView {
             }),
             _ => None,
         };
-        let (draft, draft_changed) = if can_edit {
+        let (draft, draft_changed, draft_revision) = if can_edit {
             let draft = parse_stored(&row.id, &row.draft)?;
             let changed = released.as_ref().is_none_or(|r| r.definition != draft);
-            (Some(draft), Some(changed))
+            (Some(draft), Some(changed), Some(row.draft_revision))
         } else {
-            (None, None)
+            (None, None, None)
         };
         Ok(AppView {
             id: row.id,
@@ -186,6 +196,7 @@ impl AppView {
             updated_at: rfc3339(row.updated_at),
             draft,
             draft_changed,
+            draft_revision,
             released,
             public: row.public == 1,
         })
@@ -456,7 +467,8 @@ pub async fn apps_get(
 }
 
 /// Rename an app, change its slug, or replace its draft definition (builders and admins).
-/// The release is unchanged until the next `release`.
+/// The release is unchanged until the next `release`. With `base_revision`, a draft that
+/// changed since that revision is a 409 `draft-changed` and nothing is written.
 #[utoipa::path(patch, path = "/api/v1/workspaces/{ws}/apps/{app}", tag = "apps",
     request_body = AppUpdate,
     params(
@@ -499,15 +511,21 @@ pub async fn apps_update(
         .as_ref()
         .map(|d| check_definition(d, "/definition"))
         .transpose()?;
+    if body.base_revision.is_some_and(|r| r < 1) {
+        return Err(Error::Validation(
+            "`base_revision` must be a `draft_revision` this API returned".into(),
+        ));
+    }
     let before = find_editable(&state, &actor, &ws, &app).await?;
     if let Some(text) = &draft {
         require_datasources(&state, &actor, &ws, text).await?;
     }
 
-    let fields = AppFields {
+    let fields = AppChange {
         name: name.as_deref().unwrap_or(&before.name),
         slug: body.slug.as_deref().unwrap_or(&before.slug),
-        draft: draft.as_deref().unwrap_or(&before.draft),
+        draft: draft.as_deref(),
+        base_revision: body.base_revision,
     };
     let mut detail = serde_json::Map::new();
     if fields.name != before.name {
@@ -542,9 +560,12 @@ pub async fn apps_update(
         }
     }
     let mut change = state.store.change().await?;
-    change
+    let updated = change
         .app_update(&ws, &before.id, &fields, &actor.user.id)
         .await?;
+    if let AppUpdated::DraftMoved { revision, by, at } = updated {
+        return Err(draft_moved(&actor, body.base_revision, (revision, by, at)));
+    }
     if let Some(public) = body.public {
         change.app_set_public(&ws, &before.id, public).await?;
     }
@@ -559,6 +580,24 @@ pub async fn apps_update(
         ))
         .await?;
     Ok(Json(view_after_change(&state, &ws, &before.id).await?))
+}
+
+/// The 409 for a save whose base is no longer the draft: who changed it and when. Their
+/// email is no secret here: any member may list the workspace's members.
+fn draft_moved(actor: &Actor, base: Option<i64>, moved: (i64, Option<String>, i64)) -> Error {
+    let (revision, by, at) = moved;
+    let who = match by {
+        Some(email) if email == actor.user.email => format!("you ({email}, elsewhere)"),
+        Some(email) => email,
+        None => "someone else".into(),
+    };
+    let base = base.unwrap_or_default();
+    Error::DraftChanged(format!(
+        "the draft was changed by {who} at {} after you opened it, so nothing was saved \
+         (your copy is based on revision {base}, the draft is at revision {revision})",
+        // Whole seconds: this is read by people.
+        rfc3339(at - at.rem_euclid(1000))
+    ))
 }
 
 /// Delete an app and all its versions (builders and admins).

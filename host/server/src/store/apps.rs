@@ -34,6 +34,8 @@ pub struct AppRow {
     pub created_at: i64,
     pub updated_by: Option<String>,
     pub updated_at: i64,
+    /// Moves by one with every write to the draft; what a save sends back as its base.
+    pub draft_revision: i64,
     /// The released definition, JSON text.
     pub released_definition: Option<String>,
     pub released_by: Option<String>,
@@ -74,12 +76,36 @@ pub struct AppFilter {
     pub limit: i64,
 }
 
-/// A new app or a change to one: name, slug and the draft as JSON text.
+/// A new app: name, slug and the draft as JSON text.
 #[derive(Debug, Clone)]
 pub struct AppFields<'a> {
     pub name: &'a str,
     pub slug: &'a str,
     pub draft: &'a str,
+}
+
+/// A change to an app: its name and slug (as they are, or new), and maybe a new draft.
+#[derive(Debug, Clone)]
+pub struct AppChange<'a> {
+    pub name: &'a str,
+    pub slug: &'a str,
+    /// A new draft as JSON text; `None` leaves the stored one, whatever it has become.
+    pub draft: Option<&'a str>,
+    /// Write only if the draft is still at this revision (the one the client loaded).
+    pub base_revision: Option<i64>,
+}
+
+/// What [`Change::app_update`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppUpdated {
+    Done,
+    /// The draft moved past the base revision: nothing was written. Who moved it last and
+    /// when, as the app row says (`by` is their email; `None` once the user is deleted).
+    DraftMoved {
+        revision: i64,
+        by: Option<String>,
+        at: i64,
+    },
 }
 
 /// A stored query, found for a run.
@@ -141,7 +167,7 @@ pub fn is_slug(text: &str) -> bool {
 }
 
 const APP_COLUMNS: &str = "a.id, a.workspace_id, a.name, a.slug, a.draft, a.released_version, a.public, \
-     a.created_by, a.created_at, a.updated_by, a.updated_at, v.definition AS released_definition, \
+     a.created_by, a.created_at, a.updated_by, a.updated_at, a.draft_revision, v.definition AS released_definition, \
      v.released_by, v.released_at, v.note AS released_note \
      FROM apps a LEFT JOIN app_versions v ON v.app_id = a.id AND v.number = a.released_version";
 
@@ -332,30 +358,52 @@ impl Change {
         Ok(())
     }
 
-    /// Replaces an app's name, slug and draft; a taken slug is a 409, no such app a 404.
+    /// Replaces an app's name and slug, and its draft when `change.draft` is given (which
+    /// moves the draft revision). With a base revision, the check and the write are one
+    /// conditional UPDATE, so of two saves from the same base exactly one is written; the
+    /// other gets [`AppUpdated::DraftMoved`]. A taken slug is a 409, no such app a 404.
     pub async fn app_update(
         &mut self,
         workspace_id: &str,
         app_id: &str,
-        fields: &AppFields<'_>,
+        change: &AppChange<'_>,
         user_id: &str,
-    ) -> Result<()> {
+    ) -> Result<AppUpdated> {
         let updated = sqlx::query(
-            "UPDATE apps SET name = $3, slug = $4, search_text = $5, draft = $6, \
-             updated_by = $7, updated_at = $8 WHERE workspace_id = $1 AND id = $2",
+            "UPDATE apps SET name = $3, slug = $4, search_text = $5, draft = COALESCE($6, draft), \
+             draft_revision = draft_revision + CASE WHEN $6 IS NULL THEN 0 ELSE 1 END, \
+             updated_by = $7, updated_at = $8 \
+             WHERE workspace_id = $1 AND id = $2 AND draft_revision = COALESCE($9, draft_revision)",
         )
         .bind(workspace_id)
         .bind(app_id)
-        .bind(fields.name)
-        .bind(fields.slug)
-        .bind(search_text(fields.name, fields.slug))
-        .bind(fields.draft)
+        .bind(change.name)
+        .bind(change.slug)
+        .bind(search_text(change.name, change.slug))
+        .bind(change.draft)
         .bind(user_id)
         .bind(now_ms())
+        .bind(change.base_revision)
         .execute(&mut *self.tx)
         .await
         .map_err(|e| super::conflict_on_unique(e, SLUG_TAKEN))?;
-        found(updated.rows_affected())
+        if updated.rows_affected() == 1 {
+            return Ok(AppUpdated::Done);
+        }
+
+        // Nothing matched: the app is gone, or its draft moved past the base.
+        let moved: Option<(i64, Option<String>, i64)> = sqlx::query_as(
+            "SELECT a.draft_revision, u.email, a.updated_at FROM apps a \
+             LEFT JOIN users u ON u.id = a.updated_by WHERE a.workspace_id = $1 AND a.id = $2",
+        )
+        .bind(workspace_id)
+        .bind(app_id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        match moved {
+            Some((revision, by, at)) => Ok(AppUpdated::DraftMoved { revision, by, at }),
+            None => Err(Error::NotFound),
+        }
     }
 
     /// Deletes an app and its versions; no such app is a 404.
@@ -416,8 +464,9 @@ impl Change {
         Ok((number, definition))
     }
 
-    /// Copies version `number` into the draft; the release is unchanged. No such app or
-    /// version is a 404.
+    /// Copies version `number` into the draft and moves the draft revision, so that a save
+    /// based on the draft before is refused; the release is unchanged. No such app or version
+    /// is a 404.
     pub async fn app_restore(
         &mut self,
         workspace_id: &str,
@@ -426,8 +475,8 @@ impl Change {
         user_id: &str,
     ) -> Result<()> {
         let restored = sqlx::query(
-            "UPDATE apps SET draft = v.definition, updated_by = $4, updated_at = $5 \
-             FROM app_versions v \
+            "UPDATE apps SET draft = v.definition, draft_revision = apps.draft_revision + 1, \
+             updated_by = $4, updated_at = $5 FROM app_versions v \
              WHERE apps.workspace_id = $1 AND apps.id = $2 AND v.app_id = apps.id AND v.number = $3",
         )
         .bind(workspace_id)

@@ -35,8 +35,8 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
 pub use apps::{
-    AppFields, AppFilter, AppQuery, AppRow, AppSummaryRow, AppVersionRow, QueryLookup, Which,
-    is_slug,
+    AppChange, AppFields, AppFilter, AppQuery, AppRow, AppSummaryRow, AppUpdated, AppVersionRow,
+    QueryLookup, Which, is_slug,
 };
 pub use audit::{AuditEvent, AuditFilter, AuditRow};
 pub use audit_queue::AuditQueue;
