@@ -317,6 +317,63 @@ describe("the builder", () => {
     await client.request("PATCH", `/workspaces/${seeded.ws}/apps/review-me`, { definition: view.draft });
     await page.reload();
     await page.getByTestId("run-consent").waitFor();
+
+    // Agreed again; then the author saves once more while the admin edits. The admin's save
+    // conflicts, and reloading brings the author's new query: it is held like any other.
+    await page.getByRole("button", { name: "Run its queries" }).click();
+    await page.locator('[data-component="counts"] tbody tr').first().waitFor();
+    const latest = await client.request("GET", `/workspaces/${seeded.ws}/apps/review-me`);
+    latest.draft.queries[0].query.sql = "select 3 as n";
+    await client.request("PATCH", `/workspaces/${seeded.ws}/apps/review-me`, { definition: latest.draft });
+    await page.getByRole("button", { name: "Select counts" }).click();
+    const name = page.getByTestId("property-panel").getByLabel("Name", { exact: true });
+    await name.fill("counts2");
+    await name.press("Enter");
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    const before = runs.length;
+    await page.getByRole("button", { name: "Reload the draft" }).click();
+    await page.getByTestId("run-consent").waitFor();
+    await page.waitForTimeout(500);
+    assert.equal(runs.length, before, "the reloaded draft ran before the admin agreed");
+    await page.context().close();
+  });
+
+  it("stops query handlers that keep starting runs, however they branch", async () => {
+    const api = new LatheClient(base);
+    await api.login(admin.email, admin.password);
+    await api.request("POST", `/workspaces/${seeded.ws}/apps`, {
+      name: "Loop",
+      slug: "loop",
+      definition: {
+        pages: [{ id: "page1", name: "Home", components: [] }],
+        queries: [
+          {
+            name: "again",
+            datasource: "customers-db",
+            operation: "sql",
+            query: { sql: "select 1 as n" },
+            runOnLoad: true,
+            events: [
+              { event: "onSuccess", action: "runQuery", query: "again" },
+              { event: "onSuccess", action: "runQuery", query: "again" },
+            ],
+          },
+        ],
+      },
+    });
+    await api.request("POST", `/workspaces/${seeded.ws}/apps/loop/release`, {});
+
+    const { page } = await newPage();
+    let runs = 0;
+    page.on("request", (r) => {
+      if (new URL(r.url()).pathname.includes("/queries/")) runs++;
+    });
+    await signIn(page, admin);
+    await open(page, `/apps/${seeded.ws}/loop`);
+    await page.getByText(/query handlers started \d+ runs/).first().waitFor();
+    await page.waitForTimeout(2_000);
+    // The on-load run plus at most 50 that handlers started.
+    assert.ok(runs <= 51, `${runs} runs`);
     await page.context().close();
   });
 

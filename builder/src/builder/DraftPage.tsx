@@ -3,7 +3,7 @@
 // because someone changed the draft meanwhile offers to reload it or to save over it) and
 // releases it. Members without `edit` on the app are refused here, as the server refuses
 // their draft requests.
-import { useEffect, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { Link, useBlocker, useParams } from "react-router-dom";
 import { api, call, problemMessage, type Problem } from "../api/client";
 import { useLoad } from "../api/hooks";
@@ -89,18 +89,16 @@ function DraftEditor({
   const draft = useDraft(initial, revision, ws, view.slug);
   const { save } = draft;
   const leaving = useLeaveGuard(draft.dirty, draft.saveDraft);
-  const [runsAllowed, setRunsAllowed] = useState(() => isTrusted(browserStorage(), user.id, view.id, initial));
-  // What this user saves is theirs: it runs by itself the next time they open it. A draft
-  // reloaded after a conflict is someone else's, and is judged like one opened afresh.
+  // Whether the preview may run queries is worked out from the draft it holds, in the same
+  // render that brings a new one (a reload after a conflict, someone else's): an effect would
+  // let the runtime's on-load runs start before it could say no.
+  const [consented, setConsented] = useState<Definition | null>(null);
+  const trusted = useMemo(() => isTrusted(browserStorage(), user.id, view.id, draft.saved), [draft.saved, user.id, view.id]);
+  const runsAllowed = trusted || draft.saved === consented || draft.saved === draft.ownSave;
+  // What this user saves is theirs: it runs by itself the next time they open it.
   useEffect(() => {
-    if (draft.saved === initial) return;
-    if (draft.saved === draft.ownSave) {
-      trust(browserStorage(), user.id, view.id, draft.saved);
-      setRunsAllowed(true);
-    } else {
-      setRunsAllowed(isTrusted(browserStorage(), user.id, view.id, draft.saved));
-    }
-  }, [draft.saved, draft.ownSave, initial, user.id, view.id]);
+    if (draft.ownSave) trust(browserStorage(), user.id, view.id, draft.ownSave);
+  }, [draft.ownSave, user.id, view.id]);
   const status = draftStatus({ dirty: draft.dirty, released: view.released, changed: view.changed });
   return (
     <Shell
@@ -136,7 +134,7 @@ function DraftEditor({
         <RunConsent
           onRun={() => {
             trust(browserStorage(), user.id, view.id, draft.saved);
-            setRunsAllowed(true);
+            setConsented(draft.saved);
           }}
         />
       )}

@@ -112,6 +112,11 @@ class Interpreter {
     return this.visit(ast, new Map());
   }
 
+  private built<T>(value: T): T {
+    this.charge(this.sizeOf(value));
+    return value;
+  }
+
   private visit(node: Expression, locals: ReadonlyMap<string, unknown>): unknown {
     if (++this.steps > MAX_STEPS) {
       throw new EvalError(`expression stopped after ${MAX_STEPS} steps`);
@@ -135,10 +140,12 @@ class Interpreter {
         return truthy(this.visit(node.test as Expression, locals))
           ? this.visit(node.consequent as Expression, locals)
           : this.visit(node.alternate as Expression, locals);
+      // A literal is charged its whole size: nesting one value in itself doubles a structure
+      // at each step for a single node, and whatever later displays it walks all of it.
       case "ArrayExpression":
-        return this.array(node, locals);
+        return this.built(this.array(node, locals));
       case "ObjectExpression":
-        return this.object(node, locals);
+        return this.built(this.object(node, locals));
       case "ArrowFunctionExpression": {
         const params = ((node.params as Expression[] | null) ?? []).map((p) => {
           if (p.type !== "Identifier") throw new EvalError("arrow parameters must be plain names");
@@ -289,10 +296,38 @@ class Interpreter {
 
   /** Calls a built-in, charging its work before and after (see MAX_WORK). */
   private native(fn: (...a: unknown[]) => unknown, receiver: unknown, args: unknown[]): unknown {
-    this.charge(sizeOf(receiver) + args.reduce<number>((sum, a) => sum + sizeOf(a), 0));
+    this.charge(this.sizeOf(receiver));
+    for (const arg of args) this.charge(this.sizeOf(arg));
     const result = checkSize(fn.apply(receiver, args));
-    this.charge(sizeOf(result));
+    this.charge(this.sizeOf(result));
     return result;
+  }
+
+  /**
+   * What a value costs to go through: every string's length and every array item and object
+   * property, nested ones included (a value shared in many places counts each time, as a
+   * walk over it would). Counting stops once the remaining budget is passed, so sizing a
+   * structure built to be exponentially large costs no more than the budget.
+   */
+  private sizeOf(value: unknown): number {
+    const limit = MAX_WORK - this.work + 1;
+    let size = 0;
+    const pending: unknown[] = [value];
+    while (pending.length > 0 && size < limit) {
+      const next = pending.pop();
+      if (typeof next === "string") size += next.length;
+      else if (Array.isArray(next)) {
+        size += next.length + 1;
+        for (const item of next) if (item !== null && typeof item === "object") pending.push(item);
+        else if (typeof item === "string") size += item.length;
+      } else if (next !== null && typeof next === "object") {
+        const values = Object.values(next);
+        size += values.length + 1;
+        for (const item of values) if (item !== null && typeof item === "object") pending.push(item);
+        else if (typeof item === "string") size += item.length;
+      } else size += 1;
+    }
+    return size;
   }
 
   private charge(units: number): void {
@@ -349,9 +384,10 @@ class Interpreter {
         return !looseEquals(left, right);
       case "+": {
         if (typeof left === "string" || typeof right === "string") {
+          // Objects become JSON text here: their size is charged before they are written out.
+          this.charge(this.sizeOf(left) + this.sizeOf(right));
           const text = toText(left) + toText(right);
           if (text.length > MAX_STRING_LENGTH) throw new EvalError("string too long");
-          this.charge(text.length);
           return text;
         }
         return toNumber(left) + toNumber(right);
@@ -441,12 +477,6 @@ function checkSize(value: unknown): unknown {
   if (typeof value === "string" && value.length > MAX_STRING_LENGTH) throw new EvalError("string too long");
   if (Array.isArray(value) && value.length > MAX_ARRAY_LENGTH) throw new EvalError("array too long");
   return value;
-}
-
-// What a value costs to go through: its length for strings and arrays, one otherwise.
-function sizeOf(value: unknown): number {
-  if (typeof value === "string" || Array.isArray(value)) return value.length;
-  return 1;
 }
 
 function checkGrowth(receiver: string, method: string, args: unknown[]): void {

@@ -185,6 +185,19 @@ describe("work inside built-in methods is bounded too", () => {
     expect(refused(`"x".repeat(100).split("").reduce((acc, c) => acc + "y".repeat(100000), "")`)).toMatch(/characters or items|string too long/);
   });
 
+  it("charges nested structures whole, so one shared value doubled over and over is refused fast", () => {
+    for (const source of [
+      `JSON.stringify("x".repeat(27).split("").reduce((a) => [a, a], 1)).length`,
+      `"x".repeat(27).split("").reduce((a) => [a, a], 1).flat(Infinity).length`,
+      `"x".repeat(27).split("").reduce((a) => [a, a], 1)`,
+      `"" + "x".repeat(27).split("").reduce((a) => ({ l: a, r: a }), 1)`,
+    ]) {
+      const started = Date.now();
+      expect(refused(source)).toMatch(/characters or items/);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    }
+  });
+
   it("leaves ordinary work on a large result alone", () => {
     const rows = Array.from({ length: 10_000 }, (_, i) => ({ name: `customer ${i}`, email: `c${i}@example.com` }));
     const big: Scope = { ...scope, queries: { list: { rows } } };

@@ -43,6 +43,13 @@ export type RuntimeOptions = {
  * runs itself (directly or round a cycle) stops here instead of running forever.
  */
 export const MAX_HANDLER_CHAIN = 20;
+/**
+ * Runs that query handlers may start in any 10 seconds: handlers that each start several
+ * runs branch, so the depth limit alone would allow millions. A person's clicks and typing
+ * are not counted, only runs started while query handlers run.
+ */
+export const MAX_HANDLER_RUNS = 50;
+const HANDLER_RUNS_WINDOW_MS = 10_000;
 export const HELD_MESSAGE = "not run: this draft's queries run only after you choose to run them";
 export type Alert = { id: number; message: string; level: AlertLevel };
 
@@ -101,6 +108,8 @@ export function useAppRuntime(
   const runIds = useRef(new Map<string, number>());
   // Runs whose handlers are still running; see MAX_HANDLER_CHAIN.
   const chain = useRef(0);
+  // When the runs that query handlers started began; see MAX_HANDLER_RUNS.
+  const handlerRuns = useRef<number[]>([]);
 
   const write = useCallback((change: (s: State) => State) => {
     stateRef.current = change(stateRef.current);
@@ -169,6 +178,15 @@ export function useAppRuntime(
       if (chain.current >= MAX_HANDLER_CHAIN) {
         showAlert(`Stopped before running "${name}": query handlers started ${MAX_HANDLER_CHAIN} runs that wait on each other (a loop?)`, "error");
         return false;
+      }
+      if (chain.current > 0) {
+        const now = Date.now();
+        handlerRuns.current = handlerRuns.current.filter((t) => now - t < HANDLER_RUNS_WINDOW_MS);
+        if (handlerRuns.current.length >= MAX_HANDLER_RUNS) {
+          showAlert(`Stopped before running "${name}": query handlers started ${MAX_HANDLER_RUNS} runs within 10 seconds (a loop?)`, "error");
+          return false;
+        }
+        handlerRuns.current.push(now);
       }
       const runId = (runIds.current.get(name) ?? 0) + 1;
       runIds.current.set(name, runId);
