@@ -4633,6 +4633,12 @@ export interface operations {
             query?: {
                 /** @description `draft` runs the draft's query (builders and admins); by default the released one runs. */
                 version?: string;
+                /**
+                 * @description With `version=draft`: the draft revision the caller has and means to run. When the
+                 *     draft has moved on since (someone saved), the run is refused with 409 `draft-changed`
+                 *     instead of running a query the caller has not seen.
+                 */
+                revision?: number;
             };
             header?: never;
             path: {
@@ -4695,6 +4701,14 @@ export interface operations {
             };
             /** @description The request was not completed in time */
             408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

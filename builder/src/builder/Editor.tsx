@@ -44,7 +44,7 @@ export function Editor({
   const [selected, setSelected] = useState<string | null>(null);
   const [showQueries, setShowQueries] = useState(true);
   const page = definition.pages.find((p) => p.id === pageId) ?? definition.pages[0];
-  const runtime = useAppRuntime(definition, { ws, app, version: "draft" }, user, { runsAllowed, loadKey: draft.saved, preview: true });
+  const runtime = useAppRuntime(definition, { ws, app, version: "draft" }, user, { runsAllowed, loadKey: draft.saved, preview: true, draftRevision: draft.revision });
   useEffect(() => runtime.setPage(page.id), [page.id, runtime.setPage]);
 
   const found = selected ? edit.findComponent(definition, selected) : null;

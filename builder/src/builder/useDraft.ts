@@ -102,6 +102,8 @@ export function useDraft(initial: Definition, initialRevision: number | null, ws
     saved,
     /** The last definition this user saved here, if any. */
     ownSave,
+    /** The server's `draft_revision` of `saved`. */
+    revision,
     dirty: history.present !== saved,
     change,
     undo: () => setHistory(undo),

@@ -36,6 +36,11 @@ export type RuntimeOptions = {
   loadKey?: unknown;
   /** The builder's preview: `openUrl` names the address instead of leaving the builder. */
   preview?: boolean;
+  /**
+   * The draft revision the preview holds: draft runs send it, and the server refuses them
+   * (409) once someone saved a newer draft, so what runs is what its user agreed to.
+   */
+  draftRevision?: number | null;
 };
 
 /**
@@ -89,7 +94,7 @@ export function useAppRuntime(
   user: { id: string; email: string } | null,
   options: RuntimeOptions = {},
 ): AppRuntime {
-  const { runsAllowed = true, loadKey, preview = false } = options;
+  const { runsAllowed = true, loadKey, preview = false, draftRevision = null } = options;
   const location = useLocation();
   const [pageId, setPageId] = useState(definition.pages[0].id);
   // The state is kept in a ref and mirrored into React state to render: handlers of one event
@@ -202,7 +207,7 @@ export function useAppRuntime(
           // The OpenAPI document lists `version` as a path parameter, but the server reads it
           // from the query string (`?version=draft`); it is sent there until the document is
           // corrected.
-          querySerializer: () => (target.version === "draft" ? "version=draft" : ""),
+          querySerializer: () => (target.version !== "draft" ? "" : draftRevision === null ? "version=draft" : `version=draft&revision=${draftRevision}`),
         }),
       );
       if (runIds.current.get(name) !== runId) return result.ok;
@@ -226,7 +231,7 @@ export function useAppRuntime(
       }
       return result.ok;
     },
-    [target.ws, target.app, target.version, write, runsAllowed, showAlert],
+    [target.ws, target.app, target.version, write, runsAllowed, showAlert, draftRevision],
   );
 
   const context: ActionContext = useMemo(

@@ -239,3 +239,42 @@ fn only_those_who_may_edit_see_the_draft_revision() {
     seen.expect_status(200);
     assert!(seen.json().get("draft_revision").is_none(), "{}", seen.body);
 }
+
+#[test]
+fn a_draft_run_for_a_revision_the_draft_has_left_is_refused() {
+    let w = world();
+    let mut definition = with(&["title"]);
+    // The query's datasource doesn't exist: a run that gets past the revision check stops
+    // there with a 422, which tells it apart from the 409 of a moved draft.
+    definition["queries"] = json!([{ "name": "q", "datasource": "nowhere", "operation": "sql",
+                                     "query": { "sql": "select 1" } }]);
+    let base = revision(&w.admin.get(&w.app).json());
+    save(&w.admin, &w.app, definition.clone(), base).expect_status(200);
+    let seen = revision(&w.admin.get(&w.app).json());
+    let run = |rev: i64| {
+        w.admin.post(
+            &format!("{}/queries/q/run?version=draft&revision={rev}", w.app),
+            &json!({}),
+        )
+    };
+    run(seen).expect_status(422);
+
+    // The builder saves: the admin's run of the revision it had is refused, not run.
+    definition["queries"][0]["query"]["sql"] = json!("select 2");
+    save(&w.builder, &w.app, definition, seen).expect_status(200);
+    let refused = run(seen).expect_status(409).json();
+    assert_eq!(refused["type"], "urn:lathe:problem:draft-changed");
+    assert!(
+        refused["detail"].as_str().unwrap().contains("reload"),
+        "{refused}"
+    );
+    run(seen + 1).expect_status(422);
+
+    // A revision only means something for the draft.
+    w.admin
+        .post(
+            &format!("{}/queries/q/run?revision={seen}", w.app),
+            &json!({}),
+        )
+        .expect_status(400);
+}

@@ -271,6 +271,7 @@ impl Caches {
             version,
             public,
             query,
+            ..
         } = *found;
         if version.is_none() {
             return Ok(Released::Missing);

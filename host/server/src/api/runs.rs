@@ -38,6 +38,10 @@ pub struct QueryRunBody {
 pub struct QueryRunParams {
     /// `draft` runs the draft's query (builders and admins); by default the released one runs.
     pub version: Option<String>,
+    /// With `version=draft`: the draft revision the caller has and means to run. When the
+    /// draft has moved on since (someone saved), the run is refused with 409 `draft-changed`
+    /// instead of running a query the caller has not seen.
+    pub revision: Option<i64>,
 }
 
 /// Run a query of an app.
@@ -53,6 +57,7 @@ pub struct QueryRunParams {
         (status = 200, body = RunResponse),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 424, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn queries_run(
@@ -64,6 +69,11 @@ pub async fn queries_run(
     ApiJson(body): ApiJson<QueryRunBody>,
 ) -> Result<Json<RunResponse>> {
     let role = authorize(&state, &actor, &ws, Permission::View).await?;
+    if params.revision.is_some() && params.version.as_deref() != Some("draft") {
+        return Err(Error::BadRequest(
+            "`revision` applies to draft runs only (`version=draft`)".into(),
+        ));
+    }
     let which = match params.version.as_deref() {
         None | Some("released") => Which::Released,
         Some("draft") => Which::Draft,
@@ -88,7 +98,7 @@ pub async fn queries_run(
             // Whether the app exists and may be edited is answered before anything about its
             // draft's queries: a caller who may not open the app learns nothing from this.
             super::apps::find_editable(&state, &actor, &ws, &app).await?;
-            draft_query(&state, &ws, &app, &name).await?
+            draft_query(&state, &ws, &app, &name, params.revision).await?
         }
     };
     // The app and the datasource are both checked: the right to open an app is not the
@@ -160,12 +170,13 @@ pub async fn queries_run(
 }
 
 /// The draft's query, read and compiled for this run: drafts change with every save, so
-/// they are not cached.
+/// they are not cached. With `expected`, the draft must still be at that revision.
 async fn draft_query(
     state: &SharedState,
     ws: &str,
     app: &str,
     name: &str,
+    expected: Option<i64>,
 ) -> Result<Arc<StoredQuery>> {
     let found = match state.store.app_query(ws, app, Which::Draft, name).await? {
         QueryLookup::Found(found) => found,
@@ -173,6 +184,13 @@ async fn draft_query(
             return Err(Error::NotFound);
         }
     };
+    if let (Some(expected), Some(now)) = (expected, found.draft_revision)
+        && expected != now
+    {
+        return Err(Error::DraftChanged(format!(
+            "the draft is at revision {now}, not {expected} which you are running: someone              saved it since; reload it to see and run their version"
+        )));
+    }
     let inputs = InputsSchema::compile(found.query.inputs.clone())?;
     Ok(Arc::new(StoredQuery {
         public: found.public,

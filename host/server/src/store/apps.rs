@@ -116,6 +116,8 @@ pub struct AppQuery {
     pub version: Option<i64>,
     /// Whether the app is public.
     pub public: bool,
+    /// The draft's revision when the query is the draft's.
+    pub draft_revision: Option<i64>,
     pub query: Query,
 }
 
@@ -277,6 +279,7 @@ impl Store {
         let Some(row) = self.app_find(workspace_id, app).await? else {
             return Ok(QueryLookup::NoApp);
         };
+        let draft_revision = matches!(which, Which::Draft).then_some(row.draft_revision);
         let (text, version) = match which {
             Which::Draft => (row.draft, None),
             Which::Released => match (row.released_definition, row.released_version) {
@@ -295,6 +298,7 @@ impl Store {
                 public: row.public == 1,
                 app_id: row.id,
                 version,
+                draft_revision,
                 query,
             })),
             None => QueryLookup::NoQuery,
