@@ -174,9 +174,20 @@ async fn native_endpoint() -> String {
     format!("http://{addr}/run")
 }
 
+/// The Lathe server under test, stopped when dropped: a failed assertion must not leave it
+/// running behind the benchmark.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `lathe serve` on a fresh data dir, with an admin, a workspace, an API token, a datasource
 /// on the local PostgreSQL and a released app whose query is the one-row select.
-async fn lathe_endpoint(data_dir: &std::path::Path) -> (Child, String, String) {
+async fn lathe_endpoint(data_dir: &std::path::Path) -> (Server, String, String) {
     let bin = env!("CARGO_BIN_EXE_lathe");
     let dir = data_dir.display().to_string();
     let mut admin = Command::new(bin)
@@ -201,7 +212,7 @@ async fn lathe_endpoint(data_dir: &std::path::Path) -> (Child, String, String) {
     assert!(admin.wait().unwrap().success());
 
     let log = std::fs::File::create(data_dir.join("server.log")).unwrap();
-    let mut server = Command::new(bin)
+    let server = Command::new(bin)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", &dir])
         .args([
             "--plugins-dir",
@@ -221,8 +232,9 @@ async fn lathe_endpoint(data_dir: &std::path::Path) -> (Child, String, String) {
         .stderr(log)
         .spawn()
         .unwrap();
+    let mut server = Server(server);
     let mut first = String::new();
-    BufReader::new(server.stdout.take().unwrap())
+    BufReader::new(server.0.stdout.take().unwrap())
         .read_line(&mut first)
         .unwrap();
     let base = first
@@ -341,7 +353,7 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let data_dir = tempfile::tempdir().unwrap();
-        let (mut server, lathe_url, token) = lathe_endpoint(data_dir.path()).await;
+        let (server, lathe_url, token) = lathe_endpoint(data_dir.path()).await;
         let native_url = native_endpoint().await;
         let body = json!({"inputs": {"n": 1}}).to_string();
         let (status, answer) = call(
@@ -361,9 +373,9 @@ fn main() {
         println!("one-row PostgreSQL query, {concurrency} keep-alive clients, {secs} s each");
         let native = load(&native_url, None, &body, concurrency, duration).await;
         print("native axum + tokio-postgres", &native);
-        let cpu_before = cpu_seconds(server.id());
+        let cpu_before = cpu_seconds(server.0.id());
         let lathe = load(&lathe_url, Some(&token), &body, concurrency, duration).await;
-        let cpu = cpu_seconds(server.id()) - cpu_before;
+        let cpu = cpu_seconds(server.0.id()) - cpu_before;
         print("lathe run endpoint", &lathe);
         println!(
             "lathe server CPU: {:.0} µs per request ({:.2} cores; pool size {})",
@@ -377,7 +389,6 @@ fn main() {
             lathe.p50.as_secs_f64() / native.p50.as_secs_f64(),
             lathe.p99.as_secs_f64() / native.p99.as_secs_f64()
         );
-        let _ = server.kill();
-        let _ = server.wait();
+        drop(server);
     });
 }

@@ -216,6 +216,13 @@ fn malformed_mistyped_and_oversized_bodies_are_4xx_problems_that_change_nothing(
             r.body.chars().take(300).collect::<String>()
         );
         r.expect_problem(status, slug);
+        // Refused before any handler or not, every API answer carries the same headers.
+        assert_eq!(
+            r.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{path}");
     }
     let (status, body) = oversized_post(&server, &admin, 2 * 1024 * 1024);
     assert_eq!(status, 413, "{body}");

@@ -137,6 +137,7 @@ pub async fn run(
     run: Run<'_>,
 ) -> Result<RunResponse> {
     let started = Instant::now();
+    let running = state.run_audit.begin();
     let outcome = execute(state, actor, &run).await;
     if let Err(e) = &outcome {
         note_refusal(e, run.workspace_id, &run.datasource.id);
@@ -195,7 +196,7 @@ pub async fn run(
         detail: Some(detail),
         ..who
     };
-    state.run_audit.append(event).await?;
+    state.run_audit.append(running, event).await?;
 
     let output = outcome?;
     Ok(RunResponse {

@@ -18,10 +18,17 @@ struct Histogram {
     sum: f64,
 }
 
+/// Series by route template, then method: looked up by `&str` on every request, so a request
+/// to a route seen before allocates nothing.
 #[derive(Default)]
 struct Inner {
-    requests: BTreeMap<(String, String, u16), u64>,
-    latency: BTreeMap<(String, String), Histogram>,
+    routes: BTreeMap<String, BTreeMap<String, Series>>,
+}
+
+#[derive(Default)]
+struct Series {
+    statuses: BTreeMap<u16, u64>,
+    latency: Histogram,
 }
 
 #[derive(Default)]
@@ -31,16 +38,18 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        let mut inner = self.inner.lock().expect("metrics lock");
-        *inner
-            .requests
-            .entry((method.into(), route.into(), status))
-            .or_default() += 1;
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if !inner.routes.contains_key(route) {
+            inner.routes.insert(route.to_string(), BTreeMap::new());
+        }
+        let methods = inner.routes.get_mut(route).expect("inserted above");
+        if !methods.contains_key(method) {
+            methods.insert(method.to_string(), Series::default());
+        }
+        let series = methods.get_mut(method).expect("inserted above");
+        *series.statuses.entry(status).or_default() += 1;
 
-        let h = inner
-            .latency
-            .entry((method.into(), route.into()))
-            .or_default();
+        let h = &mut series.latency;
         let secs = elapsed.as_secs_f64();
         for (i, bound) in BUCKETS.iter().enumerate() {
             if secs <= *bound {
@@ -53,23 +62,32 @@ impl Metrics {
 
     /// The exposition text for `/metrics`.
     pub fn render(&self) -> String {
-        let inner = self.inner.lock().expect("metrics lock");
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let series = || {
+            inner.routes.iter().flat_map(|(route, methods)| {
+                methods
+                    .iter()
+                    .map(move |(method, series)| (method, escape(route), series))
+            })
+        };
         let mut out = String::new();
 
         out.push_str("# HELP lathe_http_requests_total HTTP requests answered.\n");
         out.push_str("# TYPE lathe_http_requests_total counter\n");
-        for ((method, route, status), n) in &inner.requests {
-            let _ = writeln!(
-                out,
-                "lathe_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}",
-                escape(route)
-            );
+        for (method, route, series) in series() {
+            for (status, n) in &series.statuses {
+                let _ = writeln!(
+                    out,
+                    "lathe_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}",
+                );
+            }
         }
 
         out.push_str("# HELP lathe_http_request_duration_seconds Time to answer HTTP requests.\n");
         out.push_str("# TYPE lathe_http_request_duration_seconds histogram\n");
-        for ((method, route), h) in &inner.latency {
-            let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
+        for (method, route, series) in series() {
+            let h = &series.latency;
+            let labels = format!("method=\"{method}\",route=\"{route}\"");
             for (bound, n) in BUCKETS.iter().zip(h.counts) {
                 let _ = writeln!(
                     out,

@@ -8,7 +8,6 @@ mod serve;
 
 pub use serve::serve;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -61,7 +60,13 @@ pub fn app(
         None => router.fallback(not_found),
     };
 
-    let observe = ServiceBuilder::new()
+    // One stack, applied once: every layer added to a router separately boxes each route's
+    // service and future again, which a request pays for at every step.
+    let edge = Edge {
+        state: state.clone(),
+        request_timeout,
+    };
+    let stack = ServiceBuilder::new()
         .map_request(drop_unsafe_request_id)
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(
@@ -70,19 +75,13 @@ pub fn app(
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(CatchPanicLayer::custom(panic_response));
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn_with_state(edge, edge_checks))
+        .layer(DefaultBodyLimit::max(body_limit));
 
     router
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(middleware::from_fn_with_state(request_timeout, time_limit))
-        .layer(middleware::from_fn(security_headers))
-        .layer(middleware::from_fn(refuse_nul_in_path))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            record_metrics,
-        ))
-        .layer(observe)
+        .layer(stack)
         .with_state(state)
 }
 
@@ -128,14 +127,6 @@ fn panic_response(_panic: Box<dyn std::any::Any + Send>) -> Response {
     Error::Internal(anyhow::anyhow!("a handler panicked")).into_response()
 }
 
-/// Answers 408 when the request (reading its body included) isn't done in time.
-async fn time_limit(State(limit): State<Duration>, req: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(req)).await {
-        Ok(response) => response,
-        Err(_) => Error::Timeout.into_response(),
-    }
-}
-
 async fn not_found() -> Error {
     Error::NotFound
 }
@@ -171,50 +162,70 @@ async fn metrics_get(State(state): State<SharedState>) -> Response {
         .into_response()
 }
 
-async fn record_metrics(
-    State(state): State<Arc<crate::state::AppState>>,
-    req: Request,
-    next: Next,
-) -> Response {
+/// What the innermost edge step needs: the metrics and the request time limit.
+#[derive(Clone)]
+struct Edge {
+    state: SharedState,
+    request_timeout: Duration,
+}
+
+/// What a response is for, which decides its caching and security headers.
+#[derive(Clone, Copy, PartialEq)]
+enum Destination {
+    Api,
+    /// A built asset under `/assets/`, named by its content hash.
+    Asset,
+    /// The builder's pages and anything else outside the API.
+    Page,
+}
+
+/// The per-request checks and headers, in one step:
+/// - a path with `%00` in it names nothing (no id, slug or name contains NUL, and PostgreSQL
+///   refuses one in a text parameter), on either store, and never reaches a handler;
+/// - 408 when the request (reading its body included) isn't done in time;
+/// - security and caching headers on every response;
+/// - the request counted in the metrics under its route template.
+async fn edge_checks(State(edge): State<Edge>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().to_string();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let response = next.run(req).await;
-    state.metrics.record(
-        &method,
-        &route,
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let path = req.uri().path();
+    let destination = if path.starts_with("/api/") {
+        Destination::Api
+    } else if path.starts_with("/assets/") {
+        Destination::Asset
+    } else {
+        Destination::Page
+    };
+    let mut response = if path.contains("%00") {
+        Error::NotFound.into_response()
+    } else {
+        match tokio::time::timeout(edge.request_timeout, next.run(req)).await {
+            Ok(response) => response,
+            Err(_) => Error::Timeout.into_response(),
+        }
+    };
+    security_headers(&mut response, destination);
+    edge.state.metrics.record(
+        method.as_str(),
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
         response.status().as_u16(),
         started.elapsed(),
     );
     response
 }
 
-/// No id, slug or name contains NUL, and PostgreSQL refuses one in a text parameter: a path
-/// with `%00` in it names nothing, on either store, and never reaches a handler.
-async fn refuse_nul_in_path(req: Request, next: Next) -> Response {
-    if req.uri().path().contains("%00") {
-        return Error::NotFound.into_response();
-    }
-    next.run(req).await
-}
-
 /// API responses are never cached and never sniffed into another content type.
-async fn security_headers(req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_string();
-    let api = path.starts_with("/api/");
-    let mut response = next.run(req).await;
+fn security_headers(response: &mut Response, destination: Destination) {
     let succeeded = response.status().is_success();
     let headers = response.headers_mut();
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if api {
+    if destination == Destination::Api {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        return response;
+        return;
     }
     // The builder's pages: its own scripts and styles only (the build has no inline script),
     // no framing, no plugins. Images may come from anywhere over https, as app builders
@@ -233,13 +244,12 @@ async fn security_headers(req: Request, next: Next) -> Response {
     );
     // Built assets carry a content hash in their names; pages must be asked for again so a
     // new release of the builder is picked up.
-    let cache = if path.starts_with("/assets/") && succeeded {
+    let cache = if destination == Destination::Asset && succeeded {
         "public, max-age=31536000, immutable"
     } else {
         "no-cache"
     };
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    response
 }
 
 #[cfg(test)]

@@ -2,11 +2,22 @@
 //! response is sent; one transaction (and one fsync) per run would cap the run rate at the
 //! disk's sync rate. Instead, runs queue their records and wait: one writer takes whatever is
 //! queued, up to [`MAX_BATCH`], appends it in one transaction and then answers every waiter.
-//! Under no load a batch is one record, written at once; under load many runs share one
-//! commit. A record is never reported written before it is committed.
+//! A record is never reported written before it is committed.
 //!
 //! On SQLite the writer is a thread with a connection of its own whose commits skip the fsync
 //! (see `direct.rs`); on PostgreSQL it is a task on the main pool.
+//!
+//! Gathering (SQLite): a commit costs about the same for one record as for dozens (the WAL
+//! frames of the table, index and sequence pages, the locks), and the writer is fast enough
+//! that under load each run would otherwise commit alone. So when a record arrives while
+//! other runs are still under way ([`AuditQueue::begin`]), the writer waits up to
+//! [`GATHER`] for their records to join the batch. A lone run is written at once: with
+//! nothing else in flight there is nothing to wait for. Measured in docs/benchmarks.md
+//! ("Session 7").
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -15,6 +26,10 @@ use crate::error::{Error, Result};
 
 const MAX_BATCH: usize = 256;
 const QUEUE: usize = 4096;
+/// The longest the SQLite writer holds a batch open for runs still under way.
+const GATHER: Duration = Duration::from_micros(250);
+/// How often it looks for their records meanwhile.
+const GATHER_STEP: Duration = Duration::from_micros(50);
 
 type Waiter = oneshot::Sender<std::result::Result<(), String>>;
 type Queued = (AuditEvent, Waiter);
@@ -22,6 +37,19 @@ type Queued = (AuditEvent, Waiter);
 #[derive(Clone)]
 pub struct AuditQueue {
     sender: mpsc::Sender<Queued>,
+    /// Runs begun whose record is not queued yet.
+    running: Arc<AtomicUsize>,
+}
+
+/// A run under way, counted until its record is queued (or the run is dropped).
+pub struct Running {
+    running: Arc<AtomicUsize>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.running.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl AuditQueue {
@@ -29,14 +57,16 @@ impl AuditQueue {
     /// PostgreSQL. It stops when the last clone of the queue is dropped.
     pub fn start(store: Store) -> anyhow::Result<AuditQueue> {
         let (sender, mut receiver) = mpsc::channel::<Queued>(QUEUE);
+        let running = Arc::new(AtomicUsize::new(0));
         match store.sqlite_file() {
             Some(file) => {
                 let mut writer = direct::AuditWriter::open(&file)?;
+                let others = running.clone();
                 std::thread::Builder::new()
                     .name("lathe-audit".into())
                     .spawn(move || {
                         while let Some(first) = receiver.blocking_recv() {
-                            let (events, waiters) = batch(first, &mut receiver);
+                            let (events, waiters) = gather(first, &mut receiver, &others);
                             answer(waiters, writer.append_all(events));
                         }
                     })?;
@@ -50,11 +80,22 @@ impl AuditQueue {
                 });
             }
         }
-        Ok(AuditQueue { sender })
+        Ok(AuditQueue { sender, running })
     }
 
-    /// Appends `event` and returns once it is committed.
-    pub async fn append(&self, event: AuditEvent) -> Result<()> {
+    /// Counts a run as under way until its record is appended, so that the writer can wait
+    /// for it to join a batch.
+    pub fn begin(&self) -> Running {
+        self.running.fetch_add(1, Ordering::Relaxed);
+        Running {
+            running: self.running.clone(),
+        }
+    }
+
+    /// Appends `event`, the record of the run `running` counts, and returns once it is
+    /// committed.
+    pub async fn append(&self, running: Running, event: AuditEvent) -> Result<()> {
+        drop(running);
         let (waiter, done) = oneshot::channel();
         self.sender
             .send((event, waiter))
@@ -75,13 +116,37 @@ impl AuditQueue {
 /// `first` and whatever else is queued, up to [`MAX_BATCH`].
 fn batch(first: Queued, receiver: &mut mpsc::Receiver<Queued>) -> (Vec<AuditEvent>, Vec<Waiter>) {
     let mut batch = vec![first];
+    drain(&mut batch, receiver);
+    batch.into_iter().unzip()
+}
+
+/// Like [`batch`], but while runs counted in `running` have yet to queue their records, waits
+/// up to [`GATHER`] for them (see the module's documentation).
+fn gather(
+    first: Queued,
+    receiver: &mut mpsc::Receiver<Queued>,
+    running: &AtomicUsize,
+) -> (Vec<AuditEvent>, Vec<Waiter>) {
+    let mut batch = vec![first];
+    let until = Instant::now() + GATHER;
+    loop {
+        drain(&mut batch, receiver);
+        let now = Instant::now();
+        if batch.len() >= MAX_BATCH || running.load(Ordering::Relaxed) == 0 || now >= until {
+            break;
+        }
+        std::thread::sleep(GATHER_STEP.min(until - now));
+    }
+    batch.into_iter().unzip()
+}
+
+fn drain(batch: &mut Vec<Queued>, receiver: &mut mpsc::Receiver<Queued>) {
     while batch.len() < MAX_BATCH {
         match receiver.try_recv() {
             Ok(next) => batch.push(next),
             Err(_) => break,
         }
     }
-    batch.into_iter().unzip()
 }
 
 /// Tells every waiter of a batch how its commit went.
@@ -174,7 +239,7 @@ mod tests {
                     target: Some(format!("run-{i}")),
                     ..Default::default()
                 };
-                queue.append(event).await
+                queue.append(queue.begin(), event).await
             }));
         }
         for run in runs {
@@ -201,5 +266,49 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(store.cache_epoch().await.unwrap(), before + 1);
+    }
+
+    /// A run counts as under way from `begin` until its record is handed over, or until it is
+    /// dropped (a cancelled request): the writer never waits for a run that has gone.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn runs_count_as_under_way_until_their_record_is_handed_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(&dir).await;
+        let queue = AuditQueue::start(store.clone()).unwrap();
+        let under_way = || queue.running.load(Ordering::Relaxed);
+        let first = queue.begin();
+        let cancelled = queue.begin();
+        assert_eq!(under_way(), 2);
+        drop(cancelled);
+        assert_eq!(under_way(), 1);
+        let event = AuditEvent {
+            action: "query.run",
+            target: Some("counted".into()),
+            ..Default::default()
+        };
+        queue.append(first, event).await.unwrap();
+        assert_eq!(under_way(), 0);
+    }
+
+    /// With other runs under way and none of their records coming, the writer still commits
+    /// the batch it has once the gathering window is over.
+    #[test]
+    fn gathering_ends_without_the_records_it_waited_for() {
+        let (sender, mut receiver) = mpsc::channel::<Queued>(4);
+        let record = |target: &str| {
+            let (waiter, _) = oneshot::channel();
+            let event = AuditEvent {
+                action: "query.run",
+                target: Some(target.into()),
+                ..Default::default()
+            };
+            (event, waiter)
+        };
+        sender.try_send(record("queued")).unwrap();
+        let running = AtomicUsize::new(3);
+        let (events, waiters) = gather(record("first"), &mut receiver, &running);
+        let targets: Vec<_> = events.iter().filter_map(|e| e.target.clone()).collect();
+        assert_eq!(targets, ["first", "queued"]);
+        assert_eq!(waiters.len(), 2);
     }
 }
