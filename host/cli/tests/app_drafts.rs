@@ -278,3 +278,35 @@ fn a_draft_run_for_a_revision_the_draft_has_left_is_refused() {
         )
         .expect_status(400);
 }
+
+/// Saving a draft leaves every server's caches alone; what they depend on (a release, a new
+/// slug) still moves the cache epoch.
+#[test]
+fn draft_saves_leave_the_cache_epoch_and_releases_and_slugs_move_it() {
+    let w = world();
+    let epoch = || {
+        w.server
+            .store
+            .count("SELECT epoch FROM cache_epoch WHERE id = 1")
+    };
+    let before = epoch();
+    let base = revision(&w.admin.get(&w.app).json());
+    save(&w.admin, &w.app, with(&["title", "more"]), base).expect_status(200);
+    let renamed = json!({ "name": "Orders (all)" });
+    w.admin.patch(&w.app, &renamed).expect_status(200);
+    assert_eq!(
+        epoch(),
+        before,
+        "a draft save or a new name moved the epoch"
+    );
+
+    w.admin
+        .post(&format!("{}/release", w.app), &json!({}))
+        .expect_status(201);
+    let released = epoch();
+    assert!(released > before, "a release left the epoch at {released}");
+
+    let moved = json!({ "slug": "all-orders" });
+    w.admin.patch(&w.app, &moved).expect_status(200);
+    assert!(epoch() > released, "a new slug left the epoch");
+}
