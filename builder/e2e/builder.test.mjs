@@ -599,6 +599,46 @@ describe("the builder", () => {
     await again.page.context().close();
   });
 
+  it("shows a failed query's error in the components that read it, not an empty table", async () => {
+    const api = new LatheClient(base);
+    await api.login(admin.email, admin.password);
+    const definition = {
+      pages: [
+        {
+          id: "main",
+          name: "Main",
+          components: [
+            {
+              id: "ordersTable",
+              type: "table",
+              props: { data: "{{ queries.orders.rows }}", columns: [{ key: "id", title: "Id" }] },
+              layout: { x: 0, y: 0, w: 24, h: 6 },
+            },
+          ],
+        },
+      ],
+      queries: [
+        {
+          name: "orders",
+          datasource: "customers-db",
+          operation: "sql",
+          query: { sql: "select id from no_such_orders" },
+          runOnLoad: true,
+        },
+      ],
+    };
+    await api.request("POST", `/workspaces/${seeded.ws}/apps`, { name: "Broken orders", slug: "broken-orders", definition });
+    await api.request("POST", `/workspaces/${seeded.ws}/apps/broken-orders/release`, {});
+
+    const { page } = await newPage();
+    await signIn(page, seeded.viewer);
+    await open(page, `/apps/${seeded.ws}/broken-orders`);
+    const alert = page.locator('[data-component="ordersTable"]').getByRole("alert");
+    await alert.waitFor();
+    assert.match((await alert.textContent()) ?? "", /query orders failed: .*no_such_orders/);
+    await page.context().close();
+  });
+
   // Last: it adds a workspace, and the sign-in test expects the admin's first one.
   it("shows a datasource read-only to a builder who may use it but not configure it", async () => {
     const api = new LatheClient(base);

@@ -1,13 +1,14 @@
 // Draws a page's components on the 24-column grid, read-only: positions come from the
-// definition, props are resolved against the runtime's scope, and a prop whose binding fails
-// shows its error inside the component's own cell (so nothing around it moves). Modals take
-// no room on the page; an open one is drawn over it.
+// definition, props are resolved against the runtime's scope, and a prop whose binding fails,
+// or a query the component reads whose last run failed, shows its error inside the
+// component's own cell (so nothing around it moves). Modals take no room on the page; an
+// open one is drawn over it.
 import type { CSSProperties } from "react";
 import type { Component } from "../api/app-definition.gen";
 import { displayText, resolveProps } from "../expressions";
 import { COLUMNS, bottom } from "../layout/grid";
 import { RENDERERS } from "../renderers";
-import { allComponents, readsLoadingQuery, type QueryState } from "./runtime";
+import { allComponents, failedQueriesReadBy, readsLoadingQuery, type QueryState } from "./runtime";
 import type { AppRuntime } from "./useAppRuntime";
 
 /** Height of one grid row in pixels; components' `h` counts these. */
@@ -108,7 +109,9 @@ export function ComponentBody({
   const resolved = resolveProps((component.props ?? {}) as Record<string, unknown>, runtime.scope);
   const errors = Object.entries(resolved.errors);
   const Renderer = RENDERERS[component.type];
-  const loading = readsLoadingQuery(component.props ?? {}, runtime.scope.queries as Record<string, QueryState>);
+  const queries = runtime.scope.queries as Record<string, QueryState>;
+  const loading = readsLoadingQuery(component.props ?? {}, queries);
+  const failed = failedQueriesReadBy(component.props ?? {}, queries);
 
   return (
     <>
@@ -120,8 +123,13 @@ export function ComponentBody({
         fire={(event) => void runtime.fire(component.events, event)}
         renderChildren={() => childGrid(component.children ?? [], width)}
       />
-      {errors.length > 0 ? (
+      {errors.length + failed.length > 0 ? (
         <div className="cell-errors" role="alert">
+          {failed.map(([name, error]) => (
+            <div key={`query:${name}`}>
+              query <span className="mono">{name}</span> failed: {error}
+            </div>
+          ))}
           {errors.map(([prop, error]) => (
             <div key={prop}>
               <span className="mono">{prop}</span>: {error}

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { buildScope, defaultInputs, IDLE_QUERY, readsLoadingQuery, rowsAsObjects, type Page } from "./runtime";
+import {
+  buildScope,
+  defaultInputs,
+  failedQueriesReadBy,
+  IDLE_QUERY,
+  readsLoadingQuery,
+  rowsAsObjects,
+  type Page,
+} from "./runtime";
 
 describe("rowsAsObjects", () => {
   it("names values by column and keeps repeated column names apart", () => {
@@ -79,5 +87,24 @@ describe("readsLoadingQuery", () => {
     expect(readsLoadingQuery({ data: "{{ queries.list.rows }}" }, queries)).toBe(true);
     expect(readsLoadingQuery({ columns: [{ title: "{{ queries.list.rowCount }} rows" }] }, queries)).toBe(true);
     expect(readsLoadingQuery({ data: "{{ queries.other.rows }}", text: "queries.list" }, queries)).toBe(false);
+  });
+});
+
+describe("failedQueriesReadBy", () => {
+  const queries = {
+    broken: { ...IDLE_QUERY, error: 'relation "customerz" does not exist' },
+    rerunning: { ...IDLE_QUERY, error: "timed out", isLoading: true },
+    fine: IDLE_QUERY,
+  };
+
+  it("names each failed query the props read, once, with its error", () => {
+    const props = { data: "{{ queries.broken.rows }}", title: "{{ queries.broken.rowCount }} of {{ queries.fine.rowCount }}" };
+    expect(failedQueriesReadBy(props, queries)).toEqual([["broken", 'relation "customerz" does not exist']]);
+  });
+
+  it("ignores queries that succeeded, are running again, or are only named in plain text", () => {
+    expect(failedQueriesReadBy({ data: "{{ queries.fine.rows }}" }, queries)).toEqual([]);
+    expect(failedQueriesReadBy({ data: "{{ queries.rerunning.rows }}" }, queries)).toEqual([]);
+    expect(failedQueriesReadBy({ text: "queries.broken failed before" }, queries)).toEqual([]);
   });
 });

@@ -168,19 +168,39 @@ export function buildScope(input: ScopeInput): Scope {
   return scope;
 }
 
+/** The queries a component's props read, found from the references of their bindings. */
+export function queriesReadBy(props: unknown, into: Set<string> = new Set()): Set<string> {
+  if (typeof props === "string") {
+    for (const ref of templateReferences(props)) {
+      if (ref.root === "queries" && ref.path[0] !== undefined) into.add(ref.path[0]);
+    }
+  } else if (Array.isArray(props)) {
+    for (const p of props) queriesReadBy(p, into);
+  } else if (props !== null && typeof props === "object") {
+    for (const p of Object.values(props)) queriesReadBy(p, into);
+  }
+  return into;
+}
+
 /**
- * Whether a component's props read a query that is running, found from the references of
- * their bindings: such a component shows a progress bar instead of stale data without notice.
+ * Whether a component's props read a query that is running: such a component shows a
+ * progress bar instead of stale data without notice.
  */
 export function readsLoadingQuery(props: unknown, queries: Readonly<Record<string, QueryState>>): boolean {
-  if (typeof props === "string") {
-    return templateReferences(props).some(
-      (ref) => ref.root === "queries" && ref.path[0] !== undefined && queries[ref.path[0]]?.isLoading === true,
-    );
-  }
-  if (Array.isArray(props)) return props.some((p) => readsLoadingQuery(p, queries));
-  if (props !== null && typeof props === "object") {
-    return Object.values(props).some((p) => readsLoadingQuery(p, queries));
-  }
-  return false;
+  return [...queriesReadBy(props)].some((name) => queries[name]?.isLoading === true);
+}
+
+/**
+ * The queries a component's props read whose last run failed, with their errors: the
+ * component shows them in its cell, so that a table fed by a broken query doesn't pass for
+ * an empty result.
+ */
+export function failedQueriesReadBy(
+  props: unknown,
+  queries: Readonly<Record<string, QueryState>>,
+): [name: string, error: string][] {
+  return [...queriesReadBy(props)].flatMap((name) => {
+    const error = queries[name]?.error;
+    return typeof error === "string" && !queries[name]?.isLoading ? [[name, error] as [string, string]] : [];
+  });
 }
