@@ -3,11 +3,13 @@
 mod common;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use common::{CORE_MODULE, RawEntry, TestRegistry, component, files, manifest, package, raw_tar};
 use lathe_registry::client::{ClientError, SystemResolve};
 use lathe_registry::keys::SigningKey;
 use lathe_registry::package::{Package, PackageError};
+use lathe_registry::server::{ServeConfig, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const MIB: usize = 1024 * 1024;
@@ -438,4 +440,63 @@ async fn a_directory_registry_refuses_devices_and_fifos_instead_of_reading_them(
             .to_string()
             .contains("not a regular file")
     );
+}
+
+/// Reads until the server closes the connection, or gives up after `within`; what was read
+/// and whether the server closed it.
+async fn until_closed(stream: &mut tokio::net::TcpStream, within: Duration) -> (String, bool) {
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(within, async {
+        let mut buffer = [0u8; 1024];
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await
+    .is_ok();
+    (String::from_utf8_lossy(&answer).into_owned(), closed)
+}
+
+#[tokio::test]
+async fn clients_that_trickle_headers_or_send_nothing_are_disconnected() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("registry");
+    lathe_registry::dir::DirRegistry::create(&dir).unwrap();
+    let config = ServeConfig {
+        header_timeout: Duration::from_millis(300),
+        ..ServeConfig::new(dir, "127.0.0.1:0".parse().unwrap())
+    };
+    let server = Server::bind(config).await.unwrap();
+    let address = server.local_addr();
+    let task = tokio::spawn(server.run(std::future::pending()));
+
+    // Far longer than the limit, so that only the server can end these connections.
+    let patience = Duration::from_secs(20);
+    let mut silent = tokio::net::TcpStream::connect(address).await.unwrap();
+    let mut trickling = tokio::net::TcpStream::connect(address).await.unwrap();
+    trickling
+        .write_all(b"GET /index.json HTTP/1.1\r\nhost: registry\r\n")
+        .await
+        .unwrap();
+    let (_, silent_closed) = until_closed(&mut silent, patience).await;
+    assert!(silent_closed, "a connection that sent nothing was kept");
+    let (answer, trickling_closed) = until_closed(&mut trickling, patience).await;
+    assert!(
+        trickling_closed,
+        "a connection with half its headers was kept"
+    );
+    assert!(!answer.contains("200 OK"), "{answer}");
+
+    // A client that sends its request at once is served as before.
+    let mut prompt = tokio::net::TcpStream::connect(address).await.unwrap();
+    prompt
+        .write_all(b"GET /index.json HTTP/1.1\r\nhost: registry\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let (answer, _) = until_closed(&mut prompt, patience).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    task.abort();
 }

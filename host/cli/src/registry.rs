@@ -38,6 +38,9 @@ pub struct ServeArgs {
     /// The largest package accepted for publishing, in bytes.
     #[arg(long, env = "LATHE_REGISTRY_MAX_PACKAGE_BYTES", default_value_t = 64 << 20)]
     max_package_bytes: u64,
+    /// Seconds a client may take to send a request's headers before it is disconnected.
+    #[arg(long, env = "LATHE_REGISTRY_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    header_timeout_secs: u64,
 }
 
 #[derive(Args)]
@@ -99,6 +102,7 @@ pub fn main(command: RegistryCommand) -> anyhow::Result<ExitCode> {
                     dir: args.dir,
                     listen: args.listen,
                     max_package_bytes: args.max_package_bytes,
+                    header_timeout: std::time::Duration::from_secs(args.header_timeout_secs),
                 };
                 let server = lathe_registry::server::Server::bind(config).await?;
                 // The first line on stdout, for scripts that asked for port 0.

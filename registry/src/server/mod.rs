@@ -9,6 +9,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
@@ -37,7 +38,14 @@ pub struct ServeConfig {
     pub dir: PathBuf,
     pub listen: SocketAddr,
     pub max_package_bytes: u64,
+    /// The longest a client may take to send a request's headers, the first request's
+    /// included (counted from the connection): one that trickles them is disconnected, so
+    /// that idle or slow connections can't hold the server's sockets.
+    pub header_timeout: Duration,
 }
+
+/// The default of [`ServeConfig::header_timeout`].
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl ServeConfig {
     pub fn new(dir: PathBuf, listen: SocketAddr) -> ServeConfig {
@@ -45,6 +53,7 @@ impl ServeConfig {
             dir,
             listen,
             max_package_bytes: DEFAULT_MAX_PACKAGE_BYTES,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
         }
     }
 }
@@ -68,6 +77,7 @@ pub enum ServeError {
 pub struct Server {
     listener: tokio::net::TcpListener,
     router: Router,
+    header_timeout: Duration,
 }
 
 impl Server {
@@ -85,6 +95,7 @@ impl Server {
         Ok(Server {
             listener,
             router: router(registry, config.max_package_bytes),
+            header_timeout: config.header_timeout,
         })
     }
 
@@ -99,8 +110,23 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
+        let handle: axum_server::Handle<SocketAddr> = axum_server::Handle::new();
+        let stopping = handle.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            // No grace limit: the request time limit already bounds every request.
+            stopping.graceful_shutdown(None);
+        });
+        let mut server = axum_server::Server::from_listener(self.listener)
+            .handle(handle)
+            .first_request_timeout(self.header_timeout);
+        server
+            .http_builder()
+            .http1()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(self.header_timeout);
+        server
+            .serve(self.router.into_make_service())
             .await
             .map_err(ServeError::Serve)
     }
@@ -141,8 +167,7 @@ pub fn router(registry: Arc<DirRegistry>, max_package_bytes: u64) -> Router {
 
 /// The longest a request may take, its body included: a publisher that trickles an upload
 /// (or never finishes it) is cut off instead of holding a connection and a task forever.
-/// A registry facing the open internet also belongs behind a proxy that bounds how long
-/// request headers may take, which this server does not.
+/// Headers have a limit of their own ([`ServeConfig::header_timeout`]).
 const REQUEST_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 async fn time_limit(request: axum::extract::Request, next: axum::middleware::Next) -> Response {

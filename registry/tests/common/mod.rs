@@ -153,9 +153,8 @@ impl TestRegistry {
         let bob = registry.add_token("bob").unwrap();
 
         let config = ServeConfig {
-            dir,
-            listen: "127.0.0.1:0".parse().unwrap(),
             max_package_bytes,
+            ..ServeConfig::new(dir, "127.0.0.1:0".parse().unwrap())
         };
         let server = Server::bind(config).await.unwrap();
         let address = server.local_addr();
