@@ -58,6 +58,29 @@ fn metrics_count_requests_by_route_template() {
         m.body
     );
     assert!(!m.body.contains("some-id"));
+
+    // A client may send any token as a method: made-up ones share one label, so they
+    // can't add a series each.
+    let address = server.url.trim_start_matches("http://").to_string();
+    for i in 0..5 {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        let request =
+            format!("MADEUP{i} /livez HTTP/1.1\r\nhost: lathe\r\nconnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
+    }
+    let m = c.get("/metrics");
+    assert!(
+        m.body.contains(
+            "lathe_http_requests_total{method=\"other\",route=\"/livez\",status=\"405\"} 5"
+        ),
+        "{}",
+        m.body
+    );
+    assert!(!m.body.contains("MADEUP"), "{}", m.body);
 }
 
 #[test]

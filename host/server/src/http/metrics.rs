@@ -114,6 +114,24 @@ impl Metrics {
     }
 }
 
+/// The method as a label: the standard ones by name, any other as `other`. A client may send
+/// any token as a method, and each distinct label is a series kept for the process's life.
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
+}
+
 fn escape(label: &str) -> String {
     label
         .replace('\\', "\\\\")
@@ -124,6 +142,14 @@ fn escape(label: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        let made_up = |name: &str| axum::http::Method::from_bytes(name.as_bytes()).unwrap();
+        assert_eq!(method_label(&axum::http::Method::PATCH), "PATCH");
+        assert_eq!(method_label(&made_up("XAAAAAAAAAA")), "other");
+        assert_eq!(method_label(&made_up("get")), "other");
+    }
 
     #[test]
     fn renders_counters_and_cumulative_buckets() {

@@ -207,7 +207,7 @@ async fn edge_checks(State(edge): State<Edge>, req: Request, next: Next) -> Resp
     };
     security_headers(&mut response, destination);
     edge.state.metrics.record(
-        method.as_str(),
+        metrics::method_label(&method),
         route.as_ref().map_or("unmatched", MatchedPath::as_str),
         response.status().as_u16(),
         started.elapsed(),
