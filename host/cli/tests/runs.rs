@@ -490,3 +490,45 @@ fn numbers_in_inputs_keep_every_digit() {
         json!([["123456789012345678901234567890", "9007199254740993"]])
     );
 }
+
+/// A run whose client goes away before it is done is audited all the same, as `cancelled`:
+/// by then the query may well have reached the datasource.
+#[test]
+fn a_run_whose_client_leaves_is_still_audited() {
+    use std::io::Write;
+    let w = world();
+    let datasources = w
+        .admin
+        .get(&format!("/api/v1/workspaces/{}/datasources", w.ws))
+        .json();
+    let id = datasources[0]["id"].as_str().unwrap();
+    let body = json!({ "operation": "sql", "query": { "sql": "select pg_sleep(3)" } }).to_string();
+    let request = format!(
+        "POST /api/v1/workspaces/{}/datasources/{id}/run HTTP/1.1\r\nhost: lathe\r\n\
+         cookie: lathe_session={}\r\norigin: {}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n\r\n{body}",
+        w.ws,
+        w.admin.cookie.as_deref().unwrap(),
+        w.server.url,
+        body.len()
+    );
+    let address = w.server.url.trim_start_matches("http://").to_string();
+    let mut client = std::net::TcpStream::connect(&address).unwrap();
+    client.write_all(request.as_bytes()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    drop(client);
+
+    let audit = format!("/api/v1/workspaces/{}/audit?action=query.preview", w.ws);
+    let mut records = Value::Null;
+    for _ in 0..100 {
+        records = w.admin.get(&audit).json();
+        if records["items"].as_array().is_some_and(|i| !i.is_empty()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let items = records["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 1, "{records}");
+    assert_eq!(items[0]["detail"]["outcome"], "cancelled", "{records}");
+    assert_eq!(items[0]["detail"]["query"]["sql"], "select pg_sleep(3)");
+}

@@ -31,7 +31,7 @@ use crate::cache::InputsSchema;
 use crate::connectors::OpenPool;
 use crate::error::{Error, Result};
 use crate::state::SharedState;
-use crate::store::{AuditEvent, DatasourceRow, Role, SealedKind};
+use crate::store::{AuditEvent, AuditQueue, DatasourceRow, Role, Running, SealedKind};
 use crate::vault::{Row, Sealed};
 
 /// Roots the browser evaluates and sends inside `inputs`.
@@ -136,28 +136,94 @@ pub async fn run(
     addr: IpAddr,
     run: Run<'_>,
 ) -> Result<RunResponse> {
-    let started = Instant::now();
-    let running = state.run_audit.begin();
+    let record = RunRecord {
+        queue: state.run_audit.clone(),
+        started: Instant::now(),
+        pending: Some((state.run_audit.begin(), audit_event(actor, addr, &run))),
+    };
     let outcome = execute(state, actor, &run).await;
     if let Err(e) = &outcome {
         note_refusal(e, run.workspace_id, &run.datasource.id);
     }
-    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let duration_ms = elapsed_ms(record.started);
+    let (running, event) = record.complete(&outcome, duration_ms);
+    state.run_audit.append(running, event).await?;
 
+    let output = outcome?;
+    Ok(RunResponse {
+        columns: serde_json::to_value(&output.columns).unwrap_or_default(),
+        rows: Value::Array(output.rows.into_iter().map(Value::Array).collect()),
+        row_count: output.row_count,
+        truncated: output.truncated,
+        duration_ms,
+        metadata: output.metadata,
+    })
+}
+
+fn elapsed_ms(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A run's audit record, made before the run starts and written whatever becomes of it. When
+/// the request is dropped before the run is done (the client went away, or the request's
+/// time limit passed), the record is still written, with the outcome `cancelled`: by then
+/// the query may well have reached the datasource and changed it.
+struct RunRecord {
+    queue: AuditQueue,
+    started: Instant,
+    pending: Option<(Running, AuditEvent)>,
+}
+
+impl RunRecord {
+    /// The record with the run's outcome, for the caller to append and wait for.
+    fn complete(
+        mut self,
+        outcome: &Result<QueryOutput>,
+        duration_ms: u64,
+    ) -> (Running, AuditEvent) {
+        let (running, mut event) = self.pending.take().expect("a record is completed once");
+        if let Some(detail) = event.detail.as_mut() {
+            detail["durationMs"] = json!(duration_ms);
+            match outcome {
+                Ok(output) => {
+                    detail["outcome"] = json!("ok");
+                    detail["rowCount"] = json!(output.row_count);
+                    detail["truncated"] = json!(output.truncated);
+                }
+                Err(e) => detail["outcome"] = json!(e.problem().kind),
+            }
+        }
+        (running, event)
+    }
+}
+
+impl Drop for RunRecord {
+    fn drop(&mut self) {
+        let Some((running, mut event)) = self.pending.take() else {
+            return;
+        };
+        if let Some(detail) = event.detail.as_mut() {
+            detail["durationMs"] = json!(elapsed_ms(self.started));
+            detail["outcome"] = json!("cancelled");
+        }
+        // Nobody waits for this commit; a failure is logged by the writer.
+        if let Err(e) = self.queue.enqueue(running, event) {
+            tracing::error!(
+                event = "audit.record_lost",
+                error = %e,
+                "the audit record of a cancelled run could not be queued"
+            );
+        }
+    }
+}
+
+/// A run's audit record before its outcome is known: who, what, and the inputs it was given.
+fn audit_event(actor: Option<&Actor>, addr: IpAddr, run: &Run<'_>) -> AuditEvent {
     let mut detail = json!({
         "datasource": run.datasource.name,
         "datasourceId": run.datasource.id,
         "operation": run.operation,
-        "durationMs": duration_ms,
     });
-    match &outcome {
-        Ok(output) => {
-            detail["outcome"] = json!("ok");
-            detail["rowCount"] = json!(output.row_count);
-            detail["truncated"] = json!(output.truncated);
-        }
-        Err(e) => detail["outcome"] = json!(e.problem().kind),
-    }
     if let Some(app) = &run.app {
         detail["app"] = json!(app.app_id);
         detail["query"] = json!(app.query);
@@ -190,23 +256,12 @@ pub async fn run(
             }
         }
     };
-    let event = AuditEvent {
+    AuditEvent {
         workspace_id: Some(run.workspace_id.to_string()),
         target: Some(target),
         detail: Some(detail),
         ..who
-    };
-    state.run_audit.append(running, event).await?;
-
-    let output = outcome?;
-    Ok(RunResponse {
-        columns: serde_json::to_value(&output.columns).unwrap_or_default(),
-        rows: Value::Array(output.rows.into_iter().map(Value::Array).collect()),
-        row_count: output.row_count,
-        truncated: output.truncated,
-        duration_ms,
-        metadata: output.metadata,
-    })
+    }
 }
 
 async fn execute(state: &SharedState, actor: Option<&Actor>, run: &Run<'_>) -> Result<QueryOutput> {

@@ -93,14 +93,10 @@ impl AuditQueue {
     }
 
     /// Appends `event`, the record of the run `running` counts, and returns once it is
-    /// committed.
+    /// committed. The record is queued before the first await: dropping this future (the
+    /// client went away) no longer loses it.
     pub async fn append(&self, running: Running, event: AuditEvent) -> Result<()> {
-        drop(running);
-        let (waiter, done) = oneshot::channel();
-        self.sender
-            .send((event, waiter))
-            .await
-            .map_err(|_| Error::Internal(anyhow::anyhow!("the audit writer has stopped")))?;
+        let done = self.enqueue(running, event)?;
         match done.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(Error::Internal(anyhow::anyhow!(
@@ -109,6 +105,38 @@ impl AuditQueue {
             Err(_) => Err(Error::Internal(anyhow::anyhow!(
                 "the audit writer has stopped"
             ))),
+        }
+    }
+}
+
+impl AuditQueue {
+    /// Queues `event` without waiting, and gives the receiver of its commit's outcome. With
+    /// the queue full, a task waits for room in the caller's place, so that a caller that
+    /// stops waiting doesn't take the record with it.
+    pub fn enqueue(
+        &self,
+        running: Running,
+        event: AuditEvent,
+    ) -> Result<oneshot::Receiver<std::result::Result<(), String>>> {
+        drop(running);
+        let (waiter, done) = oneshot::channel();
+        let stopped = || Error::Internal(anyhow::anyhow!("the audit writer has stopped"));
+        match self.sender.try_send((event, waiter)) {
+            Ok(()) => Ok(done),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(stopped()),
+            Err(mpsc::error::TrySendError::Full(queued)) => {
+                let sender = self.sender.clone();
+                let handle = tokio::runtime::Handle::try_current().map_err(|_| stopped())?;
+                handle.spawn(async move {
+                    if sender.send(queued).await.is_err() {
+                        tracing::error!(
+                            event = "audit.record_lost",
+                            "the audit writer stopped before a queued record reached it"
+                        );
+                    }
+                });
+                Ok(done)
+            }
         }
     }
 }

@@ -39,7 +39,7 @@ pub use apps::{
     QueryLookup, Which, is_slug,
 };
 pub use audit::{AuditEvent, AuditFilter, AuditRow};
-pub use audit_queue::AuditQueue;
+pub use audit_queue::{AuditQueue, Running};
 pub use constants::ConstantRow;
 pub use data_keys::{DataKeyRow, Rotation, SealedKind, SealedValue};
 pub use datasources::DatasourceRow;
