@@ -498,5 +498,17 @@ async fn clients_that_trickle_headers_or_send_nothing_are_disconnected() {
         .unwrap();
     let (answer, _) = until_closed(&mut prompt, patience).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    // No HTTP/2: its server would keep neither limit once a first request is done.
+    let mut h2 = tokio::net::TcpStream::connect(address).await.unwrap();
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .unwrap();
+    let (answer, closed) = until_closed(&mut h2, patience).await;
+    assert!(closed, "an HTTP/2 connection was kept");
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 "),
+        "{answer:?}"
+    );
     task.abort();
 }

@@ -39,7 +39,8 @@ pub struct ServeArgs {
     #[arg(long, env = "LATHE_REGISTRY_MAX_PACKAGE_BYTES", default_value_t = 64 << 20)]
     max_package_bytes: u64,
     /// Seconds a client may take to send a request's headers before it is disconnected.
-    #[arg(long, env = "LATHE_REGISTRY_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    #[arg(long, env = "LATHE_REGISTRY_HEADER_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
     header_timeout_secs: u64,
 }
 

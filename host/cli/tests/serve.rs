@@ -224,6 +224,84 @@ fn a_non_postgres_database_url_is_refused_at_start() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("postgres://"));
 }
 
+/// The server speaks HTTP/1.1 only: hyper's HTTP/2 server would keep the header time limit
+/// for a connection's first request only.
+#[test]
+fn http2_is_not_spoken() {
+    use std::io::{Read, Write};
+    let server = Server::start();
+    let address = server.url.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    stream
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    let ended = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        ended.is_ok(),
+        "the connection was kept: {ended:?}, {answer:?}"
+    );
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 "),
+        "{answer:?}"
+    );
+}
+
+/// Time limits out of range are refused at start with the flag named, instead of a server
+/// that closes every connection (0) or panics on each one (a limit past the clock's range).
+#[test]
+fn time_limits_out_of_range_are_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let registry = dir.path().join("registry");
+    let registry = registry.to_str().unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["serve", "--data-dir", data, "--header-timeout-secs", "0"],
+            "--header-timeout-secs",
+        ),
+        (
+            &[
+                "serve",
+                "--data-dir",
+                data,
+                "--header-timeout-secs",
+                "18446744073709551615",
+            ],
+            "--header-timeout-secs",
+        ),
+        (
+            &["serve", "--data-dir", data, "--request-timeout-secs", "0"],
+            "--request-timeout-secs",
+        ),
+        (
+            &[
+                "registry",
+                "serve",
+                "--dir",
+                registry,
+                "--header-timeout-secs",
+                "0",
+            ],
+            "--header-timeout-secs",
+        ),
+    ];
+    for (args, flag) in cases {
+        let out = lathe().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} started");
+        assert!(stderr.contains(flag), "{args:?}: {stderr}");
+    }
+    assert!(
+        !dir.path().join("registry").exists(),
+        "a refused start made its directory"
+    );
+}
+
 #[test]
 fn builder_assets_are_served_from_the_configured_directory() {
     let assets = tempfile::tempdir().unwrap();

@@ -170,15 +170,18 @@ pub struct ServeArgs {
     pub body_limit_bytes: usize,
 
     /// Time allowed for handling one request, in seconds.
-    #[arg(long, env = "LATHE_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    #[arg(long, env = "LATHE_REQUEST_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub request_timeout_secs: u64,
 
     /// Time a client has to send a request's headers, in seconds.
-    #[arg(long, env = "LATHE_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    #[arg(long, env = "LATHE_HEADER_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_timeout_secs: u64,
 
     /// Time in-flight requests get to finish after SIGTERM, in seconds.
-    #[arg(long, env = "LATHE_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    #[arg(long, env = "LATHE_SHUTDOWN_GRACE_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub shutdown_grace_secs: u64,
 
     /// SMTP server for invites and password resets, e.g. `smtp://host:25`,

@@ -117,9 +117,12 @@ impl Server {
             // No grace limit: the request time limit already bounds every request.
             stopping.graceful_shutdown(None);
         });
+        // HTTP/1.1 only: after a first request, hyper's HTTP/2 server would let a connection
+        // idle, or trickle its next request's headers, without limit.
         let mut server = axum_server::Server::from_listener(self.listener)
             .handle(handle)
-            .first_request_timeout(self.header_timeout);
+            .first_request_timeout(self.header_timeout)
+            .http1_only();
         server
             .http_builder()
             .http1()

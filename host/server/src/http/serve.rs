@@ -102,6 +102,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // One line on stdout that scripts and tests can wait for.
     println!("lathe listening on {scheme}://{bound}");
 
+    // HTTP/1.1 only: hyper's HTTP/2 server bounds neither how long a connection may stay idle
+    // after its first request nor how long later requests' headers may take, so the header
+    // limit would hold for the first request only. A proxy in front can speak HTTP/2 to
+    // browsers.
     match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {
             // rustls needs one process-wide crypto provider; ring is the one the workspace builds.
@@ -115,12 +119,18 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                         key.display()
                     )
                 })?;
+            // HTTP/1.1 only (see below): offering h2 in the handshake would make clients that
+            // prefer it fail to connect.
+            let mut only_http1 = (*config.get_inner()).clone();
+            only_http1.alpn_protocols = vec![b"http/1.1".to_vec()];
+            config.reload_from_config(Arc::new(only_http1));
             let acceptor = ProblemAcceptor::new(RustlsAcceptor::new(config));
             let mut server = axum_server::from_tcp(listener)
                 .context("serving the listener")?
                 .acceptor(acceptor)
                 .handle(handle)
-                .first_request_timeout(header_timeout);
+                .first_request_timeout(header_timeout)
+                .http1_only();
             server
                 .http_builder()
                 .http1()
@@ -133,7 +143,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .context("serving the listener")?
                 .acceptor(ProblemAcceptor::new(DefaultAcceptor))
                 .handle(handle)
-                .first_request_timeout(header_timeout);
+                .first_request_timeout(header_timeout)
+                .http1_only();
             server
                 .http_builder()
                 .http1()
