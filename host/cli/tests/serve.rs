@@ -336,6 +336,29 @@ fn builder_assets_are_served_from_the_configured_directory() {
     }
     // The API keeps its own 404s.
     c.get("/api/v1/nope").expect_problem(404, "not-found");
+    // Nothing under /assets/ stands for a page: no index.html cached for a year there.
+    for missing in ["/assets/missing", "/assets/"] {
+        let r = c.get(missing);
+        r.expect_problem(404, "not-found");
+        assert_eq!(r.header("cache-control"), Some("no-cache"), "{missing}");
+    }
+    // Other methods get problem documents, not empty answers.
+    c.raw("POST", "/api/v1/nope", &[], Some(Vec::new()))
+        .expect_problem(404, "not-found");
+    c.raw("POST", "/apps/ws-1/customers", &[], Some(Vec::new()))
+        .expect_problem(405, "method-not-allowed");
+    c.raw("DELETE", "/assets/app.js", &[], None)
+        .expect_problem(405, "method-not-allowed");
+    // Revalidating an asset keeps its caching.
+    let modified = js.header("last-modified").unwrap().to_string();
+    let again = c.raw(
+        "GET",
+        "/assets/app.js",
+        &[("if-modified-since", &modified)],
+        None,
+    );
+    assert_eq!(again.status, 304);
+    assert!(again.header("cache-control").unwrap().contains("immutable"));
 }
 
 /// Opens a connection and sends `text` without finishing the request.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -43,19 +43,29 @@ pub fn app(
     router = match builder_dir {
         Some(dir) => {
             // A path the builder routes in the browser (`/apps/ws/app`) gets its index.html;
-            // a missing file (`/assets/x.js`) or anything under the API stays a 404.
+            // a missing file (`/assets/x.js`), anything under `/assets/` or the API stays a
+            // 404, and a method other than GET or HEAD on a page or file gets a 405 problem
+            // document.
             let index = ServeFile::new(dir.join("index.html"));
             let pages = tower::service_fn(move |req: Request| {
                 let index = index.clone();
                 async move {
-                    if is_client_route(req.uri().path()) {
+                    let path = req.uri().path();
+                    if path.starts_with("/api/") {
+                        Ok(Error::NotFound.into_response())
+                    } else if !matches!(*req.method(), Method::GET | Method::HEAD) {
+                        Ok(Error::MethodNotAllowed.into_response())
+                    } else if is_client_route(path) {
                         index.oneshot(req).await.map(IntoResponse::into_response)
                     } else {
                         Ok(Error::NotFound.into_response())
                     }
                 }
             });
-            router.fallback_service(ServeDir::new(dir).fallback(pages))
+            let files = ServeDir::new(dir)
+                .call_fallback_on_method_not_allowed(true)
+                .fallback(pages);
+            router.fallback_service(files)
         }
         None => router.fallback(not_found),
     };
@@ -85,11 +95,12 @@ pub fn app(
         .with_state(state)
 }
 
-/// Whether `path` is one of the builder's own pages rather than a file: not under the API,
-/// no `.` or `..` segments, and a last segment without an extension.
+/// Whether `path` is one of the builder's own pages rather than a file: not under the API or
+/// the built assets, no `.` or `..` segments, and a last segment without an extension.
 fn is_client_route(path: &str) -> bool {
     let segments: Vec<&str> = path.split('/').collect();
     !path.starts_with("/api/")
+        && !path.starts_with("/assets/")
         && !segments.iter().any(|s| *s == "." || *s == "..")
         && !segments.last().is_some_and(|last| last.contains('.'))
 }
@@ -217,7 +228,8 @@ async fn edge_checks(State(edge): State<Edge>, req: Request, next: Next) -> Resp
 
 /// API responses are never cached and never sniffed into another content type.
 fn security_headers(response: &mut Response, destination: Destination) {
-    let succeeded = response.status().is_success();
+    // A 304 revalidates what the browser holds: it keeps the same caching as the 200.
+    let succeeded = response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED;
     let headers = response.headers_mut();
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -264,6 +276,8 @@ mod tests {
         for path in [
             "/api/v1/nope",
             "/assets/app.js",
+            "/assets/",
+            "/assets/missing",
             "/favicon.ico",
             "/a/../b",
             "/./x",
