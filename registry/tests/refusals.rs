@@ -512,3 +512,45 @@ async fn clients_that_trickle_headers_or_send_nothing_are_disconnected() {
     );
     task.abort();
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_a_download_is_disconnected() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("registry");
+    lathe_registry::dir::DirRegistry::create(&dir).unwrap();
+    // A package file far larger than the socket buffers between server and client.
+    let bytes: Vec<u8> = (0..32 * MIB).map(|i| (i * 7 % 251) as u8).collect();
+    let digest = lathe_registry::package::digest(&bytes);
+    let name = format!("sha256-{}.lpkg", digest.trim_start_matches("sha256:"));
+    std::fs::write(dir.join("packages").join(&name), &bytes).unwrap();
+    let config = ServeConfig {
+        send_timeout: Duration::from_millis(500),
+        ..ServeConfig::new(dir, "127.0.0.1:0".parse().unwrap())
+    };
+    let server = Server::bind(config).await.unwrap();
+    let address = server.local_addr();
+    let task = tokio::spawn(server.run(std::future::pending()));
+
+    let mut stalled = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!("GET /packages/{name} HTTP/1.1\r\nhost: registry\r\n\r\n");
+    stalled.write_all(request.as_bytes()).await.unwrap();
+    // The client reads nothing for a while, then everything it can.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut received = 0;
+    let mut buffer = vec![0u8; 1 << 16];
+    let drained = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Ok(n) = stalled.read(&mut buffer).await {
+            if n == 0 {
+                break;
+            }
+            received += n;
+        }
+    })
+    .await;
+    assert!(drained.is_ok(), "the connection stayed open");
+    assert!(
+        received < bytes.len(),
+        "the whole download arrived after a stall: {received} bytes"
+    );
+    task.abort();
+}

@@ -42,6 +42,10 @@ pub struct ServeArgs {
     #[arg(long, env = "LATHE_REGISTRY_HEADER_TIMEOUT_SECS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     header_timeout_secs: u64,
+    /// Seconds a client may take no bytes of a response before it is disconnected.
+    #[arg(long, env = "LATHE_REGISTRY_SEND_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    send_timeout_secs: u64,
 }
 
 #[derive(Args)]
@@ -104,6 +108,7 @@ pub fn main(command: RegistryCommand) -> anyhow::Result<ExitCode> {
                     listen: args.listen,
                     max_package_bytes: args.max_package_bytes,
                     header_timeout: std::time::Duration::from_secs(args.header_timeout_secs),
+                    send_timeout: std::time::Duration::from_secs(args.send_timeout_secs),
                 };
                 let server = lathe_registry::server::Server::bind(config).await?;
                 // The first line on stdout, for scripts that asked for port 0.

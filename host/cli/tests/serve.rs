@@ -361,6 +361,40 @@ fn builder_assets_are_served_from_the_configured_directory() {
     assert!(again.header("cache-control").unwrap().contains("immutable"));
 }
 
+/// A client that stops reading a response is disconnected once no byte has gone out for
+/// `--send-timeout-secs`, instead of holding the response and the connection for ever.
+#[test]
+fn a_client_that_stops_reading_is_disconnected() {
+    use std::io::{Read, Write};
+    let assets = tempfile::tempdir().unwrap();
+    std::fs::write(assets.path().join("index.html"), "<html>builder</html>").unwrap();
+    std::fs::create_dir(assets.path().join("assets")).unwrap();
+    // Far larger than the socket buffers between server and client.
+    let size = 32 << 20;
+    std::fs::write(assets.path().join("assets/big.js"), vec![b'x'; size]).unwrap();
+    let builder = assets.path().to_str().unwrap();
+    let server = Server::start_with(&["--builder-dir", builder, "--send-timeout-secs", "1"]);
+    let address = server.url.trim_start_matches("http://").to_string();
+    let mut stalled = std::net::TcpStream::connect(&address).unwrap();
+    stalled
+        .write_all(b"GET /assets/big.js HTTP/1.1\r\nhost: lathe\r\n\r\n")
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    stalled
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let mut received = Vec::new();
+    let ended = stalled.read_to_end(&mut received);
+    let cut = ended.is_ok()
+        || matches!(&ended, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset);
+    assert!(cut, "the connection stayed open: {ended:?}");
+    assert!(
+        received.len() < size,
+        "the whole response arrived after a stall: {} bytes",
+        received.len()
+    );
+}
+
 /// Opens a connection and sends `text` without finishing the request.
 fn partial_request(server: &Server, text: &str) -> std::net::TcpStream {
     use std::io::Write;

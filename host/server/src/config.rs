@@ -179,6 +179,11 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_timeout_secs: u64,
 
+    /// Time a client may take no bytes of a response before it is disconnected, in seconds.
+    #[arg(long, env = "LATHE_SEND_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub send_timeout_secs: u64,
+
     /// Time in-flight requests get to finish after SIGTERM, in seconds.
     #[arg(long, env = "LATHE_SHUTDOWN_GRACE_SECS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(0..=3600))]

@@ -42,10 +42,18 @@ pub struct ServeConfig {
     /// included (counted from the connection): one that trickles them is disconnected, so
     /// that idle or slow connections can't hold the server's sockets.
     pub header_timeout: Duration,
+    /// The longest a client may take no bytes of a response (a package download) before it
+    /// is disconnected, so that one that stops reading holds neither the response's memory
+    /// nor the connection, nor delays a shutdown, for ever.
+    pub send_timeout: Duration,
 }
 
 /// The default of [`ServeConfig::header_timeout`].
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default of [`ServeConfig::send_timeout`].
+pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long requests in flight get to finish once a shutdown begins.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 impl ServeConfig {
     pub fn new(dir: PathBuf, listen: SocketAddr) -> ServeConfig {
@@ -54,6 +62,7 @@ impl ServeConfig {
             listen,
             max_package_bytes: DEFAULT_MAX_PACKAGE_BYTES,
             header_timeout: DEFAULT_HEADER_TIMEOUT,
+            send_timeout: DEFAULT_SEND_TIMEOUT,
         }
     }
 }
@@ -78,6 +87,7 @@ pub struct Server {
     listener: tokio::net::TcpListener,
     router: Router,
     header_timeout: Duration,
+    send_timeout: Duration,
 }
 
 impl Server {
@@ -96,6 +106,7 @@ impl Server {
             listener,
             router: router(registry, config.max_package_bytes),
             header_timeout: config.header_timeout,
+            send_timeout: config.send_timeout,
         })
     }
 
@@ -114,15 +125,15 @@ impl Server {
         let stopping = handle.clone();
         tokio::spawn(async move {
             shutdown.await;
-            // No grace limit: the request time limit already bounds every request.
-            stopping.graceful_shutdown(None);
+            stopping.graceful_shutdown(Some(SHUTDOWN_GRACE));
         });
         // HTTP/1.1 only: after a first request, hyper's HTTP/2 server would let a connection
         // idle, or trickle its next request's headers, without limit.
         let mut server = axum_server::Server::from_listener(self.listener)
             .handle(handle)
             .first_request_timeout(self.header_timeout)
-            .http1_only();
+            .http1_only()
+            .acceptor(SendTimeout(self.send_timeout));
         server
             .http_builder()
             .http1()
@@ -132,6 +143,25 @@ impl Server {
             .serve(self.router.into_make_service())
             .await
             .map_err(ServeError::Serve)
+    }
+}
+
+/// Accepts connections whose writes fail once one makes no progress for the given time.
+#[derive(Clone)]
+struct SendTimeout(Duration);
+
+impl<I, S> axum_server::accept::Accept<I, S> for SendTimeout
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite,
+{
+    type Stream = std::pin::Pin<Box<tokio_io_timeout::TimeoutStream<I>>>;
+    type Service = S;
+    type Future = std::future::Ready<std::io::Result<(Self::Stream, S)>>;
+
+    fn accept(&self, stream: I, service: S) -> Self::Future {
+        let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
+        stream.set_write_timeout(Some(self.0));
+        std::future::ready(Ok((Box::pin(stream), service)))
     }
 }
 

@@ -11,23 +11,31 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum_server::accept::Accept;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_io_timeout::TimeoutStream;
 
 use crate::error::Error;
 
 /// Wraps another acceptor (plain TCP or rustls) so that the decrypted byte stream of every
-/// connection goes through [`ProblemIo`].
+/// connection goes through [`ProblemIo`], and a write that makes no progress for
+/// `send_timeout` fails: a client that stops reading a response is disconnected instead of
+/// holding the response's memory and the connection, and delaying a shutdown, for ever.
 #[derive(Clone)]
 pub struct ProblemAcceptor<A> {
     inner: A,
+    send_timeout: Duration,
 }
 
 impl<A> ProblemAcceptor<A> {
-    pub fn new(inner: A) -> Self {
-        ProblemAcceptor { inner }
+    pub fn new(inner: A, send_timeout: Duration) -> Self {
+        ProblemAcceptor {
+            inner,
+            send_timeout,
+        }
     }
 }
 
@@ -35,16 +43,20 @@ impl<A, I, S> Accept<I, S> for ProblemAcceptor<A>
 where
     A: Accept<I, S>,
     A::Future: Send + 'static,
+    A::Stream: AsyncRead + AsyncWrite,
 {
-    type Stream = ProblemIo<A::Stream>;
+    type Stream = ProblemIo<Pin<Box<TimeoutStream<A::Stream>>>>;
     type Service = A::Service;
     type Future = Pin<Box<dyn Future<Output = io::Result<(Self::Stream, Self::Service)>> + Send>>;
 
     fn accept(&self, stream: I, service: S) -> Self::Future {
         let accepted = self.inner.accept(stream, service);
+        let send_timeout = self.send_timeout;
         Box::pin(async move {
             let (stream, service) = accepted.await?;
-            Ok((ProblemIo::new(stream), service))
+            let mut stream = TimeoutStream::new(stream);
+            stream.set_write_timeout(Some(send_timeout));
+            Ok((ProblemIo::new(Box::pin(stream)), service))
         })
     }
 }

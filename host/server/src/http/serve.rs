@@ -92,6 +92,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Duration::from_secs(args.shutdown_grace_secs),
     ));
     let header_timeout = Duration::from_secs(args.header_timeout_secs);
+    let send_timeout = Duration::from_secs(args.send_timeout_secs);
 
     let scheme = if args.tls_cert.is_some() {
         "https"
@@ -124,7 +125,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             let mut only_http1 = (*config.get_inner()).clone();
             only_http1.alpn_protocols = vec![b"http/1.1".to_vec()];
             config.reload_from_config(Arc::new(only_http1));
-            let acceptor = ProblemAcceptor::new(RustlsAcceptor::new(config));
+            let acceptor = ProblemAcceptor::new(RustlsAcceptor::new(config), send_timeout);
             let mut server = axum_server::from_tcp(listener)
                 .context("serving the listener")?
                 .acceptor(acceptor)
@@ -141,7 +142,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         _ => {
             let mut server = axum_server::from_tcp(listener)
                 .context("serving the listener")?
-                .acceptor(ProblemAcceptor::new(DefaultAcceptor))
+                .acceptor(ProblemAcceptor::new(DefaultAcceptor, send_timeout))
                 .handle(handle)
                 .first_request_timeout(header_timeout)
                 .http1_only();
