@@ -531,4 +531,14 @@ fn a_run_whose_client_leaves_is_still_audited() {
     assert_eq!(items.len(), 1, "{records}");
     assert_eq!(items[0]["detail"]["outcome"], "cancelled", "{records}");
     assert_eq!(items[0]["detail"]["query"]["sql"], "select pg_sleep(3)");
+    // The metrics count it too, as closed by the client.
+    let metrics = w.admin.get("/metrics").body;
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with("lathe_http_requests_total") && l.contains("status=\"499\""))
+        .unwrap_or_else(|| panic!("no 499 series: {metrics}"));
+    assert!(
+        line.contains("/datasources/") && line.ends_with(" 1"),
+        "{line}"
+    );
 }

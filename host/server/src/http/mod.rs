@@ -197,9 +197,13 @@ enum Destination {
 /// - security and caching headers on every response;
 /// - the request counted in the metrics under its route template.
 async fn edge_checks(State(edge): State<Edge>, req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let route = req.extensions().get::<MatchedPath>().cloned();
+    let mut counted = Counted {
+        state: edge.state,
+        method: metrics::method_label(req.method()),
+        route: req.extensions().get::<MatchedPath>().cloned(),
+        started: Instant::now(),
+        status: None,
+    };
     let path = req.uri().path();
     let destination = if path.starts_with("/api/") {
         Destination::Api
@@ -217,13 +221,33 @@ async fn edge_checks(State(edge): State<Edge>, req: Request, next: Next) -> Resp
         }
     };
     security_headers(&mut response, destination);
-    edge.state.metrics.record(
-        metrics::method_label(&method),
-        route.as_ref().map_or("unmatched", MatchedPath::as_str),
-        response.status().as_u16(),
-        started.elapsed(),
-    );
+    counted.status = Some(response.status().as_u16());
     response
+}
+
+/// Status recorded for a request whose client went away before it was answered (nginx's
+/// convention).
+const CLIENT_CLOSED: u16 = 499;
+
+/// Counts a request in the metrics when dropped: with its answer's status, or as
+/// [`CLIENT_CLOSED`] when it was dropped before there was one.
+struct Counted {
+    state: SharedState,
+    method: &'static str,
+    route: Option<MatchedPath>,
+    started: Instant,
+    status: Option<u16>,
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.state.metrics.record(
+            self.method,
+            self.route.as_ref().map_or("unmatched", MatchedPath::as_str),
+            self.status.unwrap_or(CLIENT_CLOSED),
+            self.started.elapsed(),
+        );
+    }
 }
 
 /// API responses are never cached and never sniffed into another content type.
