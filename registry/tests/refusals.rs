@@ -513,6 +513,55 @@ async fn clients_that_trickle_headers_or_send_nothing_are_disconnected() {
     task.abort();
 }
 
+/// Requests hyper refuses before any handler runs get a problem document like every other
+/// error, not hyper's empty answer.
+#[tokio::test]
+async fn unparsable_requests_get_problem_documents() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("registry");
+    lathe_registry::dir::DirRegistry::create(&dir).unwrap();
+    let server = Server::bind(ServeConfig::new(dir, "127.0.0.1:0".parse().unwrap()))
+        .await
+        .unwrap();
+    let address = server.local_addr();
+    let task = tokio::spawn(server.run(std::future::pending()));
+
+    let long_uri = format!("GET /{} HTTP/1.1\r\nhost: r\r\n\r\n", "a".repeat(70_000));
+    let many_headers = format!(
+        "GET /index.json HTTP/1.1\r\nhost: r\r\n{}\r\n",
+        "x-filler: y\r\n".repeat(200)
+    );
+    let cases = [
+        (
+            "GET /index.json HTTP/1.1\r\nho st: r\r\n\r\n".to_string(),
+            400,
+            "bad-request",
+        ),
+        (long_uri, 414, "uri-too-long"),
+        (many_headers, 431, "headers-too-large"),
+    ];
+    for (request, status, slug) in cases {
+        let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let (answer, closed) = until_closed(&mut stream, Duration::from_secs(20)).await;
+        assert!(closed, "the connection stayed open after a {status}");
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with(&format!("HTTP/1.1 {status} ")), "{head}");
+        assert!(
+            head.contains("content-type: application/problem+json"),
+            "{head}"
+        );
+        let problem: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(
+            problem["type"],
+            format!("urn:lathe:problem:{slug}"),
+            "{body}"
+        );
+        assert_eq!(problem["status"], status);
+    }
+    task.abort();
+}
+
 #[tokio::test]
 async fn a_client_that_stops_reading_a_download_is_disconnected() {
     let temp = tempfile::tempdir().unwrap();

@@ -19,7 +19,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum_server::accept::DefaultAcceptor;
 use http_body_util::BodyExt;
+use lathe_edge::ProblemAcceptor;
 use serde::{Deserialize, Serialize};
 
 use crate::dir::{DirRegistry, RegistryError};
@@ -133,7 +135,11 @@ impl Server {
             .handle(handle)
             .first_request_timeout(self.header_timeout)
             .http1_only()
-            .acceptor(SendTimeout(self.send_timeout));
+            .acceptor(ProblemAcceptor::new(
+                DefaultAcceptor,
+                self.send_timeout,
+                problem::unparsable_request,
+            ));
         server
             .http_builder()
             .http1()
@@ -143,25 +149,6 @@ impl Server {
             .serve(self.router.into_make_service())
             .await
             .map_err(ServeError::Serve)
-    }
-}
-
-/// Accepts connections whose writes fail once one makes no progress for the given time.
-#[derive(Clone)]
-struct SendTimeout(Duration);
-
-impl<I, S> axum_server::accept::Accept<I, S> for SendTimeout
-where
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite,
-{
-    type Stream = std::pin::Pin<Box<tokio_io_timeout::TimeoutStream<I>>>;
-    type Service = S;
-    type Future = std::future::Ready<std::io::Result<(Self::Stream, S)>>;
-
-    fn accept(&self, stream: I, service: S) -> Self::Future {
-        let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
-        stream.set_write_timeout(Some(self.0));
-        std::future::ready(Ok((Box::pin(stream), service)))
     }
 }
 

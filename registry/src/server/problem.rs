@@ -58,6 +58,35 @@ impl From<PublishError> for ApiError {
     }
 }
 
+/// The body the registry answers one of hyper's automatic 400, 414 and 431 responses with
+/// (a request line or header it can't read, a URI or head too large); the swap itself is
+/// [`lathe_edge::ProblemAcceptor`].
+pub(super) fn unparsable_request(status: StatusCode) -> Vec<u8> {
+    let (slug, title, detail) = match status {
+        StatusCode::URI_TOO_LONG => ("uri-too-long", "Request URI too long", None),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+            ("headers-too-large", "Request headers too large", None)
+        }
+        _ => (
+            "bad-request",
+            "Bad request",
+            Some("the request's line or headers could not be parsed".to_string()),
+        ),
+    };
+    serde_json::to_vec(&Problem::new(status, slug, title, detail)).unwrap_or_default()
+}
+
+impl Problem {
+    fn new(status: StatusCode, slug: &str, title: &'static str, detail: Option<String>) -> Self {
+        Problem {
+            kind: format!("urn:lathe:problem:{slug}"),
+            title,
+            status: status.as_u16(),
+            detail,
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, slug, title, detail) = match self {
@@ -93,12 +122,7 @@ impl IntoResponse for ApiError {
             }
         };
         let status = StatusCode::from_u16(status).expect("the statuses above are valid");
-        let problem = Problem {
-            kind: format!("urn:lathe:problem:{slug}"),
-            title,
-            status: status.as_u16(),
-            detail,
-        };
+        let problem = Problem::new(status, slug, title, detail);
         let mut response = (status, Json(problem)).into_response();
         let headers = response.headers_mut();
         headers.insert(

@@ -9,13 +9,14 @@ use anyhow::Context;
 use axum_server::Handle;
 use axum_server::accept::DefaultAcceptor;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
+use lathe_edge::ProblemAcceptor;
 
 use crate::auth::{Hasher, LoginLimiter};
 use crate::authz::InstancePolicy;
 use crate::config::ServeArgs;
 use crate::connectors::Connectors;
 use crate::http::metrics::Metrics;
-use crate::http::parse_errors::ProblemAcceptor;
+use crate::http::parse_errors::unparsable_request;
 use crate::mail::Mailer;
 use crate::state::{AppState, Settings};
 use crate::store::{AuditQueue, Store};
@@ -125,7 +126,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             let mut only_http1 = (*config.get_inner()).clone();
             only_http1.alpn_protocols = vec![b"http/1.1".to_vec()];
             config.reload_from_config(Arc::new(only_http1));
-            let acceptor = ProblemAcceptor::new(RustlsAcceptor::new(config), send_timeout);
+            let acceptor = ProblemAcceptor::new(
+                RustlsAcceptor::new(config),
+                send_timeout,
+                unparsable_request,
+            );
             let mut server = axum_server::from_tcp(listener)
                 .context("serving the listener")?
                 .acceptor(acceptor)
@@ -142,7 +147,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         _ => {
             let mut server = axum_server::from_tcp(listener)
                 .context("serving the listener")?
-                .acceptor(ProblemAcceptor::new(DefaultAcceptor, send_timeout))
+                .acceptor(ProblemAcceptor::new(
+                    DefaultAcceptor,
+                    send_timeout,
+                    unparsable_request,
+                ))
                 .handle(handle)
                 .first_request_timeout(header_timeout)
                 .http1_only();
