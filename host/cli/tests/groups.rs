@@ -243,6 +243,28 @@ fn nobody_reaches_past_what_they_hold() {
     builder
         .get(&w.path("audit"))
         .expect_problem(403, "forbidden");
+    // Nor taking away what it could not give back: the auditors keep `read_audit`.
+    let audit_grants = w.path(&format!("groups/{audit_group}/grants"));
+    let read_audit = w.admin.get(&audit_grants).json()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    builder
+        .delete(&format!("{audit_grants}/{read_audit}"))
+        .expect_problem(403, "forbidden");
+    assert_eq!(
+        w.admin.get(&audit_grants).json()[0]["id"],
+        read_audit.as_str()
+    );
+    // What it holds, it may take away again.
+    let own_grants = w.path(&format!("groups/{own}/grants"));
+    let edit = w.admin.get(&own_grants).json()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    builder
+        .delete(&format!("{own_grants}/{edit}"))
+        .expect_status(204);
 
     // Nobody keeps rights in a group of their own: not by joining it, not by widening a
     // group they are in, not by widening their own role.

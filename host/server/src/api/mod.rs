@@ -7,8 +7,10 @@ mod apps;
 mod audit;
 mod auth;
 mod constants;
+mod datasource_actions;
 mod datasources;
 mod extract;
+mod grants;
 mod groups;
 mod invites;
 mod members;
@@ -70,9 +72,9 @@ pub(super) fn audit_event(
         members::members_update, members::members_delete,
         groups::groups_list, groups::groups_create, groups::groups_get, groups::groups_update,
         groups::groups_delete, groups::group_members_list, groups::group_members_create,
-        groups::group_members_delete, groups::grants_list, groups::grants_create,
-        groups::grants_delete, groups::role_grants_list, groups::role_grants_create,
-        groups::role_grants_delete, groups::permissions_me,
+        groups::group_members_delete, grants::grants_list, grants::grants_create,
+        grants::grants_delete, grants::role_grants_list, grants::role_grants_create,
+        grants::role_grants_delete, grants::permissions_me,
         invites::invites_create, invites::invites_list, invites::invites_delete,
         invites::invites_accept,
         password_resets::password_resets_create, password_resets::password_resets_confirm,
@@ -87,8 +89,8 @@ pub(super) fn audit_event(
         settings::settings_egress_get, settings::settings_egress_update,
         datasources::datasources_list, datasources::datasources_create,
         datasources::datasources_get, datasources::datasources_update,
-        datasources::datasources_delete, datasources::datasources_test,
-        datasources::datasources_schema, datasources::datasources_run,
+        datasources::datasources_delete, datasource_actions::datasources_test,
+        datasource_actions::datasources_schema, datasource_actions::datasources_run,
         constants::constants_list, constants::constants_create,
         constants::constants_update, constants::constants_delete,
         apps::apps_create, apps::apps_list, apps::apps_get, apps::apps_update, apps::apps_delete,
@@ -367,27 +369,27 @@ pub(crate) fn routes() -> Vec<(&'static str, Access, MethodRouter<SharedState>)>
         (
             "/workspaces/{ws}/groups/{group}/grants",
             Member,
-            get(groups::grants_list).post(groups::grants_create),
+            get(grants::grants_list).post(grants::grants_create),
         ),
         (
             "/workspaces/{ws}/groups/{group}/grants/{grant}",
             Member,
-            delete(groups::grants_delete),
+            delete(grants::grants_delete),
         ),
         (
             "/workspaces/{ws}/roles/{role}/grants",
             Member,
-            get(groups::role_grants_list).post(groups::role_grants_create),
+            get(grants::role_grants_list).post(grants::role_grants_create),
         ),
         (
             "/workspaces/{ws}/roles/{role}/grants/{grant}",
             Member,
-            delete(groups::role_grants_delete),
+            delete(grants::role_grants_delete),
         ),
         (
             "/workspaces/{ws}/permissions/me",
             Member,
-            get(groups::permissions_me),
+            get(grants::permissions_me),
         ),
         ("/workspaces/{ws}/audit", Member, get(audit::audit_list)),
         (
@@ -405,17 +407,17 @@ pub(crate) fn routes() -> Vec<(&'static str, Access, MethodRouter<SharedState>)>
         (
             "/workspaces/{ws}/datasources/{id}/test",
             Member,
-            post(datasources::datasources_test),
+            post(datasource_actions::datasources_test),
         ),
         (
             "/workspaces/{ws}/datasources/{id}/schema",
             Member,
-            get(datasources::datasources_schema),
+            get(datasource_actions::datasources_schema),
         ),
         (
             "/workspaces/{ws}/datasources/{id}/run",
             Member,
-            post(datasources::datasources_run),
+            post(datasource_actions::datasources_run),
         ),
         (
             "/workspaces/{ws}/constants",
