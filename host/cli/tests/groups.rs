@@ -189,7 +189,11 @@ fn nobody_reaches_past_what_they_hold() {
             json!({ "action": "manage_groups" }),
         ],
     );
-    let audit_group = w.group("auditors", &[], &[json!({ "action": "read_audit" })]);
+    let audit_group = w.group(
+        "auditors",
+        &[&viewer_id],
+        &[json!({ "action": "read_audit" })],
+    );
 
     // Managing members, but only up to its own role, and never itself upwards.
     builder
@@ -256,6 +260,17 @@ fn nobody_reaches_past_what_they_hold() {
         w.admin.get(&audit_grants).json()[0]["id"],
         read_audit.as_str()
     );
+    // Nor by taking its members out, or deleting the group, which take the grant away too.
+    builder
+        .delete(&w.path(&format!("groups/{audit_group}/members/{viewer_id}")))
+        .expect_problem(403, "forbidden");
+    builder
+        .delete(&w.path(&format!("groups/{audit_group}")))
+        .expect_problem(403, "forbidden");
+    let members = w
+        .admin
+        .get(&w.path(&format!("groups/{audit_group}/members")));
+    assert_eq!(members.json()[0]["user_id"], viewer_id.as_str());
     // What it holds, it may take away again.
     let own_grants = w.path(&format!("groups/{own}/grants"));
     let edit = w.admin.get(&own_grants).json()[0]["id"]
@@ -265,6 +280,14 @@ fn nobody_reaches_past_what_they_hold() {
     builder
         .delete(&format!("{own_grants}/{edit}"))
         .expect_status(204);
+    // The record says what was taken away, not only the grant's id.
+    let revoked = w.admin.get(&w.path("audit?action=group.revoke")).json();
+    let detail = &revoked["items"][0]["detail"];
+    assert_eq!(
+        (&detail["grant"], &detail["action"], &detail["kind"]),
+        (&json!(edit), &json!("edit"), &json!("app")),
+        "{revoked}"
+    );
 
     // Nobody keeps rights in a group of their own: not by joining it, not by widening a
     // group they are in, not by widening their own role.

@@ -13,9 +13,9 @@ use utoipa::ToSchema;
 
 use super::audit_event;
 use super::extract::{ApiJson, rfc3339};
-use super::groups::{GroupView, group};
+use super::groups::{GroupView, grant_detail, group, holds};
 use crate::auth::{Actor, ClientAddr, Permission, authorize, may, member_role};
-use crate::authz::{Action, Kind, Object, grant_object};
+use crate::authz::{Action, Kind, Object};
 use crate::error::{Error, Problem, Result};
 use crate::state::SharedState;
 use crate::store::{GrantRow, Holder, NewGrant, Role};
@@ -203,6 +203,7 @@ async fn add_grant(
         )
         .await?;
     let mut detail = serde_json::json!({
+        "grant": grant_id,
         "action": body.action,
         "kind": kind,
         "appId": app_id,
@@ -267,9 +268,7 @@ async fn remove_grant(
         .into_iter()
         .find(|g| g.id == grant)
         .ok_or(Error::NotFound)?;
-    if let Some(action) = Action::parse(&row.action)
-        && !may(state, actor, ws, &grant_object(&row), action).await?
-    {
+    if !holds(state, actor, ws, &row).await? {
         return Err(Error::Forbidden(format!(
             "this grant gives `{}`, which you don't hold: only someone who holds a permission \
              can take it away",
@@ -280,7 +279,7 @@ async fn remove_grant(
     if !change.grant_delete(ws, grantee.holder, grant).await? {
         return Err(Error::NotFound);
     }
-    let mut detail = serde_json::json!({ "grant": grant });
+    let mut detail = grant_detail(&row);
     detail[grantee.kind] = grantee.label.clone().into();
     change
         .commit(audit_event(

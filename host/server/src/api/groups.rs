@@ -15,11 +15,11 @@ use utoipa::ToSchema;
 
 use super::datasources::check_name;
 use super::extract::{ApiJson, rfc3339};
-use crate::auth::{Actor, ClientAddr, Permission, authorize, may};
+use crate::auth::{Actor, ClientAddr, Permission, authorize, may, member_role};
 use crate::authz::{Action, grant_object};
 use crate::error::{Error, Problem, Result};
 use crate::state::SharedState;
-use crate::store::{GroupMemberRow, GroupRow, Holder};
+use crate::store::{GrantRow, GroupMemberRow, GroupRow, Holder, Role};
 
 #[derive(Serialize, ToSchema)]
 pub struct GroupView {
@@ -210,11 +210,14 @@ pub async fn groups_delete(
     )
     .await?;
     let row = group(&state, &ws, &id).await?;
+    let grants = require_every_grant(&state, &actor, &ws, &row, "delete it").await?;
     let mut change = state.store.change().await?;
     if !change.group_delete(&ws, &id).await? {
         return Err(Error::NotFound);
     }
-    let detail = serde_json::json!({ "name": row.name });
+    // What the group's members lost with it.
+    let grants: Vec<_> = grants.iter().map(grant_detail).collect();
+    let detail = serde_json::json!({ "name": row.name, "grants": grants });
     change
         .commit(audit_event(&actor, &ws, addr, "group.delete", &id, detail))
         .await?;
@@ -285,18 +288,7 @@ pub async fn group_members_create(
             "you can't add yourself to a group; another member who manages groups can".into(),
         ));
     }
-    for grant in state.store.grants_of(&ws, Holder::Group(&id)).await? {
-        let Some(action) = Action::parse(&grant.action) else {
-            continue;
-        };
-        if !may(&state, &actor, &ws, &grant_object(&grant), action).await? {
-            return Err(Error::Forbidden(format!(
-                "group `{}` grants `{}`, which you don't hold: only someone who holds every \
-                 grant of a group can add members to it",
-                row.name, grant.action
-            )));
-        }
-    }
+    require_every_grant(&state, &actor, &ws, &row, "add members to it").await?;
     let mut change = state.store.change().await?;
     change.group_member_add(&ws, &id, &body.user_id).await?;
     let detail = serde_json::json!({ "group": row.name, "userId": body.user_id });
@@ -347,6 +339,7 @@ pub async fn group_members_delete(
     )
     .await?;
     let row = group(&state, &ws, &id).await?;
+    require_every_grant(&state, &actor, &ws, &row, "remove members from it").await?;
     let mut change = state.store.change().await?;
     if !change.group_member_remove(&ws, &id, &user_id).await? {
         return Err(Error::NotFound);
@@ -363,4 +356,53 @@ pub async fn group_members_delete(
         ))
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A 403 unless the actor holds every grant of the group `row`; `doing` says what they
+/// tried. Putting someone into a group gives them its grants, and taking them out or
+/// deleting the group takes the grants away: nobody may do either with grants they could
+/// not give themselves. Returns the group's grants.
+async fn require_every_grant(
+    state: &SharedState,
+    actor: &Actor,
+    ws: &str,
+    row: &GroupRow,
+    doing: &str,
+) -> Result<Vec<GrantRow>> {
+    let grants = state.store.grants_of(ws, Holder::Group(&row.id)).await?;
+    for grant in &grants {
+        if !holds(state, actor, ws, grant).await? {
+            return Err(Error::Forbidden(format!(
+                "group `{}` grants `{}`, which you don't hold: only someone who holds every \
+                 grant of a group can {doing}",
+                row.name, grant.action
+            )));
+        }
+    }
+    Ok(grants)
+}
+
+/// Whether the actor holds `grant`'s action on its object. An action this build does not
+/// know (one a newer or older version wrote) counts as held by workspace admins only.
+pub(super) async fn holds(
+    state: &SharedState,
+    actor: &Actor,
+    ws: &str,
+    grant: &GrantRow,
+) -> Result<bool> {
+    match Action::parse(&grant.action) {
+        Some(action) => may(state, actor, ws, &grant_object(grant), action).await,
+        None => Ok(member_role(state, actor, ws).await? == Role::Admin),
+    }
+}
+
+/// A grant as audit records describe it.
+pub(super) fn grant_detail(grant: &GrantRow) -> serde_json::Value {
+    serde_json::json!({
+        "grant": grant.id,
+        "action": grant.action,
+        "kind": grant.kind,
+        "appId": grant.app_id,
+        "datasourceId": grant.datasource_id,
+    })
 }
