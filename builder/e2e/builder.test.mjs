@@ -318,6 +318,21 @@ describe("the builder", () => {
     await page.reload();
     await page.getByTestId("run-consent").waitFor();
 
+    // Saving the author's draft without agreeing to it (a name changed and changed back) is
+    // not agreeing to run it: nothing runs, and the question stays.
+    const beforeOwnSaves = runs.length;
+    for (const name of ["tally", "counts"]) {
+      await page.getByRole("button", { name: `Select ${name === "tally" ? "counts" : "tally"}` }).click();
+      const field = page.getByTestId("property-panel").getByLabel("Name", { exact: true });
+      await field.fill(name);
+      await field.press("Enter");
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByRole("button", { name: "Saved", exact: true }).waitFor();
+      await page.getByTestId("run-consent").waitFor();
+    }
+    await page.waitForTimeout(500);
+    assert.equal(runs.length, beforeOwnSaves, "saving someone else's draft ran its queries");
+
     // Agreed again; then the author saves once more while the admin edits. The admin's save
     // conflicts, and reloading brings the author's new query: it is held like any other.
     await page.getByRole("button", { name: "Run its queries" }).click();

@@ -3,7 +3,7 @@
 // because someone changed the draft meanwhile offers to reload it or to save over it) and
 // releases it. Members without `edit` on the app are refused here, as the server refuses
 // their draft requests.
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { Link, useBlocker, useParams } from "react-router-dom";
 import { api, call, problemMessage, type Problem } from "../api/client";
 import { useLoad } from "../api/hooks";
@@ -14,7 +14,7 @@ import { BusyButton, PageMessage, ProblemText, Spinner } from "../ui/feedback";
 import type { Definition } from "../viewer/runtime";
 import { Editor } from "./Editor";
 import { useDraft, type Draft } from "./useDraft";
-import { browserStorage, isTrusted, trust } from "./runConsent";
+import { browserStorage, isBlank, isTrusted, trust } from "./runConsent";
 
 export function DraftPage() {
   const { ws = "", app = "" } = useParams();
@@ -94,11 +94,19 @@ function DraftEditor({
   // let the runtime's on-load runs start before it could say no.
   const [consented, setConsented] = useState<Definition | null>(null);
   const trusted = useMemo(() => isTrusted(browserStorage(), user.id, view.id, draft.saved), [draft.saved, user.id, view.id]);
-  const runsAllowed = trusted || draft.saved === consented || draft.saved === draft.ownSave;
-  // What this user saves is theirs: it runs by itself the next time they open it.
+  // The drafts this page let run. A save is its user's to run only when made on top of one of
+  // them, or of a blank draft: saving someone else's draft, say to fix a label, is not
+  // agreeing to run what they wrote. (Filled during render; adding is idempotent.)
+  const agreed = useRef(new WeakSet<Definition>());
+  const own = draft.ownSave;
+  const ownAgreed = own !== null && draft.saved === own.definition && (agreed.current.has(own.base) || isBlank(own.base));
+  const runsAllowed = trusted || draft.saved === consented || ownAgreed;
+  if (runsAllowed) agreed.current.add(draft.saved);
+  // What this user saves on top of what they agreed to is theirs: it runs by itself the next
+  // time they open it.
   useEffect(() => {
-    if (draft.ownSave) trust(browserStorage(), user.id, view.id, draft.ownSave);
-  }, [draft.ownSave, user.id, view.id]);
+    if (ownAgreed && own) trust(browserStorage(), user.id, view.id, own.definition);
+  }, [ownAgreed, own, user.id, view.id]);
   const status = draftStatus({ dirty: draft.dirty, released: view.released, changed: view.changed });
   return (
     <Shell

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Definition } from "./edit";
-import { canonical, isTrusted, runFingerprint, trust } from "./runConsent";
+import { canonical, isBlank, isTrusted, runFingerprint, trust } from "./runConsent";
 
 function memoryStorage() {
   const items = new Map<string, string>();
@@ -68,15 +68,41 @@ describe("run consent", () => {
     expect(isTrusted(storage, "u1", "a1", draft("select 1", { variables: { target: "{{ user.email }}" } }))).toBe(false);
   });
 
-  it("ignores layout and text changes, and the order a store keeps keys in", () => {
+  it("asks again when a component's type or a plain prop changes", () => {
+    const storage = memoryStorage();
+    const before = draft("select 1");
+    before.pages[0].components[0]!.props = { title: "Customers" };
+    trust(storage, "u1", "a1", before);
+    // A prop inert on a text component comes alive when the type becomes image.
+    const retyped = structuredClone(before);
+    retyped.pages[0].components[0]!.type = "image";
+    expect(isTrusted(storage, "u1", "a1", retyped)).toBe(false);
+    // A plain default value is what a handler's query sends.
+    const valued = structuredClone(before);
+    valued.pages[0].components[0]!.props = { title: "Customers", value: "100000" };
+    expect(isTrusted(storage, "u1", "a1", valued)).toBe(false);
+    // Keys that would read the same once flattened are still told apart.
+    const flat = structuredClone(before);
+    flat.pages[0].components[0]!.props = { "title/0": "Customers" };
+    expect(isTrusted(storage, "u1", "a1", flat)).toBe(false);
+  });
+
+  it("ignores layout changes and the order a store keeps keys in", () => {
     const storage = memoryStorage();
     trust(storage, "u1", "a1", draft("select 1"));
     const moved = draft("select 1");
     moved.pages[0].components[0]!.layout = { x: 3, y: 3, w: 6, h: 4 };
-    moved.pages[0].components[0]!.props = { title: "Customers, plain text" };
+    moved.pages[0].components[0]!.children![0]!.layout = { x: 1, y: 1, w: 2, h: 1 };
     expect(isTrusted(storage, "u1", "a1", moved)).toBe(true);
     expect(canonical({ b: 1, a: [{ d: 2, c: 3 }] })).toBe(canonical({ a: [{ c: 3, d: 2 }], b: 1 }));
     expect(runFingerprint(draft("select 1"))).toBe(runFingerprint(JSON.parse(JSON.stringify(draft("select 1"))) as Definition));
+  });
+
+  it("knows a blank draft", () => {
+    expect(isBlank({ pages: [{ id: "page1", name: "Home", components: [] }] })).toBe(true);
+    expect(isBlank({ pages: [{ id: "page1", name: "Home", components: [] }], variables: { v: 1 } })).toBe(false);
+    expect(isBlank(draft("select 1", { queries: [] }))).toBe(false);
+    expect(isBlank({ pages: [{ id: "page1", name: "Home", components: [] }], queries: draft("select 1").queries })).toBe(false);
   });
 
   it("fails safe when storage throws", () => {

