@@ -6,8 +6,9 @@
 //!
 //! `cargo bench -p lathe --bench run_endpoint` (needs the PostgreSQL at 127.0.0.1:5432, user
 //! postgres, trust auth, and the connectors built by `scripts/build-wasm.sh`).
-//! `LATHE_BENCH_SECS` (default 10) and `LATHE_BENCH_CONCURRENCY` (default 32) tune the load;
-//! `LATHE_BENCH_POOL` (default 16) is the connector pool size Lathe runs with.
+//! `LATHE_BENCH_SECS` (default 10, per side and round), `LATHE_BENCH_ROUNDS` (default 3) and
+//! `LATHE_BENCH_CONCURRENCY` (default 32) tune the load; `LATHE_BENCH_POOL` (default 16) is
+//! the connector pool size Lathe runs with.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -350,6 +351,7 @@ fn print(name: &str, f: &Figures) {
 fn main() {
     let secs = setting("LATHE_BENCH_SECS", 10);
     let concurrency = setting("LATHE_BENCH_CONCURRENCY", 32) as usize;
+    let rounds = setting("LATHE_BENCH_ROUNDS", 3).max(1);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let data_dir = tempfile::tempdir().unwrap();
@@ -369,25 +371,39 @@ fn main() {
         load(&native_url, None, &body, concurrency, warm).await;
         load(&lathe_url, Some(&token), &body, concurrency, warm).await;
 
+        // Native and Lathe take turns, round after round: this machine's speed drifts by
+        // tens of percent from minute to minute, and a ratio taken from two phases minutes
+        // apart would measure that drift. The median round is the figure to quote.
         let duration = Duration::from_secs(secs);
-        println!("one-row PostgreSQL query, {concurrency} keep-alive clients, {secs} s each");
-        let native = load(&native_url, None, &body, concurrency, duration).await;
-        print("native axum + tokio-postgres", &native);
-        let cpu_before = cpu_seconds(server.0.id());
-        let lathe = load(&lathe_url, Some(&token), &body, concurrency, duration).await;
-        let cpu = cpu_seconds(server.0.id()) - cpu_before;
-        print("lathe run endpoint", &lathe);
         println!(
-            "lathe server CPU: {:.0} µs per request ({:.2} cores; pool size {})",
-            cpu * 1e6 / lathe.requests as f64,
-            cpu / duration.as_secs_f64(),
-            setting("LATHE_BENCH_POOL", 16)
+            "one-row PostgreSQL query, {concurrency} keep-alive clients, {rounds} rounds of {secs} s per side"
         );
+        let mut ratios = Vec::new();
+        for round in 1..=rounds {
+            let native = load(&native_url, None, &body, concurrency, duration).await;
+            print(&format!("{round}: native axum + tokio-postgres"), &native);
+            let cpu_before = cpu_seconds(server.0.id());
+            let lathe = load(&lathe_url, Some(&token), &body, concurrency, duration).await;
+            let cpu = cpu_seconds(server.0.id()) - cpu_before;
+            print(&format!("{round}: lathe run endpoint"), &lathe);
+            let ratio = lathe.per_second / native.per_second;
+            println!(
+                "{round}: lathe server CPU {:.0} µs per request ({:.2} cores; pool size {}); \
+                 ratio: throughput {ratio:.2}x, p50 {:.2}x, p99 {:.2}x",
+                cpu * 1e6 / lathe.requests as f64,
+                cpu / duration.as_secs_f64(),
+                setting("LATHE_BENCH_POOL", 16),
+                lathe.p50.as_secs_f64() / native.p50.as_secs_f64(),
+                lathe.p99.as_secs_f64() / native.p99.as_secs_f64()
+            );
+            ratios.push(ratio);
+        }
+        ratios.sort_by(f64::total_cmp);
         println!(
-            "ratio (lathe / native): throughput {:.2}x, p50 {:.2}x, p99 {:.2}x",
-            lathe.per_second / native.per_second,
-            lathe.p50.as_secs_f64() / native.p50.as_secs_f64(),
-            lathe.p99.as_secs_f64() / native.p99.as_secs_f64()
+            "throughput ratio (lathe / native), median of {rounds} rounds: {:.2}x (lowest {:.2}x, highest {:.2}x)",
+            ratios[ratios.len() / 2],
+            ratios[0],
+            ratios[ratios.len() - 1]
         );
         drop(server);
     });
