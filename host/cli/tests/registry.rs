@@ -231,6 +231,21 @@ fn a_published_package_installs_only_signed_by_a_trusted_key_and_with_approval()
         first_digest,
         digest(&std::fs::read(w("rest-0.1.0.lpkg")).unwrap())
     );
+    // `--out` naming a directory writes the package into it under its usual name.
+    let into = work.path().join("packages");
+    std::fs::create_dir_all(&into).unwrap();
+    let repacked = run_ok(&[
+        "plugin",
+        "pack",
+        &w("rest"),
+        "--no-build",
+        "--key",
+        &w("alice.key"),
+        "--out",
+        &w("packages"),
+    ]);
+    let written = std::fs::read(into.join("rest-0.1.0.lpkg")).unwrap();
+    assert_eq!(repacked.trim(), digest(&written));
     let registry_dir = work.path().join("registry");
     let token = run_ok(&["registry", "token", "--dir", &w("registry"), "alice"]);
     let registry = RegistryServer::start(&registry_dir, &[]);

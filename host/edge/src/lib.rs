@@ -69,10 +69,15 @@ where
 }
 
 /// A connection's byte stream: reads pass through; a write that is exactly one of hyper's
-/// automatic error heads is replaced by a problem response.
+/// automatic error heads, and the first write since bytes were last read, is replaced by a
+/// problem response.
 pub struct ProblemIo<T> {
     inner: T,
     body: ProblemBody,
+    /// Bytes were read and nothing written since. hyper writes an automatic error right after
+    /// reading what it could not parse; a write later in a response (the end of a body that
+    /// happened to look like such a head) is never one and is never touched.
+    answering: bool,
     /// The replacement response and how much of it is written, once a swap has happened.
     swapped: Option<(Vec<u8>, usize)>,
 }
@@ -82,6 +87,7 @@ impl<T> ProblemIo<T> {
         ProblemIo {
             inner,
             body,
+            answering: false,
             swapped: None,
         }
     }
@@ -110,7 +116,12 @@ impl<T: AsyncRead + Unpin> AsyncRead for ProblemIo<T> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let read = ready!(Pin::new(&mut self.inner).poll_read(cx, buf));
+        if read.is_ok() && buf.filled().len() > before {
+            self.answering = true;
+        }
+        Poll::Ready(read)
     }
 }
 
@@ -121,12 +132,18 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ProblemIo<T> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         if self.swapped.is_none() {
-            match automatic_error(buf) {
+            match automatic_error(buf).filter(|_| self.answering) {
                 Some(status) => {
                     let response = problem_response(status, &(self.body)(status));
                     self.swapped = Some((response, 0));
                 }
-                None => return Pin::new(&mut self.inner).poll_write(cx, buf),
+                None => {
+                    let written = ready!(Pin::new(&mut self.inner).poll_write(cx, buf));
+                    if matches!(written, Ok(n) if n > 0) {
+                        self.answering = false;
+                    }
+                    return Poll::Ready(written);
+                }
             }
         }
         // hyper's bytes count as written once the replacement is: it retries the same buffer
@@ -236,24 +253,38 @@ mod tests {
         assert_eq!(doc["status"], 414);
     }
 
-    /// Through the stream: an automatic 431 head goes out as the server's problem response,
-    /// and any other write passes untouched.
+    /// Through the stream: an automatic 431 head written in answer to what was just read goes
+    /// out as the server's problem response; any other write passes untouched, including one
+    /// that looks like such a head but comes later in a response.
     #[tokio::test]
     async fn the_stream_swaps_automatic_errors_and_passes_the_rest() {
+        let automatic =
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n\r\n";
+        let ordinary = b"HTTP/1.1 200 OK\r\ncontent-length: 70\r\n\r\n";
         let (near, mut far) = tokio::io::duplex(4096);
         let mut io = ProblemIo::new(near, body);
-        let ordinary = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+        let mut request = [0u8; 64];
+
+        // A response whose body ends with bytes that read like an automatic head.
+        far.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+        let _ = io.read(&mut request).await.unwrap();
         io.write_all(ordinary).await.unwrap();
-        io.write_all(b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n\r\n")
+        io.write_all(automatic).await.unwrap();
+        // The next request can't be parsed: hyper's answer is swapped.
+        far.write_all(b"GET / HTTP/1.1\r\nx: \0\r\n\r\n")
             .await
             .unwrap();
+        let _ = io.read(&mut request).await.unwrap();
+        io.write_all(automatic).await.unwrap();
         io.shutdown().await.unwrap();
         drop(io);
+
         let mut seen = String::new();
         far.read_to_string(&mut seen).await.unwrap();
+        let first = [&ordinary[..], &automatic[..]].concat();
         let swapped = seen
-            .strip_prefix(std::str::from_utf8(ordinary).unwrap())
-            .unwrap();
+            .strip_prefix(std::str::from_utf8(&first).unwrap())
+            .unwrap_or_else(|| panic!("the first response was changed: {seen:?}"));
         assert!(swapped.starts_with("HTTP/1.1 431 "), "{swapped}");
         assert!(swapped.ends_with(r#"{"status":431}"#), "{swapped}");
     }

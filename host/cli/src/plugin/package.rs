@@ -48,7 +48,8 @@ pub struct PackArgs {
     /// A connector crate (its component is built first) or a package directory
     /// (`lathe-plugin.json` beside `component.wasm`).
     dir: PathBuf,
-    /// The package file to write; `<id>-<version>.lpkg` in the current directory by default.
+    /// The package file to write, or a directory to write `<id>-<version>.lpkg` into; that
+    /// name in the current directory by default.
     #[arg(long)]
     out: Option<PathBuf>,
     /// Sign the package with this secret key (`lathe plugin keygen`).
@@ -80,9 +81,12 @@ pub fn pack(args: PackArgs) -> anyhow::Result<ExitCode> {
     if let Some(key) = &args.key {
         package.sign(&SigningKey::load(key)?);
     }
-    let out = args
-        .out
-        .unwrap_or_else(|| PathBuf::from(format!("{}-{}.lpkg", manifest.id, manifest.version)));
+    let name = format!("{}-{}.lpkg", manifest.id, manifest.version);
+    let out = match args.out {
+        Some(dir) if dir.is_dir() => dir.join(name),
+        Some(file) => file,
+        None => PathBuf::from(name),
+    };
     let bytes = package.to_bytes();
     write_new(&out, &bytes)?;
     report(&out, &package, &bytes);
