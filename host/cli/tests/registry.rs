@@ -216,17 +216,21 @@ fn a_published_package_installs_only_signed_by_a_trusted_key_and_with_approval()
     )
     .unwrap();
     std::fs::write(package_dir.join("component.wasm"), &component).unwrap();
-    let packed = run_ok(&[
-        "plugin",
-        "pack",
-        &w("rest"),
-        "--no-build",
-        "--key",
-        &w("alice.key"),
-        "--out",
-        &w("rest-0.1.0.lpkg"),
-    ]);
-    let first_digest = packed.trim().to_string();
+    let pack = |out: &str| {
+        let key = w("alice.key");
+        let args = [
+            "plugin",
+            "pack",
+            &w("rest"),
+            "--no-build",
+            "--key",
+            &key,
+            "--out",
+            out,
+        ];
+        run_ok(&args).trim().to_string()
+    };
+    let first_digest = pack(&w("rest-0.1.0.lpkg"));
     assert_eq!(
         first_digest,
         digest(&std::fs::read(w("rest-0.1.0.lpkg")).unwrap())
@@ -234,18 +238,9 @@ fn a_published_package_installs_only_signed_by_a_trusted_key_and_with_approval()
     // `--out` naming a directory writes the package into it under its usual name.
     let into = work.path().join("packages");
     std::fs::create_dir_all(&into).unwrap();
-    let repacked = run_ok(&[
-        "plugin",
-        "pack",
-        &w("rest"),
-        "--no-build",
-        "--key",
-        &w("alice.key"),
-        "--out",
-        &w("packages"),
-    ]);
+    let repacked = pack(&w("packages"));
     let written = std::fs::read(into.join("rest-0.1.0.lpkg")).unwrap();
-    assert_eq!(repacked.trim(), digest(&written));
+    assert_eq!(repacked, digest(&written));
     let registry_dir = work.path().join("registry");
     let token = run_ok(&["registry", "token", "--dir", &w("registry"), "alice"]);
     let registry = RegistryServer::start(&registry_dir, &[]);
