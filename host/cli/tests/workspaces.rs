@@ -392,3 +392,67 @@ fn two_admins_demoting_each_other_at_once_leave_one_admin() {
             .expect_status(200);
     }
 }
+
+#[test]
+fn an_instance_admin_takes_back_a_workspace_its_admins_locked_them_out_of() {
+    let w = world();
+    let ws = w.ws.clone();
+    let (carol_id, carol) = w.user("carol@example.com");
+    w.add("carol@example.com", "admin");
+    let admin_id = w.admin.get("/api/v1/auth/me").json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let admin_member = format!("/api/v1/workspaces/{ws}/members/{admin_id}");
+
+    // Demoted to viewer by Carol, the instance admin raises their own role again.
+    carol
+        .patch(&admin_member, &json!({ "role": "viewer" }))
+        .expect_status(200);
+    w.admin
+        .patch(&admin_member, &json!({ "role": "admin" }))
+        .expect_status(200);
+
+    // Removed by Carol, they can't see the workspace, but can add themselves back.
+    carol.delete(&admin_member).expect_status(204);
+    w.admin
+        .get(&format!("/api/v1/workspaces/{ws}"))
+        .expect_problem(404, "not-found");
+    w.admin
+        .post(
+            &format!("/api/v1/workspaces/{ws}/members"),
+            &json!({ "email": "admin@example.com", "role": "admin" }),
+        )
+        .expect_status(201);
+    w.admin
+        .delete(&format!("/api/v1/workspaces/{ws}/members/{carol_id}"))
+        .expect_status(204);
+    let added = w.audit("?action=member.add");
+    let record = added["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["target"] == admin_id.as_str())
+        .unwrap_or_else(|| panic!("{added}"));
+    assert_eq!(record["detail"]["asInstanceAdmin"], true, "{record}");
+
+    // Someone who is not an instance admin gets nothing of the kind.
+    let (_, eve) = w.user("eve@example.com");
+    eve.post(
+        &format!("/api/v1/workspaces/{ws}/members"),
+        &json!({ "email": "eve@example.com", "role": "admin" }),
+    )
+    .expect_problem(404, "not-found");
+    w.admin
+        .post(
+            "/api/v1/workspaces/00000000-0000-0000-0000-000000000000/members",
+            &json!({ "email": "eve@example.com", "role": "admin" }),
+        )
+        .expect_problem(404, "not-found");
+    w.admin
+        .post(
+            "/api/v1/workspaces/a%00b/members",
+            &json!({ "email": "eve@example.com", "role": "admin" }),
+        )
+        .expect_problem(404, "not-found");
+}

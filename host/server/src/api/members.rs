@@ -1,5 +1,10 @@
 //! `/api/v1/workspaces/{ws}/members`: list, add, change role, remove. A workspace always keeps
 //! one admin.
+//!
+//! An instance admin, signed in with a session, manages the members of every workspace as its
+//! admin would, member or not: a workspace's own admins can't lock the instance out of it
+//! (one who removed or demoted the instance admin, or left with the last admin account). Such
+//! changes are audited with `asInstanceAdmin`.
 
 use super::audit_event;
 use axum::Json;
@@ -9,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::{ApiJson, normalize_email, rfc3339};
-use crate::auth::{Actor, ClientAddr, Permission, authorize, check_role_reach};
+use crate::auth::{
+    Actor, ClientAddr, Permission, authorize, check_role_reach, instance_admin_over,
+};
 use crate::authz::Action;
 use crate::error::{Error, Problem, Result};
 use crate::state::SharedState;
@@ -83,14 +90,8 @@ pub async fn members_create(
     Path(ws): Path<String>,
     ApiJson(body): ApiJson<MemberAdd>,
 ) -> Result<(StatusCode, Json<MemberView>)> {
-    let role = authorize(
-        &state,
-        &actor,
-        &ws,
-        Permission::Manage(Action::ManageMembers),
-    )
-    .await?;
-    check_role_reach(&actor, role, None, Some(body.role))?;
+    let reach = Reach::of(&state, &actor, &ws).await?;
+    reach.check(&actor, None, Some(body.role))?;
     let email = normalize_email(&body.email)?;
     let user = state
         .store
@@ -100,7 +101,7 @@ pub async fn members_create(
 
     let mut change = state.store.change().await?;
     change.member_add(&ws, &user.id, body.role).await?;
-    let detail = serde_json::json!({ "email": user.email, "role": body.role });
+    let detail = reach.note(serde_json::json!({ "email": user.email, "role": body.role }));
     change
         .commit(audit_event(
             &actor,
@@ -139,24 +140,19 @@ pub async fn members_update(
     Path((ws, user_id)): Path<(String, String)>,
     ApiJson(body): ApiJson<MemberUpdate>,
 ) -> Result<Json<MemberView>> {
-    let role = authorize(
-        &state,
-        &actor,
-        &ws,
-        Permission::Manage(Action::ManageMembers),
-    )
-    .await?;
+    let reach = Reach::of(&state, &actor, &ws).await?;
     let before = state
         .store
         .member_get(&ws, &user_id)
         .await?
         .ok_or(Error::NotFound)?;
     let current = Role::parse(&before.role).unwrap_or(Role::Admin);
-    check_role_reach(&actor, role, Some((&user_id, current)), Some(body.role))?;
+    reach.check(&actor, Some((&user_id, current)), Some(body.role))?;
 
     let mut change = state.store.change().await?;
     change.member_set_role(&ws, &user_id, body.role).await?;
-    let detail = serde_json::json!({ "email": before.email, "from": before.role, "to": body.role });
+    let detail = reach
+        .note(serde_json::json!({ "email": before.email, "from": before.role, "to": body.role }));
     change
         .commit(audit_event(
             &actor,
@@ -193,24 +189,18 @@ pub async fn members_delete(
     actor: Actor,
     Path((ws, user_id)): Path<(String, String)>,
 ) -> Result<StatusCode> {
-    let role = authorize(
-        &state,
-        &actor,
-        &ws,
-        Permission::Manage(Action::ManageMembers),
-    )
-    .await?;
+    let reach = Reach::of(&state, &actor, &ws).await?;
     let before = state
         .store
         .member_get(&ws, &user_id)
         .await?
         .ok_or(Error::NotFound)?;
     let current = Role::parse(&before.role).unwrap_or(Role::Admin);
-    check_role_reach(&actor, role, Some((&user_id, current)), None)?;
+    reach.check(&actor, Some((&user_id, current)), None)?;
 
     let mut change = state.store.change().await?;
     change.member_remove(&ws, &user_id).await?;
-    let detail = serde_json::json!({ "email": before.email, "role": before.role });
+    let detail = reach.note(serde_json::json!({ "email": before.email, "role": before.role }));
     change
         .commit(audit_event(
             &actor,
@@ -222,4 +212,44 @@ pub async fn members_delete(
         ))
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Whose authority a member change is made with.
+enum Reach {
+    /// The caller's role in the workspace (or the role a `manage_members` grant comes with).
+    Member(Role),
+    /// An instance admin's: that of an admin of the workspace, whether they belong to it or
+    /// not, with no bar on raising their own role (an instance admin demoted to viewer takes
+    /// the workspace back).
+    InstanceAdmin,
+}
+
+impl Reach {
+    async fn of(state: &SharedState, actor: &Actor, ws: &str) -> Result<Reach> {
+        if instance_admin_over(state, actor, ws).await? {
+            return Ok(Reach::InstanceAdmin);
+        }
+        let role = authorize(state, actor, ws, Permission::Manage(Action::ManageMembers)).await?;
+        Ok(Reach::Member(role))
+    }
+
+    fn check(
+        &self,
+        actor: &Actor,
+        member: Option<(&str, Role)>,
+        new_role: Option<Role>,
+    ) -> Result<()> {
+        match self {
+            Reach::Member(role) => check_role_reach(actor, *role, member, new_role),
+            Reach::InstanceAdmin => Ok(()),
+        }
+    }
+
+    /// The audit record's detail, marked when an instance admin made the change.
+    fn note(&self, mut detail: serde_json::Value) -> serde_json::Value {
+        if matches!(self, Reach::InstanceAdmin) {
+            detail["asInstanceAdmin"] = true.into();
+        }
+        detail
+    }
 }

@@ -227,7 +227,7 @@ async fn openapi_get() -> impl axum::response::IntoResponse {
 /// test compares the table with the OpenAPI document, so no route exists without a decision
 /// here. Inside, handlers ask the workspace policy what the caller may do.
 pub(crate) fn routes() -> Vec<(&'static str, Access, MethodRouter<SharedState>)> {
-    use Access::{Member, Public, SignedIn};
+    use Access::{Member, MemberOrInstanceAdmin, Public, SignedIn};
     vec![
         ("/openapi.json", Public, get(openapi_get)),
         (
@@ -326,12 +326,12 @@ pub(crate) fn routes() -> Vec<(&'static str, Access, MethodRouter<SharedState>)>
         ),
         (
             "/workspaces/{ws}/members",
-            Member,
+            MemberOrInstanceAdmin,
             get(members::members_list).post(members::members_create),
         ),
         (
             "/workspaces/{ws}/members/{user_id}",
-            Member,
+            MemberOrInstanceAdmin,
             patch(members::members_update).delete(members::members_delete),
         ),
         (

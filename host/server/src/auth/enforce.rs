@@ -11,6 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::{Actor, Via};
+use crate::authz::InstanceAction;
 use crate::error::{Error, Result};
 use crate::state::{AppState, SharedState};
 use crate::store::Role;
@@ -24,6 +25,9 @@ pub enum Access {
     SignedIn,
     /// A signed-in member of the workspace `{ws}` in the path.
     Member,
+    /// A member, or an instance admin on a session whether a member or not (managing a
+    /// workspace's members: see `api/members.rs`). The handler tells the two apart.
+    MemberOrInstanceAdmin,
 }
 
 /// The middleware around every API route.
@@ -48,7 +52,7 @@ pub async fn enforce(
 
 async fn admit(state: &SharedState, access: Access, parts: &mut Parts) -> Result<Actor> {
     let actor = Actor::authenticate(parts, state).await?;
-    if access == Access::Member {
+    if matches!(access, Access::Member | Access::MemberOrInstanceAdmin) {
         let params = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|_| Error::NotFound)?;
@@ -62,9 +66,23 @@ async fn admit(state: &SharedState, access: Access, parts: &mut Parts) -> Result
                     parts.uri.path()
                 ))
             })?;
+        if access == Access::MemberOrInstanceAdmin
+            && instance_admin_over(state, &actor, &ws).await?
+        {
+            return Ok(actor);
+        }
         member_role(state, &actor, &ws).await?;
     }
     Ok(actor)
+}
+
+/// Whether the actor is an instance admin on a session and the workspace `ws` exists: such an
+/// actor manages its members whether they belong to it or not.
+pub async fn instance_admin_over(state: &AppState, actor: &Actor, ws: &str) -> Result<bool> {
+    let instance_admin =
+        super::require_instance_admin(state, actor, InstanceAction::ManageUsers).is_ok();
+    // No id holds a NUL (PostgreSQL refuses one in a parameter): such a path names nothing.
+    Ok(instance_admin && !ws.contains('\0') && state.store.workspace_get(ws).await?.is_some())
 }
 
 /// The actor's role in the workspace, or a 404: no such workspace, not a member, or outside
