@@ -271,6 +271,14 @@ fn nobody_reaches_past_what_they_hold() {
         .admin
         .get(&w.path(&format!("groups/{audit_group}/members")));
     assert_eq!(members.json()[0]["user_id"], viewer_id.as_str());
+    // Nor by taking the member out of the workspace, which takes them out of its groups.
+    builder
+        .delete(&w.path(&format!("members/{viewer_id}")))
+        .expect_problem(403, "forbidden");
+    let members = w
+        .admin
+        .get(&w.path(&format!("groups/{audit_group}/members")));
+    assert_eq!(members.json()[0]["user_id"], viewer_id.as_str());
     // What it holds, it may take away again.
     let own_grants = w.path(&format!("groups/{own}/grants"));
     let edit = w.admin.get(&own_grants).json()[0]["id"]
@@ -467,6 +475,58 @@ fn concurrent_group_changes_all_land() {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+}
+
+/// The holder check and the change it allows happen under one lock: a group can't be
+/// deleted by someone who doesn't hold a grant added to it at the same moment, and a member
+/// promoted at the moment a builder removes them is not removed.
+#[test]
+fn checks_and_changes_race_with_nothing() {
+    let w = world();
+    let (builder, builder_id) = w.member("builder@example.com", "builder");
+    w.group(
+        "managers",
+        &[&builder_id],
+        &[
+            json!({ "action": "manage_groups" }),
+            json!({ "action": "manage_members" }),
+        ],
+    );
+    for round in 0..15 {
+        let group = w.group(&format!("g{round}"), &[], &[json!({ "action": "build" })]);
+        let (_, target) = w.member(&format!("t{round}@example.com"), "viewer");
+        let grants = w.path(&format!("groups/{group}/grants"));
+        let group_path = w.path(&format!("groups/{group}"));
+        let member = w.path(&format!("members/{target}"));
+        let (admin, builder) = (&w.admin, &builder);
+        let (grant, delete, promote, remove) = std::thread::scope(|scope| {
+            let grant = scope.spawn(|| {
+                admin
+                    .post(&grants, &json!({ "action": "read_audit" }))
+                    .status
+            });
+            let delete = scope.spawn(|| builder.delete(&group_path).status);
+            let promote = scope.spawn(|| admin.patch(&member, &json!({ "role": "admin" })).status);
+            let remove = scope.spawn(|| builder.delete(&member).status);
+            (
+                grant.join().unwrap(),
+                delete.join().unwrap(),
+                promote.join().unwrap(),
+                remove.join().unwrap(),
+            )
+        });
+        assert!(
+            !(grant == 201 && delete == 204),
+            "round {round}: a group was deleted with a grant its deleter doesn't hold"
+        );
+        assert!(
+            !(promote == 200 && remove == 204),
+            "round {round}: a builder removed a member promoted to admin"
+        );
+        for status in [grant, delete, promote, remove] {
+            assert!(status < 500, "round {round}: {status}");
+        }
+    }
 }
 
 #[test]

@@ -19,7 +19,7 @@ use crate::auth::{Actor, ClientAddr, Permission, authorize, may, member_role};
 use crate::authz::{Action, grant_object};
 use crate::error::{Error, Problem, Result};
 use crate::state::SharedState;
-use crate::store::{GrantRow, GroupMemberRow, GroupRow, Holder, Role};
+use crate::store::{Change, GrantRow, GroupMemberRow, GroupRow, Holder, Role};
 
 #[derive(Serialize, ToSchema)]
 pub struct GroupView {
@@ -210,8 +210,8 @@ pub async fn groups_delete(
     )
     .await?;
     let row = group(&state, &ws, &id).await?;
-    let grants = require_every_grant(&state, &actor, &ws, &row, "delete it").await?;
     let mut change = state.store.change().await?;
+    let grants = require_every_grant(&state, &actor, &ws, &mut change, &row, "delete it").await?;
     if !change.group_delete(&ws, &id).await? {
         return Err(Error::NotFound);
     }
@@ -288,8 +288,8 @@ pub async fn group_members_create(
             "you can't add yourself to a group; another member who manages groups can".into(),
         ));
     }
-    require_every_grant(&state, &actor, &ws, &row, "add members to it").await?;
     let mut change = state.store.change().await?;
+    require_every_grant(&state, &actor, &ws, &mut change, &row, "add members to it").await?;
     change.group_member_add(&ws, &id, &body.user_id).await?;
     let detail = serde_json::json!({ "group": row.name, "userId": body.user_id });
     change
@@ -339,8 +339,16 @@ pub async fn group_members_delete(
     )
     .await?;
     let row = group(&state, &ws, &id).await?;
-    require_every_grant(&state, &actor, &ws, &row, "remove members from it").await?;
     let mut change = state.store.change().await?;
+    require_every_grant(
+        &state,
+        &actor,
+        &ws,
+        &mut change,
+        &row,
+        "remove members from it",
+    )
+    .await?;
     if !change.group_member_remove(&ws, &id, &user_id).await? {
         return Err(Error::NotFound);
     }
@@ -361,15 +369,18 @@ pub async fn group_members_delete(
 /// A 403 unless the actor holds every grant of the group `row`; `doing` says what they
 /// tried. Putting someone into a group gives them its grants, and taking them out or
 /// deleting the group takes the grants away: nobody may do either with grants they could
-/// not give themselves. Returns the group's grants.
-async fn require_every_grant(
+/// not give themselves. Checked inside `change`, under the workspace's lock, so that a grant
+/// added meanwhile can't slip past. Returns the group's grants.
+pub(super) async fn require_every_grant(
     state: &SharedState,
     actor: &Actor,
     ws: &str,
+    change: &mut Change,
     row: &GroupRow,
     doing: &str,
 ) -> Result<Vec<GrantRow>> {
-    let grants = state.store.grants_of(ws, Holder::Group(&row.id)).await?;
+    change.workspace_lock(ws).await?;
+    let grants = change.grants_of(ws, Holder::Group(&row.id)).await?;
     for grant in &grants {
         if !holds(state, actor, ws, grant).await? {
             return Err(Error::Forbidden(format!(

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::{ApiJson, normalize_email, rfc3339};
+use super::groups::require_every_grant;
 use crate::auth::{
     Actor, ClientAddr, Permission, authorize, check_role_reach, instance_admin_over,
 };
@@ -91,7 +92,7 @@ pub async fn members_create(
     ApiJson(body): ApiJson<MemberAdd>,
 ) -> Result<(StatusCode, Json<MemberView>)> {
     let reach = Reach::of(&state, &actor, &ws).await?;
-    reach.check(&actor, None, Some(body.role))?;
+    let as_instance_admin = reach.check(&actor, None, Some(body.role))?;
     let email = normalize_email(&body.email)?;
     let user = state
         .store
@@ -101,7 +102,10 @@ pub async fn members_create(
 
     let mut change = state.store.change().await?;
     change.member_add(&ws, &user.id, body.role).await?;
-    let detail = reach.note(serde_json::json!({ "email": user.email, "role": body.role }));
+    let detail = note(
+        as_instance_admin,
+        serde_json::json!({ "email": user.email, "role": body.role }),
+    );
     change
         .commit(audit_event(
             &actor,
@@ -147,12 +151,16 @@ pub async fn members_update(
         .await?
         .ok_or(Error::NotFound)?;
     let current = Role::parse(&before.role).unwrap_or(Role::Admin);
-    reach.check(&actor, Some((&user_id, current)), Some(body.role))?;
+    let as_instance_admin = reach.check(&actor, Some((&user_id, current)), Some(body.role))?;
 
     let mut change = state.store.change().await?;
-    change.member_set_role(&ws, &user_id, body.role).await?;
-    let detail = reach
-        .note(serde_json::json!({ "email": before.email, "from": before.role, "to": body.role }));
+    change
+        .member_set_role(&ws, &user_id, current, body.role)
+        .await?;
+    let detail = note(
+        as_instance_admin,
+        serde_json::json!({ "email": before.email, "from": before.role, "to": body.role }),
+    );
     change
         .commit(audit_event(
             &actor,
@@ -196,11 +204,26 @@ pub async fn members_delete(
         .await?
         .ok_or(Error::NotFound)?;
     let current = Role::parse(&before.role).unwrap_or(Role::Admin);
-    reach.check(&actor, Some((&user_id, current)), None)?;
+    let as_instance_admin = reach.check(&actor, Some((&user_id, current)), None)?;
 
     let mut change = state.store.change().await?;
-    change.member_remove(&ws, &user_id).await?;
-    let detail = reach.note(serde_json::json!({ "email": before.email, "role": before.role }));
+    // Leaving the workspace takes the member out of its groups too, which needs every grant
+    // of each (api/groups.rs), unless an instance admin, acting as the workspace's admin,
+    // does it.
+    change.workspace_lock(&ws).await?;
+    let groups = change.groups_of(&ws, &user_id).await?;
+    if !as_instance_admin {
+        for group in &groups {
+            let doing = "remove its members from the workspace";
+            require_every_grant(&state, &actor, &ws, &mut change, group, doing).await?;
+        }
+    }
+    change.member_remove(&ws, &user_id, current).await?;
+    let groups: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+    let detail = note(
+        as_instance_admin,
+        serde_json::json!({ "email": before.email, "role": before.role, "groups": groups }),
+    );
     change
         .commit(audit_event(
             &actor,
@@ -214,42 +237,56 @@ pub async fn members_delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Whose authority a member change is made with.
-enum Reach {
-    /// The caller's role in the workspace (or the role a `manage_members` grant comes with).
-    Member(Role),
-    /// An instance admin's: that of an admin of the workspace, whether they belong to it or
-    /// not, with no bar on raising their own role (an instance admin demoted to viewer takes
-    /// the workspace back).
-    InstanceAdmin,
+/// Whose authority a member change is made with: the caller's role in the workspace (or the
+/// role a `manage_members` grant comes with), and whether they are an instance admin, whose
+/// authority is that of the workspace's admin, member or not, with no bar on raising their
+/// own role (an instance admin demoted to viewer takes the workspace back).
+struct Reach {
+    member: Option<Role>,
+    instance_admin: bool,
 }
 
 impl Reach {
     async fn of(state: &SharedState, actor: &Actor, ws: &str) -> Result<Reach> {
-        if instance_admin_over(state, actor, ws).await? {
-            return Ok(Reach::InstanceAdmin);
+        let instance_admin = instance_admin_over(state, actor, ws).await?;
+        let member = authorize(state, actor, ws, Permission::Manage(Action::ManageMembers)).await;
+        match member {
+            Ok(role) => Ok(Reach {
+                member: Some(role),
+                instance_admin,
+            }),
+            Err(_) if instance_admin => Ok(Reach {
+                member: None,
+                instance_admin,
+            }),
+            Err(e) => Err(e),
         }
-        let role = authorize(state, actor, ws, Permission::Manage(Action::ManageMembers)).await?;
-        Ok(Reach::Member(role))
     }
 
+    /// Checks a change against the role-reach rules; `Ok(true)` when only the instance
+    /// admin's authority allows it (the audit record then says so).
     fn check(
         &self,
         actor: &Actor,
         member: Option<(&str, Role)>,
         new_role: Option<Role>,
-    ) -> Result<()> {
-        match self {
-            Reach::Member(role) => check_role_reach(actor, *role, member, new_role),
-            Reach::InstanceAdmin => Ok(()),
+    ) -> Result<bool> {
+        let as_member = self
+            .member
+            .map(|role| check_role_reach(actor, role, member, new_role));
+        match as_member {
+            Some(Ok(())) => Ok(false),
+            _ if self.instance_admin => Ok(true),
+            Some(Err(e)) => Err(e),
+            None => Err(Error::NotFound),
         }
     }
+}
 
-    /// The audit record's detail, marked when an instance admin made the change.
-    fn note(&self, mut detail: serde_json::Value) -> serde_json::Value {
-        if matches!(self, Reach::InstanceAdmin) {
-            detail["asInstanceAdmin"] = true.into();
-        }
-        detail
+/// The audit record's detail, marked when only an instance admin's authority allowed it.
+fn note(as_instance_admin: bool, mut detail: serde_json::Value) -> serde_json::Value {
+    if as_instance_admin {
+        detail["asInstanceAdmin"] = true.into();
     }
+    detail
 }

@@ -152,15 +152,11 @@ impl Store {
 
     /// The groups of the workspace that `user_id` belongs to.
     pub async fn groups_of(&self, workspace_id: &str, user_id: &str) -> Result<Vec<GroupRow>> {
-        Ok(sqlx::query_as(
-            "SELECT g.id, g.name, g.created_at FROM member_groups g \
-             JOIN group_members m ON m.group_id = g.id \
-             WHERE g.workspace_id = $1 AND m.user_id = $2 ORDER BY g.name",
-        )
-        .bind(workspace_id)
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?)
+        Ok(sqlx::query_as(GROUPS_OF)
+            .bind(workspace_id)
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     pub async fn group_members(
@@ -181,19 +177,58 @@ impl Store {
 
     /// The grants of a group or role of the workspace.
     pub async fn grants_of(&self, workspace_id: &str, holder: Holder<'_>) -> Result<Vec<GrantRow>> {
-        let (table, column) = holder.table();
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {column} AS holder, {GRANT_COLUMNS} FROM {table} \
-             WHERE workspace_id = $1 AND {column} = $2 ORDER BY created_at, id"
-        )))
-        .bind(workspace_id)
-        .bind(holder.key())
-        .fetch_all(&self.pool)
-        .await?)
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(grants_of(holder)))
+            .bind(workspace_id)
+            .bind(holder.key())
+            .fetch_all(&self.pool)
+            .await?)
     }
 }
 
+/// The groups a member is in, by name: `$1` workspace, `$2` user.
+const GROUPS_OF: &str = "SELECT g.id, g.name, g.created_at FROM member_groups g \
+     JOIN group_members m ON m.group_id = g.id \
+     WHERE g.workspace_id = $1 AND m.user_id = $2 ORDER BY g.name";
+
+/// The grants of `holder`, oldest first: `$1` workspace, `$2` the holder's key.
+fn grants_of(holder: Holder<'_>) -> String {
+    let (table, column) = holder.table();
+    format!(
+        "SELECT {column} AS holder, {GRANT_COLUMNS} FROM {table} \
+         WHERE workspace_id = $1 AND {column} = $2 ORDER BY created_at, id"
+    )
+}
+
 impl Change {
+    /// Holds the workspace's write lock until the change commits: group, grant and member
+    /// changes that check who may make them take it first, so that what they checked can't
+    /// change under them (a grant added to a group while it is being deleted).
+    pub async fn workspace_lock(&mut self, workspace_id: &str) -> Result<()> {
+        super::members::lock_workspace(self, workspace_id).await
+    }
+
+    /// [`Store::grants_of`], read inside this change.
+    pub async fn grants_of(
+        &mut self,
+        workspace_id: &str,
+        holder: Holder<'_>,
+    ) -> Result<Vec<GrantRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(grants_of(holder)))
+            .bind(workspace_id)
+            .bind(holder.key())
+            .fetch_all(&mut *self.tx)
+            .await?)
+    }
+
+    /// [`Store::groups_of`], read inside this change.
+    pub async fn groups_of(&mut self, workspace_id: &str, user_id: &str) -> Result<Vec<GroupRow>> {
+        Ok(sqlx::query_as(GROUPS_OF)
+            .bind(workspace_id)
+            .bind(user_id)
+            .fetch_all(&mut *self.tx)
+            .await?)
+    }
+
     /// A new group; a name already taken in the workspace is a 409.
     pub async fn group_insert(&mut self, workspace_id: &str, name: &str) -> Result<String> {
         let id = new_id();
@@ -296,6 +331,7 @@ impl Change {
         holder: Holder<'_>,
         grant: NewGrant<'_>,
     ) -> Result<String> {
+        self.workspace_lock(workspace_id).await?;
         let id = new_id();
         let (table, column) = holder.table();
         sqlx::query(sqlx::AssertSqlSafe(format!(

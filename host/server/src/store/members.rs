@@ -84,7 +84,7 @@ impl Store {
 
 /// Makes the change's first statement a write to the workspace row: PostgreSQL then holds a
 /// row lock and SQLite the database write lock until commit. A 404 when there's no workspace.
-async fn lock_workspace(change: &mut Change, workspace_id: &str) -> Result<()> {
+pub(super) async fn lock_workspace(change: &mut Change, workspace_id: &str) -> Result<()> {
     let locked = sqlx::query("UPDATE workspaces SET name = name WHERE id = $1")
         .bind(workspace_id)
         .execute(&mut *change.tx)
@@ -103,6 +103,18 @@ async fn current_role(change: &mut Change, workspace_id: &str, user_id: &str) ->
             .fetch_optional(&mut *change.tx)
             .await?;
     role.as_deref().and_then(Role::parse).ok_or(Error::NotFound)
+}
+
+/// A 409 when the member's role is no longer the one the caller's right to change it was
+/// checked against (someone changed it meanwhile).
+fn check_unchanged(current: Role, expected: Role) -> Result<()> {
+    if current == expected {
+        return Ok(());
+    }
+    Err(Error::Conflict(format!(
+        "the member's role changed to {} meanwhile; reload and try again",
+        current.as_str()
+    )))
 }
 
 async fn admin_count(change: &mut Change, workspace_id: &str) -> Result<i64> {
@@ -140,10 +152,12 @@ impl Change {
         &mut self,
         workspace_id: &str,
         user_id: &str,
+        expected: Role,
         role: Role,
     ) -> Result<()> {
         lock_workspace(self, workspace_id).await?;
         let current = current_role(self, workspace_id, user_id).await?;
+        check_unchanged(current, expected)?;
         if current == Role::Admin
             && role != Role::Admin
             && admin_count(self, workspace_id).await? <= 1
@@ -160,9 +174,15 @@ impl Change {
     }
 
     /// Removes a member; removing the last admin is a 409, an unknown member a 404.
-    pub async fn member_remove(&mut self, workspace_id: &str, user_id: &str) -> Result<()> {
+    pub async fn member_remove(
+        &mut self,
+        workspace_id: &str,
+        user_id: &str,
+        expected: Role,
+    ) -> Result<()> {
         lock_workspace(self, workspace_id).await?;
         let current = current_role(self, workspace_id, user_id).await?;
+        check_unchanged(current, expected)?;
         if current == Role::Admin && admin_count(self, workspace_id).await? <= 1 {
             return Err(Error::Conflict(LAST_ADMIN.into()));
         }
