@@ -394,6 +394,78 @@ fn raw_exchange(server: &Server, request: &[u8]) -> (u16, String, String) {
     (status, head.to_string(), body.to_string())
 }
 
+/// A request refused before its body is read leaves the connection unusable for another
+/// request, so the refusal says `connection: close` rather than let the client's next
+/// request on it fail unanswered. A body that was read (a 422) keeps the connection.
+#[test]
+fn refusals_of_requests_with_a_body_close_the_connection() {
+    let server = Server::with_admin();
+    let body = "{\"name\": \"x\"}";
+    let post = |path: &str, extra: &str| {
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{extra}\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    for (request, status) in [
+        (post("/api/v1/workspaces", ""), 401),
+        (
+            post(
+                "/api/v1/workspaces/00000000-0000-0000-0000-000000000000/members",
+                "",
+            ),
+            401,
+        ),
+    ] {
+        let (got, head, _) = raw_exchange(&server, request.as_bytes());
+        assert_eq!(got, status, "{head}");
+        assert!(head.to_lowercase().contains("connection: close"), "{head}");
+    }
+    // Without a body, the connection stays open for the next request.
+    let (head, second) = two_requests(
+        &server,
+        b"GET /api/v1/auth/me HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(head.starts_with("HTTP/1.1 401"), "{head}");
+    assert!(!head.to_lowercase().contains("connection: close"), "{head}");
+    assert!(second.starts_with("HTTP/1.1 200"), "{second}");
+}
+
+/// Sends `first`, reads its answer's head and body, then sends `second` on the same
+/// connection and returns the first answer's head and all of the second answer.
+fn two_requests(server: &Server, first: &[u8], second: &[u8]) -> (String, String) {
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    let addr = server.url.strip_prefix("http://").unwrap();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    stream.write_all(first).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut head = String::new();
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if let Some(value) = line.to_lowercase().strip_prefix("content-length:") {
+            length = value.trim().parse().unwrap();
+        }
+        if line == "\r\n" {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    stream.write_all(second).unwrap();
+    let mut rest = String::new();
+    let _ = reader.read_to_string(&mut rest);
+    (head, rest)
+}
+
 #[test]
 fn requests_refused_before_routing_get_problem_documents_too() {
     let server = Server::start();

@@ -195,6 +195,7 @@ enum Destination {
 ///   refuses one in a text parameter), on either store, and never reaches a handler;
 /// - 408 when the request (reading its body included) isn't done in time;
 /// - security and caching headers on every response;
+/// - `connection: close` on a refusal of a request that carried a body ([`unread_body`]);
 /// - the request counted in the metrics under its route template.
 async fn edge_checks(State(edge): State<Edge>, req: Request, next: Next) -> Response {
     let mut counted = Counted {
@@ -204,6 +205,7 @@ async fn edge_checks(State(edge): State<Edge>, req: Request, next: Next) -> Resp
         started: Instant::now(),
         status: None,
     };
+    let has_body = carries_body(&req);
     let path = req.uri().path();
     let destination = if path.starts_with("/api/") {
         Destination::Api
@@ -221,8 +223,38 @@ async fn edge_checks(State(edge): State<Edge>, req: Request, next: Next) -> Resp
         }
     };
     security_headers(&mut response, destination);
+    if has_body && unread_body(response.status()) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     counted.status = Some(response.status().as_u16());
     response
+}
+
+/// Whether the request says a body follows its head.
+fn carries_body(req: &Request) -> bool {
+    let headers = req.headers();
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|length| length.as_bytes() != b"0")
+}
+
+/// Whether a response with this status usually refuses a request before its body is read
+/// (no session, a CSRF or role refusal, another tenant's id, a body too large, too slow).
+/// hyper then ends the keep-alive connection without telling the client, whose next
+/// request on it fails with no answer; `connection: close` tells it to open a new one.
+fn unread_body(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::UNAUTHORIZED
+            | StatusCode::FORBIDDEN
+            | StatusCode::NOT_FOUND
+            | StatusCode::METHOD_NOT_ALLOWED
+            | StatusCode::REQUEST_TIMEOUT
+            | StatusCode::PAYLOAD_TOO_LARGE
+    )
 }
 
 /// Status recorded for a request whose client went away before it was answered (nginx's
