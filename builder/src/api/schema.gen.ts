@@ -433,7 +433,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Disable or re-enable a user (instance admins; not themselves). */
+        /**
+         * Disable or re-enable a user, or make them an instance admin or not (instance admins).
+         * @description Nobody does either to themselves, and a change that would leave no enabled instance
+         *     admin is a 409.
+         */
         patch: operations["users_update"];
         trace?: never;
     };
@@ -1634,8 +1638,16 @@ export interface components {
             instance_admin?: boolean;
         };
         UserUpdate: {
-            /** @description Disabling ends the user's sessions at once; their API tokens stop working. */
-            disabled: boolean;
+            /**
+             * @description Disabling ends the user's sessions at once; their API tokens stop working. Left out:
+             *     unchanged.
+             */
+            disabled?: boolean | null;
+            /**
+             * @description Makes the user an instance admin, or no longer one, from their next request on. Left
+             *     out: unchanged.
+             */
+            instance_admin?: boolean | null;
         };
         UserView: {
             id: string;
@@ -3777,6 +3789,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -3795,7 +3815,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown fields, wrong types or invalid values (a password outside 8 to 128 characters, say) */
             422: {
                 headers: {
                     [name: string]: unknown;

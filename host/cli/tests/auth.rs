@@ -741,3 +741,87 @@ fn an_idle_session_ends_while_an_active_one_outlives_the_idle_time() {
     c.get("/api/v1/auth/me")
         .expect_problem(401, "unauthenticated");
 }
+
+#[test]
+fn instance_admins_are_made_and_unmade_by_another_and_one_always_stays() {
+    let server = Server::with_admin();
+    let admin = server.admin();
+    let password = "carol password 1";
+    let carol = admin.post(
+        "/api/v1/users",
+        &json!({ "email": "carol@example.com", "password": password }),
+    );
+    carol.expect_status(201);
+    let carol_id = carol.json()["id"].as_str().unwrap().to_string();
+    let mut carol = server.client();
+    carol
+        .login("carol@example.com", password)
+        .expect_status(200);
+    let admin_id = admin.get("/api/v1/auth/me").json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let user = |id: &str| format!("/api/v1/users/{id}");
+
+    // Carol is not one yet; made one, she is from her next request.
+    carol.get("/api/v1/users").expect_problem(403, "forbidden");
+    let made = admin.patch(&user(&carol_id), &json!({ "instance_admin": true }));
+    made.expect_status(200);
+    assert_eq!(made.json()["instance_admin"], true);
+    carol.get("/api/v1/users").expect_status(200);
+
+    // Nobody changes their own status, nor sends nothing to change.
+    carol
+        .patch(&user(&carol_id), &json!({ "instance_admin": false }))
+        .expect_problem(422, "validation");
+    admin
+        .patch(&user(&carol_id), &json!({}))
+        .expect_problem(422, "validation");
+
+    // Carol takes it from the first admin, who loses it at once; the last one can't go.
+    carol
+        .patch(&user(&admin_id), &json!({ "instance_admin": false }))
+        .expect_status(200);
+    admin.get("/api/v1/users").expect_problem(403, "forbidden");
+    let audit = carol.get("/api/v1/audit?action=user.instance_admin_revoke");
+    assert_eq!(
+        audit.json()["items"][0]["target"],
+        admin_id.as_str(),
+        "{}",
+        audit.body
+    );
+
+    // Two instance admins taking it from each other at once leave one.
+    carol
+        .patch(&user(&admin_id), &json!({ "instance_admin": true }))
+        .expect_status(200);
+    for _ in 0..10 {
+        let (a, b) = std::thread::scope(|scope| {
+            let a = scope.spawn(|| {
+                admin
+                    .patch(&user(&carol_id), &json!({ "instance_admin": false }))
+                    .status
+            });
+            let b = scope.spawn(|| {
+                carol
+                    .patch(&user(&admin_id), &json!({ "instance_admin": false }))
+                    .status
+            });
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        for status in [a, b] {
+            assert!([200, 403, 409].contains(&status), "{a} {b}");
+        }
+        assert!((a == 200) != (b == 200), "exactly one may win: {a} {b}");
+        // Whoever is left makes the other one again.
+        let restore = if a == 200 {
+            (&admin, &carol_id)
+        } else {
+            (&carol, &admin_id)
+        };
+        restore
+            .0
+            .patch(&user(restore.1), &json!({ "instance_admin": true }))
+            .expect_status(200);
+    }
+}

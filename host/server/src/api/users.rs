@@ -98,17 +98,28 @@ pub async fn users_list(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserUpdate {
-    /// Disabling ends the user's sessions at once; their API tokens stop working.
-    pub disabled: bool,
+    /// Disabling ends the user's sessions at once; their API tokens stop working. Left out:
+    /// unchanged.
+    #[serde(default)]
+    pub disabled: Option<bool>,
+    /// Makes the user an instance admin, or no longer one, from their next request on. Left
+    /// out: unchanged.
+    #[serde(default)]
+    pub instance_admin: Option<bool>,
 }
 
-/// Disable or re-enable a user (instance admins; not themselves).
+/// Disable or re-enable a user, or make them an instance admin or not (instance admins).
+///
+/// Nobody does either to themselves, and a change that would leave no enabled instance
+/// admin is a 409.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = UserUpdate,
     params(("id" = String, Path, description = "User id")),
     responses(
         (status = 200, body = UserView),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn users_update(
     State(state): State<SharedState>,
@@ -118,29 +129,59 @@ pub async fn users_update(
     ApiJson(body): ApiJson<UserUpdate>,
 ) -> Result<Json<UserView>> {
     require_instance_admin(&state, &actor, InstanceAction::ManageUsers)?;
-    if id == actor.user.id && body.disabled {
+    let mut events = Vec::new();
+    if id == actor.user.id && body.disabled == Some(true) {
         return Err(Error::Validation("you can't disable yourself".into()));
+    }
+    if id == actor.user.id && body.instance_admin.is_some() {
+        return Err(Error::Validation(
+            "you can't change whether you are an instance admin; another instance admin can".into(),
+        ));
+    }
+    if let Some(disabled) = body.disabled {
+        events.push(if disabled {
+            "user.disable"
+        } else {
+            "user.enable"
+        });
+    }
+    if let Some(admin) = body.instance_admin {
+        events.push(if admin {
+            "user.instance_admin_grant"
+        } else {
+            "user.instance_admin_revoke"
+        });
+    }
+    if events.is_empty() {
+        return Err(Error::Validation(
+            "nothing to change: send `disabled`, `instance_admin` or both".into(),
+        ));
+    }
+    // NUL never names a user, and PostgreSQL refuses one in a parameter.
+    if id.contains('\0') {
+        return Err(Error::NotFound);
     }
     state.store.user_by_id(&id).await?.ok_or(Error::NotFound)?;
 
     let mut change = state.store.change().await?;
-    change.user_set_disabled(&id, body.disabled).await?;
-    if body.disabled {
-        change.sessions_delete_for_user(&id, None).await?;
+    if let Some(disabled) = body.disabled {
+        change.user_set_disabled(&id, disabled).await?;
+        if disabled {
+            change.sessions_delete_for_user(&id, None).await?;
+        }
     }
-    change
-        .commit(AuditEvent {
-            target: Some(id.clone()),
-            ..actor.audit(
-                addr,
-                if body.disabled {
-                    "user.disable"
-                } else {
-                    "user.enable"
-                },
-            )
-        })
-        .await?;
+    if let Some(admin) = body.instance_admin {
+        change.user_set_instance_admin(&id, admin).await?;
+    }
+    let event = |action| AuditEvent {
+        target: Some(id.clone()),
+        ..actor.audit(addr, action)
+    };
+    let last = events.pop().expect("one change at least");
+    for action in events {
+        change.record(event(action)).await?;
+    }
+    change.commit(event(last)).await?;
     let user = state.store.user_by_id(&id).await?.ok_or(Error::NotFound)?;
     Ok(Json(UserView::from(&user)))
 }

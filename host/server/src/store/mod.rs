@@ -243,6 +243,11 @@ impl Store {
 }
 
 impl Change {
+    /// Appends `event` to what this change will commit, for a change that is several events.
+    pub async fn record(&mut self, event: AuditEvent) -> Result<()> {
+        audit::insert(&mut self.tx, event).await
+    }
+
     /// Appends `event` and commits everything.
     pub async fn commit(mut self, event: AuditEvent) -> Result<()> {
         audit::insert(&mut self.tx, event).await?;

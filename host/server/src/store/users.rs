@@ -1,7 +1,7 @@
 //! Users: one row per person, keyed by a random id, unique by lower-cased email.
 
 use super::{Change, Store, conflict_on_unique, new_id, now_ms};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRow {
@@ -95,13 +95,52 @@ impl Change {
     }
 
     /// Disables (with the current time) or re-enables a user.
+    /// Makes the user an instance admin or no longer one; a 409 if that would leave the
+    /// instance without an enabled instance admin.
+    pub async fn user_set_instance_admin(&mut self, id: &str, admin: bool) -> Result<()> {
+        lock_instance_admins(self).await?;
+        sqlx::query("UPDATE users SET instance_admin = $2 WHERE id = $1")
+            .bind(id)
+            .bind(i64::from(admin))
+            .execute(&mut *self.tx)
+            .await?;
+        keep_an_instance_admin(self).await
+    }
+
+    /// Disables or re-enables the user; a 409 if that would leave the instance without an
+    /// enabled instance admin.
     pub async fn user_set_disabled(&mut self, id: &str, disabled: bool) -> Result<()> {
+        lock_instance_admins(self).await?;
         let at = disabled.then(now_ms);
         sqlx::query("UPDATE users SET disabled_at = $2 WHERE id = $1")
             .bind(id)
             .bind(at)
             .execute(&mut *self.tx)
             .await?;
-        Ok(())
+        keep_an_instance_admin(self).await
     }
+}
+
+/// Locks the instance admins' rows (a write first, which on SQLite takes the database's
+/// write lock), so that two instance admins demoting or disabling each other at once are
+/// taken one after the other, and the second sees the first's change.
+async fn lock_instance_admins(change: &mut Change) -> Result<()> {
+    sqlx::query("UPDATE users SET instance_admin = 1 WHERE instance_admin = 1")
+        .execute(&mut *change.tx)
+        .await?;
+    Ok(())
+}
+
+async fn keep_an_instance_admin(change: &mut Change) -> Result<()> {
+    let left: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE instance_admin = 1 AND disabled_at IS NULL",
+    )
+    .fetch_one(&mut *change.tx)
+    .await?;
+    if left == 0 {
+        return Err(Error::Conflict(
+            "the instance must keep at least one enabled instance admin".into(),
+        ));
+    }
+    Ok(())
 }
