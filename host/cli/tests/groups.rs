@@ -156,6 +156,18 @@ fn a_grant_adds_exactly_what_it_names_and_revoking_it_counts_on_the_next_request
         .delete(&w.path(&format!("groups/{group}/members/{viewer_id}")))
         .expect_status(204);
     assert_eq!(w.rename(&viewer, "crm"), 403);
+    // A renamed group's record keeps the name it had.
+    w.admin
+        .patch(
+            &w.path(&format!("groups/{group}")),
+            &json!({ "name": "editors-renamed" }),
+        )
+        .expect_status(200);
+    let renamed = w.admin.get(&w.path("audit?action=group.rename")).json();
+    let detail = &renamed["items"][0]["detail"];
+    assert_eq!(detail["name"], "editors-renamed", "{renamed}");
+    assert!(detail["from"].is_string(), "{renamed}");
+    assert_ne!(detail["from"], "editors-renamed", "{renamed}");
 
     let actions: Vec<String> = w.admin.get(&w.path("audit?limit=100")).json()["items"]
         .as_array()

@@ -174,11 +174,12 @@ pub async fn groups_update(
     )
     .await?;
     let name = check_name(&body.name)?;
+    let before = group(&state, &ws, &id).await?;
     let mut change = state.store.change().await?;
     if !change.group_rename(&ws, &id, &name).await? {
         return Err(Error::NotFound);
     }
-    let detail = serde_json::json!({ "name": name });
+    let detail = serde_json::json!({ "name": name, "from": before.name });
     change
         .commit(audit_event(&actor, &ws, addr, "group.rename", &id, detail))
         .await?;
