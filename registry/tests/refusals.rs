@@ -559,6 +559,18 @@ async fn unparsable_requests_get_problem_documents() {
         );
         assert_eq!(problem["status"], status);
     }
+
+    // Pipelined behind a good request: the good one is answered as it is, the bad one with
+    // a problem document.
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let both =
+        "GET /index.json HTTP/1.1\r\nhost: r\r\n\r\nGET /index.json HTTP/1.1\r\nho st: r\r\n\r\n";
+    stream.write_all(both.as_bytes()).await.unwrap();
+    let (answer, _) = until_closed(&mut stream, Duration::from_secs(20)).await;
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    let second = &answer[answer.find("HTTP/1.1 400 ").expect("a second answer")..];
+    assert!(second.contains("application/problem+json"), "{second}");
+    assert!(second.ends_with('}'), "{second}");
     task.abort();
 }
 

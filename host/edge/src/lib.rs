@@ -69,14 +69,15 @@ where
 }
 
 /// A connection's byte stream: reads pass through; a write that is exactly one of hyper's
-/// automatic error heads, and the first write since bytes were last read, is replaced by a
-/// problem response.
+/// automatic error heads, made between two responses, is replaced by a problem response.
 pub struct ProblemIo<T> {
     inner: T,
     body: ProblemBody,
-    /// Bytes were read and nothing written since. hyper writes an automatic error right after
-    /// reading what it could not parse; a write later in a response (the end of a body that
-    /// happened to look like such a head) is never one and is never touched.
+    /// The next write starts a response: bytes were read since the last write, or the last
+    /// write was a whole response (head and its full `content-length` body, as hyper writes
+    /// every response whose length it knows). hyper writes an automatic error at such a
+    /// point; a write inside a response (the end of a streamed body that happens to look like
+    /// such a head) is never one and is never touched.
     answering: bool,
     /// The replacement response and how much of it is written, once a swap has happened.
     swapped: Option<(Vec<u8>, usize)>,
@@ -139,8 +140,10 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ProblemIo<T> {
                 }
                 None => {
                     let written = ready!(Pin::new(&mut self.inner).poll_write(cx, buf));
-                    if matches!(written, Ok(n) if n > 0) {
-                        self.answering = false;
+                    if let Ok(n) = written
+                        && n > 0
+                    {
+                        self.answering = n == buf.len() && whole_response(buf);
                     }
                     return Poll::Ready(written);
                 }
@@ -187,6 +190,26 @@ fn automatic_error(buf: &[u8]) -> Option<StatusCode> {
     };
     let empty = lines.any(|line| line.eq_ignore_ascii_case("content-length: 0"));
     empty.then_some(status)
+}
+
+/// Whether `buf` is one whole response: a status line, headers, and exactly as many body
+/// bytes as its `content-length` says.
+fn whole_response(buf: &[u8]) -> bool {
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let Ok(head) = std::str::from_utf8(&buf[..end]) else {
+        return false;
+    };
+    if !head.starts_with("HTTP/1.") {
+        return false;
+    }
+    let length = head.split("\r\n").skip(1).find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("content-length")
+            .then(|| value.trim().parse::<usize>().ok())?
+    });
+    length == Some(buf.len() - end - 4)
 }
 
 /// A complete HTTP/1.1 response carrying `body`, the problem document for `status`.
@@ -253,39 +276,66 @@ mod tests {
         assert_eq!(doc["status"], 414);
     }
 
-    /// Through the stream: an automatic 431 head written in answer to what was just read goes
-    /// out as the server's problem response; any other write passes untouched, including one
-    /// that looks like such a head but comes later in a response.
-    #[tokio::test]
-    async fn the_stream_swaps_automatic_errors_and_passes_the_rest() {
-        let automatic =
-            b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n\r\n";
-        let ordinary = b"HTTP/1.1 200 OK\r\ncontent-length: 70\r\n\r\n";
+    /// Writes `writes` through a [`ProblemIo`] after it has read a request, and returns what
+    /// reached the other end.
+    async fn through_the_stream(writes: &[&[u8]]) -> String {
         let (near, mut far) = tokio::io::duplex(4096);
         let mut io = ProblemIo::new(near, body);
-        let mut request = [0u8; 64];
-
-        // A response whose body ends with bytes that read like an automatic head.
-        far.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
-        let _ = io.read(&mut request).await.unwrap();
-        io.write_all(ordinary).await.unwrap();
-        io.write_all(automatic).await.unwrap();
-        // The next request can't be parsed: hyper's answer is swapped.
-        far.write_all(b"GET / HTTP/1.1\r\nx: \0\r\n\r\n")
+        far.write_all(b"GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\nx: \0\r\n\r\n")
             .await
             .unwrap();
+        let mut request = [0u8; 128];
         let _ = io.read(&mut request).await.unwrap();
-        io.write_all(automatic).await.unwrap();
+        for bytes in writes {
+            io.write_all(bytes).await.unwrap();
+        }
         io.shutdown().await.unwrap();
         drop(io);
-
         let mut seen = String::new();
         far.read_to_string(&mut seen).await.unwrap();
-        let first = [&ordinary[..], &automatic[..]].concat();
-        let swapped = seen
-            .strip_prefix(std::str::from_utf8(&first).unwrap())
-            .unwrap_or_else(|| panic!("the first response was changed: {seen:?}"));
-        assert!(swapped.starts_with("HTTP/1.1 431 "), "{swapped}");
-        assert!(swapped.ends_with(r#"{"status":431}"#), "{swapped}");
+        seen
+    }
+
+    const AUTOMATIC: &[u8] =
+        b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n\r\n";
+
+    /// An automatic 431 head written in answer to what was read, or right after a whole
+    /// response (two requests read at once, the second unparsable), goes out as the server's
+    /// problem response.
+    #[tokio::test]
+    async fn automatic_errors_between_responses_are_swapped() {
+        let status = StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
+        let swapped = String::from_utf8(problem_response(status, &body(status))).unwrap();
+        assert_eq!(through_the_stream(&[AUTOMATIC]).await, swapped);
+        let whole = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+        let seen = through_the_stream(&[whole.as_bytes(), AUTOMATIC]).await;
+        assert_eq!(seen, format!("{whole}{swapped}"));
+    }
+
+    /// Inside a response (the end of a streamed body that reads like an automatic head),
+    /// nothing is touched.
+    #[tokio::test]
+    async fn writes_inside_a_response_pass_untouched() {
+        let head = b"HTTP/1.1 200 OK\r\ncontent-length: 68\r\n\r\n";
+        let seen = through_the_stream(&[head, AUTOMATIC]).await;
+        let expected = [&head[..], AUTOMATIC].concat();
+        assert_eq!(seen.as_bytes(), expected.as_slice());
+    }
+
+    #[test]
+    fn a_whole_response_is_told_from_part_of_one() {
+        assert!(whole_response(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        ));
+        assert!(whole_response(
+            b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n"
+        ));
+        assert!(!whole_response(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 70\r\n\r\n"
+        ));
+        assert!(!whole_response(
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+        ));
+        assert!(!whole_response(b"the end of a body"));
     }
 }
