@@ -337,6 +337,39 @@ fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// Busy and total CPU time of the whole machine so far, in clock ticks, from `/proc/stat`.
+fn machine_ticks() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let total: f64 = fields.iter().sum();
+    let idle = fields.get(3).copied().unwrap_or(0.0) + fields.get(4).copied().unwrap_or(0.0);
+    (total - idle, total)
+}
+
+/// What `load` cost: its figures, the CPU per request of everything but this process and
+/// the Lathe server (PostgreSQL, mostly), and the share of the machine that was busy.
+async fn measured(
+    load: impl std::future::Future<Output = Figures>,
+    server: u32,
+) -> (Figures, f64, f64) {
+    let own = || cpu_seconds(std::process::id()) + cpu_seconds(server);
+    let (own_before, (busy_before, total_before)) = (own(), machine_ticks());
+    let figures = load.await;
+    let (own_after, (busy, total)) = (own(), machine_ticks());
+    // Clock ticks of /proc/stat are per CPU, at 100 per second.
+    let others = (busy - busy_before) / 100.0 - (own_after - own_before);
+    let per_request = others.max(0.0) * 1e6 / figures.requests.max(1) as f64;
+    let busy = (busy - busy_before) / (total - total_before).max(1.0);
+    (figures, per_request, busy)
+}
+
 fn print(name: &str, f: &Figures) {
     println!(
         "{name:<28} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} requests, {} errors)",
@@ -378,14 +411,24 @@ fn main() {
         println!(
             "one-row PostgreSQL query, {concurrency} keep-alive clients, {rounds} rounds of {secs} s per side"
         );
+        let pid = server.0.id();
         let mut ratios = Vec::new();
         for round in 1..=rounds {
-            let native = load(&native_url, None, &body, concurrency, duration).await;
+            let (native, native_db, native_busy) =
+                measured(load(&native_url, None, &body, concurrency, duration), pid).await;
             print(&format!("{round}: native axum + tokio-postgres"), &native);
             let cpu_before = cpu_seconds(server.0.id());
-            let lathe = load(&lathe_url, Some(&token), &body, concurrency, duration).await;
+            let (lathe, lathe_db, lathe_busy) =
+                measured(load(&lathe_url, Some(&token), &body, concurrency, duration), pid).await;
             let cpu = cpu_seconds(server.0.id()) - cpu_before;
             print(&format!("{round}: lathe run endpoint"), &lathe);
+            println!(
+                "{round}: CPU per request outside the bench and server processes (PostgreSQL): \
+                 native {native_db:.0} µs, lathe {lathe_db:.0} µs; \
+                 machine busy: native {:.0}%, lathe {:.0}%",
+                native_busy * 100.0,
+                lathe_busy * 100.0
+            );
             let ratio = lathe.per_second / native.per_second;
             println!(
                 "{round}: lathe server CPU {:.0} µs per request ({:.2} cores; pool size {}); \

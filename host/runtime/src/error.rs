@@ -80,6 +80,72 @@ pub enum RuntimeError {
 }
 
 impl RuntimeError {
+    /// The same failure, for another run that shared the call it happened in.
+    pub(crate) fn for_another_run(&self) -> RuntimeError {
+        use RuntimeError::*;
+        match self {
+            InvalidPlugin(m) => InvalidPlugin(m.clone()),
+            InvalidConfig { plugin, message } => InvalidConfig {
+                plugin: plugin.clone(),
+                message: message.clone(),
+            },
+            InvalidQuery(m) => InvalidQuery(m.clone()),
+            EgressDenied {
+                plugin,
+                grant,
+                destination,
+                reason,
+            } => EgressDenied {
+                plugin: plugin.clone(),
+                grant: grant.clone(),
+                destination: destination.clone(),
+                reason: reason.clone(),
+            },
+            Connector { plugin, error } => Connector {
+                plugin: plugin.clone(),
+                error: error.clone(),
+            },
+            Deadline {
+                plugin,
+                operation,
+                limit_ms,
+            } => Deadline {
+                plugin: plugin.clone(),
+                operation,
+                limit_ms: *limit_ms,
+            },
+            MemoryLimit { plugin, limit_mib } => MemoryLimit {
+                plugin: plugin.clone(),
+                limit_mib: *limit_mib,
+            },
+            ResourceLimit { plugin, detail } => ResourceLimit {
+                plugin: plugin.clone(),
+                detail: detail.clone(),
+            },
+            Crashed {
+                plugin,
+                operation,
+                detail,
+            } => Crashed {
+                plugin: plugin.clone(),
+                operation,
+                detail: detail.clone(),
+            },
+            BadResult { plugin, detail } => BadResult {
+                plugin: plugin.clone(),
+                detail: detail.clone(),
+            },
+            PoolExhausted { plugin, size } => PoolExhausted {
+                plugin: plugin.clone(),
+                size: *size,
+            },
+            Host { context, source } => Host {
+                context: context.clone(),
+                source: anyhow::anyhow!("{source:#}"),
+            },
+        }
+    }
+
     pub(crate) fn host(context: impl Into<String>, source: impl Into<anyhow::Error>) -> Self {
         RuntimeError::Host {
             context: context.into(),

@@ -3,7 +3,7 @@
 //! memory, passes its deadline or is cancelled poisons the instance, which is then dropped.
 
 use crate::bindings::types::{self as wit, Param};
-use crate::bindings::{ConnectorWorld, types::Schema};
+use crate::bindings::{Connector, on_connection, types::Schema};
 use crate::egress::{EgressPolicy, Grants, apply_defaults};
 use crate::engine::EPOCH_TICK;
 use crate::error::{ConnectorError, RuntimeError, redact};
@@ -71,7 +71,7 @@ pub struct RunRequest {
 }
 
 pub struct Instance {
-    world: ConnectorWorld,
+    world: Connector,
     connection: ResourceAny,
     core: Core,
 }
@@ -140,7 +140,7 @@ impl Instance {
             &secrets,
             limits,
             "instantiate",
-            async |store| pre.instantiate_async(store).await,
+            async |store| pre.instantiate(store).await,
         )
         .await?;
         let config_text = config.to_string();
@@ -150,13 +150,7 @@ impl Instance {
             &secrets,
             limits,
             "open",
-            async |store| {
-                world
-                    .lathe_connector_connector()
-                    .connection()
-                    .call_open(store, &config_text)
-                    .await
-            },
+            async |store| on_connection!(&world, call_open(store, &config_text)),
         )
         .await?;
         let connection = opened.map_err(|e| connector_error(&label, &secrets, e))?;
@@ -208,11 +202,7 @@ impl Instance {
         let result = self
             .core
             .call("test", async |store| {
-                world
-                    .lathe_connector_connector()
-                    .connection()
-                    .call_test(store, connection)
-                    .await
+                on_connection!(world, call_test(store, connection))
             })
             .await?;
         result.map_err(|e| connector_error(&self.core.label, &self.core.secrets, e))
@@ -223,11 +213,7 @@ impl Instance {
         let result = self
             .core
             .call("schema", async |store| {
-                world
-                    .lathe_connector_connector()
-                    .connection()
-                    .call_schema(store, connection)
-                    .await
+                on_connection!(world, call_schema(store, connection))
             })
             .await?;
         result.map_err(|e| connector_error(&self.core.label, &self.core.secrets, e))
@@ -236,35 +222,17 @@ impl Instance {
     /// Runs `request` and reads its result in batches until it ends or a limit is reached.
     pub async fn run(&mut self, request: RunRequest) -> Result<QueryOutput, RuntimeError> {
         let started = Instant::now();
-        let max_rows = self.core.limits.max_rows;
-        // One row more than is kept, to learn whether the result goes on past the limit.
-        let wit_request = wit::Request {
-            operation: request.operation,
-            query: request.query.to_string(),
-            params: request.params,
-            max_rows: max_rows.saturating_add(1).min(u32::MAX as usize) as u32,
-        };
+        let wit_request = self.wit_request(request);
         let (world, connection) = (&self.world, self.connection);
         let head = self
             .core
             .call("run", async |store| {
-                world
-                    .lathe_connector_connector()
-                    .connection()
-                    .call_run(store, connection, &wit_request)
-                    .await
+                on_connection!(world, call_run(store, connection, &wit_request))
             })
             .await?
             .map_err(|e| connector_error(&self.core.label, &self.core.secrets, e))?;
 
-        let mut collector = Collector::new(head.columns, max_rows, self.core.limits.max_bytes)
-            .map_err(|e| self.core.bad_result(e))?;
-        let metadata = collector
-            .metadata(&head.metadata)
-            .map_err(|e| self.core.bad_result(e))?;
-        let mut more = collector
-            .push(head.first)
-            .map_err(|e| self.core.bad_result(e))?;
+        let (mut collector, metadata, mut more) = self.core.collect(head)?;
         while more {
             // Each call has its own deadline; the whole result shares one too, so a connector
             // that keeps answering with empty batches can't hold the caller forever.
@@ -280,11 +248,7 @@ impl Instance {
             let batch = self
                 .core
                 .call("fetch", async |store| {
-                    world
-                        .lathe_connector_connector()
-                        .connection()
-                        .call_fetch(store, connection, wanted)
-                        .await
+                    on_connection!(world, call_fetch(store, connection, wanted))
                 })
                 .await?
                 .map_err(|e| connector_error(&self.core.label, &self.core.secrets, e))?;
@@ -293,6 +257,77 @@ impl Instance {
         self.core.dirty = collector.truncated;
         let elapsed = started.elapsed().as_millis() as u64;
         Ok(collector.finish(metadata, elapsed))
+    }
+
+    /// Whether the connector takes several runs in one call (`run-many`, contract 0.2.0).
+    pub fn runs_many(&self) -> bool {
+        matches!(self.world, Connector::V2(_))
+    }
+
+    /// Runs `requests` in one `run-many` call and answers one result per request, in order.
+    /// Each result is whole up to the row limit (a longer one is cut and marked
+    /// `truncated`, as is one the connector reports not done); one request's error leaves
+    /// the others alone. A failure of the call
+    /// itself (a trap, the deadline) fails every request, since none can be told apart. A
+    /// connector without `run-many` runs them one by one.
+    pub async fn run_many(
+        &mut self,
+        requests: Vec<RunRequest>,
+    ) -> Vec<Result<QueryOutput, RuntimeError>> {
+        if !self.runs_many() || requests.len() == 1 {
+            let mut outputs = Vec::with_capacity(requests.len());
+            for request in requests {
+                outputs.push(self.run(request).await);
+            }
+            return outputs;
+        }
+        let started = Instant::now();
+        let count = requests.len();
+        let wit_requests: Vec<wit::Request> =
+            requests.into_iter().map(|r| self.wit_request(r)).collect();
+        let (world, connection) = (&self.world, self.connection);
+        let answers = self
+            .core
+            .call("run", async |store| {
+                world.run_many(store, connection, &wit_requests).await
+            })
+            .await;
+        let answers = match answers {
+            Ok(answers) if answers.len() == count => answers,
+            Ok(answers) => {
+                let detail = format!(
+                    "run-many answered {} results for {count} requests",
+                    answers.len()
+                );
+                return (0..count)
+                    .map(|_| Err(self.core.bad_result(detail.clone())))
+                    .collect();
+            }
+            Err(e) => return (0..count).map(|_| Err(e.for_another_run())).collect(),
+        };
+        let elapsed = started.elapsed().as_millis() as u64;
+        answers
+            .into_iter()
+            .map(|answer| {
+                let head =
+                    answer.map_err(|e| connector_error(&self.core.label, &self.core.secrets, e))?;
+                let (mut collector, metadata, more) = self.core.collect(head)?;
+                // Not done: the connector cut the result short to bound its own memory.
+                collector.truncated |= more;
+                Ok(collector.finish(metadata, elapsed))
+            })
+            .collect()
+    }
+
+    fn wit_request(&self, request: RunRequest) -> wit::Request {
+        // One row more than is kept, to learn whether the result goes on past the limit.
+        let max_rows = self.core.limits.max_rows.saturating_add(1);
+        wit::Request {
+            operation: request.operation,
+            query: request.query.to_string(),
+            params: request.params,
+            max_rows: max_rows.min(u32::MAX as usize) as u32,
+        }
     }
 
     /// Asks the connector to end its session, then drops the instance.
@@ -304,17 +339,29 @@ impl Instance {
         let _ = self
             .core
             .call("close", async |store| {
-                world
-                    .lathe_connector_connector()
-                    .connection()
-                    .call_close(store, connection)
-                    .await
+                on_connection!(world, call_close(store, connection))
             })
             .await;
     }
 }
 
 impl Core {
+    /// A result's collector after its head: the columns, the metadata and the first batch
+    /// taken in, and whether more rows may follow.
+    fn collect(
+        &mut self,
+        head: wit::ResultHead,
+    ) -> Result<(Collector, serde_json::Value, bool), RuntimeError> {
+        let mut collector =
+            Collector::new(head.columns, self.limits.max_rows, self.limits.max_bytes)
+                .map_err(|e| self.bad_result(e))?;
+        let metadata = collector
+            .metadata(&head.metadata)
+            .map_err(|e| self.bad_result(e))?;
+        let more = collector.push(head.first).map_err(|e| self.bad_result(e))?;
+        Ok((collector, metadata, more))
+    }
+
     /// A result that breaks the contract: the instance is not used again.
     fn bad_result(&mut self, detail: String) -> RuntimeError {
         self.dirty = true;

@@ -39,8 +39,12 @@ use std::path::Path;
 pub const MANIFEST_FILE: &str = "lathe-plugin.json";
 /// The component's file name inside a package directory.
 pub const COMPONENT_FILE: &str = "component.wasm";
+/// The first contract: one run per call.
+pub const WIT_0_1: &str = "lathe:connector@0.1.0";
+/// 0.1.0 with `connection.run-many`: several runs per call (docs/connectors.md).
+pub const WIT_0_2: &str = "lathe:connector@0.2.0";
 /// The WIT package versions this host binds.
-pub const SUPPORTED_WIT: &[&str] = &["lathe:connector@0.1.0"];
+pub const SUPPORTED_WIT: &[&str] = &[WIT_0_1, WIT_0_2];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]

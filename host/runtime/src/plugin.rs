@@ -1,6 +1,6 @@
 //! A connector loaded and compiled, ready to instantiate.
 
-use crate::bindings::ConnectorWorldPre;
+use crate::bindings::{ConnectorPre, v1, v2};
 use crate::engine::Engine;
 use crate::error::RuntimeError;
 use crate::manifest::{COMPONENT_FILE, Manifest};
@@ -14,7 +14,7 @@ pub struct Plugin {
     operation_schemas: std::collections::BTreeMap<String, jsonschema::Validator>,
     /// sha256 of the component, hex.
     pub digest: String,
-    pub(crate) pre: ConnectorWorldPre<HostState>,
+    pub(crate) pre: ConnectorPre,
     pub(crate) engine: Engine,
 }
 
@@ -46,7 +46,13 @@ impl Plugin {
                 "{label} imports something the host does not provide: {e}"
             ))
         })?;
-        let pre = ConnectorWorldPre::new(instance_pre).map_err(|e| {
+        let pre = match manifest.wit.as_str() {
+            crate::manifest::WIT_0_1 => {
+                v1::ConnectorWorldPre::new(instance_pre).map(ConnectorPre::V1)
+            }
+            _ => v2::ConnectorWorldPre::new(instance_pre).map(ConnectorPre::V2),
+        }
+        .map_err(|e| {
             refuse(format!(
                 "{label} does not export the {} contract: {e}",
                 manifest.wit
@@ -85,7 +91,7 @@ impl Plugin {
         store.limiter(|state| &mut state.limiter);
         store.set_epoch_deadline(u64::MAX / 2);
         let started = std::time::Instant::now();
-        self.pre.instantiate_async(&mut store).await.map_err(|e| {
+        self.pre.instantiate(&mut store).await.map_err(|e| {
             RuntimeError::InvalidPlugin(format!("{} does not start: {e}", self.label()))
         })?;
         Ok(started.elapsed())

@@ -3,6 +3,12 @@
 //! to the pool only after a call that returned normally (a connector error such as a SQL
 //! error counts as normal); it is dropped on any trap, deadline, cancellation or cut-off
 //! result, after `max_calls` calls, or when idle longer than `idle_timeout`.
+//!
+//! A call that finds every instance busy waits in line. An instance that comes free goes to
+//! the first in line. When that is a run and the connector takes several runs per call
+//! (`run-many`, contract 0.2.0), it takes up to [`MAX_BATCH`]` - 1` more runs waiting
+//! behind it into the same call: a busy datasource then answers in fewer calls and, for a
+//! database, fewer round trips. A run that finds a free instance goes alone, at once.
 
 use crate::bindings::types::Schema;
 use crate::egress::EgressPolicy;
@@ -10,9 +16,15 @@ use crate::error::{ConnectorError, RuntimeError};
 use crate::instance::{Instance, Limits, RunRequest};
 use crate::output::QueryOutput;
 use crate::plugin::Plugin;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
+
+/// The most runs one call carries. A batch waits for its slowest query, so the bound keeps
+/// a slow query from holding many others; eight already shares most of the round trips.
+pub const MAX_BATCH: usize = 8;
 
 #[derive(Debug, Clone)]
 pub struct PoolConfig {
@@ -41,12 +53,45 @@ impl Default for PoolConfig {
 
 /// Instances of one datasource.
 pub struct Pool {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
     plugin: Arc<Plugin>,
     config: serde_json::Value,
     policy: EgressPolicy,
     settings: PoolConfig,
-    idle: Mutex<Vec<Instance>>,
-    slots: Semaphore,
+    state: Mutex<State>,
+    next_waiter: AtomicU64,
+}
+
+struct State {
+    idle: Vec<Instance>,
+    /// Slots not leased; `idle` holds the open instances of some of them.
+    free: usize,
+    line: VecDeque<Waiter>,
+}
+
+/// A call waiting for an instance. A run's request waits with it, so that whoever gets an
+/// instance first may take it into a batch.
+struct Waiter {
+    id: u64,
+    request: Option<RunRequest>,
+    turn: oneshot::Sender<Turn>,
+}
+
+enum Turn {
+    /// The waiter's own slot, with the request it queued.
+    Lease(Box<Lease>, Option<RunRequest>),
+    /// The waiter's run went in another's batch; this is its result.
+    Done(Result<QueryOutput, RuntimeError>),
+}
+
+/// A leased slot of the pool, with its instance once one is open. Dropped, it passes to the
+/// next in line, or back to the pool.
+struct Lease {
+    shared: Option<Arc<Shared>>,
+    instance: Option<Instance>,
 }
 
 impl Pool {
@@ -57,19 +102,44 @@ impl Pool {
         settings: PoolConfig,
     ) -> Pool {
         Pool {
-            slots: Semaphore::new(settings.max_size),
-            plugin,
-            config,
-            policy,
-            settings,
-            idle: Mutex::new(Vec::new()),
+            shared: Arc::new(Shared {
+                state: Mutex::new(State {
+                    idle: Vec::new(),
+                    free: settings.max_size,
+                    line: VecDeque::new(),
+                }),
+                plugin,
+                config,
+                policy,
+                settings,
+                next_waiter: AtomicU64::new(0),
+            }),
         }
     }
 
     pub async fn run(&self, request: RunRequest) -> Result<QueryOutput, RuntimeError> {
-        self.plugin
+        self.shared
+            .plugin
             .check_query(&request.operation, &request.query)?;
-        self.with_instance(async |instance| instance.run(request).await)
+        let (mut lease, request) = match self.shared.acquire(Some(request)).await? {
+            Turn::Lease(lease, request) => (*lease, request.expect("a run queues its request")),
+            Turn::Done(result) => return result,
+        };
+        if lease.ready().await?.runs_many() {
+            let others = self.shared.take_batch(MAX_BATCH - 1);
+            if !others.is_empty() {
+                // The batch runs in a task of its own: this run's caller going away must not
+                // take the other runs' answers with it.
+                let (turn, answer) = oneshot::channel();
+                tokio::spawn(run_batch(lease, request, turn, others));
+                return match answer.await {
+                    Ok(Turn::Done(result)) => result,
+                    _ => Err(lost_batch(&self.shared.plugin)),
+                };
+            }
+        }
+        lease
+            .with(async |instance| instance.run(request).await)
             .await
     }
 
@@ -85,12 +155,12 @@ impl Pool {
 
     /// Idle instances right now (for tests and metrics).
     pub fn idle_count(&self) -> usize {
-        self.lock().len()
+        self.shared.lock().idle.len()
     }
 
     /// Closes every idle instance.
     pub async fn clear(&self) {
-        let idle: Vec<Instance> = std::mem::take(&mut *self.lock());
+        let idle: Vec<Instance> = std::mem::take(&mut self.shared.lock().idle);
         for instance in idle {
             instance.close().await;
         }
@@ -100,58 +170,223 @@ impl Pool {
         &self,
         f: impl AsyncFnOnce(&mut Instance) -> Result<T, RuntimeError>,
     ) -> Result<T, RuntimeError> {
-        // A free slot is the usual case: taken without arming a timer.
-        let _permit = match self.slots.try_acquire() {
-            Ok(permit) => permit,
-            Err(_) => tokio::time::timeout(self.settings.acquire_timeout, self.slots.acquire())
-                .await
-                .map_err(|_| RuntimeError::PoolExhausted {
-                    plugin: self.plugin.label(),
-                    size: self.settings.max_size,
-                })?
-                .expect("the pool's semaphore is never closed"),
-        };
-
-        let mut instance = match self.take_idle().await {
-            Some(instance) => instance,
-            None => {
-                Instance::open(
-                    &self.plugin,
-                    &self.config,
-                    &self.policy,
-                    &self.settings.limits,
-                )
-                .await?
-            }
-        };
-        // If this future is dropped mid-call, `instance` is dropped with it: a cancelled
-        // call never returns an instance to the pool.
-        let result = f(&mut instance).await;
-        let lost = matches!(&result, Err(RuntimeError::Connector { error, .. }) if connection_ended(error));
-        let broken = lost || instance.is_poisoned() || instance.is_dirty();
-        if broken || instance.calls() >= self.settings.max_calls {
-            if !broken {
-                instance.close().await;
-            }
-        } else {
-            self.lock().push(instance);
+        match self.shared.acquire(None).await? {
+            Turn::Lease(lease, _) => (*lease).with(f).await,
+            Turn::Done(_) => unreachable!("only runs are batched"),
         }
-        result
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A slot at once if one is free (without arming a timer), else a place in line until
+    /// one comes free or the run is answered in another's batch.
+    async fn acquire(self: &Arc<Self>, request: Option<RunRequest>) -> Result<Turn, RuntimeError> {
+        let id = self.next_waiter.fetch_add(1, Ordering::Relaxed);
+        let mut answer = {
+            let mut state = self.lock();
+            if state.free > 0 {
+                state.free -= 1;
+                return Ok(Turn::Lease(Box::new(Lease::new(self.clone())), request));
+            }
+            let (turn, answer) = oneshot::channel();
+            state.line.push_back(Waiter { id, request, turn });
+            answer
+        };
+        let turn = match tokio::time::timeout(self.settings.acquire_timeout, &mut answer).await {
+            Ok(turn) => turn,
+            Err(_) => {
+                let left_the_line = {
+                    let mut state = self.lock();
+                    let at = state.line.iter().position(|w| w.id == id);
+                    at.and_then(|at| state.line.remove(at)).is_some()
+                };
+                if left_the_line {
+                    return Err(RuntimeError::PoolExhausted {
+                        plugin: self.plugin.label(),
+                        size: self.settings.max_size,
+                    });
+                }
+                // Out of the line already: a slot or an answer is on its way.
+                answer.await
+            }
+        };
+        turn.map_err(|_| lost_batch(&self.plugin))
+    }
+
+    /// Takes up to `count` runs from the line, first come first, for a batch. Waiters whose
+    /// caller went away are dropped on the way; calls other than runs keep their place.
+    fn take_batch(&self, count: usize) -> Vec<(RunRequest, oneshot::Sender<Turn>)> {
+        let mut state = self.lock();
+        let mut taken = Vec::new();
+        let mut kept = VecDeque::with_capacity(state.line.len());
+        while let Some(waiter) = state.line.pop_front() {
+            if waiter.turn.is_closed() {
+                continue;
+            }
+            match waiter.request {
+                Some(request) if taken.len() < count => taken.push((request, waiter.turn)),
+                request => kept.push_back(Waiter { request, ..waiter }),
+            }
+        }
+        state.line = kept;
+        taken
+    }
+
+    /// Passes a slot, with `instance` if it may be used again, to the first in line still
+    /// waiting, or back to the pool.
+    fn release(self: &Arc<Self>, mut instance: Option<Instance>) {
+        loop {
+            let next = {
+                let mut state = self.lock();
+                let next = state.line.pop_front();
+                if next.is_none() {
+                    state.idle.extend(instance.take());
+                    state.free += 1;
+                }
+                next
+            };
+            let Some(waiter) = next else {
+                return;
+            };
+            let lease = Box::new(Lease {
+                shared: Some(self.clone()),
+                instance: instance.take(),
+            });
+            match waiter.turn.send(Turn::Lease(lease, waiter.request)) {
+                Ok(()) => return,
+                Err(Turn::Lease(mut lease, _)) => {
+                    lease.shared = None;
+                    instance = lease.instance.take();
+                }
+                Err(Turn::Done(_)) => unreachable!("a lease was sent"),
+            }
+        }
     }
 
     /// The most recently used idle instance that is still fresh; stale ones are closed.
     async fn take_idle(&self) -> Option<Instance> {
         loop {
-            let instance = self.lock().pop()?;
+            let instance = self.lock().idle.pop()?;
             if instance.idle_for() < self.settings.idle_timeout {
                 return Some(instance);
             }
             instance.close().await;
         }
     }
+}
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Instance>> {
-        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+impl Lease {
+    fn new(shared: Arc<Shared>) -> Lease {
+        Lease {
+            shared: Some(shared),
+            instance: None,
+        }
+    }
+
+    fn shared(&self) -> &Arc<Shared> {
+        self.shared.as_ref().expect("a lease in use has its pool")
+    }
+
+    /// The slot's instance: the one it came with, an idle one, or a new one.
+    async fn ready(&mut self) -> Result<&mut Instance, RuntimeError> {
+        if self.instance.is_none() {
+            let shared = self.shared().clone();
+            self.instance = match shared.take_idle().await {
+                Some(instance) => Some(instance),
+                None => Some(
+                    Instance::open(
+                        &shared.plugin,
+                        &shared.config,
+                        &shared.policy,
+                        &shared.settings.limits,
+                    )
+                    .await?,
+                ),
+            };
+        }
+        Ok(self.instance.as_mut().expect("just opened"))
+    }
+
+    /// Runs `f` on the slot's instance, then gives the slot up.
+    async fn with<T>(
+        mut self,
+        f: impl AsyncFnOnce(&mut Instance) -> Result<T, RuntimeError>,
+    ) -> Result<T, RuntimeError> {
+        // If this future is dropped mid-call, the lease is dropped with its instance
+        // poisoned: a cancelled call never returns an instance to the pool.
+        let result = f(self.ready().await?).await;
+        let lost = matches!(&result, Err(e) if connection_ended(e));
+        self.settle(lost).await;
+        result
+    }
+
+    /// Keeps the instance for the next call if it may be used again; closes or drops it
+    /// otherwise.
+    async fn settle(&mut self, lost: bool) {
+        let Some(instance) = self.instance.take() else {
+            return;
+        };
+        let broken = lost || instance.is_poisoned() || instance.is_dirty();
+        if broken {
+            return;
+        }
+        if instance.calls() >= self.shared().settings.max_calls {
+            instance.close().await;
+        } else {
+            self.instance = Some(instance);
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared.take() {
+            // An instance dropped in the middle of a call is poisoned and never reused.
+            let instance = self
+                .instance
+                .take()
+                .filter(|i| !i.is_poisoned() && !i.is_dirty());
+            shared.release(instance);
+        }
+    }
+}
+
+/// Runs `first` and the runs taken from the line in one call, and answers each.
+async fn run_batch(
+    mut lease: Lease,
+    first: RunRequest,
+    first_turn: oneshot::Sender<Turn>,
+    others: Vec<(RunRequest, oneshot::Sender<Turn>)>,
+) {
+    let mut requests = vec![first];
+    let mut turns = vec![first_turn];
+    for (request, turn) in others {
+        requests.push(request);
+        turns.push(turn);
+    }
+    let results = match lease.ready().await {
+        Ok(instance) => instance.run_many(requests).await,
+        Err(e) => (0..turns.len()).map(|_| Err(e.for_another_run())).collect(),
+    };
+    let lost = results
+        .iter()
+        .any(|result| matches!(result, Err(e) if connection_ended(e)));
+    for (result, turn) in results.into_iter().zip(turns) {
+        // A caller that went away no longer wants its answer.
+        let _ = turn.send(Turn::Done(result));
+    }
+    lease.settle(lost).await;
+}
+
+fn lost_batch(plugin: &Plugin) -> RuntimeError {
+    RuntimeError::Crashed {
+        plugin: plugin.label(),
+        operation: "run",
+        detail: "the call carrying this run ended without answering it".into(),
     }
 }
 
@@ -160,7 +395,10 @@ impl Pool {
 /// 08) or an operator intervention that ends the session (57P01-57P03, e.g. the server
 /// shutting down or an admin terminating the backend). Such an instance is dropped, so the
 /// next call opens a fresh connection instead of failing on the dead one.
-fn connection_ended(error: &ConnectorError) -> bool {
+fn connection_ended(error: &RuntimeError) -> bool {
+    let RuntimeError::Connector { error, .. } = error else {
+        return false;
+    };
     match error {
         ConnectorError::Connection { .. } | ConnectorError::Timeout { .. } => true,
         ConnectorError::Remote { code, .. } => {

@@ -2,7 +2,8 @@
 //! and the log. Each is checked against the instance's pinned [`Grants`]; every refusal is
 //! logged for the operator with the plugin, the grant and the destination.
 
-use crate::bindings::lathe::connector::log as wit_log;
+use crate::bindings::v1::lathe::connector::log as wit_log;
+use crate::bindings::v2::lathe::connector::log as wit_log_v2;
 use crate::egress::Grants;
 use crate::state::{HostState, SocketBudget};
 use http_body_util::BodyExt;
@@ -73,6 +74,10 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         linker,
         |state| state,
     )?;
+    wit_log_v2::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(
+        linker,
+        |state| state,
+    )?;
     linker.allow_shadowing(true);
     ip_name_lookup::add_to_linker::<HostState, PinnedLookup>(linker, |state| PinnedLookupView {
         table: &mut state.table,
@@ -90,6 +95,18 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     })?;
     linker.allow_shadowing(false);
     Ok(())
+}
+
+impl wit_log_v2::Host for HostState {
+    fn log(&mut self, level: wit_log_v2::Level, message: String) -> wasmtime::Result<()> {
+        let level = match level {
+            wit_log_v2::Level::Debug => wit_log::Level::Debug,
+            wit_log_v2::Level::Info => wit_log::Level::Info,
+            wit_log_v2::Level::Warn => wit_log::Level::Warn,
+            wit_log_v2::Level::Error => wit_log::Level::Error,
+        };
+        wit_log::Host::log(self, level, message)
+    }
 }
 
 impl wit_log::Host for HostState {

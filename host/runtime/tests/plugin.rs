@@ -155,3 +155,49 @@ fn compiled_components_unused_for_30_days_are_removed_when_an_engine_starts() {
         age(&in_use)
     );
 }
+
+#[tokio::test]
+async fn a_component_on_contract_0_1_runs_and_takes_several_runs_one_by_one() {
+    use lathe_runtime::bindings::types::{Param, Value};
+    use lathe_runtime::instance::RunRequest;
+    use lathe_runtime::{EgressPolicy, Instance, Limits};
+
+    let (engine, _cache) = common::engine();
+    let dir = root().join("tests/fixtures/legacy");
+    let plugin = Plugin::new(
+        &engine,
+        Manifest::load(&dir).unwrap(),
+        &component("lathe-fixture-legacy"),
+    )
+    .expect("a 0.1.0 component loads");
+    let policy = EgressPolicy::local_development();
+    let mut instance = Instance::open(&plugin, &serde_json::json!({}), &policy, &Limits::default())
+        .await
+        .unwrap();
+    assert!(!instance.runs_many());
+    let echo = |n: i64| RunRequest {
+        operation: "echo".into(),
+        query: serde_json::json!({}),
+        params: vec![Param {
+            name: "inputs.n".into(),
+            value: Value::Int(n),
+        }],
+    };
+    let outputs = instance.run_many(vec![echo(1), echo(2), echo(3)]).await;
+    for (n, output) in outputs.into_iter().enumerate() {
+        let output = output.unwrap();
+        assert_eq!(output.rows, vec![vec![serde_json::json!(n + 1)]]);
+        // One call per run: the instance counts them.
+        assert_eq!(output.metadata, serde_json::json!({"runs": n + 1}));
+    }
+
+    // A 0.2.0 manifest on the 0.1.0 component is refused: it lacks run-many.
+    let mut claims_more = Manifest::load(&dir).unwrap();
+    claims_more.wit = "lathe:connector@0.2.0".into();
+    let message = invalid(Plugin::new(
+        &engine,
+        claims_more,
+        &component("lathe-fixture-legacy"),
+    ));
+    assert!(message.contains("does not export"), "{message}");
+}

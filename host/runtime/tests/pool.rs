@@ -3,6 +3,7 @@
 mod common;
 
 use common::{engine, hostile};
+use lathe_runtime::bindings::types::{Param, Value};
 use lathe_runtime::instance::RunRequest;
 use lathe_runtime::{EgressPolicy, Engine, Limits, Pool, PoolConfig, RuntimeError};
 use serde_json::json;
@@ -176,4 +177,131 @@ async fn busy_pool_answers_pool_exhausted() {
         Err(RuntimeError::Deadline { .. })
     ));
     whoami(&pool).await;
+}
+
+/// Starts `nap` on the pool's one instance, then `queries` while it is busy, and gives
+/// their outcomes in order.
+async fn behind_a_nap(
+    pool: std::sync::Arc<Pool>,
+    runs: Vec<RunRequest>,
+) -> Vec<Result<lathe_runtime::QueryOutput, RuntimeError>> {
+    let napping = {
+        let pool = pool.clone();
+        tokio::spawn(async move { pool.run(act(json!({"action": "nap"}))).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut waiting = Vec::new();
+    for run in runs {
+        let pool = pool.clone();
+        waiting.push(tokio::spawn(async move { pool.run(run).await }));
+        // In line in this order.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    napping.await.unwrap().unwrap();
+    let mut outcomes = Vec::new();
+    for run in waiting {
+        outcomes.push(run.await.unwrap());
+    }
+    outcomes
+}
+
+fn one_instance() -> PoolConfig {
+    PoolConfig {
+        max_size: 1,
+        ..PoolConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn runs_waiting_for_a_busy_instance_share_one_call_and_each_gets_its_own_answer() {
+    let (engine, _cache) = engine();
+    let pool = std::sync::Arc::new(pool(&engine, one_instance()));
+    // A run that finds the instance free goes alone.
+    let alone = pool.run(act(json!({"action": "whoami"}))).await.unwrap();
+    assert_eq!(alone.metadata, json!({}));
+
+    let runs = (0..5)
+        .map(|n| RunRequest {
+            params: vec![Param {
+                name: "inputs.n".into(),
+                value: Value::Int(n),
+            }],
+            ..act(json!({"action": "echo"}))
+        })
+        .collect::<Vec<_>>();
+    for (n, outcome) in behind_a_nap(pool.clone(), runs)
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        let out = outcome.unwrap();
+        assert_eq!(
+            out.rows,
+            vec![vec![json!(n)]],
+            "run {n} got another's answer"
+        );
+        assert_eq!(out.metadata, json!({"batch": 5}), "run {n}");
+    }
+    assert_eq!(pool.idle_count(), 1);
+}
+
+#[tokio::test]
+async fn a_batch_answered_with_the_wrong_count_fails_its_runs_and_the_instance_goes() {
+    let (engine, _cache) = engine();
+    let pool = std::sync::Arc::new(pool(&engine, one_instance()));
+    let before = whoami(&pool).await;
+    let runs = ["whoami", "miscount", "whoami"]
+        .map(|action| act(json!({ "action": action })))
+        .to_vec();
+    for outcome in behind_a_nap(pool.clone(), runs).await {
+        match outcome {
+            Err(RuntimeError::BadResult { detail, .. }) => {
+                assert!(detail.contains("3 requests"), "{detail}")
+            }
+            other => panic!("a miscounted batch fails every run in it, got {other:?}"),
+        }
+    }
+    assert_ne!(whoami(&pool).await, before, "the instance was replaced");
+}
+
+#[tokio::test]
+async fn a_crash_in_a_batch_fails_the_runs_that_shared_the_call_and_no_others() {
+    let (engine, _cache) = engine();
+    let pool = std::sync::Arc::new(pool(&engine, one_instance()));
+    let runs = ["whoami", "crash"]
+        .map(|action| act(json!({ "action": action })))
+        .to_vec();
+    for outcome in behind_a_nap(pool.clone(), runs).await {
+        assert!(
+            matches!(outcome, Err(RuntimeError::Crashed { .. })),
+            "{outcome:?}"
+        );
+    }
+    let after = pool.run(act(json!({"action": "whoami"}))).await.unwrap();
+    assert_eq!(after.metadata, json!({}));
+}
+
+#[tokio::test]
+async fn a_run_whose_caller_went_away_while_in_line_is_not_run() {
+    let (engine, _cache) = engine();
+    let pool = std::sync::Arc::new(pool(&engine, one_instance()));
+    let napping = {
+        let pool = pool.clone();
+        tokio::spawn(async move { pool.run(act(json!({"action": "nap"}))).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let gone = {
+        let pool = pool.clone();
+        tokio::spawn(async move { pool.run(act(json!({"action": "crash"}))).await })
+    };
+    let kept = {
+        let pool = pool.clone();
+        tokio::spawn(async move { pool.run(act(json!({"action": "whoami"}))).await })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    gone.abort();
+    napping.await.unwrap().unwrap();
+    // Had the aborted run gone in the batch, its crash would have failed this one too.
+    let out = kept.await.unwrap().unwrap();
+    assert_eq!(out.metadata, json!({}), "it ran alone");
 }

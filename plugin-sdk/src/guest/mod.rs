@@ -11,7 +11,7 @@ pub mod url;
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/0.1.0",
+        path: "../wit/0.2.0",
         world: "lathe:connector/connector-world",
         generate_all,
         pub_export_macro: true,
@@ -41,8 +41,8 @@ pub struct Request {
 
 /// A datasource connector: one instance holds one open connection.
 ///
-/// The host calls the methods one at a time. Return [`Error`] for every expected failure;
-/// a panic discards the instance and its connection.
+/// The host calls the methods one at a time (contract `lathe:connector@0.2.0`). Return
+/// [`Error`] for every expected failure; a panic discards the instance and its connection.
 pub trait Connector: Sized + 'static {
     /// Opens a connection. `config` has been validated against the manifest's schema.
     fn open(config: serde_json::Value) -> Result<Self, Error>;
@@ -64,6 +64,15 @@ pub trait Connector: Sized + 'static {
         })
     }
 
+    /// Runs several requests, one result per request in order, each whole up to its
+    /// `max_rows`; one request's error must not stop the others. By default they run one
+    /// after another through [`Connector::run`] and [`Connector::fetch`]. A connector that
+    /// can carry them together (pipelining on one connection) overrides this, as long as
+    /// each request runs as it would alone.
+    fn run_many(&mut self, requests: Vec<Request>) -> Vec<Result<ResultHead, Error>> {
+        run_each(self, requests)
+    }
+
     /// Lists tables and columns for the query editor.
     fn schema(&mut self) -> Result<Schema, Error> {
         Err(Error::Unsupported(
@@ -73,6 +82,34 @@ pub trait Connector: Sized + 'static {
 
     /// Ends the session politely; called before the instance is dropped.
     fn close(&mut self) {}
+}
+
+/// `run_many` as one run after another: each request through [`Connector::run`], then
+/// [`Connector::fetch`] until its result ends or reaches its `max_rows`.
+pub fn run_each<C: Connector>(
+    connector: &mut C,
+    requests: Vec<Request>,
+) -> Vec<Result<ResultHead, Error>> {
+    requests
+        .into_iter()
+        .map(|request| {
+            // 0: no limit, as for `run`.
+            let max_rows = match request.max_rows {
+                0 => usize::MAX,
+                n => n as usize,
+            };
+            let mut head = connector.run(request)?;
+            while !head.first.done && head.first.rows.len() < max_rows {
+                let wanted = (max_rows - head.first.rows.len()).min(u32::MAX as usize) as u32;
+                let batch = connector.fetch(wanted)?;
+                head.first.rows.extend(batch.rows);
+                head.first.done = batch.done;
+            }
+            head.first.rows.truncate(max_rows);
+            head.first.done = true;
+            Ok(head)
+        })
+        .collect()
 }
 
 /// The exported `connection` resource around a [`Connector`]. Used by [`export_connector!`].
@@ -95,18 +132,38 @@ impl<C: Connector> exported::GuestConnection for Adapter<C> {
         &self,
         request: bindings::lathe::connector::types::Request,
     ) -> Result<ResultHead, Error> {
-        let query = serde_json::from_str(&request.query)
-            .map_err(|e| Error::InvalidQuery(format!("the query is not JSON: {e}")))?;
-        self.0.borrow_mut().run(Request {
-            operation: request.operation,
-            query,
-            params: request.params,
-            max_rows: request.max_rows,
-        })
+        self.0.borrow_mut().run(parse_request(request)?)
     }
 
     fn fetch(&self, max_rows: u32) -> Result<Batch, Error> {
         self.0.borrow_mut().fetch(max_rows)
+    }
+
+    fn run_many(
+        &self,
+        requests: Vec<bindings::lathe::connector::types::Request>,
+    ) -> Vec<Result<ResultHead, Error>> {
+        let mut connector = self.0.borrow_mut();
+        let mut answers: Vec<Option<Result<ResultHead, Error>>> = Vec::new();
+        let mut parsed = Vec::new();
+        for request in requests {
+            match parse_request(request) {
+                Ok(request) => {
+                    answers.push(None);
+                    parsed.push(request);
+                }
+                Err(e) => answers.push(Some(Err(e))),
+            }
+        }
+        // A connector that answers the wrong number of results is passed through as it is:
+        // the host refuses the whole call.
+        let mut results = connector.run_many(parsed).into_iter();
+        let mut merged: Vec<Result<ResultHead, Error>> = answers
+            .into_iter()
+            .filter_map(|answer| answer.or_else(|| results.next()))
+            .collect();
+        merged.extend(results);
+        merged
     }
 
     fn schema(&self) -> Result<Schema, Error> {
@@ -116,6 +173,17 @@ impl<C: Connector> exported::GuestConnection for Adapter<C> {
     fn close(&self) {
         self.0.borrow_mut().close()
     }
+}
+
+fn parse_request(request: bindings::lathe::connector::types::Request) -> Result<Request, Error> {
+    let query = serde_json::from_str(&request.query)
+        .map_err(|e| Error::InvalidQuery(format!("the query is not JSON: {e}")))?;
+    Ok(Request {
+        operation: request.operation,
+        query,
+        params: request.params,
+        max_rows: request.max_rows,
+    })
 }
 
 /// Exports a [`Connector`] as the component's `connection` resource.

@@ -5,7 +5,7 @@ use crate::config::Config;
 use crate::params;
 use crate::reset;
 use crate::schema;
-use crate::session::Session;
+use crate::session::{Outcome, Piped, PipedResult, Session};
 use crate::transport::Socket;
 use lathe_plugin_sdk::sql::{Dialect, render};
 use lathe_plugin_sdk::{Batch, Error, Request, ResultHead, Schema};
@@ -17,6 +17,9 @@ pub const FIRST_BATCH_ROWS: u32 = 1000;
 /// A batch closes once its rows hold this much data, so that wide rows can't make one
 /// batch (one copy across the component boundary) arbitrarily large.
 pub const BATCH_BYTES: usize = 8 * 1024 * 1024;
+
+/// Parameters in text format, `None` for NULL, as [`params::encode`] makes them.
+type TextParams = Vec<Option<Vec<u8>>>;
 
 pub struct Connection<S: Socket> {
     session: Session<S>,
@@ -91,6 +94,103 @@ impl<S: Socket> Connection<S> {
         })
     }
 
+    /// Runs several requests, one whole result per request in order (the host's
+    /// `run-many`). Those whose statement is kept and plain go out together in one round
+    /// trip ([`crate::session::Session::pipeline`]); the rest, and any the server refused as
+    /// stale, run one after another as they would alone.
+    pub fn run_many(&mut self, requests: &[Request]) -> Vec<Result<ResultHead, Error>> {
+        let mut answers: Vec<Option<Result<ResultHead, Error>>> =
+            requests.iter().map(|_| None).collect();
+        if self.end_transaction().is_ok() {
+            let prepared: Vec<(usize, String, TextParams)> = requests
+                .iter()
+                .enumerate()
+                .filter_map(|(at, request)| {
+                    let (text, params) = self.pipelinable(request)?;
+                    Some((at, text, params))
+                })
+                .collect();
+            if prepared.len() > 1 {
+                let piped: Vec<Piped<'_>> = prepared
+                    .iter()
+                    .map(|(at, text, params)| Piped {
+                        sql: text,
+                        params,
+                        row_limit: requests[*at].max_rows,
+                        max_bytes: BATCH_BYTES,
+                    })
+                    .collect();
+                let results = self.session.pipeline(&piped);
+                for ((at, _, _), result) in prepared.iter().zip(results) {
+                    answers[*at] = match result {
+                        PipedResult::Done {
+                            columns,
+                            rows,
+                            outcome,
+                            cut,
+                        } => Some(Ok(ResultHead {
+                            columns,
+                            metadata: metadata(&outcome, true).to_string(),
+                            // A result cut short here is not done: the host reports it
+                            // truncated.
+                            first: Batch { rows, done: !cut },
+                        })),
+                        PipedResult::Failed(error) => Some(Err(error)),
+                        PipedResult::Stale => None,
+                    };
+                }
+            }
+        }
+        requests
+            .iter()
+            .zip(answers)
+            .map(|(request, answer)| answer.unwrap_or_else(|| self.run_whole(request)))
+            .collect()
+    }
+
+    /// The bound statement and its encoded parameters, if `request` can go in a pipeline:
+    /// a valid `sql` request whose statement is plain and already kept, so it needs no
+    /// round trip before it runs and leaves nothing behind.
+    fn pipelinable(&mut self, request: &Request) -> Option<(String, TextParams)> {
+        if request.operation != "sql" {
+            return None;
+        }
+        let text = request.query.get("sql")?.as_str()?;
+        let statement = render(text, &request.params, Dialect::Dollar).ok()?;
+        if statement.text.trim().is_empty() || reset::may_change_session(&statement.text) {
+            return None;
+        }
+        let typed = params::needs_types(&statement.params);
+        if !self.session.is_kept(&statement.text, typed) {
+            return None;
+        }
+        let types = if typed {
+            Some(self.session.parameter_types(&statement.text).ok()?)
+        } else {
+            None
+        };
+        let params = params::encode(&statement.params, types.as_deref());
+        Some((statement.text, params))
+    }
+
+    /// [`Connection::run`], then fetches until the result ends or reaches `max_rows`.
+    fn run_whole(&mut self, request: &Request) -> Result<ResultHead, Error> {
+        let max_rows = request.max_rows as usize;
+        let mut head = self.run(request)?;
+        while !head.first.done && (max_rows == 0 || head.first.rows.len() < max_rows) {
+            let wanted = if max_rows == 0 {
+                FIRST_BATCH_ROWS
+            } else {
+                (max_rows - head.first.rows.len()) as u32
+            };
+            let batch = self.fetch(wanted)?;
+            head.first.rows.extend(batch.rows);
+            head.first.done = batch.done;
+        }
+        head.first.done = true;
+        Ok(head)
+    }
+
     /// Each run is its own unit of work: the connection is pooled and the next run may be
     /// another user's, so a transaction block a statement opened (`BEGIN`) is rolled back as
     /// soon as the statement ends, and its locks with it; and a statement that may have
@@ -129,24 +229,27 @@ impl<S: Socket> Connection<S> {
         self.session.terminate();
     }
 
-    /// The command tag and row count once the statement has ended, and its notices.
     fn metadata(&self, ended: bool) -> serde_json::Value {
-        let outcome = self.session.outcome();
-        let mut metadata = json!({});
-        if ended && let Some(command) = &outcome.command {
-            metadata["command"] = json!(command);
-            if let Some(count) = rows_affected(command) {
-                metadata["rows_affected"] = json!(count);
-            }
-        }
-        if outcome.truncated {
-            metadata["truncated"] = json!(true);
-        }
-        if !outcome.notices.is_empty() {
-            metadata["notices"] = json!(outcome.notices);
-        }
-        metadata
+        metadata(self.session.outcome(), ended)
     }
+}
+
+/// The command tag and row count once the statement has ended, and its notices.
+fn metadata(outcome: &Outcome, ended: bool) -> serde_json::Value {
+    let mut metadata = json!({});
+    if ended && let Some(command) = &outcome.command {
+        metadata["command"] = json!(command);
+        if let Some(count) = rows_affected(command) {
+            metadata["rows_affected"] = json!(count);
+        }
+    }
+    if outcome.truncated {
+        metadata["truncated"] = json!(true);
+    }
+    if !outcome.notices.is_empty() {
+        metadata["notices"] = json!(outcome.notices);
+    }
+    metadata
 }
 
 fn first_batch(max_rows: u32) -> u32 {

@@ -72,6 +72,10 @@ impl Connector for Postgres {
         self.0.fetch(max_rows)
     }
 
+    fn run_many(&mut self, requests: Vec<Request>) -> Vec<Result<ResultHead, Error>> {
+        self.0.run_many(&requests)
+    }
+
     fn schema(&mut self) -> Result<Schema, Error> {
         self.0.schema()
     }

@@ -15,6 +15,10 @@
 //! the statement parsed again, in the same call. Kept statements are used only outside
 //! transaction blocks: there a refused Bind would abort the caller's transaction.
 
+mod pipeline;
+
+pub use pipeline::{Piped, PipedResult};
+
 use crate::catalog::{self, Catalog};
 use crate::config::Config;
 use crate::startup::{self, Greeting, unexpected};
@@ -210,26 +214,7 @@ impl<S: Socket> Session<S> {
             frontend::parse(statement, sql, INFERRED.iter().copied(), out)
                 .map_err(|e| Failure::Other(too_large(e)))?;
         }
-        frontend::bind(
-            "",
-            statement,
-            std::iter::empty(),
-            params,
-            |param, buf| match param {
-                Some(bytes) => {
-                    buf.put_slice(bytes);
-                    Ok(IsNull::No)
-                }
-                None => Ok(IsNull::Yes),
-            },
-            std::iter::empty(),
-            out,
-        )
-        .map_err(|_| {
-            Failure::Other(Error::InvalidQuery(
-                "the query has too many parameters".into(),
-            ))
-        })?;
+        bind(statement, params, out).map_err(Failure::Other)?;
         frontend::describe(b'P', "", out).map_err(|e| Failure::Other(too_large(e)))?;
         let limit = i32::try_from(row_limit).unwrap_or(i32::MAX);
         frontend::execute("", limit, out).map_err(|e| Failure::Other(too_large(e)))?;
@@ -557,6 +542,31 @@ impl<S: Socket> Session<S> {
         self.statements.forget_all();
         error
     }
+}
+
+/// Writes Bind for the unnamed portal of `statement` with text parameters (`None` is
+/// NULL).
+fn bind(
+    statement: &str,
+    params: &[Option<Vec<u8>>],
+    out: &mut bytes::BytesMut,
+) -> Result<(), Error> {
+    frontend::bind(
+        "",
+        statement,
+        std::iter::empty(),
+        params,
+        |param, buf| match param {
+            Some(bytes) => {
+                buf.put_slice(bytes);
+                Ok(IsNull::No)
+            }
+            None => Ok(IsNull::Yes),
+        },
+        std::iter::empty(),
+        out,
+    )
+    .map_err(|_| Error::InvalidQuery("the query has too many parameters".into()))
 }
 
 fn too_large(e: std::io::Error) -> Error {
