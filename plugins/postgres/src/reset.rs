@@ -18,6 +18,12 @@
 //!   session authorization, superuser status, time zone, date style, `search_path` from
 //!   PostgreSQL 18, …), whatever changed it.
 //!
+//! The same test decides which statements of a batch may share a round trip
+//! ([`crate::session::Session::pipeline`]): only plain ones, so no statement of a pipeline
+//! can leave state for those sent with it. A setting the server reports during a pipeline
+//! is seen only after the pipeline's statements have all run; the reset then follows
+//! before the next call.
+//!
 //! What this can't see: a user-defined function called from a plain statement that changes
 //! a setting the server does not report (`SET ROLE` inside a PL/pgSQL function on a server
 //! before 18, where `search_path` is not reported either). The datasource's database user
