@@ -7,7 +7,7 @@
 //! `cargo bench -p lathe --bench run_endpoint` (needs the PostgreSQL at 127.0.0.1:5432, user
 //! postgres, trust auth, and the connectors built by `scripts/build-wasm.sh`).
 //! `LATHE_BENCH_SECS` (default 10, per side and round), `LATHE_BENCH_ROUNDS` (default 3) and
-//! `LATHE_BENCH_CONCURRENCY` (default 32) tune the load; `LATHE_BENCH_POOL` (default 16) is
+//! `LATHE_BENCH_CONCURRENCY` (default 32) tune the load; `LATHE_BENCH_POOL` (default 4, as `lathe serve`) is
 //! the connector pool size Lathe runs with.
 
 use std::io::{BufRead, BufReader, Write};
@@ -224,11 +224,9 @@ async fn lathe_endpoint(data_dir: &std::path::Path) -> (Server, String, String) 
             &root().join("target/bench-components").display().to_string(),
         ])
         .args(["--egress-allow", "127.0.0.1"])
-        // The connector runs one query per instance at a time, where tokio-postgres
-        // pipelines many on one connection: sixteen instances keep the 32 clients' queries
-        // from queueing for a free one (the default of four is sized for a workspace, not
-        // for a load test).
-        .args(["--pool-size", &setting("LATHE_BENCH_POOL", 16).to_string()])
+        // Lathe's default pool size: runs that find its four instances busy share calls
+        // (run-many), as tokio-postgres shares its connections.
+        .args(["--pool-size", &setting("LATHE_BENCH_POOL", 4).to_string()])
         .stdout(Stdio::piped())
         .stderr(log)
         .spawn()
@@ -435,7 +433,7 @@ fn main() {
                  ratio: throughput {ratio:.2}x, p50 {:.2}x, p99 {:.2}x",
                 cpu * 1e6 / lathe.requests as f64,
                 cpu / duration.as_secs_f64(),
-                setting("LATHE_BENCH_POOL", 16),
+                setting("LATHE_BENCH_POOL", 4),
                 lathe.p50.as_secs_f64() / native.p50.as_secs_f64(),
                 lathe.p99.as_secs_f64() / native.p99.as_secs_f64()
             );

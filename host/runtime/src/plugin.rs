@@ -126,6 +126,11 @@ impl Plugin {
             .map_or(Ok(()), |message| Err(RuntimeError::InvalidQuery(message)))
     }
 
+    /// Whether the component takes several runs per call (`run-many`, contract 0.2.0).
+    pub fn runs_many(&self) -> bool {
+        matches!(self.pre, ConnectorPre::V2(_))
+    }
+
     pub fn label(&self) -> String {
         self.manifest.label()
     }

@@ -8,7 +8,8 @@
 //! the first in line. When that is a run and the connector takes several runs per call
 //! (`run-many`, contract 0.2.0), it takes up to [`MAX_BATCH`]` - 1` more runs waiting
 //! behind it into the same call: a busy datasource then answers in fewer calls and, for a
-//! database, fewer round trips. A run that finds a free instance goes alone, at once.
+//! database, fewer round trips. A run that finds every instance idle goes alone, at once;
+//! one that finds a call under way waits briefly to join the next batch ([`PATIENCE`]).
 
 use crate::bindings::types::Schema;
 use crate::egress::EgressPolicy;
@@ -25,6 +26,12 @@ use tokio::sync::oneshot;
 /// The most runs one call carries. A batch waits for its slowest query, so the bound keeps
 /// a slow query from holding many others; eight already shares most of the round trips.
 pub const MAX_BATCH: usize = 8;
+
+/// How long a run that finds a batching connector's call under way waits to join the next
+/// batch, while an instance is free. Under load calls end well within it, and runs gather
+/// into a few large batches instead of many small ones; behind a slow query a run loses
+/// no more than this before it takes a free instance.
+pub const PATIENCE: Duration = Duration::from_millis(1);
 
 #[derive(Debug, Clone)]
 pub struct PoolConfig {
@@ -63,6 +70,8 @@ struct Shared {
     settings: PoolConfig,
     state: Mutex<State>,
     next_waiter: AtomicU64,
+    /// The connector takes several runs per call.
+    batches: bool,
 }
 
 struct State {
@@ -103,6 +112,7 @@ impl Pool {
     ) -> Pool {
         Pool {
             shared: Arc::new(Shared {
+                batches: plugin.runs_many(),
                 state: Mutex::new(State {
                     idle: Vec::new(),
                     free: settings.max_size,
@@ -182,20 +192,44 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A slot at once if one is free (without arming a timer), else a place in line until
-    /// one comes free or the run is answered in another's batch.
+    /// A slot, or the run's answer from another's batch. A slot is taken at once (without
+    /// arming a timer) when one is free, except by a run that finds a call of a batching
+    /// connector under way: that one waits in line up to [`PATIENCE`] first, to join the
+    /// batch that follows, and takes a free slot only if the call outlasts it. Otherwise
+    /// the caller waits in line for a slot until `acquire_timeout`.
     async fn acquire(self: &Arc<Self>, request: Option<RunRequest>) -> Result<Turn, RuntimeError> {
         let id = self.next_waiter.fetch_add(1, Ordering::Relaxed);
-        let mut answer = {
+        let (mut answer, patient) = {
             let mut state = self.lock();
-            if state.free > 0 {
+            let under_way = state.free < self.settings.max_size;
+            let patient = state.free > 0 && under_way && self.batches && request.is_some();
+            if state.free > 0 && !patient {
                 state.free -= 1;
                 return Ok(Turn::Lease(Box::new(Lease::new(self.clone())), request));
             }
             let (turn, answer) = oneshot::channel();
             state.line.push_back(Waiter { id, request, turn });
-            answer
+            (answer, patient)
         };
+        if patient {
+            if let Ok(turn) = tokio::time::timeout(PATIENCE, &mut answer).await {
+                return turn.map_err(|_| lost_batch(&self.plugin));
+            }
+            let escaped = {
+                let mut state = self.lock();
+                let at = state.line.iter().position(|w| w.id == id);
+                match at {
+                    Some(at) if state.free > 0 => {
+                        state.free -= 1;
+                        state.line.remove(at).map(|waiter| waiter.request)
+                    }
+                    _ => None,
+                }
+            };
+            if let Some(request) = escaped {
+                return Ok(Turn::Lease(Box::new(Lease::new(self.clone())), request));
+            }
+        }
         let turn = match tokio::time::timeout(self.settings.acquire_timeout, &mut answer).await {
             Ok(turn) => turn,
             Err(_) => {

@@ -305,3 +305,36 @@ async fn a_run_whose_caller_went_away_while_in_line_is_not_run() {
     let out = kept.await.unwrap().unwrap();
     assert_eq!(out.metadata, json!({}), "it ran alone");
 }
+
+#[tokio::test]
+async fn a_run_behind_a_slow_call_takes_a_free_instance_after_a_moment() {
+    let (engine, _cache) = engine();
+    let pool = std::sync::Arc::new(pool(
+        &engine,
+        PoolConfig {
+            max_size: 2,
+            ..PoolConfig::default()
+        },
+    ));
+    let napping = {
+        let pool = pool.clone();
+        tokio::spawn(async move { pool.run(act(json!({"action": "nap"}))).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // It waits a moment to join the batch after the nap, then goes alone on the free
+    // instance instead of waiting for the nap to end.
+    let started = std::time::Instant::now();
+    let out = pool.run(act(json!({"action": "whoami"}))).await.unwrap();
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_millis(200),
+        "it waited {waited:?} behind a call of 300 ms"
+    );
+    assert_eq!(out.metadata, json!({}), "it ran alone");
+    assert!(
+        !napping.is_finished(),
+        "the nap still holds the other instance"
+    );
+    napping.await.unwrap().unwrap();
+    assert_eq!(pool.idle_count(), 2);
+}
