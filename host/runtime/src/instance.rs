@@ -138,7 +138,7 @@ impl Instance {
             &mut store,
             &label,
             &secrets,
-            limits,
+            (limits, limits.call_timeout),
             "instantiate",
             async |store| pre.instantiate(store).await,
         )
@@ -148,7 +148,7 @@ impl Instance {
             &mut store,
             &label,
             &secrets,
-            limits,
+            (limits, limits.call_timeout),
             "open",
             async |store| on_connection!(&world, call_open(store, &config_text)),
         )
@@ -285,10 +285,14 @@ impl Instance {
         let count = requests.len();
         let wit_requests: Vec<wit::Request> =
             requests.into_iter().map(|r| self.wit_request(r)).collect();
+        // The statements of a batch run one after another on the connection, each within
+        // the call limit (a connector bounds its statements by it): the call as a whole
+        // may take that long for each of them.
+        let limit = self.core.limits.call_timeout * count as u32;
         let (world, connection) = (&self.world, self.connection);
         let answers = self
             .core
-            .call("run", async |store| {
+            .call_within("run", limit, async |store| {
                 world.run_many(store, connection, &wit_requests).await
             })
             .await;
@@ -376,6 +380,17 @@ impl Core {
         operation: &'static str,
         f: impl AsyncFnOnce(&mut Store<HostState>) -> wasmtime::Result<T>,
     ) -> Result<T, RuntimeError> {
+        self.call_within(operation, self.limits.call_timeout, f)
+            .await
+    }
+
+    /// [`Core::call`] with its own time limit.
+    async fn call_within<T>(
+        &mut self,
+        operation: &'static str,
+        limit: Duration,
+        f: impl AsyncFnOnce(&mut Store<HostState>) -> wasmtime::Result<T>,
+    ) -> Result<T, RuntimeError> {
         if self.poisoned {
             return Err(RuntimeError::Crashed {
                 plugin: self.label.clone(),
@@ -389,7 +404,7 @@ impl Core {
             &mut self.store,
             &self.label,
             &self.secrets,
-            &self.limits,
+            (&self.limits, limit),
             operation,
             f,
         )
@@ -422,16 +437,16 @@ impl Core {
     }
 }
 
-/// Runs one guest call with the deadline set, and turns traps into typed errors.
+/// Runs one guest call within `limit` (usually the call timeout of `limits`), and turns
+/// traps into typed errors.
 async fn guard<T>(
     store: &mut Store<HostState>,
     label: &str,
     secrets: &[String],
-    limits: &Limits,
+    (limits, limit): (&Limits, Duration),
     operation: &'static str,
     f: impl AsyncFnOnce(&mut Store<HostState>) -> wasmtime::Result<T>,
 ) -> Result<T, RuntimeError> {
-    let limit = limits.call_timeout;
     {
         let state = store.data_mut();
         state.deadline = Instant::now() + limit;

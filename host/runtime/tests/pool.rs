@@ -338,3 +338,22 @@ async fn a_run_behind_a_slow_call_takes_a_free_instance_after_a_moment() {
     napping.await.unwrap().unwrap();
     assert_eq!(pool.idle_count(), 2);
 }
+
+#[tokio::test]
+async fn a_batch_may_take_the_call_limit_once_for_each_of_its_runs() {
+    let (engine, _cache) = engine();
+    let settings = PoolConfig {
+        limits: Limits {
+            call_timeout: Duration::from_millis(500),
+            ..Limits::default()
+        },
+        ..one_instance()
+    };
+    let pool = std::sync::Arc::new(pool(&engine, settings));
+    // Two naps of 300 ms in one call: 600 ms, past one call's limit but within theirs.
+    let runs = vec![act(json!({"action": "nap"})), act(json!({"action": "nap"}))];
+    for outcome in behind_a_nap(pool.clone(), runs).await {
+        let out = outcome.unwrap();
+        assert_eq!(out.metadata, json!({"batch": 2}));
+    }
+}

@@ -17,6 +17,10 @@ pub const FIRST_BATCH_ROWS: u32 = 1000;
 /// A batch closes once its rows hold this much data, so that wide rows can't make one
 /// batch (one copy across the component boundary) arbitrarily large.
 pub const BATCH_BYTES: usize = 8 * 1024 * 1024;
+/// The row data all the results of one pipeline keep between them (each one also at most
+/// [`BATCH_BYTES`]): they all cross to the host in one call, so this bounds the copy and
+/// the component's memory. A large result leaves room for those after it.
+pub const PIPELINE_BYTES: usize = 2 * BATCH_BYTES;
 
 /// Parameters in text format, `None` for NULL, as [`params::encode`] makes them.
 type TextParams = Vec<Option<Vec<u8>>>;
@@ -64,6 +68,10 @@ impl<S: Socket> Connection<S> {
         // A failed statement can leave a failed transaction block behind it.
         self.end_transaction()?;
         let statement = render(text, &request.params, Dialect::Dollar)?;
+        if reset::reads_session_state(&statement.text) {
+            self.session.mark_changed();
+            self.end_transaction()?;
+        }
         if reset::may_change_session(&statement.text) {
             self.session.mark_changed();
         }
@@ -120,7 +128,7 @@ impl<S: Socket> Connection<S> {
                         max_bytes: BATCH_BYTES,
                     })
                     .collect();
-                let results = self.session.pipeline(&piped);
+                let results = self.session.pipeline(&piped, PIPELINE_BYTES);
                 for ((at, _, _), result) in prepared.iter().zip(results) {
                     answers[*at] = match result {
                         PipedResult::Done {
@@ -128,6 +136,7 @@ impl<S: Socket> Connection<S> {
                             rows,
                             outcome,
                             cut,
+                            ..
                         } => Some(Ok(ResultHead {
                             columns,
                             metadata: metadata(&outcome, true).to_string(),
@@ -157,7 +166,10 @@ impl<S: Socket> Connection<S> {
         }
         let text = request.query.get("sql")?.as_str()?;
         let statement = render(text, &request.params, Dialect::Dollar).ok()?;
-        if statement.text.trim().is_empty() || reset::may_change_session(&statement.text) {
+        if statement.text.trim().is_empty()
+            || reset::may_change_session(&statement.text)
+            || reset::reads_session_state(&statement.text)
+        {
             return None;
         }
         let typed = params::needs_types(&statement.params);

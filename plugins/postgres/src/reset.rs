@@ -14,6 +14,9 @@
 //!   `set_config`, an advisory lock that outlives the transaction (`pg_advisory_lock` and
 //!   its variants), a temporary relation (`temp`, `temporary`, `pg_temp…`, as in
 //!   `SELECT … INTO TEMP`);
+//!   Also `pg_settings` (an `UPDATE` of it sets a setting), SQL run from text
+//!   (`query_to_xml` and its kin), `dblink` connections, and any `U&` escape, which can
+//!   spell each of these words so that no word test sees it;
 //! - any statement during which the server reported a changed setting (ParameterStatus:
 //!   session authorization, superuser status, time zone, date style, `search_path` from
 //!   PostgreSQL 18, …), whatever changed it.
@@ -23,6 +26,10 @@
 //! can leave state for those sent with it. A setting the server reports during a pipeline
 //! is seen only after the pipeline's statements have all run; the reset then follows
 //! before the next call.
+//!
+//! A statement that reads sequence values the session keeps (`currval`, `lastval`) runs
+//! after a reset, not just before the next run: otherwise it would read the value an
+//! earlier run, maybe another user's, left ([`reads_session_state`]).
 //!
 //! What this can't see: a user-defined function called from a plain statement that changes
 //! a setting the server does not report (`SET ROLE` inside a PL/pgSQL function on a server
@@ -35,11 +42,15 @@ const PLAIN: &[&str] = &[
     "select", "with", "values", "table", "insert", "update", "delete", "merge", "show", "explain",
 ];
 
-/// Whether a word of a plain statement changes the session.
+/// Whether a word of a plain statement changes the session: settings (`set_config`, or
+/// an `UPDATE` of the `pg_settings` view), temporary relations, advisory locks held past
+/// the transaction, SQL run from text (`query_to_xml` and its kin), `dblink` connections.
 fn changes_session(word: &str) -> bool {
-    matches!(word, "set_config" | "temp" | "temporary")
+    matches!(word, "set_config" | "temp" | "temporary" | "pg_settings")
         || word.starts_with("pg_temp")
         || (word.contains("advisory") && !word.contains("xact"))
+        || word.contains("_to_xml")
+        || word.starts_with("dblink")
 }
 
 /// Whether `sql` may change the session's state.
@@ -48,9 +59,21 @@ pub fn may_change_session(sql: &str) -> bool {
     if !PLAIN.contains(&keyword.as_str()) {
         return true;
     }
-    sql.to_ascii_lowercase()
-        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-        .any(changes_session)
+    let lower = sql.to_ascii_lowercase();
+    // `U&"…"` spells names with escapes (`U&"set\005fconfig"`) that no word test sees.
+    lower.contains("u&") || words(&lower).any(changes_session)
+}
+
+/// Whether `sql` reads what earlier statements of the session left in it: the sequence
+/// values of `currval` and `lastval`. Such a statement runs on a reset session, so that it
+/// can't read another run's (`INSERT … RETURNING` gives a run its own).
+pub fn reads_session_state(sql: &str) -> bool {
+    let lower = sql.to_ascii_lowercase();
+    lower.contains("u&") || words(&lower).any(|w| matches!(w, "currval" | "lastval"))
+}
+
+fn words(lower: &str) -> impl Iterator<Item = &str> {
+    lower.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
 }
 
 /// The statement's first word, past white space, comments and opening parentheses.
@@ -116,6 +139,36 @@ mod tests {
             "select pg_advisory_xact_lock(1)",
         ] {
             assert!(!may_change_session(sql), "{sql}");
+        }
+    }
+
+    #[test]
+    fn escaped_names_settings_views_and_sql_from_text_need_one() {
+        for sql in [
+            r#"select U&"set\005fconfig"('role', 'x', false)"#,
+            r#"select 1 into u&"pg\005ftemp".t"#,
+            "update pg_settings set setting = '1' where name = 'statement_timeout'",
+            "select query_to_xml('select 1', true, true, '')",
+            "select dblink_connect('c', 'dbname=x')",
+        ] {
+            assert!(may_change_session(sql), "{sql}");
+        }
+    }
+
+    #[test]
+    fn sequence_values_of_the_session_are_read_only_after_a_reset() {
+        for sql in [
+            "select lastval()",
+            "select currval('s')",
+            r#"select U&"lastval"()"#,
+        ] {
+            assert!(reads_session_state(sql), "{sql}");
+        }
+        for sql in [
+            "select nextval('s')",
+            "insert into t default values returning id",
+        ] {
+            assert!(!reads_session_state(sql), "{sql}");
         }
     }
 

@@ -448,6 +448,9 @@ impl<S: Socket> Session<S> {
                     self.state = State::Idle;
                 }
                 Message::CopyInResponse(_) => self.refuse_copy_in()?,
+                // A setting changed: the server reports it after the statement's end, just
+                // before ReadyForQuery, so this is where it usually arrives.
+                Message::ParameterStatus(_) => self.changed = true,
                 // Rows and errors of a result nobody reads any more.
                 _ => {}
             }

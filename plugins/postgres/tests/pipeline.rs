@@ -139,3 +139,34 @@ fn a_failed_run_in_a_pipeline_leaves_no_transaction_behind() {
     let count = scalar(&mut conn, "select count(*)::int from t");
     assert_eq!(count, Value::Int(3));
 }
+
+#[test]
+fn a_large_result_in_a_pipeline_is_cut_and_leaves_room_for_the_others() {
+    use lathe_plugin_postgres::connection::{BATCH_BYTES, PIPELINE_BYTES};
+    let db = TestDb::create();
+    let mut conn = db.connect();
+    // About 50 MB of rows, far past what one pipeline keeps.
+    let large = "select repeat('x', 100000) as x from generate_series(1, 500)";
+    query(&mut conn, large, &[]).unwrap();
+    query(&mut conn, NUMBER, &[("n", Value::Int(1))]).unwrap();
+    let batch = vec![
+        request(large, &[], 0),
+        number(1),
+        request(large, &[], 0),
+        request(large, &[], 0),
+        number(2),
+    ];
+    let answers = conn.run_many(&batch);
+    let kept = |at: usize| {
+        let head = answers[at].as_ref().unwrap();
+        assert!(!head.first.done, "result {at} is cut, so not done");
+        head.first.rows.len() * 100_000
+    };
+    let first = kept(0);
+    assert!(first > 0 && first <= BATCH_BYTES, "{first} bytes");
+    let all = first + kept(2) + kept(3);
+    assert!(all <= PIPELINE_BYTES, "{all} bytes kept in one pipeline");
+    // The small ones are whole, whatever came before them.
+    assert_eq!(rows(&answers[1]), vec![vec![Value::Int(1)]]);
+    assert_eq!(rows(&answers[4]), vec![vec![Value::Int(2)]]);
+}

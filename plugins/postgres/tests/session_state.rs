@@ -47,6 +47,10 @@ fn session_changes_do_not_reach_the_next_run() {
         "select set_config('search_path', 'nowhere', false)".to_string(),
         "set statement_timeout = 1".to_string(),
         "set timezone = 'Asia/Tokyo'".to_string(),
+        // Settings changed without a word the check knows, found by an attack run.
+        "update pg_settings set setting = '1234' where name = 'statement_timeout'".to_string(),
+        r#"select U&"set\005fconfig"('search_path', 'nowhere', false)"#.to_string(),
+        format!(r#"select U&"set\005fconfig"('role', '{}', false)"#, role.0),
     ];
     for sql in &cases {
         query(&mut conn, sql, &[]).unwrap();
@@ -125,4 +129,41 @@ fn temporary_tables_and_a_failed_set_leave_nothing_behind() {
         text(scalar(&mut conn, "select current_user::text")),
         "postgres"
     );
+}
+
+#[test]
+fn a_setting_a_function_changes_is_reset_before_the_next_run() {
+    let db = TestDb::create();
+    let mut conn = db.connect();
+    query(
+        &mut conn,
+        "create function far_away() returns text language sql \
+         as $$ select set_config('TimeZone', 'America/Lima', false) $$",
+        &[],
+    )
+    .unwrap();
+    // A plain SELECT; the server reports the new time zone after the statement's end.
+    query(&mut conn, "select far_away()", &[]).unwrap();
+    assert_eq!(text(scalar(&mut conn, "show TimeZone")), "UTC");
+}
+
+#[test]
+fn sequence_values_an_earlier_run_left_are_not_readable() {
+    let db = TestDb::create();
+    let mut conn = db.connect();
+    query(
+        &mut conn,
+        "create table numbered (id serial primary key)",
+        &[],
+    )
+    .unwrap();
+    query(
+        &mut conn,
+        "insert into numbered default values returning id",
+        &[],
+    )
+    .unwrap();
+    // Another run's `lastval()` would show the id the insert got.
+    let error = common::remote_error(query(&mut conn, "select lastval()", &[]));
+    assert_eq!(error.code, "55000", "{error:?}");
 }

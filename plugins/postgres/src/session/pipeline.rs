@@ -38,6 +38,8 @@ pub enum PipedResult {
         outcome: Outcome,
         /// Rows were dropped at `max_bytes`.
         cut: bool,
+        /// Row data kept.
+        bytes: usize,
     },
     Failed(Error),
     /// The server refused the kept statement at Bind (it is gone, or its result type
@@ -58,9 +60,11 @@ impl<S: Socket> Session<S> {
     }
 
     /// Runs `statements`, every one kept ([`Session::is_kept`]), in one round trip, and
-    /// answers one result per statement in order. An I/O failure fails the ones not yet
+    /// answers one result per statement in order. The results keep `total_bytes` of row
+    /// data between them at most (each its own `max_bytes` too); rows past either are read
+    /// and dropped, and their result is marked cut. An I/O failure fails the ones not yet
     /// read.
-    pub fn pipeline(&mut self, statements: &[Piped<'_>]) -> Vec<PipedResult> {
+    pub fn pipeline(&mut self, statements: &[Piped<'_>], total_bytes: usize) -> Vec<PipedResult> {
         match self.send_pipeline(statements) {
             Ok(()) => {}
             Err(error) => {
@@ -71,6 +75,7 @@ impl<S: Socket> Session<S> {
             }
         }
         let mut results = Vec::with_capacity(statements.len());
+        let mut room = total_bytes;
         for statement in statements {
             if self.state == State::Broken {
                 results.push(PipedResult::Failed(Error::Connection(
@@ -79,7 +84,11 @@ impl<S: Socket> Session<S> {
                 continue;
             }
             self.state = State::Running;
-            results.push(self.read_piped(statement));
+            let result = self.read_piped(statement, statement.max_bytes.min(room));
+            if let PipedResult::Done { bytes, .. } = &result {
+                room = room.saturating_sub(*bytes);
+            }
+            results.push(result);
         }
         results
     }
@@ -108,8 +117,9 @@ impl<S: Socket> Session<S> {
         self.send()
     }
 
-    /// Reads one statement's answer, up to and including its ReadyForQuery.
-    fn read_piped(&mut self, statement: &Piped<'_>) -> PipedResult {
+    /// Reads one statement's answer, up to and including its ReadyForQuery, keeping
+    /// `max_bytes` of its rows at most.
+    fn read_piped(&mut self, statement: &Piped<'_>, max_bytes: usize) -> PipedResult {
         self.outcome = Outcome::default();
         let (mut columns, mut rows, mut bytes) = (Vec::new(), Vec::new(), 0);
         let (mut bound, mut cut, mut failure) = (false, false, None);
@@ -138,7 +148,9 @@ impl<S: Socket> Session<S> {
                 }
                 Message::NoData => {}
                 Message::DataRow(body) if failure.is_none() => {
-                    if bytes >= statement.max_bytes {
+                    // Once a row is dropped, the ones after it are too: a cut result is
+                    // the rows before the cut.
+                    if cut || bytes + body.buffer().len() > max_bytes {
                         cut = true;
                         continue;
                     }
@@ -185,6 +197,7 @@ impl<S: Socket> Session<S> {
                 rows,
                 outcome: std::mem::take(&mut self.outcome),
                 cut,
+                bytes,
             },
         }
     }
