@@ -10,6 +10,7 @@
 //! behind it into the same call: a busy datasource then answers in fewer calls and, for a
 //! database, fewer round trips. A run that finds every instance idle goes alone, at once;
 //! one that finds a call under way waits briefly to join the next batch ([`PATIENCE`]).
+//! Behind slow calls ([`SLOW_CALL`]) runs go one by one.
 
 use crate::bindings::types::Schema;
 use crate::egress::EgressPolicy;
@@ -18,14 +19,20 @@ use crate::instance::{Instance, Limits, RunRequest};
 use crate::output::QueryOutput;
 use crate::plugin::Plugin;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// The most runs one call carries. A batch waits for its slowest query, so the bound keeps
 /// a slow query from holding many others; eight already shares most of the round trips.
 pub const MAX_BATCH: usize = 8;
+
+/// A call that took longer than this per run marks the connector's calls slow: until a
+/// quicker one, runs go one by one, without batches or [`PATIENCE`]. Batches pay off for
+/// quick queries; behind slow ones a batch would make each run wait for all the others
+/// (and for the request's own time limit, past it).
+pub const SLOW_CALL: Duration = Duration::from_millis(250);
 
 /// How long a run that finds a batching connector's call under way waits to join the next
 /// batch, while an instance is free. Under load calls end well within it, and runs gather
@@ -72,6 +79,8 @@ struct Shared {
     next_waiter: AtomicU64,
     /// The connector takes several runs per call.
     batches: bool,
+    /// The last call took longer than [`SLOW_CALL`] per run.
+    slow: AtomicBool,
 }
 
 struct State {
@@ -123,6 +132,7 @@ impl Pool {
                 policy,
                 settings,
                 next_waiter: AtomicU64::new(0),
+                slow: AtomicBool::new(false),
             }),
         }
     }
@@ -135,7 +145,7 @@ impl Pool {
             Turn::Lease(lease, request) => (*lease, request.expect("a run queues its request")),
             Turn::Done(result) => return result,
         };
-        if lease.ready().await?.runs_many() {
+        if lease.ready().await?.runs_many() && !self.shared.slow.load(Ordering::Relaxed) {
             let others = self.shared.take_batch(MAX_BATCH - 1);
             if !others.is_empty() {
                 // The batch runs in a task of its own: this run's caller going away must not
@@ -188,6 +198,12 @@ impl Pool {
 }
 
 impl Shared {
+    /// Notes how long a call of `runs` runs took, before its slot passes on.
+    fn took(&self, elapsed: Duration, runs: usize) {
+        let slow = elapsed > SLOW_CALL * runs.max(1) as u32;
+        self.slow.store(slow, Ordering::Relaxed);
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -202,7 +218,11 @@ impl Shared {
         let (mut answer, patient) = {
             let mut state = self.lock();
             let under_way = state.free < self.settings.max_size;
-            let patient = state.free > 0 && under_way && self.batches && request.is_some();
+            let patient = state.free > 0
+                && under_way
+                && self.batches
+                && request.is_some()
+                && !self.slow.load(Ordering::Relaxed);
             if state.free > 0 && !patient {
                 state.free -= 1;
                 return Ok(Turn::Lease(Box::new(Lease::new(self.clone())), request));
@@ -352,7 +372,10 @@ impl Lease {
     ) -> Result<T, RuntimeError> {
         // If this future is dropped mid-call, the lease is dropped with its instance
         // poisoned: a cancelled call never returns an instance to the pool.
-        let result = f(self.ready().await?).await;
+        let instance = self.ready().await?;
+        let started = Instant::now();
+        let result = f(instance).await;
+        self.shared().took(started.elapsed(), 1);
         let lost = matches!(&result, Err(e) if connection_ended(e));
         self.settle(lost).await;
         result
@@ -402,10 +425,13 @@ async fn run_batch(
         requests.push(request);
         turns.push(turn);
     }
+    let count = requests.len();
+    let started = Instant::now();
     let results = match lease.ready().await {
         Ok(instance) => instance.run_many(requests).await,
         Err(e) => (0..turns.len()).map(|_| Err(e.for_another_run())).collect(),
     };
+    lease.shared().took(started.elapsed(), count);
     let lost = results
         .iter()
         .any(|result| matches!(result, Err(e) if connection_ended(e)));

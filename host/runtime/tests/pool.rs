@@ -179,23 +179,24 @@ async fn busy_pool_answers_pool_exhausted() {
     whoami(&pool).await;
 }
 
-/// Starts `nap` on the pool's one instance, then `queries` while it is busy, and gives
-/// their outcomes in order.
+/// Starts a nap of `ms` on the pool's one instance, then `runs` while it is busy, and
+/// gives their outcomes in order.
 async fn behind_a_nap(
     pool: std::sync::Arc<Pool>,
+    ms: u64,
     runs: Vec<RunRequest>,
 ) -> Vec<Result<lathe_runtime::QueryOutput, RuntimeError>> {
     let napping = {
         let pool = pool.clone();
-        tokio::spawn(async move { pool.run(act(json!({"action": "nap"}))).await })
+        tokio::spawn(async move { pool.run(act(json!({"action": "nap", "ms": ms}))).await })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::sleep(Duration::from_millis(30)).await;
     let mut waiting = Vec::new();
     for run in runs {
         let pool = pool.clone();
         waiting.push(tokio::spawn(async move { pool.run(run).await }));
         // In line in this order.
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     napping.await.unwrap().unwrap();
     let mut outcomes = Vec::new();
@@ -229,7 +230,7 @@ async fn runs_waiting_for_a_busy_instance_share_one_call_and_each_gets_its_own_a
             ..act(json!({"action": "echo"}))
         })
         .collect::<Vec<_>>();
-    for (n, outcome) in behind_a_nap(pool.clone(), runs)
+    for (n, outcome) in behind_a_nap(pool.clone(), 150, runs)
         .await
         .into_iter()
         .enumerate()
@@ -253,7 +254,7 @@ async fn a_batch_answered_with_the_wrong_count_fails_its_runs_and_the_instance_g
     let runs = ["whoami", "miscount", "whoami"]
         .map(|action| act(json!({ "action": action })))
         .to_vec();
-    for outcome in behind_a_nap(pool.clone(), runs).await {
+    for outcome in behind_a_nap(pool.clone(), 150, runs).await {
         match outcome {
             Err(RuntimeError::BadResult { detail, .. }) => {
                 assert!(detail.contains("3 requests"), "{detail}")
@@ -271,7 +272,7 @@ async fn a_crash_in_a_batch_fails_the_runs_that_shared_the_call_and_no_others() 
     let runs = ["whoami", "crash"]
         .map(|action| act(json!({ "action": action })))
         .to_vec();
-    for outcome in behind_a_nap(pool.clone(), runs).await {
+    for outcome in behind_a_nap(pool.clone(), 150, runs).await {
         assert!(
             matches!(outcome, Err(RuntimeError::Crashed { .. })),
             "{outcome:?}"
@@ -289,7 +290,7 @@ async fn a_run_whose_caller_went_away_while_in_line_is_not_run() {
         let pool = pool.clone();
         tokio::spawn(async move { pool.run(act(json!({"action": "nap"}))).await })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::sleep(Duration::from_millis(30)).await;
     let gone = {
         let pool = pool.clone();
         tokio::spawn(async move { pool.run(act(json!({"action": "crash"}))).await })
@@ -298,7 +299,7 @@ async fn a_run_whose_caller_went_away_while_in_line_is_not_run() {
         let pool = pool.clone();
         tokio::spawn(async move { pool.run(act(json!({"action": "whoami"}))).await })
     };
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    tokio::time::sleep(Duration::from_millis(10)).await;
     gone.abort();
     napping.await.unwrap().unwrap();
     // Had the aborted run gone in the batch, its crash would have failed this one too.
@@ -318,7 +319,7 @@ async fn a_run_behind_a_slow_call_takes_a_free_instance_after_a_moment() {
     ));
     let napping = {
         let pool = pool.clone();
-        tokio::spawn(async move { pool.run(act(json!({"action": "nap"}))).await })
+        tokio::spawn(async move { pool.run(act(json!({"action": "nap", "ms": 400}))).await })
     };
     tokio::time::sleep(Duration::from_millis(50)).await;
     // It waits a moment to join the batch after the nap, then goes alone on the free
@@ -328,7 +329,7 @@ async fn a_run_behind_a_slow_call_takes_a_free_instance_after_a_moment() {
     let waited = started.elapsed();
     assert!(
         waited < Duration::from_millis(200),
-        "it waited {waited:?} behind a call of 300 ms"
+        "it waited {waited:?} behind a call of 400 ms"
     );
     assert_eq!(out.metadata, json!({}), "it ran alone");
     assert!(
@@ -351,9 +352,31 @@ async fn a_batch_may_take_the_call_limit_once_for_each_of_its_runs() {
     };
     let pool = std::sync::Arc::new(pool(&engine, settings));
     // Two naps of 300 ms in one call: 600 ms, past one call's limit but within theirs.
-    let runs = vec![act(json!({"action": "nap"})), act(json!({"action": "nap"}))];
-    for outcome in behind_a_nap(pool.clone(), runs).await {
+    let nap = || act(json!({"action": "nap", "ms": 300}));
+    let runs = vec![nap(), nap()];
+    for outcome in behind_a_nap(pool.clone(), 150, runs).await {
         let out = outcome.unwrap();
         assert_eq!(out.metadata, json!({"batch": 2}));
+    }
+}
+
+#[tokio::test]
+async fn runs_behind_slow_calls_go_one_by_one() {
+    let (engine, _cache) = engine();
+    let pool = std::sync::Arc::new(pool(&engine, one_instance()));
+    // Calls slower than SLOW_CALL per run: the slow runs waiting behind them are not
+    // batched, so that none waits for the others' slow queries too.
+    let runs = (0..3)
+        .map(|_| act(json!({"action": "nap", "ms": 300})))
+        .collect();
+    for outcome in behind_a_nap(pool.clone(), 400, runs).await {
+        assert_eq!(outcome.unwrap().metadata, json!({}), "it ran alone");
+    }
+    // Once calls are quick again, waiting runs share them again.
+    let runs = ["whoami", "whoami"]
+        .map(|action| act(json!({ "action": action })))
+        .to_vec();
+    for outcome in behind_a_nap(pool.clone(), 150, runs).await {
+        assert_eq!(outcome.unwrap().metadata, json!({"batch": 2}));
     }
 }

@@ -51,6 +51,12 @@ impl<S: Socket> Connection<S> {
     /// At most `request.max_rows` rows are produced (0: no limit); the head carries the
     /// first [`FIRST_BATCH_ROWS`] of them.
     pub fn run(&mut self, request: &Request) -> Result<ResultHead, Error> {
+        self.start(request, BATCH_BYTES).map(|(head, _)| head)
+    }
+
+    /// [`Connection::run`] with the first batch closed at `max_bytes` of row data; also
+    /// says how much it holds.
+    fn start(&mut self, request: &Request, max_bytes: usize) -> Result<(ResultHead, usize), Error> {
         if request.operation != "sql" {
             return Err(Error::Unsupported(format!(
                 "the postgres connector has no operation `{}`; it has `sql`",
@@ -87,28 +93,31 @@ impl<S: Socket> Connection<S> {
             .execute(&statement.text, &params, request.max_rows)?;
         let rows = self
             .session
-            .rows(first_batch(request.max_rows) as usize, BATCH_BYTES)?;
+            .rows(first_batch(request.max_rows) as usize, max_bytes)?;
         let metadata = self.metadata(rows.done).to_string();
         if rows.done {
             self.end_transaction()?;
         }
-        Ok(ResultHead {
+        let head = ResultHead {
             columns,
             metadata,
             first: Batch {
                 rows: rows.rows,
                 done: rows.done,
             },
-        })
+        };
+        Ok((head, rows.bytes))
     }
 
     /// Runs several requests, one whole result per request in order (the host's
     /// `run-many`). Those whose statement is kept and plain go out together in one round
     /// trip ([`crate::session::Session::pipeline`]); the rest, and any the server refused as
-    /// stale, run one after another as they would alone.
+    /// stale, run one after another as they would alone. All the results keep
+    /// [`PIPELINE_BYTES`] of row data between them, since they cross to the host together.
     pub fn run_many(&mut self, requests: &[Request]) -> Vec<Result<ResultHead, Error>> {
         let mut answers: Vec<Option<Result<ResultHead, Error>>> =
             requests.iter().map(|_| None).collect();
+        let mut room = PIPELINE_BYTES;
         if self.end_transaction().is_ok() {
             let prepared: Vec<(usize, String, TextParams)> = requests
                 .iter()
@@ -136,14 +145,17 @@ impl<S: Socket> Connection<S> {
                             rows,
                             outcome,
                             cut,
-                            ..
-                        } => Some(Ok(ResultHead {
-                            columns,
-                            metadata: metadata(&outcome, true).to_string(),
-                            // A result cut short here is not done: the host reports it
-                            // truncated.
-                            first: Batch { rows, done: !cut },
-                        })),
+                            bytes,
+                        } => {
+                            room = room.saturating_sub(bytes);
+                            Some(Ok(ResultHead {
+                                columns,
+                                metadata: metadata(&outcome, true).to_string(),
+                                // A result cut short here is not done: the host reports it
+                                // truncated.
+                                first: Batch { rows, done: !cut },
+                            }))
+                        }
                         PipedResult::Failed(error) => Some(Err(error)),
                         PipedResult::Stale => None,
                     };
@@ -153,7 +165,7 @@ impl<S: Socket> Connection<S> {
         requests
             .iter()
             .zip(answers)
-            .map(|(request, answer)| answer.unwrap_or_else(|| self.run_whole(request)))
+            .map(|(request, answer)| answer.unwrap_or_else(|| self.run_whole(request, &mut room)))
             .collect()
     }
 
@@ -185,17 +197,27 @@ impl<S: Socket> Connection<S> {
         Some((statement.text, params))
     }
 
-    /// [`Connection::run`], then fetches until the result ends or reaches `max_rows`.
-    fn run_whole(&mut self, request: &Request) -> Result<ResultHead, Error> {
+    /// [`Connection::run`], then fetches until the result ends, reaches `max_rows`, or
+    /// holds `room` bytes of row data (then it is cut: not done). `room` is what the batch
+    /// has left, and shrinks by what this result keeps.
+    fn run_whole(&mut self, request: &Request, room: &mut usize) -> Result<ResultHead, Error> {
         let max_rows = request.max_rows as usize;
-        let mut head = self.run(request)?;
+        // With no room left, a row still may come through: the statement runs anyway, and
+        // `0` would stop before its end (a command without rows would read as cut).
+        let (mut head, bytes) = self.start(request, BATCH_BYTES.min(*room).max(1))?;
+        *room = room.saturating_sub(bytes);
         while !head.first.done && (max_rows == 0 || head.first.rows.len() < max_rows) {
+            if *room == 0 {
+                // Cut: the rest is read and dropped before the next statement.
+                return Ok(head);
+            }
             let wanted = if max_rows == 0 {
                 FIRST_BATCH_ROWS
             } else {
                 (max_rows - head.first.rows.len()) as u32
             };
-            let batch = self.fetch(wanted)?;
+            let (batch, bytes) = self.fetch_within(wanted, BATCH_BYTES.min(*room).max(1))?;
+            *room = room.saturating_sub(bytes);
             head.first.rows.extend(batch.rows);
             head.first.done = batch.done;
         }
@@ -222,14 +244,22 @@ impl<S: Socket> Connection<S> {
 
     /// Reads up to `max_rows` more rows of the current result.
     pub fn fetch(&mut self, max_rows: u32) -> Result<Batch, Error> {
-        let rows = self.session.rows(max_rows as usize, BATCH_BYTES)?;
+        self.fetch_within(max_rows, BATCH_BYTES)
+            .map(|(batch, _)| batch)
+    }
+
+    /// [`Connection::fetch`], closing the batch at `max_bytes` of row data; also says how
+    /// much it holds.
+    fn fetch_within(&mut self, max_rows: u32, max_bytes: usize) -> Result<(Batch, usize), Error> {
+        let rows = self.session.rows(max_rows as usize, max_bytes)?;
         if rows.done {
             self.end_transaction()?;
         }
-        Ok(Batch {
+        let batch = Batch {
             rows: rows.rows,
             done: rows.done,
-        })
+        };
+        Ok((batch, rows.bytes))
     }
 
     pub fn schema(&mut self) -> Result<Schema, Error> {

@@ -14,28 +14,29 @@
 //!   `set_config`, an advisory lock that outlives the transaction (`pg_advisory_lock` and
 //!   its variants), a temporary relation (`temp`, `temporary`, `pg_temp…`, as in
 //!   `SELECT … INTO TEMP`);
-//!   Also `pg_settings` (an `UPDATE` of it sets a setting), SQL run from text
-//!   (`query_to_xml` and its kin), `dblink` connections, and any `U&` escape, which can
-//!   spell each of these words so that no word test sees it;
+//!   Also `pg_settings` (an `UPDATE` of it sets a setting), `setseed`, the built-in
+//!   functions that run SQL given as text (`query_to_xml` and its kin, `ts_stat`,
+//!   `ts_rewrite`; tablefunc's `crosstab` and `connectby`), `dblink` connections, and any
+//!   `U&` escape, which can spell each of these words so that no word test sees it;
 //! - any statement during which the server reported a changed setting (ParameterStatus:
 //!   session authorization, superuser status, time zone, date style, `search_path` from
 //!   PostgreSQL 18, …), whatever changed it.
 //!
 //! The same test decides which statements of a batch may share a round trip
-//! ([`crate::session::Session::pipeline`]): only plain ones, so no statement of a pipeline
-//! can leave state for those sent with it. A setting the server reports during a pipeline
-//! is seen only after the pipeline's statements have all run; the reset then follows
-//! before the next call.
+//! ([`crate::session::Session::pipeline`]): only plain ones, so that no statement this
+//! test can see changing the session shares a pipeline with others.
 //!
 //! A statement that reads sequence values the session keeps (`currval`, `lastval`) runs
 //! after a reset, not just before the next run: otherwise it would read the value an
 //! earlier run, maybe another user's, left ([`reads_session_state`]).
 //!
-//! What this can't see: a user-defined function called from a plain statement that changes
-//! a setting the server does not report (`SET ROLE` inside a PL/pgSQL function on a server
-//! before 18, where `search_path` is not reported either). The datasource's database user
-//! decides who may create such functions; a datasource shared by users who must not
-//! affect each other should not let them.
+//! What this can't see: a user-defined function, view or rule used by a plain statement
+//! that changes a setting the server does not report (`SET ROLE` inside a PL/pgSQL
+//! function; `search_path` too on a server before 18), or that reads what the session
+//! keeps (a view over `lastval()`). The datasource's database user decides who may create
+//! such objects; a datasource shared by users who must not affect each other should not
+//! let them. In a pipeline, a change the server reports is seen only after the statements
+//! sent with it have run.
 
 /// First keywords of statements that change nothing but data.
 const PLAIN: &[&str] = &[
@@ -43,14 +44,20 @@ const PLAIN: &[&str] = &[
 ];
 
 /// Whether a word of a plain statement changes the session: settings (`set_config`, or
-/// an `UPDATE` of the `pg_settings` view), temporary relations, advisory locks held past
-/// the transaction, SQL run from text (`query_to_xml` and its kin), `dblink` connections.
+/// an `UPDATE` of the `pg_settings` view), `random()`'s seed, temporary relations,
+/// advisory locks held past the transaction, SQL run from text (`query_to_xml` and its kin,
+/// `ts_stat`, `ts_rewrite`, tablefunc's `crosstab` and `connectby`), `dblink` connections.
 fn changes_session(word: &str) -> bool {
-    matches!(word, "set_config" | "temp" | "temporary" | "pg_settings")
-        || word.starts_with("pg_temp")
+    matches!(
+        word,
+        "set_config" | "temp" | "temporary" | "pg_settings" | "setseed" | "connectby"
+    ) || word.starts_with("pg_temp")
         || (word.contains("advisory") && !word.contains("xact"))
         || word.contains("_to_xml")
         || word.starts_with("dblink")
+        || word.starts_with("ts_stat")
+        || word.starts_with("ts_rewrite")
+        || word.starts_with("crosstab")
 }
 
 /// Whether `sql` may change the session's state.
@@ -150,6 +157,10 @@ mod tests {
             "update pg_settings set setting = '1' where name = 'statement_timeout'",
             "select query_to_xml('select 1', true, true, '')",
             "select dblink_connect('c', 'dbname=x')",
+            "select * from ts_stat('select to_tsvector(x) from t')",
+            "select ts_rewrite('a'::tsquery, 'select t, s from aliases')",
+            "select * from crosstab('select 1, 2, 3') as c(a int, b int)",
+            "select setseed(0.5)",
         ] {
             assert!(may_change_session(sql), "{sql}");
         }

@@ -92,6 +92,8 @@ pub struct Outcome {
 pub struct Rows {
     pub rows: Vec<Row>,
     pub done: bool,
+    /// The rows' data as the server sent it, in bytes.
+    pub bytes: usize,
 }
 
 impl<S: Socket> Session<S> {
@@ -378,6 +380,7 @@ impl<S: Socket> Session<S> {
         Ok(Rows {
             rows,
             done: self.state == State::Idle,
+            bytes,
         })
     }
 
@@ -393,24 +396,39 @@ impl<S: Socket> Session<S> {
 
     /// Puts the session back as it was opened: `DISCARD ALL` (settings, role, session
     /// authorization, temporary tables, prepared statements, cursors, listeners, advisory
-    /// locks), then the connector's own settings again. `DISCARD ALL` drops the kept
+    /// locks), then the connector's own settings again, and a fresh seed for `random()`. `DISCARD ALL` drops the kept
     /// statements too, so the cache is emptied with it. Outside a transaction block only.
     pub fn reset(&mut self) -> Result<(), Error> {
         self.finish()?;
         self.statements.forget_all();
+        // `DISCARD ALL` keeps `random()`'s seed: a run that called `setseed` would make the
+        // next runs' random values predictable. A fresh seed from the host's randomness.
+        let mut bytes = [0u8; 8];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+            .map_err(|_| Error::Connection("no randomness to reseed the session".into()))?;
+        let seed = u64::from_le_bytes(bytes) as f64 / u64::MAX as f64 * 2.0 - 1.0;
+        // Two queries in one write (DISCARD ALL can't share an implicit transaction).
         frontend::query("DISCARD ALL", self.wire.out()).map_err(too_large)?;
+        frontend::query(&format!("SELECT setseed({seed})"), self.wire.out()).map_err(too_large)?;
         self.send()?;
         self.state = State::Running;
         let mut failure = None;
+        let mut answered = 0;
         loop {
             match self.receive()? {
                 Message::ReadyForQuery(body) => {
                     self.transaction = body.status();
+                    answered += 1;
+                    if answered < 2 {
+                        continue;
+                    }
                     self.state = State::Idle;
                     break;
                 }
                 Message::ErrorResponse(body) => failure = Some(server_error(body.fields())),
                 Message::CommandComplete(_)
+                | Message::RowDescription(_)
+                | Message::DataRow(_)
                 | Message::ParameterStatus(_)
                 | Message::NoticeResponse(_) => {}
                 other => self.aside(other, "resetting the session")?,

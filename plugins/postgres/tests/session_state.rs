@@ -167,3 +167,16 @@ fn sequence_values_an_earlier_run_left_are_not_readable() {
     let error = common::remote_error(query(&mut conn, "select lastval()", &[]));
     assert_eq!(error.code, "55000", "{error:?}");
 }
+
+#[test]
+fn a_seed_a_run_sets_does_not_decide_the_next_runs_random_values() {
+    let db = TestDb::create();
+    let mut conn = db.connect();
+    let random = |conn: &mut common::Conn| text(scalar(conn, "select random()::text"));
+    query(&mut conn, "select setseed(0.5)", &[]).unwrap();
+    let first = random(&mut conn);
+    query(&mut conn, "select setseed(0.5)", &[]).unwrap();
+    let second = random(&mut conn);
+    // Seeded alike, a session would give the same value twice.
+    assert_ne!(first, second, "random() follows another run's seed");
+}
