@@ -30,10 +30,15 @@
 //! after a reset, not just before the next run: otherwise it would read the value an
 //! earlier run, maybe another user's, left ([`reads_session_state`]).
 //!
-//! What this can't see: a user-defined function, view or rule used by a plain statement
-//! that changes a setting the server does not report (`SET ROLE` inside a PL/pgSQL
-//! function; `search_path` too on a server before 18), or that reads what the session
-//! keeps (a view over `lastval()`). The datasource's database user decides who may create
+//! Last, every plain statement goes out with a probe of the settings that matter most
+//! and that the server does not report (the role, `search_path`, the time limits, the
+//! output formats the connector decodes): an answer unlike the last reset's also marks the
+//! session changed ([`crate::session`], `probe.rs`).
+//!
+//! What none of this sees: a user-defined function, view or rule used by a plain
+//! statement that changes another unreported setting (`work_mem`), creates a temporary
+//! object or takes a session lock, or that reads what the session keeps (a view over
+//! `lastval()`). The datasource's database user decides who may create
 //! such objects; a datasource shared by users who must not affect each other should not
 //! let them. In a pipeline, a change the server reports is seen only after the statements
 //! sent with it have run.

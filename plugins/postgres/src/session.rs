@@ -16,6 +16,7 @@
 //! transaction blocks: there a refused Bind would abort the caller's transaction.
 
 mod pipeline;
+mod probe;
 
 pub use pipeline::{Piped, PipedResult};
 
@@ -50,6 +51,10 @@ pub struct Session<S: Socket> {
     /// A statement may have changed the session's state (settings, role, temporary
     /// objects, …) since it was opened or last reset ([`crate::reset`]).
     changed: bool,
+    /// The probe's answer after the last reset ([`probe`]); `None` until it is known.
+    baseline: Option<Vec<u8>>,
+    /// A probe went out after the current statement; its answer follows the statement's.
+    probing: bool,
 }
 
 /// ReadyForQuery's status outside a transaction block.
@@ -122,8 +127,11 @@ impl<S: Socket> Session<S> {
                 ..config.clone()
             },
             changed: false,
+            baseline: None,
+            probing: false,
         };
         session.catalog = session.load_catalog()?;
+        session.probe_baseline()?;
         Ok(session)
     }
 
@@ -221,6 +229,7 @@ impl<S: Socket> Session<S> {
         let limit = i32::try_from(row_limit).unwrap_or(i32::MAX);
         frontend::execute("", limit, out).map_err(|e| Failure::Other(too_large(e)))?;
         frontend::sync(out);
+        self.add_probe().map_err(Failure::Other)?;
         self.send().map_err(Failure::Other)?;
         self.state = State::Running;
 
@@ -439,6 +448,8 @@ impl<S: Socket> Session<S> {
         }
         let version = self.greeting.server_version.clone();
         startup::settle(&mut self.wire, &self.config, &version).map_err(|e| self.broken(e))?;
+        // DISCARD ALL dropped the probe's statement too.
+        self.probe_baseline()?;
         self.changed = false;
         Ok(())
     }
@@ -463,6 +474,9 @@ impl<S: Socket> Session<S> {
             match self.receive()? {
                 Message::ReadyForQuery(body) => {
                     self.transaction = body.status();
+                    if self.probing {
+                        self.read_probe()?;
+                    }
                     self.state = State::Idle;
                 }
                 Message::CopyInResponse(_) => self.refuse_copy_in()?,

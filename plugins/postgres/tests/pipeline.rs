@@ -179,3 +179,33 @@ fn a_large_result_in_a_pipeline_is_cut_and_leaves_room_for_the_others() {
     // And the session goes on: the cut result's rest is read and dropped.
     assert_eq!(scalar(&mut conn, "select 7"), Value::Int(7));
 }
+
+#[test]
+fn a_setting_a_pipelined_statement_changes_unreported_is_reset_before_the_next_call() {
+    let db = TestDb::create();
+    let mut conn = db.connect();
+    query(
+        &mut conn,
+        "create function quietly(n int) returns int language sql as $$ \
+         select case when n > 1 then set_config('statement_timeout', '4321', false) end; \
+         select n $$",
+        &[],
+    )
+    .unwrap();
+    // Kept, having changed nothing with 1.
+    let quiet = "select quietly({{ n }}::int) as n";
+    query(&mut conn, quiet, &[("n", Value::Int(1))]).unwrap();
+    query(&mut conn, NUMBER, &[("n", Value::Int(1))]).unwrap();
+    assert!(
+        conn.session()
+            .is_kept("select quietly($1::int) as n", false)
+    );
+    let answers = conn.run_many(&[request(quiet, &[("n", Value::Int(2))], 0), number(3)]);
+    assert_eq!(rows(&answers[0]), vec![vec![Value::Int(2)]]);
+    assert_eq!(rows(&answers[1]), vec![vec![Value::Int(3)]]);
+    // The probe after the pipeline saw the change: the next run finds the session reset.
+    assert_eq!(
+        scalar(&mut conn, "show statement_timeout"),
+        Value::Text("0".into())
+    );
+}

@@ -90,6 +90,10 @@ impl<S: Socket> Session<S> {
             }
             results.push(result);
         }
+        // One probe after the whole pipeline ([`super::probe`]).
+        if self.probing && self.state == State::Idle && self.read_probe().is_err() {
+            self.state = State::Broken;
+        }
         results
     }
 
@@ -114,6 +118,7 @@ impl<S: Socket> Session<S> {
             frontend::execute("", limit, out).map_err(too_large)?;
             frontend::sync(out);
         }
+        self.add_probe()?;
         self.send()
     }
 
