@@ -592,7 +592,11 @@ async fn a_client_that_stops_reading_a_download_is_disconnected() {
     let address = server.local_addr();
     let task = tokio::spawn(server.run(std::future::pending()));
 
-    let mut stalled = tokio::net::TcpStream::connect(address).await.unwrap();
+    // A fixed receive buffer: the kernel's autotuning may otherwise grow it to 32 MiB
+    // (net.ipv4.tcp_rmem here), which once took the whole file while the client stalled.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(64 * 1024).unwrap();
+    let mut stalled = socket.connect(address).await.unwrap();
     let request = format!("GET /packages/{name} HTTP/1.1\r\nhost: registry\r\n\r\n");
     stalled.write_all(request.as_bytes()).await.unwrap();
     // The client reads nothing for a while, then everything it can.
