@@ -453,7 +453,7 @@ fn lost_batch(plugin: &Plugin) -> RuntimeError {
 /// Whether an error says the connector's connection is gone or can't be trusted: a lost
 /// connection, a timeout, or a remote error whose SQLSTATE is a connection exception (class
 /// 08) or an operator intervention that ends the session (57P01-57P03, e.g. the server
-/// shutting down or an admin terminating the backend). Such an instance is dropped, so the
+/// shutting down or an admin terminating the backend; 57P05, the idle-session timeout). Such an instance is dropped, so the
 /// next call opens a fresh connection instead of failing on the dead one.
 fn connection_ended(error: &RuntimeError) -> bool {
     let RuntimeError::Connector { error, .. } = error else {
@@ -462,8 +462,36 @@ fn connection_ended(error: &RuntimeError) -> bool {
     match error {
         ConnectorError::Connection { .. } | ConnectorError::Timeout { .. } => true,
         ConnectorError::Remote { code, .. } => {
-            code.starts_with("08") || matches!(code.as_str(), "57P01" | "57P02" | "57P03")
+            code.starts_with("08") || matches!(code.as_str(), "57P01" | "57P02" | "57P03" | "57P05")
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn remote(code: &str) -> RuntimeError {
+        RuntimeError::Connector {
+            plugin: "postgres@0.1.0".into(),
+            error: ConnectorError::Remote {
+                code: code.into(),
+                message: "m".into(),
+                detail: None,
+                hint: None,
+            },
+        }
+    }
+
+    #[test]
+    fn sessions_the_server_ended_drop_the_instance_and_query_errors_do_not() {
+        // Terminated by an administrator, shut down, or past idle_session_timeout.
+        for code in ["08006", "57P01", "57P02", "57P03", "57P05"] {
+            assert!(connection_ended(&remote(code)), "{code}");
+        }
+        for code in ["22012", "42P01", "57014", "23505"] {
+            assert!(!connection_ended(&remote(code)), "{code}");
+        }
     }
 }

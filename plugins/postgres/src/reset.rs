@@ -32,13 +32,13 @@
 //!
 //! Last, every plain statement goes out with a probe of the settings that matter most
 //! and that the server does not report (the role, `search_path`, the time limits, the
-//! output formats the connector decodes): an answer unlike the last reset's also marks the
-//! session changed ([`crate::session`], `probe.rs`).
+//! transactions' defaults, the output formats the connector decodes, the channels
+//! listened on): an answer unlike the last reset's also marks the session changed
+//! ([`crate::session`], `probe.rs`).
 //!
 //! What none of this sees: a user-defined function, view or rule used by a plain
-//! statement that changes another unreported setting (`work_mem`), creates a temporary
-//! object or takes a session lock, or that reads what the session keeps (a view over
-//! `lastval()`). The datasource's database user decides who may create
+//! statement that changes another unreported setting, creates a temporary object or takes
+//! a session lock, or that reads what the session keeps (a view over `lastval()`). The datasource's database user decides who may create
 //! such objects; a datasource shared by users who must not affect each other should not
 //! let them. In a pipeline, a change the server reports is seen only after the statements
 //! sent with it have run.

@@ -201,3 +201,24 @@ fn settings_a_function_changes_unreported_are_reset_before_the_next_run() {
     assert_eq!(text(scalar(&mut conn, "show search_path")), path);
     assert_eq!(text(scalar(&mut conn, "show statement_timeout")), "0");
 }
+
+#[test]
+fn a_search_path_that_shadows_the_probes_functions_is_still_seen() {
+    let db = TestDb::create();
+    let mut conn = db.connect();
+    let path = text(scalar(&mut conn, "show search_path"));
+    // An attack run's trick: a schema before pg_catalog whose current_setting() lies.
+    for sql in [
+        "create schema shadow",
+        "create function shadow.current_setting(name text) returns text language sql \
+         as $$ select case when name = 'search_path' then '\"$user\", public' \
+         else pg_catalog.current_setting(name) end $$",
+        "create function sneak() returns int language sql as $$ \
+         select pg_catalog.set_config('search_path', 'shadow, pg_catalog, public', false); \
+         select 1 $$",
+    ] {
+        query(&mut conn, sql, &[]).unwrap();
+    }
+    query(&mut conn, "select sneak()", &[]).unwrap();
+    assert_eq!(text(scalar(&mut conn, "show search_path")), path);
+}

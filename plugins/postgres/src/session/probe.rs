@@ -18,12 +18,20 @@ use postgres_protocol::message::frontend;
 /// The probe's statement name: outside the statement cache's names (`__lathe_…`).
 const PROBE: &str = "lathe_probe";
 
-/// What the probe reads: who the session acts as, where it looks names up, its time limits
-/// and the output formats the connector decodes.
-const PROBE_SQL: &str = "select current_user, session_user, current_setting('role'), \
-     current_setting('search_path'), current_setting('statement_timeout'), \
-     current_setting('lock_timeout'), current_setting('idle_in_transaction_session_timeout'), \
-     current_setting('bytea_output'), current_setting('extra_float_digits')";
+/// What the probe reads: who the session acts as, where it looks names up, its time
+/// limits, its transactions' defaults, the output formats the connector decodes, and the
+/// channels it listens on. Every function is named with its schema: a `search_path` put
+/// before `pg_catalog` must not get to answer the probe (`current_user` and
+/// `session_user` are keywords, not functions).
+const PROBE_SQL: &str = "select current_user, session_user, \
+     pg_catalog.current_setting('role'), pg_catalog.current_setting('search_path'), \
+     pg_catalog.current_setting('statement_timeout'), pg_catalog.current_setting('lock_timeout'), \
+     pg_catalog.current_setting('idle_in_transaction_session_timeout'), \
+     pg_catalog.current_setting('idle_session_timeout', true), \
+     pg_catalog.current_setting('default_transaction_isolation'), \
+     pg_catalog.current_setting('synchronous_commit'), pg_catalog.current_setting('work_mem'), \
+     pg_catalog.current_setting('bytea_output'), pg_catalog.current_setting('extra_float_digits'), \
+     (select pg_catalog.count(*) from pg_catalog.pg_listening_channels())";
 
 impl<S: Socket> Session<S> {
     /// Prepares the probe and records its answer for the session as it is now.
