@@ -73,6 +73,19 @@ impl TcpStream {
         &self.peer
     }
 
+    /// Whether the peer sent anything, or closed the stream, that nobody has read yet. It
+    /// doesn't wait, and what it finds is consumed (WASI streams can't be peeked): ask only
+    /// of a connection that should be quiet, and drop it when the answer is yes. A database
+    /// connector asks this of its pooled connection before a call: a server that ended an
+    /// idle session (a restart, an administrator, an idle timeout) has said so, or closed
+    /// the socket, by then.
+    pub fn has_unread_input(&mut self) -> bool {
+        match self.input.read(1) {
+            Ok(bytes) => !bytes.is_empty(),
+            Err(_) => true,
+        }
+    }
+
     /// Closes the sending half; the peer sees end of stream.
     pub fn shutdown(&self) {
         let _ = self.output.flush();

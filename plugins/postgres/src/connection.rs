@@ -41,6 +41,11 @@ impl<S: Socket> Connection<S> {
         &mut self.session
     }
 
+    /// Whether the session is over and a new connection is needed ([`Session::is_gone`]).
+    pub fn is_gone(&mut self) -> bool {
+        self.session.is_gone()
+    }
+
     /// Runs `select 1` to the end.
     pub fn test(&mut self) -> Result<(), Error> {
         self.end_transaction()?;

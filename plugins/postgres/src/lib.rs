@@ -42,46 +42,77 @@ use lathe_plugin_sdk::net::TcpStream;
 use lathe_plugin_sdk::{Batch, Connector, Error, Request, ResultHead, Schema};
 
 /// The exported connector: one PostgreSQL session per instance.
-pub struct Postgres(Connection<TcpStream>);
+///
+/// A pooled session can end while it waits: the server restarts, fails over, or an
+/// administrator or an idle limit terminates the backend. Before each call the connector
+/// looks whether the server has said so (or closed the socket) and, if it has, connects
+/// again first, so the call runs instead of failing on a dead connection. Nothing was sent
+/// on the old one since its last statement, so nothing is run twice.
+pub struct Postgres {
+    connection: Connection<TcpStream>,
+    config: Config,
+}
+
+/// Connects and authenticates, and logs with what.
+fn connect(config: &Config) -> Result<Connection<TcpStream>, Error> {
+    let socket = TcpStream::connect(&config.host, config.port, config.connect_timeout)?;
+    let mut connection = Connection::open(config, socket)?;
+
+    let session = connection.session();
+    let transport = if session.is_tls() { "TLS" } else { "plain TCP" };
+    let greeting = session.greeting();
+    lathe_plugin_sdk::log::info(&format!(
+        "connected to PostgreSQL {} over {transport}, authenticated by {}",
+        greeting.server_version, greeting.authentication
+    ));
+    Ok(connection)
+}
+
+impl Postgres {
+    /// The connection, opened again first if the server ended the session.
+    fn live(&mut self) -> Result<&mut Connection<TcpStream>, Error> {
+        if self.connection.is_gone() {
+            lathe_plugin_sdk::log::info(
+                "the server ended the session or the connection broke; connecting again",
+            );
+            self.connection = connect(&self.config)?;
+        }
+        Ok(&mut self.connection)
+    }
+}
 
 impl Connector for Postgres {
     fn open(config: serde_json::Value) -> Result<Self, Error> {
         let config = Config::from_json(&config)?;
-        let socket = TcpStream::connect(&config.host, config.port, config.connect_timeout)?;
-        let mut connection = Connection::open(&config, socket)?;
-
-        let session = connection.session();
-        let transport = if session.is_tls() { "TLS" } else { "plain TCP" };
-        let greeting = session.greeting();
-        lathe_plugin_sdk::log::info(&format!(
-            "connected to PostgreSQL {} over {transport}, authenticated by {}",
-            greeting.server_version, greeting.authentication
-        ));
-        Ok(Postgres(connection))
+        let connection = connect(&config)?;
+        Ok(Postgres { connection, config })
     }
 
     fn test(&mut self) -> Result<(), Error> {
-        self.0.test()
+        self.live()?.test()
     }
 
     fn run(&mut self, request: Request) -> Result<ResultHead, Error> {
-        self.0.run(&request)
+        self.live()?.run(&request)
     }
 
     fn fetch(&mut self, max_rows: u32) -> Result<Batch, Error> {
-        self.0.fetch(max_rows)
+        self.connection.fetch(max_rows)
     }
 
     fn run_many(&mut self, requests: Vec<Request>) -> Vec<Result<ResultHead, Error>> {
-        self.0.run_many(&requests)
+        match self.live() {
+            Ok(connection) => connection.run_many(&requests),
+            Err(e) => requests.iter().map(|_| Err(e.clone())).collect(),
+        }
     }
 
     fn schema(&mut self) -> Result<Schema, Error> {
-        self.0.schema()
+        self.live()?.schema()
     }
 
     fn close(&mut self) {
-        self.0.close()
+        self.connection.close()
     }
 }
 

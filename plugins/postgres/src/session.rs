@@ -393,6 +393,23 @@ impl<S: Socket> Session<S> {
         })
     }
 
+    /// Whether the session can take no more statements: an I/O error broke it, or, while it
+    /// waited between calls, the server sent something unasked or closed the connection. A
+    /// server ending a session (a restart, `pg_terminate_backend`, an idle or lifetime
+    /// limit) sends a FATAL error and closes; nothing else arrives unasked on a session
+    /// between statements that the connector would keep (notifications go with the
+    /// listeners a reset drops). Checked only between statements: during one, unread input
+    /// is its result.
+    pub fn is_gone(&mut self) -> bool {
+        match self.state {
+            State::Broken => true,
+            State::Idle => {
+                self.wire.buffered_tag().is_some() || self.wire.stream_mut().has_unread_input()
+            }
+            State::Running | State::Ending => false,
+        }
+    }
+
     /// Records that the statement about to run may change the session's state.
     pub fn mark_changed(&mut self) {
         self.changed = true;

@@ -22,11 +22,26 @@ use std::time::Duration;
 /// native tests `std::net::TcpStream`.
 pub trait Socket: Read + Write {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()>;
+
+    /// Whether bytes or the end of the stream can be read without waiting. What is found
+    /// may be consumed: a `true` means the connection is to be dropped.
+    fn has_unread_input(&mut self) -> bool;
 }
 
 impl Socket for std::net::TcpStream {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         std::net::TcpStream::set_read_timeout(self, timeout)
+    }
+
+    fn has_unread_input(&mut self) -> bool {
+        if self.set_nonblocking(true).is_err() {
+            return true;
+        }
+        let found = match self.peek(&mut [0]) {
+            Ok(_) => true,
+            Err(e) => e.kind() != io::ErrorKind::WouldBlock,
+        };
+        found || self.set_nonblocking(false).is_err()
     }
 }
 
@@ -34,6 +49,10 @@ impl Socket for lathe_plugin_sdk::net::TcpStream {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         lathe_plugin_sdk::net::TcpStream::set_read_timeout(self, timeout);
         Ok(())
+    }
+
+    fn has_unread_input(&mut self) -> bool {
+        lathe_plugin_sdk::net::TcpStream::has_unread_input(self)
     }
 }
 
@@ -52,6 +71,16 @@ impl<S: Socket> Transport<S> {
 
     pub fn is_tls(&self) -> bool {
         matches!(self, Transport::Tls(_))
+    }
+
+    /// Whether the server sent anything or closed the connection (see
+    /// [`Socket::has_unread_input`]). Over TLS, plaintext or a close rustls holds counts
+    /// too (rustls wants no more records while it holds them).
+    pub fn has_unread_input(&mut self) -> bool {
+        match self {
+            Transport::Plain(s) => s.has_unread_input(),
+            Transport::Tls(tls) => !tls.conn.wants_read() || tls.sock.has_unread_input(),
+        }
     }
 
     /// The server's own certificate (DER), over TLS.

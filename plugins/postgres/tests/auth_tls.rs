@@ -170,3 +170,29 @@ fn prefer_falls_back_to_plain_tcp_only_when_the_server_has_no_tls() {
         assert!(message.contains("does not accept TLS"), "{mode}: {message}");
     }
 }
+
+#[test]
+fn a_quiet_tls_session_is_usable_and_a_terminated_one_is_gone() {
+    let cluster = Cluster::start();
+    let config = cluster.config(SCRAM_USER, Some(SCRAM_PASSWORD), "require");
+    let mut conn = connect(&config).unwrap();
+    assert!(conn.session().is_tls());
+    // Nothing the TLS layer sends after the handshake (session tickets) reads as a goodbye.
+    for _ in 0..3 {
+        assert!(!conn.is_gone());
+        assert_eq!(scalar(&mut conn, "select 1"), Value::Int(1));
+    }
+    let pid = match scalar(&mut conn, "select pg_backend_pid()") {
+        Value::Int(pid) => pid,
+        other => panic!("pg_backend_pid() gave {other:?}"),
+    };
+
+    let mut other = connect(&config).unwrap();
+    scalar(&mut other, &format!("select pg_terminate_backend({pid})"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !conn.is_gone() {
+        assert!(std::time::Instant::now() < deadline, "still looks usable");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!other.is_gone());
+}

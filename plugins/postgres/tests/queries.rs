@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TestDb, connect, query, remote_error, request, scalar};
+use common::{Conn, TestDb, connect, query, remote_error, request, scalar};
 use lathe_plugin_sdk::{ColumnType, Error, Value};
 use serde_json::json;
 
@@ -428,6 +428,56 @@ fn a_terminated_backend_reports_its_error_then_a_lost_connection() {
         Err(Error::Connection(message)) => assert!(message.contains("lost"), "{message}"),
         other => panic!("expected a lost connection, got {:?}", other.err()),
     }
+}
+
+/// The backend `conn`'s session runs on.
+fn backend_pid(conn: &mut Conn) -> i64 {
+    match scalar(conn, "select pg_backend_pid()") {
+        Value::Int(pid) => pid,
+        other => panic!("pg_backend_pid() gave {other:?}"),
+    }
+}
+
+#[test]
+fn a_session_ended_by_the_server_while_idle_is_seen_as_gone_before_the_next_call() {
+    let db = TestDb::create();
+    let mut conn = db.connect();
+    let pid = backend_pid(&mut conn);
+    assert!(!conn.is_gone(), "a fresh, quiet session is usable");
+    // Asking twice consumes nothing: a quiet session stays quiet.
+    assert!(!conn.is_gone());
+    query(&mut conn, "select 1", &[]).unwrap();
+
+    let mut admin = db.connect();
+    query(
+        &mut admin,
+        &format!("select pg_terminate_backend({pid})"),
+        &[],
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !conn.is_gone() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the terminated session still looks usable"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The other session, which nobody ended, is still usable.
+    assert!(!admin.is_gone());
+    assert_eq!(scalar(&mut admin, "select 7"), Value::Int(7));
+}
+
+#[test]
+fn a_session_broken_by_its_own_statement_is_gone() {
+    let db = TestDb::create();
+    let mut conn = db.connect();
+    remote_error(query(
+        &mut conn,
+        "select pg_terminate_backend(pg_backend_pid())",
+        &[],
+    ));
+    assert!(conn.is_gone());
 }
 
 #[test]

@@ -188,7 +188,8 @@ async fn draft_query(
         && expected != now
     {
         return Err(Error::DraftChanged(format!(
-            "the draft is at revision {now}, not {expected} which you are running: someone              saved it since; reload it to see and run their version"
+            "the draft is at revision {now}, not {expected} which you are running: someone \
+             saved it since; reload it to see and run their version"
         )));
     }
     let inputs = InputsSchema::compile(found.query.inputs.clone())?;
