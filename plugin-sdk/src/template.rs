@@ -5,6 +5,8 @@
 //! templates in a piece of text; the protocol modules (`sql`, `url`, `json`) decide how each
 //! becomes a bound parameter.
 
+use std::collections::HashSet;
+
 /// One piece of a template string: literal text or an expression to bind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece<'a> {
@@ -67,24 +69,35 @@ pub fn parse(text: &str) -> Result<Vec<Piece<'_>>, TemplateError> {
     Ok(pieces)
 }
 
-/// The expressions used in `text`, in order of first use, without repeats.
-pub fn expressions(text: &str) -> Result<Vec<String>, TemplateError> {
-    let mut names: Vec<String> = Vec::new();
-    for piece in parse(text)? {
-        if let Piece::Expr(name) = piece
-            && !names.contains(&name)
-        {
-            names.push(name);
+/// Expression names in order of first use, without repeats. The set makes a repeat check
+/// constant-time, so a document with thousands of templates costs linear time.
+#[derive(Default)]
+struct Names {
+    list: Vec<String>,
+    seen: HashSet<String>,
+}
+
+impl Names {
+    fn push(&mut self, name: String) {
+        if !self.seen.contains(&name) {
+            self.seen.insert(name.clone());
+            self.list.push(name);
         }
     }
-    Ok(names)
+}
+
+/// The expressions used in `text`, in order of first use, without repeats.
+pub fn expressions(text: &str) -> Result<Vec<String>, TemplateError> {
+    let mut names = Names::default();
+    add(text, &mut names)?;
+    Ok(names.list)
 }
 
 /// The expressions used anywhere in a JSON document (keys and string values).
 pub fn expressions_in_json(doc: &serde_json::Value) -> Result<Vec<String>, TemplateError> {
-    let mut names = Vec::new();
+    let mut names = Names::default();
     collect_json(doc, &mut names)?;
-    Ok(names)
+    Ok(names.list)
 }
 
 /// The expressions a query needs: as [`expressions_in_json`], except that in the top-level
@@ -98,7 +111,7 @@ pub fn expressions_in_query(
     let serde_json::Value::Object(map) = doc else {
         return expressions_in_json(doc);
     };
-    let mut names = Vec::new();
+    let mut names = Names::default();
     for (key, value) in map {
         add(key, &mut names)?;
         match value {
@@ -108,19 +121,19 @@ pub fn expressions_in_query(
             other => collect_json(other, &mut names)?,
         }
     }
-    Ok(names)
+    Ok(names.list)
 }
 
-fn add(text: &str, names: &mut Vec<String>) -> Result<(), TemplateError> {
-    for name in expressions(text)? {
-        if !names.contains(&name) {
+fn add(text: &str, names: &mut Names) -> Result<(), TemplateError> {
+    for piece in parse(text)? {
+        if let Piece::Expr(name) = piece {
             names.push(name);
         }
     }
     Ok(())
 }
 
-fn collect_json(doc: &serde_json::Value, names: &mut Vec<String>) -> Result<(), TemplateError> {
+fn collect_json(doc: &serde_json::Value, names: &mut Names) -> Result<(), TemplateError> {
     match doc {
         serde_json::Value::String(s) => add(s, names),
         serde_json::Value::Array(items) => {

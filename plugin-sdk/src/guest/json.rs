@@ -8,20 +8,25 @@
 use crate::template::{Piece, parse, sole_expression};
 use crate::{Error, Param, Value};
 use serde_json::Value as Json;
+use std::collections::HashMap;
 
 /// Renders every template in `doc` from `params`.
 pub fn render(doc: &Json, params: &[Param]) -> Result<Json, Error> {
+    render_with(doc, &Params::new(params))
+}
+
+fn render_with(doc: &Json, params: &Params) -> Result<Json, Error> {
     match doc {
         Json::String(s) => render_string(s, params),
         Json::Array(items) => items
             .iter()
-            .map(|item| render(item, params))
+            .map(|item| render_with(item, params))
             .collect::<Result<Vec<_>, _>>()
             .map(Json::Array),
         Json::Object(map) => {
             let mut out = serde_json::Map::with_capacity(map.len());
             for (key, value) in map {
-                out.insert(render_text(key, params)?, render(value, params)?);
+                out.insert(text_with(key, params)?, render_with(value, params)?);
             }
             Ok(Json::Object(out))
         }
@@ -29,23 +34,27 @@ pub fn render(doc: &Json, params: &[Param]) -> Result<Json, Error> {
     }
 }
 
-fn render_string(s: &str, params: &[Param]) -> Result<Json, Error> {
+fn render_string(s: &str, params: &Params) -> Result<Json, Error> {
     match sole_expression(s) {
-        Some(name) => Ok(lookup(params, &name)?.to_json()),
-        None => render_text(s, params).map(Json::String),
+        Some(name) => Ok(params.get(&name)?.to_json()),
+        None => text_with(s, params).map(Json::String),
     }
 }
 
 /// Renders templates in `text` as the values' text. For a protocol field that is plain text
 /// (a header value, a key), where the result is still one opaque string.
 pub fn render_text(text: &str, params: &[Param]) -> Result<String, Error> {
+    text_with(text, &Params::new(params))
+}
+
+fn text_with(text: &str, params: &Params) -> Result<String, Error> {
     let pieces = parse(text).map_err(|e| Error::InvalidQuery(e.to_string()))?;
     let mut out = String::with_capacity(text.len());
     for piece in pieces {
         match piece {
             Piece::Text(t) => out.push_str(t),
             Piece::Expr(name) => {
-                if let Some(t) = lookup(params, &name)?.to_text() {
+                if let Some(t) = params.get(&name)?.to_text() {
                     out.push_str(&t);
                 }
             }
@@ -54,12 +63,37 @@ pub fn render_text(text: &str, params: &[Param]) -> Result<String, Error> {
     Ok(out)
 }
 
-pub(crate) fn lookup<'p>(params: &'p [Param], name: &str) -> Result<&'p Value, Error> {
-    params
-        .iter()
-        .find(|p| p.name == name)
-        .map(|p| &p.value)
-        .ok_or_else(|| Error::InvalidQuery(format!("no value was given for {{{{ {name} }}}}")))
+/// Up to this many parameters are searched in order; more are indexed by name first.
+/// Queries usually have a handful, where a scan is cheaper than building a map.
+const SCAN_MAX: usize = 16;
+
+/// The parameters of one rendering, by name. With the index, a query with thousands of
+/// templates renders in linear time instead of quadratic.
+pub(crate) struct Params<'p> {
+    list: &'p [Param],
+    index: Option<HashMap<&'p str, &'p Value>>,
+}
+
+impl<'p> Params<'p> {
+    pub(crate) fn new(list: &'p [Param]) -> Params<'p> {
+        let index = (list.len() > SCAN_MAX).then(|| {
+            let mut index = HashMap::with_capacity(list.len());
+            for param in list {
+                // The first of a repeated name wins, as in a scan.
+                index.entry(param.name.as_str()).or_insert(&param.value);
+            }
+            index
+        });
+        Params { list, index }
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Result<&'p Value, Error> {
+        let found = match &self.index {
+            Some(index) => index.get(name).copied(),
+            None => self.list.iter().find(|p| p.name == name).map(|p| &p.value),
+        };
+        found.ok_or_else(|| Error::InvalidQuery(format!("no value was given for {{{{ {name} }}}}")))
+    }
 }
 
 #[cfg(test)]

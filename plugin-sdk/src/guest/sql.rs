@@ -10,10 +10,11 @@
 //!   hint: neither can be a parameter;
 //! - a template inside a comment is left as it is.
 
-use crate::json::lookup;
+use crate::json::Params;
 use crate::sql_lex::{block_comment_end, dollar_tag, quoted_end};
 use crate::template::canonical;
 use crate::{Error, Param, Value};
+use std::collections::HashMap;
 
 /// How a dialect writes placeholders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,11 +42,11 @@ pub fn render(sql: &str, params: &[Param], dialect: Dialect) -> Result<Statement
         ));
     }
     let mut out = Renderer {
-        params,
+        params: Params::new(params),
         dialect,
         text: String::with_capacity(sql.len()),
         bound: Vec::new(),
-        names: Vec::new(),
+        numbers: HashMap::new(),
     };
     let bytes = sql.as_bytes();
     let mut i = 0;
@@ -114,30 +115,27 @@ pub fn render(sql: &str, params: &[Param], dialect: Dialect) -> Result<Statement
 }
 
 struct Renderer<'a> {
-    params: &'a [Param],
+    params: Params<'a>,
     dialect: Dialect,
     text: String,
     bound: Vec<Value>,
-    /// For `Dollar`: the expressions already numbered, by position.
-    names: Vec<String>,
+    /// For `Dollar`: the expressions already numbered, and their numbers.
+    numbers: HashMap<String, usize>,
 }
 
 impl Renderer<'_> {
     fn placeholder(&mut self, expr: &str) -> Result<(), Error> {
         let name = canonical(expr);
-        let value = lookup(self.params, &name)?;
+        let value = self.params.get(&name)?;
         match self.dialect {
             Dialect::Dollar => {
-                let position = match self.names.iter().position(|n| *n == name) {
-                    Some(p) => p,
-                    None => {
-                        self.names.push(name);
-                        self.bound.push(value.clone());
-                        self.names.len() - 1
-                    }
-                };
+                let next = self.numbers.len() + 1;
+                let number = *self.numbers.entry(name).or_insert_with(|| {
+                    self.bound.push(value.clone());
+                    next
+                });
                 self.text.push('$');
-                self.text.push_str(&(position + 1).to_string());
+                self.text.push_str(&number.to_string());
             }
             Dialect::Question => {
                 self.bound.push(value.clone());
@@ -199,6 +197,37 @@ fn shorten(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thousands_of_templates_are_numbered_and_bound_by_name() {
+        // Past the scan limit the values are looked up through the index; repeats keep
+        // their first number, and a repeated parameter name keeps its first value.
+        let count = 20_000;
+        let mut params: Vec<Param> = (0..count)
+            .map(|i| Param {
+                name: format!("inputs.v{i}"),
+                value: Value::Int(i),
+            })
+            .collect();
+        params.push(Param {
+            name: "inputs.v7".into(),
+            value: Value::Int(-1),
+        });
+        let sql: String = (0..count)
+            .map(|i| format!("{{{{ inputs.v{i} }}}},"))
+            .chain(["{{inputs.v7}}".to_string()])
+            .collect();
+        let statement = render(&sql, &params, Dialect::Dollar).unwrap();
+        assert_eq!(statement.params.len(), count as usize);
+        assert_eq!(statement.params[7], Value::Int(7));
+        assert_eq!(statement.params[19_999], Value::Int(19_999));
+        assert!(statement.text.starts_with("$1,$2,$3,"));
+        assert!(statement.text.ends_with("$20000,$8"));
+
+        let names = crate::template::expressions(&sql).unwrap();
+        assert_eq!(names.len(), count as usize);
+        assert_eq!(names[19_999], "inputs.v19999");
+    }
 
     fn params() -> Vec<Param> {
         vec![

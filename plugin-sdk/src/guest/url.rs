@@ -4,7 +4,7 @@
 //! are encoded, so a value can't climb out of the path the query author wrote. In a query
 //! string, names and values are encoded as form components.
 
-use crate::json::lookup;
+use crate::json::Params;
 use crate::template::{Piece, parse};
 use crate::{Error, Param};
 
@@ -30,12 +30,13 @@ pub fn encode_component(text: &str) -> String {
 /// A value that is `.` or `..` is refused: it would name another resource.
 pub fn render_path(template: &str, params: &[Param]) -> Result<String, Error> {
     let pieces = parse(template).map_err(|e| Error::InvalidQuery(e.to_string()))?;
+    let params = Params::new(params);
     let mut out = String::with_capacity(template.len());
     for piece in pieces {
         match piece {
             Piece::Text(t) => out.push_str(t),
             Piece::Expr(name) => {
-                let text = lookup(params, &name)?.to_text().unwrap_or_default();
+                let text = params.get(&name)?.to_text().unwrap_or_default();
                 if text == "." || text == ".." {
                     return Err(Error::InvalidQuery(format!(
                         "{{{{ {name} }}}} is `{text}`, which is not allowed in a URL path"
