@@ -172,6 +172,10 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ProblemIo<T> {
 /// 400, 414 or 431 head with `content-length: 0` and nothing after it. Handlers never send
 /// those (their errors all have a problem body), so no response of theirs is touched.
 fn automatic_error(buf: &[u8]) -> Option<StatusCode> {
+    // Every response passes here: the cheap tests come first. A bodiless 4xx head is short.
+    if buf.len() > 512 || !buf.starts_with(b"HTTP/1.") || !buf.ends_with(b"\r\n\r\n") {
+        return None;
+    }
     let head = std::str::from_utf8(buf).ok()?.strip_suffix("\r\n\r\n")?;
     if head.contains("\r\n\r\n") {
         return None;

@@ -18,6 +18,14 @@ pub fn bind(
 ) -> Result<Vec<Param>, RuntimeError> {
     let names = template::expressions_in_query(query, sql_fields)
         .map_err(|e| RuntimeError::InvalidQuery(format!("in the query template: {e}")))?;
+    bind_names(names, context)
+}
+
+/// [`bind`] for expression names already found in the query.
+pub fn bind_names(
+    names: Vec<String>,
+    context: &serde_json::Value,
+) -> Result<Vec<Param>, RuntimeError> {
     names
         .into_iter()
         .map(|name| {

@@ -284,7 +284,9 @@ async fn execute(state: &SharedState, actor: Option<&Actor>, run: &Run<'_>) -> R
         .plugin(&run.datasource.plugin_id)
         .map(|plugin| plugin.manifest.sql_fields(&run.operation))
         .unwrap_or_default();
-    let roots = template_roots(&run.query, &sql_fields)?;
+    let names = lathe_plugin_sdk::template::expressions_in_query(&run.query, &sql_fields)
+        .map_err(|e| Error::Validation(format!("in the query template: {e}")))?;
+    let roots = template_roots(&names);
     let mut context = Map::new();
     for root in BROWSER_ROOTS {
         context.insert(
@@ -320,8 +322,8 @@ async fn execute(state: &SharedState, actor: Option<&Actor>, run: &Run<'_>) -> R
     }
     context.insert("inputs".into(), inputs);
 
-    let params = lathe_runtime::params::bind(&run.query, &Value::Object(context), &sql_fields)
-        .map_err(Error::from)?;
+    let params =
+        lathe_runtime::params::bind_names(names, &Value::Object(context)).map_err(Error::from)?;
     let OpenPool { pool, secrets } = pool(state, run.datasource).await?;
     // The datasource's own secrets (a password, an API token) are masked in results too: an
     // API that echoes its request headers would show them otherwise.
@@ -339,22 +341,19 @@ async fn execute(state: &SharedState, actor: Option<&Actor>, run: &Run<'_>) -> R
     Ok(output)
 }
 
-/// The roots (`inputs`, `secrets`, …) the query's templates start with; templates in the
-/// SQL comments of `sql_fields` don't count.
-fn template_roots(query: &Value, sql_fields: &[String]) -> Result<BTreeSet<String>> {
-    let names = lathe_plugin_sdk::template::expressions_in_query(query, sql_fields)
-        .map_err(|e| Error::Validation(format!("in the query template: {e}")))?;
-    Ok(names
-        .into_iter()
-        .map(|n| n.split('.').next().unwrap_or_default().to_string())
-        .collect())
+/// The roots (`inputs`, `secrets`, …) the expressions `names` start with.
+fn template_roots(names: &[String]) -> BTreeSet<&str> {
+    names
+        .iter()
+        .map(|n| n.split('.').next().unwrap_or_default())
+        .collect()
 }
 
 /// The workspace's constants and opened secrets, as the `constants` and `secrets` roots.
 async fn workspace_values(
     state: &SharedState,
     workspace_id: &str,
-    roots: &BTreeSet<String>,
+    roots: &BTreeSet<&str>,
 ) -> Result<(Map<String, Value>, Map<String, Value>)> {
     let mut constants = Map::new();
     let mut secrets = Map::new();
