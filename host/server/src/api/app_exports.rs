@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
+use super::app_access::{check_definition, check_slug, find_editable, insert, parse_stored};
 use super::app_versions::version_number;
-use super::apps::{AppView, check_definition, check_slug, find_editable, insert, parse_stored};
+use super::apps::AppView;
 use super::extract::{ApiJson, ApiQuery, rfc3339, validate_name};
 use crate::auth::{Actor, ClientAddr, Permission, authorize};
 use crate::definition;

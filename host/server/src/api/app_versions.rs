@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::apps::{AppView, find_editable, parse_stored, require_datasources, view_after_change};
+use super::app_access::{find_editable, parse_stored, require_datasources, view_after_change};
+use super::apps::AppView;
 use super::extract::{ApiJson, rfc3339};
 use crate::auth::{Actor, ClientAddr, Permission, authorize, require};
 use crate::authz::{Action, Object};
@@ -142,7 +143,7 @@ pub async fn apps_release(
     let detail = serde_json::json!({
         "version": number,
         "note": note,
-        "definition": super::apps::definition_digest(&definition),
+        "definition": super::app_access::definition_digest(&definition),
     });
     change
         .commit(audit_event(

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`: one file per resource, handlers named `<resource>_<verb>`,
 //! and the OpenAPI document generated from their annotations.
 
+mod app_access;
 mod app_exports;
 mod app_versions;
 mod apps;

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::apps::parse_stored;
+use super::app_access::parse_stored;
 use super::extract::ApiJson;
 use super::runs::QueryRunBody;
 use crate::auth::ClientAddr;

@@ -97,7 +97,7 @@ pub async fn queries_run(
         Which::Draft => {
             // Whether the app exists and may be edited is answered before anything about its
             // draft's queries: a caller who may not open the app learns nothing from this.
-            super::apps::find_editable(&state, &actor, &ws, &app).await?;
+            super::app_access::find_editable(&state, &actor, &ws, &app).await?;
             draft_query(&state, &ws, &app, &name, params.revision).await?
         }
     };
