@@ -62,18 +62,58 @@ pub fn dollar_tag(rest: &str) -> Option<&str> {
 
 /// `sql` with every comment replaced by a space, quoted text kept as it is.
 pub fn without_comments(sql: &str) -> String {
-    let bytes = sql.as_bytes();
     let mut out = String::with_capacity(sql.len());
+    scan(sql, |piece| match piece {
+        Lexed::Comment(_) => out.push(' '),
+        Lexed::Other(text) => out.push_str(text),
+    });
+    out
+}
+
+/// How many block comments `sql` holds, nested ones included (`/* /* */ */` is two).
+pub fn block_comments(sql: &str) -> usize {
+    let mut count = 0;
+    scan(sql, |piece| {
+        if let Lexed::Comment(text) = piece
+            && text.starts_with("/*")
+        {
+            count += text.matches("/*").count();
+        }
+    });
+    count
+}
+
+/// The end of the line comment starting at `start`: PostgreSQL ends one at `\n` or `\r`.
+pub fn line_comment_end(sql: &str, start: usize) -> usize {
+    sql[start..]
+        .find(['\n', '\r'])
+        .map_or(sql.len(), |n| start + n)
+}
+
+/// A piece of SQL text as [`scan`] hands it out.
+enum Lexed<'a> {
+    /// A whole comment, `--…` or `/*…*/`.
+    Comment(&'a str),
+    /// Anything else: a quoted string or identifier, a dollar-quoted string, a character.
+    Other(&'a str),
+}
+
+/// Hands `visit` the pieces of `sql` in order: comments, and the text between them (quoted
+/// text whole, so a `--` or `/*` in it is not taken for a comment).
+fn scan<'a>(sql: &'a str, mut visit: impl FnMut(Lexed<'a>)) {
+    let bytes = sql.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
         let rest = &sql[i..];
         let end = if rest.starts_with("--") {
-            out.push(' ');
-            i = rest.find('\n').map_or(sql.len(), |n| i + n);
+            let end = line_comment_end(sql, i);
+            visit(Lexed::Comment(&sql[i..end]));
+            i = end;
             continue;
         } else if rest.starts_with("/*") {
-            out.push(' ');
-            i = block_comment_end(sql, i);
+            let end = block_comment_end(sql, i);
+            visit(Lexed::Comment(&sql[i..end]));
+            i = end;
             continue;
         } else if bytes[i] == b'\'' {
             let escapes = i > 0 && bytes[i - 1].eq_ignore_ascii_case(&b'e');
@@ -89,10 +129,9 @@ pub fn without_comments(sql: &str) -> String {
         } else {
             i + rest.chars().next().map_or(1, char::len_utf8)
         };
-        out.push_str(&sql[i..end]);
+        visit(Lexed::Other(&sql[i..end]));
         i = end;
     }
-    out
 }
 
 #[cfg(test)]
@@ -108,5 +147,24 @@ mod tests {
         let kept = "select '-- {{ a }}', \"/*x*/\", $q$ -- $q$, E'\\' --' ";
         assert_eq!(without_comments(kept), kept);
         assert_eq!(without_comments("select 'é' -- ü"), "select 'é'  ");
+    }
+
+    #[test]
+    fn a_line_comment_ends_at_either_line_break_as_in_postgresql() {
+        assert_eq!(
+            without_comments("select 1 --x\r{{ a }}"),
+            "select 1  \r{{ a }}"
+        );
+        assert_eq!(line_comment_end("--x\r\ny", 0), 3);
+    }
+
+    #[test]
+    fn block_comments_are_counted_nested_ones_too_and_never_in_quotes() {
+        assert_eq!(block_comments("select 1 /**/ /* a /* b */ */"), 3);
+        assert_eq!(
+            block_comments("select '/**/', $$/**/$$, \"/**/\" -- /**/"),
+            0
+        );
+        assert_eq!(block_comments("select 1"), 0);
     }
 }

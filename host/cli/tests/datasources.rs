@@ -635,13 +635,19 @@ fn a_datasource_recovers_after_its_connection_dies() {
     w.preview(&id, "select 1", json!({})).expect_status(200);
     w.preview(&id, "select 2", json!({})).expect_status(200);
 
-    // The session kills itself: a FATAL error, then a working datasource again.
+    // The session kills itself: a FATAL error, answered as a datasource failure (424, not
+    // a refused query: trying again works), then a working datasource again.
     let r = w.preview(
         &id,
         "select pg_terminate_backend(pg_backend_pid())",
         json!({}),
     );
-    assert!(r.status >= 400, "{}", r.body);
+    assert_eq!(
+        r.expect_problem(424, "remote")["code"],
+        "57P01",
+        "{}",
+        r.body
+    );
     w.preview(&id, "select 3", json!({})).expect_status(200);
 }
 

@@ -172,6 +172,27 @@ impl RuntimeError {
     }
 }
 
+impl ConnectorError {
+    /// Whether a remote error says the datasource is unavailable, rather than that the query
+    /// failed: an SQLSTATE of a connection exception (class 08), insufficient resources
+    /// (53, e.g. too many connections), a refused login (28), or an operator intervention
+    /// that ends sessions (57P01-57P05: shutdown, termination, a dropped database, an idle
+    /// limit). Trying again later can succeed, where a query error would fail the same way.
+    pub fn datasource_unavailable(&self) -> bool {
+        let ConnectorError::Remote { code, .. } = self else {
+            return false;
+        };
+        code.len() == 5
+            && (["08", "53", "28"]
+                .iter()
+                .any(|class| code.starts_with(class))
+                || matches!(
+                    code.as_str(),
+                    "57P01" | "57P02" | "57P03" | "57P04" | "57P05"
+                ))
+    }
+}
+
 /// The connector's own typed error, as the WIT contract defines it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -470,6 +491,31 @@ mod tests {
     use super::*;
     use base64::Engine as _;
     use base64::engine::general_purpose::STANDARD;
+
+    fn remote(code: &str) -> ConnectorError {
+        ConnectorError::Remote {
+            code: code.into(),
+            message: "m".into(),
+            detail: None,
+            hint: None,
+        }
+    }
+
+    #[test]
+    fn ended_or_refused_sessions_mean_an_unavailable_datasource_and_query_errors_do_not() {
+        for code in [
+            "08006", "57P01", "57P04", "57P05", "53300", "28000", "28P01",
+        ] {
+            assert!(remote(code).datasource_unavailable(), "{code}");
+        }
+        for code in ["42601", "23505", "57014", "22P02", "404", "503"] {
+            assert!(!remote(code).datasource_unavailable(), "{code}");
+        }
+        let connection = ConnectorError::Connection {
+            message: "m".into(),
+        };
+        assert!(!connection.datasource_unavailable());
+    }
 
     fn clean(text: &str, secret: &str) -> String {
         redact(text.to_string(), &[secret.to_string()])

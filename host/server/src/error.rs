@@ -273,7 +273,8 @@ impl Error {
     }
 }
 
-/// How a failed connector run is answered. What the caller or the query got wrong is a 422;
+/// How a failed connector run is answered. What the caller or the query got wrong is a 422
+/// (a remote error included, unless it says the datasource is unavailable);
 /// a destination the egress policy refuses, a 403; a datasource that failed, hung or crashed,
 /// a 424 (the request depended on it); a full pool, a 429. Only a fault of Lathe itself is a
 /// 500. The runtime's messages name the plugin and carry no secret (it scrubs them).
@@ -281,7 +282,12 @@ fn connector_parts(
     e: &lathe_runtime::RuntimeError,
 ) -> (StatusCode, &'static str, &'static str, Option<String>) {
     let kind = e.kind();
+    let unavailable = matches!(e, lathe_runtime::RuntimeError::Connector { error, .. }
+        if error.datasource_unavailable());
     let (status, title) = match kind {
+        // The server refused or ended the session (see `datasource_unavailable`): the
+        // request depended on a datasource that failed, and may be tried again.
+        "remote" if unavailable => (StatusCode::FAILED_DEPENDENCY, "The datasource failed"),
         "invalid-config" | "invalid-query" | "remote" | "unsupported" => {
             (StatusCode::UNPROCESSABLE_ENTITY, "The query was refused")
         }

@@ -11,7 +11,7 @@
 //! - a template inside a comment is left as it is.
 
 use crate::json::Params;
-use crate::sql_lex::{block_comment_end, dollar_tag, quoted_end};
+use crate::sql_lex::{block_comment_end, dollar_tag, line_comment_end, quoted_end};
 use crate::template::canonical;
 use crate::{Error, Param, Value};
 use std::collections::HashMap;
@@ -57,7 +57,7 @@ pub fn render(sql: &str, params: &[Param], dialect: Dialect) -> Result<Statement
             out.placeholder(&sql[i + 2..end - 2])?;
             i = end;
         } else if rest.starts_with("--") {
-            let end = rest.find('\n').map_or(sql.len(), |n| i + n);
+            let end = line_comment_end(sql, i);
             out.text.push_str(&sql[i..end]);
             i = end;
         } else if rest.starts_with("/*") {

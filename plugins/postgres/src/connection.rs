@@ -7,7 +7,7 @@ use crate::reset;
 use crate::schema;
 use crate::session::{Outcome, Piped, PipedResult, Session};
 use crate::transport::Socket;
-use lathe_plugin_sdk::sql::{Dialect, render};
+use lathe_plugin_sdk::sql::{Dialect, Statement, render};
 use lathe_plugin_sdk::{Batch, Error, Request, ResultHead, Schema};
 use serde_json::json;
 
@@ -21,6 +21,37 @@ pub const BATCH_BYTES: usize = 8 * 1024 * 1024;
 /// [`BATCH_BYTES`]): they all cross to the host in one call, so this bounds the copy and
 /// the component's memory. A large result leaves room for those after it.
 pub const PIPELINE_BYTES: usize = 2 * BATCH_BYTES;
+
+/// The most parameters a statement can have: Bind counts them in 16 bits.
+pub const MAX_PARAMS: usize = u16::MAX as usize;
+/// The most block comments a statement may hold. PostgreSQL's scanner takes time that grows
+/// with the square of their number (or of their nesting), and can't be cancelled while it
+/// reads them: 200,000 `/**/` kept a backend busy for minutes after the statement timeout,
+/// the call's deadline and `pg_terminate_backend`. A thousand take milliseconds.
+pub const MAX_BLOCK_COMMENTS: usize = 1000;
+
+/// `text` with its templates bound ([`render`]), if PostgreSQL can take it as one
+/// statement. Checked before anything is encoded, so that a refused statement writes
+/// nothing.
+fn bound(text: &str, params: &[lathe_plugin_sdk::Param]) -> Result<Statement, Error> {
+    let statement = render(text, params, Dialect::Dollar)?;
+    if statement.params.len() > MAX_PARAMS {
+        return Err(Error::InvalidQuery(format!(
+            "the statement has {} distinct templates; PostgreSQL takes at most {MAX_PARAMS} \
+             parameters in one statement",
+            statement.params.len()
+        )));
+    }
+    let comments = lathe_plugin_sdk::sql_lex::block_comments(&statement.text);
+    if comments > MAX_BLOCK_COMMENTS {
+        return Err(Error::InvalidQuery(format!(
+            "the statement has {comments} block comments (`/* */`); at most \
+             {MAX_BLOCK_COMMENTS} are sent, since PostgreSQL's parser slows down with the \
+             square of their number and can't be stopped while it reads them"
+        )));
+    }
+    Ok(statement)
+}
 
 /// Parameters in text format, `None` for NULL, as [`params::encode`] makes them.
 type TextParams = Vec<Option<Vec<u8>>>;
@@ -78,7 +109,7 @@ impl<S: Socket> Connection<S> {
         }
         // A failed statement can leave a failed transaction block behind it.
         self.end_transaction()?;
-        let statement = render(text, &request.params, Dialect::Dollar)?;
+        let statement = bound(text, &request.params)?;
         if reset::reads_session_state(&statement.text) {
             self.session.mark_changed();
             self.end_transaction()?;
@@ -182,7 +213,7 @@ impl<S: Socket> Connection<S> {
             return None;
         }
         let text = request.query.get("sql")?.as_str()?;
-        let statement = render(text, &request.params, Dialect::Dollar).ok()?;
+        let statement = bound(text, &request.params).ok()?;
         if statement.text.trim().is_empty()
             || reset::may_change_session(&statement.text)
             || reset::reads_session_state(&statement.text)
@@ -236,7 +267,16 @@ impl<S: Socket> Connection<S> {
     /// changed the session (`SET ROLE`, `SET search_path`, …) is followed by a reset
     /// ([`crate::reset`]).
     fn end_transaction(&mut self) -> Result<(), Error> {
+        // A broken session has nothing to end or reset: the connection is gone, and the
+        // next call connects again. (A statement that ended before the connection broke
+        // keeps its result; one that starts on it fails when it is sent.)
+        if self.session.is_broken() {
+            return Ok(());
+        }
         self.session.finish()?;
+        if self.session.is_broken() {
+            return Ok(());
+        }
         if self.session.in_transaction() {
             self.session.execute("ROLLBACK", &[], 0)?;
             self.session.finish()?;

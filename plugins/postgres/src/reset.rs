@@ -94,7 +94,8 @@ fn first_keyword(sql: &str) -> &str {
     loop {
         let trimmed = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '(');
         if let Some(line) = trimmed.strip_prefix("--") {
-            rest = line.split_once('\n').map_or("", |(_, after)| after);
+            // PostgreSQL ends a line comment at either line break.
+            rest = line.split_once(['\n', '\r']).map_or("", |(_, after)| after);
         } else if trimmed.starts_with("/*") {
             rest = after_block_comment(trimmed);
         } else {

@@ -218,18 +218,21 @@ impl<S: Socket> Session<S> {
         let mut fresh = (cacheable && cached.is_none()).then(|| self.statements.next_name());
 
         self.close_evicted().map_err(Failure::Other)?;
-        let out = self.wire.out();
         let statement = cached.as_deref().or(fresh.as_deref()).unwrap_or("");
-        if cached.is_none() {
-            frontend::parse(statement, sql, INFERRED.iter().copied(), out)
-                .map_err(|e| Failure::Other(too_large(e)))?;
-        }
-        bind(statement, params, out).map_err(Failure::Other)?;
-        frontend::describe(b'P', "", out).map_err(|e| Failure::Other(too_large(e)))?;
-        let limit = i32::try_from(row_limit).unwrap_or(i32::MAX);
-        frontend::execute("", limit, out).map_err(|e| Failure::Other(too_large(e)))?;
-        frontend::sync(out);
-        self.add_probe().map_err(Failure::Other)?;
+        self.encoding(|session| {
+            let out = session.wire.out();
+            if cached.is_none() {
+                frontend::parse(statement, sql, INFERRED.iter().copied(), out)
+                    .map_err(too_large)?;
+            }
+            bind(statement, params, out)?;
+            frontend::describe(b'P', "", out).map_err(too_large)?;
+            let limit = i32::try_from(row_limit).unwrap_or(i32::MAX);
+            frontend::execute("", limit, out).map_err(too_large)?;
+            frontend::sync(out);
+            session.add_probe()
+        })
+        .map_err(Failure::Other)?;
         self.send().map_err(Failure::Other)?;
         self.state = State::Running;
 
@@ -306,10 +309,13 @@ impl<S: Socket> Session<S> {
         let name = fresh.clone().unwrap_or_default();
 
         self.close_evicted()?;
-        let out = self.wire.out();
-        frontend::parse(&name, sql, INFERRED.iter().copied(), out).map_err(too_large)?;
-        frontend::describe(b'S', &name, out).map_err(too_large)?;
-        frontend::sync(out);
+        self.encoding(|session| {
+            let out = session.wire.out();
+            frontend::parse(&name, sql, INFERRED.iter().copied(), out).map_err(too_large)?;
+            frontend::describe(b'S', &name, out).map_err(too_large)?;
+            frontend::sync(out);
+            Ok(())
+        })?;
         self.send()?;
         self.state = State::Running;
 
@@ -349,6 +355,9 @@ impl<S: Socket> Session<S> {
 
     /// Reads up to `max_rows` rows, stopping early once they hold `max_bytes` of data.
     pub fn rows(&mut self, max_rows: usize, max_bytes: usize) -> Result<Rows, Error> {
+        if self.state == State::Broken {
+            return Err(lost());
+        }
         let mut rows = Vec::new();
         let mut bytes = 0;
         while self.state == State::Running {
@@ -383,12 +392,15 @@ impl<S: Socket> Session<S> {
                 other => self.aside(other, "a result")?,
             }
         }
-        if self.state == State::Ending {
+        // The statement is done once it ended, even if the connection did not survive the
+        // probe after it (`finish` then leaves the session broken).
+        let ended = self.state == State::Ending;
+        if ended {
             self.finish()?;
         }
         Ok(Rows {
             rows,
-            done: self.state == State::Idle,
+            done: ended || self.state == State::Idle,
             bytes,
         })
     }
@@ -408,6 +420,11 @@ impl<S: Socket> Session<S> {
             }
             State::Running | State::Ending => false,
         }
+    }
+
+    /// Whether an I/O or protocol error left the session unusable.
+    pub fn is_broken(&self) -> bool {
+        self.state == State::Broken
     }
 
     /// Records that the statement about to run may change the session's state.
@@ -484,15 +501,19 @@ impl<S: Socket> Session<S> {
     pub fn finish(&mut self) -> Result<(), Error> {
         while self.state != State::Idle {
             if self.state == State::Broken {
-                return Err(Error::Connection(
-                    "the connection to the server was lost; the datasource must be reopened".into(),
-                ));
+                return Err(lost());
             }
             match self.receive()? {
                 Message::ReadyForQuery(body) => {
                     self.transaction = body.status();
-                    if self.probing {
-                        self.read_probe()?;
+                    if self.probing && self.read_probe().is_err() {
+                        // The statement's own answer is whole, up to its ReadyForQuery;
+                        // only the probe sent after it was lost. The session can take
+                        // nothing more (the next call connects again), but the statement's
+                        // result stands: failing it would report a committed write as
+                        // failed, and a client would run it twice.
+                        self.state = State::Broken;
+                        return Ok(());
                     }
                     self.state = State::Idle;
                 }
@@ -581,7 +602,27 @@ impl<S: Socket> Session<S> {
         error
     }
 
+    /// Runs `encode`, which appends messages to the outgoing buffer. If it fails, what it
+    /// appended is taken back: half a message, or a statement without its Sync, would
+    /// otherwise go out in front of the next call's statement and answer for it.
+    pub(crate) fn encoding(
+        &mut self,
+        encode: impl FnOnce(&mut Self) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mark = self.wire.unsent();
+        let result = encode(self);
+        if result.is_err() {
+            self.wire.take_back(mark);
+            self.probing = false;
+        }
+        result
+    }
+
     fn send(&mut self) -> Result<(), Error> {
+        if self.state == State::Broken {
+            self.wire.take_back(0);
+            return Err(lost());
+        }
         self.wire.send().map_err(|e| self.broken(e))
     }
 
@@ -619,6 +660,12 @@ fn bind(
         out,
     )
     .map_err(|_| Error::InvalidQuery("the query has too many parameters".into()))
+}
+
+fn lost() -> Error {
+    Error::Connection(
+        "the connection to the server was lost; the datasource must be reopened".into(),
+    )
 }
 
 fn too_large(e: std::io::Error) -> Error {

@@ -53,6 +53,17 @@ impl<S: Read + Write> Wire<S> {
         &mut self.outgoing
     }
 
+    /// How much is encoded and not sent yet: a mark for [`Wire::take_back`].
+    pub fn unsent(&self) -> usize {
+        self.outgoing.len()
+    }
+
+    /// Drops what was encoded after `mark`: messages whose encoding failed halfway must
+    /// not go out in front of the next statement.
+    pub fn take_back(&mut self, mark: usize) {
+        self.outgoing.truncate(mark);
+    }
+
     pub fn send(&mut self) -> Result<(), Error> {
         let result = self
             .stream

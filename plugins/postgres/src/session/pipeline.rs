@@ -78,9 +78,7 @@ impl<S: Socket> Session<S> {
         let mut room = total_bytes;
         for statement in statements {
             if self.state == State::Broken {
-                results.push(PipedResult::Failed(Error::Connection(
-                    "the connection to the server was lost; the datasource must be reopened".into(),
-                )));
+                results.push(PipedResult::Failed(super::lost()));
                 continue;
             }
             self.state = State::Running;
@@ -105,20 +103,24 @@ impl<S: Socket> Session<S> {
             ));
         }
         self.close_evicted()?;
-        for statement in statements {
-            let name = self
-                .statements
-                .get(statement.sql, INFERRED)
-                .map(|p| p.name.clone())
-                .ok_or_else(|| Error::InvalidQuery("a pipelined statement is not kept".into()))?;
-            let out = self.wire.out();
-            bind(&name, statement.params, out)?;
-            frontend::describe(b'P', "", out).map_err(too_large)?;
-            let limit = i32::try_from(statement.row_limit).unwrap_or(i32::MAX);
-            frontend::execute("", limit, out).map_err(too_large)?;
-            frontend::sync(out);
-        }
-        self.add_probe()?;
+        self.encoding(|session| {
+            for statement in statements {
+                let name = session
+                    .statements
+                    .get(statement.sql, INFERRED)
+                    .map(|p| p.name.clone())
+                    .ok_or_else(|| {
+                        Error::InvalidQuery("a pipelined statement is not kept".into())
+                    })?;
+                let out = session.wire.out();
+                bind(&name, statement.params, out)?;
+                frontend::describe(b'P', "", out).map_err(too_large)?;
+                let limit = i32::try_from(statement.row_limit).unwrap_or(i32::MAX);
+                frontend::execute("", limit, out).map_err(too_large)?;
+                frontend::sync(out);
+            }
+            session.add_probe()
+        })?;
         self.send()
     }
 
