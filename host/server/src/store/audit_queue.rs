@@ -11,11 +11,9 @@
 //! frames of the table, index and sequence pages, the locks), and the writer is fast enough
 //! that under load each run would otherwise commit alone. So when a record arrives while
 //! other runs are still under way ([`AuditQueue::begin`]), the writer waits up to
-//! [`GATHER`] for their records to join the batch, looking every [`GATHER_STEP`]; a step
-//! that brings no record ends the wait early (records come in bursts, as the runs of one
-//! connector call end together). A lone run is written at once: with nothing else in
-//! flight there is nothing to wait for. Measured in docs/benchmarks.md ("Session 7",
-//! "Session 10").
+//! [`GATHER`] for their records to join the batch. A lone run is written at once: with
+//! nothing else in flight there is nothing to wait for. Measured in docs/benchmarks.md
+//! ("Session 7").
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -159,20 +157,13 @@ fn gather(
 ) -> (Vec<AuditEvent>, Vec<Waiter>) {
     let mut batch = vec![first];
     let until = Instant::now() + GATHER;
-    drain(&mut batch, receiver);
     loop {
+        drain(&mut batch, receiver);
         let now = Instant::now();
         if batch.len() >= MAX_BATCH || running.load(Ordering::Relaxed) == 0 || now >= until {
             break;
         }
-        let before = batch.len();
         std::thread::sleep(GATHER_STEP.min(until - now));
-        drain(&mut batch, receiver);
-        // Records come in bursts (the runs of one connector call end together): a step
-        // that brought nothing means the burst is over.
-        if batch.len() == before {
-            break;
-        }
     }
     batch.into_iter().unzip()
 }
