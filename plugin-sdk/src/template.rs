@@ -51,7 +51,19 @@ pub fn parse(text: &str) -> Result<Vec<Piece<'_>>, TemplateError> {
                 message: "`{{` without a closing `}}`",
             });
         };
-        let name = canonical(&after[..end]);
+        let raw = &after[..end];
+        // White space may surround a name and its dots; inside a name it would be dropped
+        // and `{{ inputs.first name }}` would read `inputs.firstname`.
+        if raw
+            .split('.')
+            .any(|part| part.trim().contains(char::is_whitespace))
+        {
+            return Err(TemplateError {
+                offset: offset + start,
+                message: "white space inside a name in `{{ }}`",
+            });
+        }
+        let name = canonical(raw);
         if name.is_empty() {
             return Err(TemplateError {
                 offset: offset + start,
@@ -178,6 +190,19 @@ mod tests {
             ["inputs.a", "inputs.b", "inputs.c"]
         );
         assert_eq!(expressions_in_query(&query, &[]).unwrap().len(), 5);
+    }
+
+    #[test]
+    fn white_space_inside_a_name_is_refused_and_around_it_allowed() {
+        assert_eq!(expressions("{{ inputs . a }}").unwrap(), ["inputs.a"]);
+        for text in [
+            "{{ inputs.first name }}",
+            "{{ in puts.a }}",
+            "{{ inputs.a\u{a0}b }}",
+        ] {
+            let error = parse(text).unwrap_err();
+            assert!(error.message.contains("white space"), "{text}");
+        }
     }
 
     #[test]

@@ -57,9 +57,8 @@ fn resolve<'c>(
     for part in parts {
         let next = match current {
             serde_json::Value::Object(map) => map.get(part),
-            serde_json::Value::Array(items) => {
-                part.parse::<usize>().ok().and_then(|i| items.get(i))
-            }
+            // An index is plain digits: no sign, no leading zero (`+1` and `01` name nothing).
+            serde_json::Value::Array(items) => array_index(part).and_then(|i| items.get(i)),
             _ => None,
         };
         current = next.ok_or_else(|| {
@@ -67,6 +66,11 @@ fn resolve<'c>(
         })?;
     }
     Ok(current)
+}
+
+fn array_index(part: &str) -> Option<usize> {
+    let plain = part.bytes().all(|b| b.is_ascii_digit()) && (part == "0" || !part.starts_with('0'));
+    if plain { part.parse().ok() } else { None }
 }
 
 /// A JSON value as a parameter: scalars keep their type, arrays and objects travel as JSON.
@@ -108,6 +112,19 @@ mod tests {
         let params = bind(&json!("{{inputs.ids.1}} {{inputs.o.k}}"), &context, &[]).unwrap();
         assert!(matches!(params[0].value, Value::Int(8)));
         assert!(matches!(params[1].value, Value::Boolean(true)));
+    }
+
+    #[test]
+    fn array_indexes_are_plain_digits() {
+        let context = json!({"inputs": {"ids": [7, 8]}});
+        assert!(bind(&json!("{{inputs.ids.0}}"), &context, &[]).is_ok());
+        for path in [
+            "{{inputs.ids.+1}}",
+            "{{inputs.ids.01}}",
+            "{{inputs.ids.00}}",
+        ] {
+            assert!(bind(&json!(path), &context, &[]).is_err(), "{path}");
+        }
     }
 
     #[test]
