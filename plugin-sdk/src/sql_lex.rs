@@ -49,6 +49,16 @@ pub fn quoted_end(sql: &str, start: usize, quote: u8, backslash: bool) -> usize 
     sql.len()
 }
 
+/// Whether the character at byte `at` continues an identifier: the one before it is a
+/// letter, a digit, `_` or `$`. PostgreSQL allows `$` inside identifiers (`a$b$`), where it
+/// opens no dollar quote and is no parameter.
+pub fn continues_identifier(sql: &str, at: usize) -> bool {
+    sql[..at]
+        .chars()
+        .next_back()
+        .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$')
+}
+
 /// `$tag$` at the start of `rest`, if it opens a dollar-quoted string.
 pub fn dollar_tag(rest: &str) -> Option<&str> {
     let body = &rest[1..];
@@ -121,6 +131,7 @@ fn scan<'a>(sql: &'a str, mut visit: impl FnMut(Lexed<'a>)) {
         } else if bytes[i] == b'"' || bytes[i] == b'`' {
             quoted_end(sql, i, bytes[i], false)
         } else if bytes[i] == b'$'
+            && !continues_identifier(sql, i)
             && let Some(tag) = dollar_tag(rest)
         {
             rest[tag.len()..]
@@ -147,6 +158,15 @@ mod tests {
         let kept = "select '-- {{ a }}', \"/*x*/\", $q$ -- $q$, E'\\' --' ";
         assert_eq!(without_comments(kept), kept);
         assert_eq!(without_comments("select 'é' -- ü"), "select 'é'  ");
+    }
+
+    #[test]
+    fn a_dollar_inside_an_identifier_opens_no_quote() {
+        // `a$b$` is one identifier: the comments after it are comments.
+        assert_eq!(block_comments("select 1 as a$b$ /**/ /**/, $b$x$b$"), 2);
+        assert_eq!(block_comments("select 1 as a$$ /**/"), 1);
+        assert_eq!(block_comments("select $b$ /**/ $b$"), 0);
+        assert_eq!(without_comments("select é$$ -- x"), "select é$$  ");
     }
 
     #[test]

@@ -11,7 +11,9 @@
 //! - a template inside a comment is left as it is.
 
 use crate::json::Params;
-use crate::sql_lex::{block_comment_end, dollar_tag, line_comment_end, quoted_end};
+use crate::sql_lex::{
+    block_comment_end, continues_identifier, dollar_tag, line_comment_end, quoted_end,
+};
 use crate::template::canonical;
 use crate::{Error, Param, Value};
 use std::collections::HashMap;
@@ -79,6 +81,7 @@ pub fn render(sql: &str, params: &[Param], dialect: Dialect) -> Result<Statement
             i = end;
         } else if dialect == Dialect::Dollar
             && bytes[i] == b'$'
+            && !continues_identifier(sql, i)
             && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
         {
             return Err(Error::InvalidQuery(
@@ -88,6 +91,7 @@ pub fn render(sql: &str, params: &[Param], dialect: Dialect) -> Result<Statement
             ));
         } else if bytes[i] == b'$'
             && dialect == Dialect::Dollar
+            && !continues_identifier(sql, i)
             && let Some(tag) = dollar_tag(rest)
         {
             let close = rest[tag.len()..]

@@ -498,7 +498,15 @@ impl<S: Socket> Session<S> {
     }
 
     /// Reads and drops what is left of the current statement, up to ReadyForQuery.
+    ///
+    /// After a statement's end (CommandComplete), an error can still come before
+    /// ReadyForQuery: the implicit transaction commits at Sync, and a deferred constraint or
+    /// a serialization failure refuses the commit there. Nothing was stored then, so the
+    /// error is the statement's answer. The rows and errors of a statement nobody reads any
+    /// more (still running when this is called) are dropped.
     pub fn finish(&mut self) -> Result<(), Error> {
+        let ended = self.state == State::Ending;
+        let mut failure = None;
         while self.state != State::Idle {
             if self.state == State::Broken {
                 return Err(lost());
@@ -513,9 +521,12 @@ impl<S: Socket> Session<S> {
                         // result stands: failing it would report a committed write as
                         // failed, and a client would run it twice.
                         self.state = State::Broken;
-                        return Ok(());
+                        return failure.map_or(Ok(()), Err);
                     }
                     self.state = State::Idle;
+                }
+                Message::ErrorResponse(body) if ended => {
+                    failure = Some(server_error(body.fields()));
                 }
                 Message::CopyInResponse(_) => self.refuse_copy_in()?,
                 // A setting changed: the server reports it after the statement's end, just
@@ -525,7 +536,7 @@ impl<S: Socket> Session<S> {
                 _ => {}
             }
         }
-        Ok(())
+        failure.map_or(Ok(()), Err)
     }
 
     /// Ends the session politely. Errors don't matter any more: the socket is dropped next.

@@ -172,3 +172,50 @@ fn statements_with_too_many_block_comments_are_refused() {
     let quoted = format!("select length('{}')", "/**/".repeat(2000));
     assert_eq!(scalar(&mut conn, &quoted), Value::Int(8000));
 }
+
+#[test]
+fn a_write_refused_at_commit_is_reported_as_failed() {
+    let db = TestDb::create();
+    let mut conn = db.connect();
+    query(&mut conn, "create table p (id int primary key)", &[]).unwrap();
+    query(
+        &mut conn,
+        "create table c (id int primary key, \
+         pid int references p (id) deferrable initially deferred)",
+        &[],
+    )
+    .unwrap();
+    // The statement completes; its implicit transaction's commit (at Sync) checks the
+    // deferred key and fails. Nothing was stored, so the run must fail.
+    for sql in [
+        "insert into c (id, pid) values (1, 999)",
+        "insert into c (id, pid) values (2, 999) returning id",
+    ] {
+        let error = common::remote_error(query(&mut conn, sql, &[]));
+        assert_eq!(error.code, "23503", "{sql}");
+    }
+    assert_eq!(
+        scalar(&mut conn, "select count(*)::int from c"),
+        Value::Int(0)
+    );
+}
+
+#[test]
+fn a_dollar_inside_an_identifier_does_not_hide_comments_from_the_limit() {
+    let db = TestDb::create();
+    let mut conn = db.connect();
+    for sql in [
+        format!("select 1 as a$$ {}", "/**/".repeat(1001)),
+        format!("select 1 as a$b$ {}, $b$x$b$ as y", "/**/".repeat(1001)),
+    ] {
+        match query(&mut conn, &sql, &[]) {
+            Err(Error::InvalidQuery(message)) => {
+                assert!(message.contains("block comments"), "{message}")
+            }
+            other => panic!("expected an invalid query, got {:?}", other.map(|o| o.rows)),
+        }
+    }
+    // Such identifiers still work, and `$1` inside one is no parameter.
+    let out = query(&mut conn, "select 1 as a$1, 2 as b$$", &[]).unwrap();
+    assert_eq!(out.rows, vec![vec![Value::Int(1), Value::Int(2)]]);
+}
