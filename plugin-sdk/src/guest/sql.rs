@@ -56,6 +56,14 @@ pub fn render(sql: &str, params: &[Param], dialect: Dialect) -> Result<Statement
         let rest = &sql[i..];
         if rest.starts_with("{{") {
             let end = template_end(sql, i)?;
+            if dialect == Dialect::Dollar && glued(sql, i, end) {
+                return Err(Error::InvalidQuery(
+                    "a {{ }} template must stand apart from the name or number beside it: \
+                     `x{{ a }}` or `{{ a }}1` would read as another name or parameter \
+                     (`$11`); put a space or an operator between them"
+                        .into(),
+                ));
+            }
             out.placeholder(&sql[i + 2..end - 2])?;
             i = end;
         } else if rest.starts_with("--") {
@@ -116,6 +124,17 @@ pub fn render(sql: &str, params: &[Param], dialect: Dialect) -> Result<Statement
         text: out.text,
         params: out.bound,
     })
+}
+
+/// Whether the template `sql[start..end]` touches a name or number: after `x` or `$`,
+/// `$1` would continue an identifier; before a digit or letter, `$1` would become `$11` or
+/// junk.
+fn glued(sql: &str, start: usize, end: usize) -> bool {
+    let after = sql[end..]
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$');
+    continues_identifier(sql, start) || after
 }
 
 struct Renderer<'a> {
@@ -201,6 +220,30 @@ fn shorten(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn templates_glued_to_names_or_numbers_are_refused() {
+        let p = params();
+        for sql in [
+            "select {{ inputs.n }}1",
+            "select x{{ inputs.n }}",
+            "select x${{ inputs.n }}",
+            "select {{ inputs.n }}abc",
+        ] {
+            let err = render(sql, &p, Dialect::Dollar).unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidQuery(m) if m.contains("stand apart")),
+                "{sql}"
+            );
+        }
+        for sql in [
+            "select {{ inputs.n }}::int",
+            "select ({{ inputs.n }}), 1+{{ inputs.n }}",
+            "select {{ inputs.n }} x",
+        ] {
+            assert!(render(sql, &p, Dialect::Dollar).is_ok(), "{sql}");
+        }
+    }
 
     #[test]
     fn thousands_of_templates_are_numbered_and_bound_by_name() {

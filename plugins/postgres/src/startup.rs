@@ -55,9 +55,16 @@ pub fn start<S: Socket>(wire: &mut Wire<Transport<S>>, config: &Config) -> Resul
 }
 
 /// The session settings the type mapping relies on, and the statement timeout.
+///
+/// `standard_conforming_strings` is on because the connector reads statements the standard
+/// way (a backslash is plain text in `'…'`): it finds templates, quoted text and comments
+/// so. A role or database default of `off` would make the server read `'\''` differently,
+/// and text the connector took for a string (comments included, which it counts against
+/// the server's quadratic scanner) would be code to the server.
 fn settings(config: &Config) -> String {
     let mut sql = String::from(
-        "set IntervalStyle = iso_8601; set extra_float_digits = 3; set bytea_output = hex",
+        "set IntervalStyle = iso_8601; set extra_float_digits = 3; set bytea_output = hex; \
+         set standard_conforming_strings = on",
     );
     if let Some(timeout) = config.statement_timeout {
         sql.push_str(&format!(

@@ -219,3 +219,31 @@ fn a_dollar_inside_an_identifier_does_not_hide_comments_from_the_limit() {
     let out = query(&mut conn, "select 1 as a$1, 2 as b$$", &[]).unwrap();
     assert_eq!(out.rows, vec![vec![Value::Int(1), Value::Int(2)]]);
 }
+
+#[test]
+fn a_role_default_without_standard_strings_does_not_hide_comments() {
+    let db = TestDb::create();
+    let mut setup = db.connect();
+    query(
+        &mut setup,
+        &format!(
+            "alter database {} set standard_conforming_strings = off",
+            db.name
+        ),
+        &[],
+    )
+    .unwrap();
+    // New sessions of this database start with backslash escapes in '…'; the connector
+    // turns the standard reading back on, so the server reads statements as the connector
+    // does. Read the standard way, `'\''` opens a string that runs to the end: the
+    // comments are string text to both (an unterminated string, 42601), where with the
+    // default off they would be code the connector never counted.
+    let mut conn = db.connect();
+    assert_eq!(
+        scalar(&mut conn, "select current_setting('standard_conforming_strings')"),
+        Value::Text("on".into())
+    );
+    let sql = format!("select '\\'' as a, 1 as b {} , '' as c", "/**/".repeat(1001));
+    let error = common::remote_error(query(&mut conn, &sql, &[]));
+    assert_eq!(error.code, "42601", "{}", error.message);
+}
