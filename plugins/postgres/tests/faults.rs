@@ -240,10 +240,16 @@ fn a_role_default_without_standard_strings_does_not_hide_comments() {
     // default off they would be code the connector never counted.
     let mut conn = db.connect();
     assert_eq!(
-        scalar(&mut conn, "select current_setting('standard_conforming_strings')"),
+        scalar(
+            &mut conn,
+            "select current_setting('standard_conforming_strings')"
+        ),
         Value::Text("on".into())
     );
-    let sql = format!("select '\\'' as a, 1 as b {} , '' as c", "/**/".repeat(1001));
+    let sql = format!(
+        "select '\\'' as a, 1 as b {} , '' as c",
+        "/**/".repeat(1001)
+    );
     let error = common::remote_error(query(&mut conn, &sql, &[]));
     assert_eq!(error.code, "42601", "{}", error.message);
 }
