@@ -482,20 +482,27 @@ pub(crate) fn routes() -> Vec<(&'static str, Access, MethodRouter<SharedState>)>
     ]
 }
 
-/// Routes under `/api/v1`, each behind the enforcement point.
+/// The API's routes, each behind the enforcement point and at its full path under
+/// [`PREFIX`]. The server's router takes them as its own rather than nesting them: a nested
+/// router matches every request a second time and rebuilds its URI without the prefix, work
+/// every query run paid for.
 pub fn router(state: &SharedState) -> Router<SharedState> {
     let mut router = Router::new();
     for (path, access, methods) in routes() {
+        let path = format!("{PREFIX}{path}");
         let gate = middleware::from_fn_with_state(
             state.clone(),
             move |state: State<SharedState>, request: Request, next: Next| {
                 enforce(state, access, request, next)
             },
         );
-        router = router.route(path, methods.route_layer(gate));
+        router = router.route(&path, methods.route_layer(gate));
     }
     router
 }
+
+/// Where the API lives; [`routes`] are relative to it.
+pub const PREFIX: &str = "/api/v1";
 
 /// The largest request body the app routes read: a definition may be up to
 /// [`crate::definition::MAX_BYTES`] as compact JSON, and arrives pretty-printed or wrapped

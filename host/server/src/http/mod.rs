@@ -34,8 +34,7 @@ pub fn app(
     body_limit: usize,
     request_timeout: Duration,
 ) -> Router {
-    let mut router = Router::new()
-        .nest("/api/v1", crate::api::router(&state))
+    let mut router = crate::api::router(&state)
         .route("/livez", get(livez))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_get));
