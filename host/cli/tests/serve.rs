@@ -334,8 +334,15 @@ fn builder_assets_are_served_from_the_configured_directory() {
         r.expect_status(200);
         assert_eq!(r.body, "<html>builder</html>", "{page}");
     }
-    // The API keeps its own 404s.
-    c.get("/api/v1/nope").expect_problem(404, "not-found");
+    // The API keeps its own 404s, and paths that only look like it get them too.
+    for api in ["/api/v1/nope", "/api", "/API/v1/workspaces"] {
+        c.get(api).expect_problem(404, "not-found");
+    }
+    // A path starting with `//` names nothing: no redirect to `//assets/`, which a browser
+    // would read as another host.
+    let doubled = c.get("//assets");
+    doubled.expect_problem(404, "not-found");
+    assert_eq!(doubled.header("location"), None);
     // Nothing under /assets/ stands for a page: no index.html cached for a year there.
     for missing in ["/assets/missing", "/assets/"] {
         let r = c.get(missing);
@@ -345,10 +352,14 @@ fn builder_assets_are_served_from_the_configured_directory() {
     // Other methods get problem documents, not empty answers.
     c.raw("POST", "/api/v1/nope", &[], Some(Vec::new()))
         .expect_problem(404, "not-found");
-    c.raw("POST", "/apps/ws-1/customers", &[], Some(Vec::new()))
-        .expect_problem(405, "method-not-allowed");
-    c.raw("DELETE", "/assets/app.js", &[], None)
-        .expect_problem(405, "method-not-allowed");
+    for (method, path) in [
+        ("POST", "/apps/ws-1/customers"),
+        ("DELETE", "/assets/app.js"),
+    ] {
+        let refused = c.raw(method, path, &[], Some(Vec::new()));
+        refused.expect_problem(405, "method-not-allowed");
+        assert_eq!(refused.header("allow"), Some("GET,HEAD"), "{method} {path}");
+    }
     // Revalidating an asset keeps its caching.
     let modified = js.header("last-modified").unwrap().to_string();
     let again = c.raw(

@@ -50,10 +50,14 @@ pub fn app(
                 let index = index.clone();
                 async move {
                     let path = req.uri().path();
-                    if path.starts_with("/api/") {
+                    if under_api(path) {
                         Ok(Error::NotFound.into_response())
                     } else if !matches!(*req.method(), Method::GET | Method::HEAD) {
-                        Ok(Error::MethodNotAllowed.into_response())
+                        let mut refused = Error::MethodNotAllowed.into_response();
+                        refused
+                            .headers_mut()
+                            .insert(header::ALLOW, HeaderValue::from_static("GET,HEAD"));
+                        Ok(refused)
                     } else if is_client_route(path) {
                         index.oneshot(req).await.map(IntoResponse::into_response)
                     } else {
@@ -94,11 +98,19 @@ pub fn app(
         .with_state(state)
 }
 
+/// Whether `path` is the API's or looks like it (`/api`, `/API/v1/…`): such a path never
+/// gets the builder's index page, so a mistyped API call is a 404 problem document rather
+/// than a 200 with HTML.
+fn under_api(path: &str) -> bool {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    first.eq_ignore_ascii_case("api")
+}
+
 /// Whether `path` is one of the builder's own pages rather than a file: not under the API or
 /// the built assets, no `.` or `..` segments, and a last segment without an extension.
 fn is_client_route(path: &str) -> bool {
     let segments: Vec<&str> = path.split('/').collect();
-    !path.starts_with("/api/")
+    !under_api(path)
         && !path.starts_with("/assets/")
         && !segments.iter().any(|s| *s == "." || *s == "..")
         && !segments.last().is_some_and(|last| last.contains('.'))
@@ -190,7 +202,7 @@ enum Destination {
 }
 
 /// The per-request checks and headers, in one step:
-/// - a path with `%00` in it names nothing (no id, slug or name contains NUL, and PostgreSQL
+/// - a path with `%00` in it, or starting with `//`, names nothing (no id, slug or name contains NUL, and PostgreSQL
 ///   refuses one in a text parameter), on either store, and never reaches a handler;
 /// - 408 when the request (reading its body included) isn't done in time;
 /// - security and caching headers on every response;
@@ -213,7 +225,9 @@ async fn edge_checks(State(edge): State<Edge>, req: Request, next: Next) -> Resp
     } else {
         Destination::Page
     };
-    let mut response = if path.contains("%00") {
+    // Nor does a path that starts with an empty segment (`//assets`): the static files would
+    // answer it with a redirect to `//assets/`, which a browser reads as another host.
+    let mut response = if path.contains("%00") || path.starts_with("//") {
         Error::NotFound.into_response()
     } else {
         match tokio::time::timeout(edge.request_timeout, next.run(req)).await {
@@ -336,6 +350,9 @@ mod tests {
             "/favicon.ico",
             "/a/../b",
             "/./x",
+            "/api",
+            "/API/v1/workspaces",
+            "//api/v1",
         ] {
             assert!(!is_client_route(path), "{path}");
         }
