@@ -542,3 +542,96 @@ fn a_run_whose_client_leaves_is_still_audited() {
         "{line}"
     );
 }
+
+/// A run answered is a run recorded, even when the server is killed at once. On SQLite the
+/// records go through the server's journal: here the store's write lock is held by another
+/// connection the whole time, so none of them can reach `audit_events` before the kill, and
+/// the next start must import every one from the journal, each once.
+#[test]
+fn every_answered_run_is_audited_after_a_sigkill() {
+    const RUNS: usize = 20;
+    let w = world();
+    let blocker = (!common::use_postgres()).then(|| WriteLock::take(&w.server.store.sqlite_file()));
+    for _ in 0..RUNS {
+        w.admin
+            .post(&w.run_path("find"), &json!({ "inputs": { "q": "gr" } }))
+            .expect_status(200);
+    }
+    let World { server, ws, pg, .. } = w;
+    let store = server.crash();
+    drop(blocker);
+    let journals = store.data_dir.path().join("audit-journal");
+    if !common::use_postgres() {
+        let written = store.count("SELECT COUNT(*) FROM audit_events WHERE action = 'query.run'");
+        assert_eq!(written, 0, "the records were to be in the journal only");
+        assert_eq!(std::fs::read_dir(&journals).unwrap().count(), 1);
+    }
+
+    let args = plugin_args(true);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = Server::start_on(store, &args);
+    let audit = server
+        .admin()
+        .get(&format!(
+            "/api/v1/workspaces/{ws}/audit?action=query.run&limit=100"
+        ))
+        .json();
+    let items = audit["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), RUNS, "{audit}");
+    assert!(
+        items
+            .iter()
+            .all(|r| r["detail"]["outcome"] == "ok" && r["detail"]["rowCount"] == 1)
+    );
+    if !common::use_postgres() {
+        // The dead server's journal is gone; the running one's own remains.
+        assert_eq!(std::fs::read_dir(&journals).unwrap().count(), 1);
+    }
+    drop(pg);
+}
+
+/// SQLite's write lock, held by a connection of the test's own until dropped.
+struct WriteLock {
+    release: Option<std::sync::mpsc::Sender<()>>,
+    holder: Option<std::thread::JoinHandle<()>>,
+}
+
+impl WriteLock {
+    fn take(file: &std::path::Path) -> WriteLock {
+        let url = format!("sqlite://{}", file.display());
+        let (taken, ready) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let holder = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                use sqlx::Connection;
+                sqlx::any::install_default_drivers();
+                let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+                sqlx::raw_sql("BEGIN IMMEDIATE")
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                taken.send(()).unwrap();
+                let _ = released.recv();
+                sqlx::raw_sql("ROLLBACK").execute(&mut conn).await.unwrap();
+            });
+        });
+        ready.recv().unwrap();
+        WriteLock {
+            release: Some(release),
+            holder: Some(holder),
+        }
+    }
+}
+
+impl Drop for WriteLock {
+    fn drop(&mut self) {
+        drop(self.release.take());
+        if let Some(holder) = self.holder.take() {
+            let _ = holder.join();
+        }
+    }
+}

@@ -31,7 +31,7 @@ use crate::cache::InputsSchema;
 use crate::connectors::OpenPool;
 use crate::error::{Error, Result};
 use crate::state::SharedState;
-use crate::store::{AuditEvent, AuditQueue, DatasourceRow, Role, Running, SealedKind};
+use crate::store::{AuditEvent, AuditQueue, DatasourceRow, Role, SealedKind};
 use crate::vault::{Row, Sealed};
 
 /// Roots the browser evaluates and sends inside `inputs`.
@@ -139,15 +139,15 @@ pub async fn run(
     let record = RunRecord {
         queue: state.run_audit.clone(),
         started: Instant::now(),
-        pending: Some((state.run_audit.begin(), audit_event(actor, addr, &run))),
+        pending: Some(audit_event(actor, addr, &run)),
     };
     let outcome = execute(state, actor, &run).await;
     if let Err(e) = &outcome {
         note_refusal(e, run.workspace_id, &run.datasource.id);
     }
     let duration_ms = elapsed_ms(record.started);
-    let (running, event) = record.complete(&outcome, duration_ms);
-    state.run_audit.append(running, event).await?;
+    let event = record.complete(&outcome, duration_ms);
+    state.run_audit.append(event).await?;
 
     let output = outcome?;
     Ok(RunResponse {
@@ -171,17 +171,13 @@ fn elapsed_ms(started: Instant) -> u64 {
 struct RunRecord {
     queue: AuditQueue,
     started: Instant,
-    pending: Option<(Running, AuditEvent)>,
+    pending: Option<AuditEvent>,
 }
 
 impl RunRecord {
     /// The record with the run's outcome, for the caller to append and wait for.
-    fn complete(
-        mut self,
-        outcome: &Result<QueryOutput>,
-        duration_ms: u64,
-    ) -> (Running, AuditEvent) {
-        let (running, mut event) = self.pending.take().expect("a record is completed once");
+    fn complete(mut self, outcome: &Result<QueryOutput>, duration_ms: u64) -> AuditEvent {
+        let mut event = self.pending.take().expect("a record is completed once");
         if let Some(detail) = event.detail.as_mut() {
             detail["durationMs"] = json!(duration_ms);
             match outcome {
@@ -193,13 +189,13 @@ impl RunRecord {
                 Err(e) => detail["outcome"] = json!(e.problem().kind),
             }
         }
-        (running, event)
+        event
     }
 }
 
 impl Drop for RunRecord {
     fn drop(&mut self) {
-        let Some((running, mut event)) = self.pending.take() else {
+        let Some(mut event) = self.pending.take() else {
             return;
         };
         if let Some(detail) = event.detail.as_mut() {
@@ -207,7 +203,7 @@ impl Drop for RunRecord {
             detail["outcome"] = json!("cancelled");
         }
         // Nobody waits for this commit; a failure is logged by the writer.
-        if let Err(e) = self.queue.enqueue(running, event) {
+        if let Err(e) = self.queue.enqueue(event) {
             tracing::error!(
                 event = "audit.record_lost",
                 error = %e,

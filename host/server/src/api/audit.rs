@@ -108,6 +108,9 @@ fn filter_from(query: AuditQuery, workspace_id: Option<String>) -> Result<AuditF
 }
 
 async fn page(state: &SharedState, filter: AuditFilter) -> Result<AuditPage> {
+    // Runs answered before this read are in it: their records may still be on their way
+    // from the journal (store/audit_journal.rs).
+    state.run_audit.flush().await?;
     let rows = state.store.audit_list(&filter).await?;
     let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) == filter.limit;
     let next_cursor = if full {

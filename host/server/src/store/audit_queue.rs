@@ -1,127 +1,143 @@
-//! Group commit for the audit records of query runs. Every run writes a record before its
-//! response is sent; one transaction (and one fsync) per run would cap the run rate at the
-//! disk's sync rate. Instead, runs queue their records and wait: one writer takes whatever is
-//! queued, up to [`MAX_BATCH`], appends it in one transaction and then answers every waiter.
-//! A record is never reported written before it is committed.
+//! The queue of query runs' audit records. Every run's record is written before its
+//! response is sent, and a record is never reported written before it is safe from a crash
+//! of Lathe. One writer takes whatever is queued, up to [`MAX_BATCH`], writes it at once and
+//! then answers every waiter:
 //!
-//! On SQLite the writer is a thread with a connection of its own whose commits skip the fsync
-//! (see `direct.rs`); on PostgreSQL it is a task on the main pool.
+//! - on SQLite, a thread appends the batch to this server's journal in one `write`, and a
+//!   second thread imports the journal into `audit_events` in large transactions (see
+//!   `audit_journal.rs`, and docs/benchmarks.md "Session 12" for why);
+//! - on PostgreSQL, a task inserts the batch in one statement on the main pool.
 //!
-//! Gathering (SQLite): a commit costs about the same for one record as for dozens (the WAL
-//! frames of the table, index and sequence pages, the locks), and the writer is fast enough
-//! that under load each run would otherwise commit alone. So when a record arrives while
-//! other runs are still under way ([`AuditQueue::begin`]), the writer waits up to
-//! [`GATHER`] for their records to join the batch. A lone run is written at once: with
-//! nothing else in flight there is nothing to wait for. Measured in docs/benchmarks.md
-//! ("Session 7").
+//! Readers of the audit log call [`AuditQueue::flush`] first: it returns once every record
+//! queued before it is in `audit_events`.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::mpsc as sync_mpsc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{AuditEvent, Store, direct};
+use super::audit_journal::{self, Import, Journal, Row};
+use super::{AuditEvent, Store, direct, now_ms};
 use crate::error::{Error, Result};
 
 const MAX_BATCH: usize = 256;
 const QUEUE: usize = 4096;
-/// The longest the SQLite writer holds a batch open for runs still under way.
-const GATHER: Duration = Duration::from_micros(250);
-/// How often it looks for their records meanwhile.
-const GATHER_STEP: Duration = Duration::from_micros(50);
+/// Batches on their way from the journal's writer to its importer. When the importer falls
+/// this far behind, the writer waits for it, and so do the runs.
+const IMPORT_QUEUE: usize = 1024;
 
-type Waiter = oneshot::Sender<std::result::Result<(), String>>;
-type Queued = (AuditEvent, Waiter);
+pub(super) type Waiter = oneshot::Sender<std::result::Result<(), String>>;
+
+// Records are nearly every message: boxing them to shrink the rare flush would cost every
+// run an allocation.
+#[allow(clippy::large_enum_variant)]
+enum Message {
+    Record(AuditEvent, Waiter),
+    /// Answered once everything queued before it is in `audit_events`.
+    Flush(Waiter),
+}
 
 #[derive(Clone)]
 pub struct AuditQueue {
-    sender: mpsc::Sender<Queued>,
-    /// Runs begun whose record is not queued yet.
-    running: Arc<AtomicUsize>,
-}
-
-/// A run under way, counted until its record is queued (or the run is dropped).
-pub struct Running {
-    running: Arc<AtomicUsize>,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.running.fetch_sub(1, Ordering::Relaxed);
-    }
+    sender: mpsc::Sender<Message>,
 }
 
 impl AuditQueue {
-    /// Starts the writer: a thread on SQLite, a task on the current tokio runtime on
-    /// PostgreSQL. It stops when the last clone of the queue is dropped.
+    /// Starts the writer: on SQLite, first imports what journals of servers no longer
+    /// running have left, then starts the journal's writer and importer threads; on
+    /// PostgreSQL, a task on the current tokio runtime. It stops when the last clone of the
+    /// queue is dropped.
     pub fn start(store: Store) -> anyhow::Result<AuditQueue> {
-        let (sender, mut receiver) = mpsc::channel::<Queued>(QUEUE);
-        let running = Arc::new(AtomicUsize::new(0));
-        match store.sqlite_file() {
-            Some(file) => {
-                let mut writer = direct::AuditWriter::open(&file)?;
-                let others = running.clone();
+        let (sender, mut receiver) = mpsc::channel::<Message>(QUEUE);
+        match (store.sqlite_file(), store.audit_journal_root()) {
+            (Some(file), Some(root)) => {
+                let mut importer = direct::AuditWriter::open(&file)?;
+                let found = audit_journal::recover(&root, &mut importer)?;
+                if found.journals > 0 {
+                    tracing::warn!(
+                        event = "audit.journal_recovered",
+                        journals = found.journals,
+                        records = found.records,
+                        damaged = found.damaged,
+                        "imported the audit records a stopped server left in its journal"
+                    );
+                }
+                let (mut journal, lock) = Journal::create(&root).map_err(|e| {
+                    anyhow::anyhow!("creating an audit journal in {}: {e}", root.display())
+                })?;
+                let (imports, imported) = sync_mpsc::sync_channel(IMPORT_QUEUE);
+                let (id, dir) = (journal.id().to_string(), journal.dir().to_path_buf());
+                std::thread::Builder::new()
+                    .name("lathe-audit-import".into())
+                    .spawn(move || audit_journal::import(imported, importer, id, dir, lock))?;
                 std::thread::Builder::new()
                     .name("lathe-audit".into())
                     .spawn(move || {
+                        let mut buf = Vec::new();
                         while let Some(first) = receiver.blocking_recv() {
-                            let (events, waiters) = gather(first, &mut receiver, &others);
-                            answer(waiters, writer.append_all(events));
+                            let batch = batch(first, &mut receiver);
+                            if !journal_batch(&mut journal, &imports, batch, &mut buf) {
+                                break;
+                            }
                         }
                     })?;
             }
-            None => {
+            _ => {
                 tokio::spawn(async move {
                     while let Some(first) = receiver.recv().await {
-                        let (events, waiters) = batch(first, &mut receiver);
-                        answer(waiters, store.audit_append_all(events).await);
+                        let mut events = Vec::new();
+                        let mut waiters = Vec::new();
+                        let mut flushes = Vec::new();
+                        for message in batch(first, &mut receiver) {
+                            match message {
+                                Message::Record(event, waiter) => {
+                                    events.push(event);
+                                    waiters.push(waiter);
+                                }
+                                Message::Flush(waiter) => flushes.push(waiter),
+                            }
+                        }
+                        let outcome = if events.is_empty() {
+                            Ok(())
+                        } else {
+                            store.audit_append_all(events).await
+                        };
+                        // A flush is answered with the records queued before it.
+                        waiters.extend(flushes);
+                        answer(waiters, outcome);
                     }
                 });
             }
         }
-        Ok(AuditQueue { sender, running })
+        Ok(AuditQueue { sender })
     }
 
-    /// Counts a run as under way until its record is appended, so that the writer can wait
-    /// for it to join a batch.
-    pub fn begin(&self) -> Running {
-        self.running.fetch_add(1, Ordering::Relaxed);
-        Running {
-            running: self.running.clone(),
-        }
+    /// Appends `event`, the record of a run, and returns once it is written. The record is
+    /// queued before the first await: dropping this future (the client went away) no longer
+    /// loses it.
+    pub async fn append(&self, event: AuditEvent) -> Result<()> {
+        let done = self.enqueue(event)?;
+        outcome(done.await)
     }
 
-    /// Appends `event`, the record of the run `running` counts, and returns once it is
-    /// committed. The record is queued before the first await: dropping this future (the
-    /// client went away) no longer loses it.
-    pub async fn append(&self, running: Running, event: AuditEvent) -> Result<()> {
-        let done = self.enqueue(running, event)?;
-        match done.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(Error::Internal(anyhow::anyhow!(
-                "writing audit records: {e}"
-            ))),
-            Err(_) => Err(Error::Internal(anyhow::anyhow!(
-                "the audit writer has stopped"
-            ))),
-        }
+    /// Returns once every record queued before the call is in `audit_events`.
+    pub async fn flush(&self) -> Result<()> {
+        let (waiter, done) = oneshot::channel();
+        self.sender
+            .send(Message::Flush(waiter))
+            .await
+            .map_err(|_| stopped())?;
+        outcome(done.await)
     }
-}
 
-impl AuditQueue {
-    /// Queues `event` without waiting, and gives the receiver of its commit's outcome. With
+    /// Queues `event` without waiting, and gives the receiver of its write's outcome. With
     /// the queue full, a task waits for room in the caller's place, so that a caller that
     /// stops waiting doesn't take the record with it.
     pub fn enqueue(
         &self,
-        running: Running,
         event: AuditEvent,
     ) -> Result<oneshot::Receiver<std::result::Result<(), String>>> {
-        drop(running);
         let (waiter, done) = oneshot::channel();
-        let stopped = || Error::Internal(anyhow::anyhow!("the audit writer has stopped"));
-        match self.sender.try_send((event, waiter)) {
+        match self.sender.try_send(Message::Record(event, waiter)) {
             Ok(()) => Ok(done),
             Err(mpsc::error::TrySendError::Closed(_)) => Err(stopped()),
             Err(mpsc::error::TrySendError::Full(queued)) => {
@@ -141,43 +157,98 @@ impl AuditQueue {
     }
 }
 
-/// `first` and whatever else is queued, up to [`MAX_BATCH`].
-fn batch(first: Queued, receiver: &mut mpsc::Receiver<Queued>) -> (Vec<AuditEvent>, Vec<Waiter>) {
-    let mut batch = vec![first];
-    drain(&mut batch, receiver);
-    batch.into_iter().unzip()
+fn stopped() -> Error {
+    Error::Internal(anyhow::anyhow!("the audit writer has stopped"))
 }
 
-/// Like [`batch`], but while runs counted in `running` have yet to queue their records, waits
-/// up to [`GATHER`] for them (see the module's documentation).
-fn gather(
-    first: Queued,
-    receiver: &mut mpsc::Receiver<Queued>,
-    running: &AtomicUsize,
-) -> (Vec<AuditEvent>, Vec<Waiter>) {
-    let mut batch = vec![first];
-    let until = Instant::now() + GATHER;
-    loop {
-        drain(&mut batch, receiver);
-        let now = Instant::now();
-        if batch.len() >= MAX_BATCH || running.load(Ordering::Relaxed) == 0 || now >= until {
-            break;
-        }
-        std::thread::sleep(GATHER_STEP.min(until - now));
+fn outcome(
+    done: std::result::Result<std::result::Result<(), String>, oneshot::error::RecvError>,
+) -> Result<()> {
+    match done {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(Error::Internal(anyhow::anyhow!(
+            "writing audit records: {e}"
+        ))),
+        Err(_) => Err(stopped()),
     }
-    batch.into_iter().unzip()
 }
 
-fn drain(batch: &mut Vec<Queued>, receiver: &mut mpsc::Receiver<Queued>) {
+/// `first` and whatever else is queued, up to [`MAX_BATCH`].
+fn batch(first: Message, receiver: &mut mpsc::Receiver<Message>) -> Vec<Message> {
+    let mut batch = vec![first];
     while batch.len() < MAX_BATCH {
         match receiver.try_recv() {
             Ok(next) => batch.push(next),
             Err(_) => break,
         }
     }
+    batch
 }
 
-/// Tells every waiter of a batch how its commit went.
+/// Writes a batch to the journal, in order: the records before a flush are appended and
+/// handed to the importer before the flush is. False when the importer has stopped.
+fn journal_batch(
+    journal: &mut Journal,
+    imports: &sync_mpsc::SyncSender<Import>,
+    batch: Vec<Message>,
+    buf: &mut Vec<u8>,
+) -> bool {
+    let now = now_ms();
+    let mut rows = Vec::new();
+    let mut waiters = Vec::new();
+    for message in batch {
+        match message {
+            Message::Record(event, waiter) => {
+                let row = Row::new(event, now);
+                row.encode(buf);
+                rows.push(row);
+                waiters.push(waiter);
+            }
+            Message::Flush(waiter) => {
+                let written = append(journal, imports, &mut rows, &mut waiters, buf);
+                if !written || imports.send(Import::Flush(waiter)).is_err() {
+                    return false;
+                }
+            }
+        }
+    }
+    append(journal, imports, &mut rows, &mut waiters, buf)
+}
+
+/// Appends the encoded `rows` in `buf` to the journal, answers their waiters and hands the
+/// rows to the importer. False when the importer has stopped.
+fn append(
+    journal: &mut Journal,
+    imports: &sync_mpsc::SyncSender<Import>,
+    rows: &mut Vec<Row>,
+    waiters: &mut Vec<Waiter>,
+    buf: &mut Vec<u8>,
+) -> bool {
+    if rows.is_empty() {
+        return true;
+    }
+    let written = journal.append(buf);
+    buf.clear();
+    let waiters = std::mem::take(waiters);
+    match written {
+        Ok(end) => {
+            answer(waiters, Ok(()));
+            imports
+                .send(Import::Rows(std::mem::take(rows), end))
+                .is_ok()
+        }
+        Err(e) => {
+            rows.clear();
+            let failed = Err(Error::Internal(anyhow::anyhow!(
+                "appending to the audit journal: {e}"
+            )));
+            answer(waiters, failed);
+            true
+        }
+    }
+}
+
+/// Tells every waiter of a batch how its write went.
 fn answer(waiters: Vec<Waiter>, outcome: Result<()>) {
     let outcome = outcome.map_err(|e| e.to_string());
     if let Err(e) = &outcome {
@@ -251,10 +322,10 @@ mod tests {
     use super::*;
     use crate::store::{AuditFilter, sqlite_store};
 
-    /// Concurrent appends all land, each answered only once committed, and the epoch read
-    /// beside them sees a commit of another connection at once.
+    /// Concurrent appends are each answered once in the journal; a flush then waits until
+    /// every one of them is in `audit_events`, so a reader sees them all.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_sqlite_writer_commits_every_queued_record() {
+    async fn a_flush_returns_once_every_answered_record_is_readable() {
         let dir = tempfile::tempdir().unwrap();
         let store = sqlite_store(&dir).await;
         let queue = AuditQueue::start(store.clone()).unwrap();
@@ -265,78 +336,27 @@ mod tests {
                 let event = AuditEvent {
                     action: "query.run",
                     target: Some(format!("run-{i}")),
+                    detail: Some(serde_json::json!({"outcome": "ok", "n": i})),
                     ..Default::default()
                 };
-                queue.append(queue.begin(), event).await
+                queue.append(event).await
             }));
         }
         for run in runs {
             run.await.unwrap().unwrap();
         }
+        queue.flush().await.unwrap();
         let all = AuditFilter {
             limit: 1000,
             ..Default::default()
         };
-        let mut targets: Vec<String> = store
-            .audit_list(&all)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter_map(|r| r.target)
-            .collect();
+        let rows = store.audit_list(&all).await.unwrap();
+        let mut targets: Vec<String> = rows.iter().filter_map(|r| r.target.clone()).collect();
         targets.sort();
         targets.dedup();
         assert_eq!(targets.len(), 300);
-
-        let before = store.cache_epoch().await.unwrap();
-        sqlx::query("UPDATE cache_epoch SET epoch = epoch + 1 WHERE id = 1")
-            .execute(&store.pool)
-            .await
-            .unwrap();
-        assert_eq!(store.cache_epoch().await.unwrap(), before + 1);
-    }
-
-    /// A run counts as under way from `begin` until its record is handed over, or until it is
-    /// dropped (a cancelled request): the writer never waits for a run that has gone.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn runs_count_as_under_way_until_their_record_is_handed_over() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = sqlite_store(&dir).await;
-        let queue = AuditQueue::start(store.clone()).unwrap();
-        let under_way = || queue.running.load(Ordering::Relaxed);
-        let first = queue.begin();
-        let cancelled = queue.begin();
-        assert_eq!(under_way(), 2);
-        drop(cancelled);
-        assert_eq!(under_way(), 1);
-        let event = AuditEvent {
-            action: "query.run",
-            target: Some("counted".into()),
-            ..Default::default()
-        };
-        queue.append(first, event).await.unwrap();
-        assert_eq!(under_way(), 0);
-    }
-
-    /// With other runs under way and none of their records coming, the writer still commits
-    /// the batch it has once the gathering window is over.
-    #[test]
-    fn gathering_ends_without_the_records_it_waited_for() {
-        let (sender, mut receiver) = mpsc::channel::<Queued>(4);
-        let record = |target: &str| {
-            let (waiter, _) = oneshot::channel();
-            let event = AuditEvent {
-                action: "query.run",
-                target: Some(target.into()),
-                ..Default::default()
-            };
-            (event, waiter)
-        };
-        sender.try_send(record("queued")).unwrap();
-        let running = AtomicUsize::new(3);
-        let (events, waiters) = gather(record("first"), &mut receiver, &running);
-        let targets: Vec<_> = events.iter().filter_map(|e| e.target.clone()).collect();
-        assert_eq!(targets, ["first", "queued"]);
-        assert_eq!(waiters.len(), 2);
+        assert_eq!(rows.len(), 300, "each record once");
+        let detail = rows[0].detail.as_deref().unwrap();
+        assert!(detail.starts_with(r#"{"outcome":"ok","n":"#), "{detail}");
     }
 }

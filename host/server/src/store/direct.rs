@@ -9,16 +9,17 @@
 //! - the epoch read on the calling thread: a read in WAL mode takes microseconds and never
 //!   waits for a writer (only a crash recovery in another process can make it wait, up to
 //!   the busy timeout);
-//! - audit records on one writer thread, a batch per transaction (see `audit_queue.rs`).
+//! - audit records, imported from the journal by one thread in large transactions (see
+//!   `audit_journal.rs`).
 
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use super::audit::INSERT_COLUMNS;
-use super::{AuditEvent, now_ms};
+use super::audit_journal::{Position, Row};
 use crate::error::{Error, Result};
 
 /// How long a statement waits for a lock another connection holds (as the sqlx pools do).
@@ -58,9 +59,9 @@ impl EpochReader {
     }
 }
 
-/// The audit writer's connection. Its commits skip the fsync (`synchronous = NORMAL`): they
-/// are in the WAL, visible to every reader and safe from a crash of Lathe, before a run is
-/// answered, and reach the disk at the next synced commit of another connection or the next
+/// The connection that imports the audit journal. Its commits skip the fsync
+/// (`synchronous = NORMAL`), as the journal's writes do: they are safe from a crash of Lathe
+/// and reach the disk at the next synced commit of another connection or the next
 /// checkpoint. Only an operating-system crash or power loss in between can lose them.
 pub struct AuditWriter {
     conn: Connection,
@@ -73,13 +74,14 @@ impl AuditWriter {
         Ok(AuditWriter { conn })
     }
 
-    /// Appends `events` in one transaction: all of them or none.
-    pub fn append_all(&mut self, events: Vec<AuditEvent>) -> Result<()> {
-        self.try_append_all(events)
-            .map_err(|e| internal("writing audit records", e))
+    /// Inserts `rows` of `journal` and records `end` as how far it is imported, in one
+    /// transaction: all of it or none.
+    pub fn import(&mut self, journal: &str, rows: &[Row], end: Position) -> Result<()> {
+        self.try_import(journal, rows, end)
+            .map_err(|e| internal("importing audit records", e))
     }
 
-    fn try_append_all(&mut self, events: Vec<AuditEvent>) -> rusqlite::Result<()> {
+    fn try_import(&mut self, journal: &str, rows: &[Row], end: Position) -> rusqlite::Result<()> {
         // IMMEDIATE takes the write lock at once, waiting for another writer if need be,
         // instead of failing to upgrade a read lock halfway.
         let tx = self
@@ -90,21 +92,64 @@ impl AuditWriter {
                 "INSERT INTO audit_events ({INSERT_COLUMNS}) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
             ))?;
-            let now = now_ms();
-            for event in events {
+            for row in rows {
                 insert.execute(rusqlite::params![
-                    event.workspace_id,
-                    event.actor_id,
-                    event.actor_email,
-                    event.action,
-                    event.target,
-                    event.address,
-                    event.via,
-                    event.detail.map(|d| d.to_string()),
-                    now,
+                    row.workspace_id,
+                    row.actor_id,
+                    row.actor_email,
+                    row.action,
+                    row.target,
+                    row.address,
+                    row.via,
+                    row.detail.as_deref().map(|d| d.get()),
+                    row.created_at,
                 ])?;
             }
+            tx.prepare_cached(
+                "INSERT INTO audit_journals (journal, segment, byte_offset) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (journal) DO UPDATE \
+                 SET segment = excluded.segment, byte_offset = excluded.byte_offset",
+            )?
+            .execute(rusqlite::params![
+                journal,
+                end.segment as i64,
+                end.offset as i64
+            ])?;
         }
         tx.commit()
+    }
+
+    /// How far `journal` is imported, if any of it is.
+    pub fn position(&self, journal: &str) -> Result<Option<Position>> {
+        self.conn
+            .query_row(
+                "SELECT segment, byte_offset FROM audit_journals WHERE journal = ?1",
+                [journal],
+                |row| {
+                    Ok(Position {
+                        segment: row.get::<_, i64>(0)? as u64,
+                        offset: row.get::<_, i64>(1)? as u64,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| internal("reading an audit journal's position", e))
+    }
+
+    /// Every journal with a recorded position.
+    pub fn journals(&self) -> Result<Vec<String>> {
+        let read = || -> rusqlite::Result<Vec<String>> {
+            let mut statement = self.conn.prepare("SELECT journal FROM audit_journals")?;
+            statement.query_map([], |row| row.get(0))?.collect()
+        };
+        read().map_err(|e| internal("listing audit journals", e))
+    }
+
+    /// Drops the position of a journal that is gone.
+    pub fn forget(&self, journal: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM audit_journals WHERE journal = ?1", [journal])
+            .map(drop)
+            .map_err(|e| internal("dropping an audit journal's position", e))
     }
 }

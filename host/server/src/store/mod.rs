@@ -8,6 +8,7 @@
 
 mod apps;
 mod audit;
+mod audit_journal;
 mod audit_queue;
 mod constants;
 mod data_keys;
@@ -39,7 +40,7 @@ pub use apps::{
     QueryLookup, Which, is_slug,
 };
 pub use audit::{AuditEvent, AuditFilter, AuditRow};
-pub use audit_queue::{AuditQueue, Running};
+pub use audit_queue::AuditQueue;
 pub use constants::ConstantRow;
 pub use data_keys::{DataKeyRow, Rotation, SealedKind, SealedValue};
 pub use datasources::DatasourceRow;
@@ -161,6 +162,14 @@ impl Store {
     /// The SQLite database file; `None` on PostgreSQL.
     fn sqlite_file(&self) -> Option<PathBuf> {
         self.data_dir.as_ref().map(|dir| dir.join(SQLITE_FILE))
+    }
+
+    /// Where the audit journals of the servers on this SQLite store live; `None` on
+    /// PostgreSQL.
+    fn audit_journal_root(&self) -> Option<PathBuf> {
+        self.data_dir
+            .as_ref()
+            .map(|dir| dir.join(audit_journal::FOLDER))
     }
 
     /// Waits for open connections to finish and closes the pools.

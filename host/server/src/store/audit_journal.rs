@@ -1,0 +1,614 @@
+//! The journal of run records on the embedded store (SQLite).
+//!
+//! A run is answered once its audit record is safe from a crash of Lathe. A SQLite commit of
+//! a few records rewrites whole pages (the table's last leaf, its index, the sequence) in the
+//! WAL however little it adds, so the writer used to gather records for a while before each
+//! commit, and every run waited for the gathering and the commit: about half a millisecond
+//! under load, a quarter of a run's time (docs/benchmarks.md, "Session 12"). Instead:
+//!
+//! - the writer appends each batch of records to this journal, one JSON line per record, in
+//!   one `write`. Once the kernel has the bytes they outlive the process, as a commit's WAL
+//!   frames without an fsync did, and the runs are answered;
+//! - a second thread imports the journal into `audit_events` in large transactions, and
+//!   records in the same transaction how far it has read (`audit_journals`), so that each
+//!   record is imported exactly once;
+//! - reading the audit log first waits for the journal to be imported
+//!   (`AuditQueue::flush`): a record answered before a read is in its result.
+//!
+//! Each server process writes a journal of its own, `audit-journal/<id>/` in the data
+//! directory, in numbered segments, and holds a lock on it for as long as it runs: servers
+//! sharing a data directory never touch each other's. At start a server imports what a
+//! journal whose owner is gone has left (a crash, a kill) and deletes it ([`recover`]).
+//!
+//! Durability is as before: an operating-system crash or a power loss can lose the last
+//! records (nothing is fsynced until SQLite takes them); a crash of Lathe can't. A line cut
+//! short (a full disk, a power loss) is dropped and counted, never imported in part.
+//!
+//! Order: a run's record gets its `audit_events` id when it is imported, up to
+//! [`IMPORT_DELAY`] after other events written directly (a login, a change), so ids order
+//! the records of one kind exactly and the two kinds to within that delay; `created_at` is
+//! the time the run ended in both cases.
+
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::AuditEvent;
+use super::direct::AuditWriter;
+
+/// The journal folder in the data directory.
+pub const FOLDER: &str = "audit-journal";
+/// A segment is closed and the next begun once it is past this size. Imported segments are
+/// deleted, so a journal takes a few segments at most.
+const SEGMENT_BYTES: u64 = 8 << 20;
+/// The lock file each journal's owner holds.
+const LOCK: &str = "lock";
+/// How long the importer lets records collect before it takes them, unless a reader waits.
+pub const IMPORT_DELAY: Duration = Duration::from_millis(20);
+/// The most records one import transaction takes.
+const IMPORT_ROWS: usize = 4096;
+/// How long the importer waits before trying a failed import again.
+const RETRY: Duration = Duration::from_secs(1);
+
+/// How far a journal is written or imported: the byte offset just past the last record in
+/// the segment numbered `segment`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Position {
+    pub segment: u64,
+    pub offset: u64,
+}
+
+/// A record as the journal holds it and the importer inserts it: the event, and the time it
+/// was written, which is its `created_at`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Row {
+    pub created_at: i64,
+    pub workspace_id: Option<String>,
+    pub actor_id: Option<String>,
+    pub actor_email: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    pub address: Option<String>,
+    pub via: Option<String>,
+    /// The detail's JSON text, serialised once for the journal line and the insert alike.
+    pub detail: Option<Box<RawValue>>,
+}
+
+impl Row {
+    pub fn new(event: AuditEvent, created_at: i64) -> Row {
+        Row {
+            created_at,
+            workspace_id: event.workspace_id,
+            actor_id: event.actor_id,
+            actor_email: event.actor_email,
+            action: event.action.to_string(),
+            target: event.target,
+            address: event.address,
+            via: event.via,
+            // A `Value` always serialises; `ok()` only spares an unreachable panic.
+            detail: event
+                .detail
+                .and_then(|d| serde_json::value::to_raw_value(&d).ok()),
+        }
+    }
+
+    /// Appends the row's journal line to `buf`.
+    pub fn encode(&self, buf: &mut Vec<u8>) {
+        // Writing into a Vec fails only on a serialiser error, which these fields can't give.
+        if serde_json::to_writer(&mut *buf, self).is_ok() {
+            buf.push(b'\n');
+        }
+    }
+}
+
+/// What the writer hands the importer.
+pub enum Import {
+    /// Rows appended, and where the journal ends after them.
+    Rows(Vec<Row>, Position),
+    /// A reader waits until everything appended before is imported.
+    Flush(super::audit_queue::Waiter),
+}
+
+/// The lock that marks a journal's owner as alive. The importer holds it, as the last of the
+/// two threads to finish with the journal.
+pub struct Lock(#[allow(dead_code)] File);
+
+/// The journal of this server process, written by the audit writer thread.
+pub struct Journal {
+    id: String,
+    dir: PathBuf,
+    file: File,
+    end: Position,
+    segment_bytes: u64,
+}
+
+impl Journal {
+    /// Starts a new journal under `root`, locked for this process. It is made under a
+    /// hidden name and renamed once locked, so that [`recover`] never sees a journal whose
+    /// owner has yet to lock it.
+    pub fn create(root: &Path) -> io::Result<(Journal, Lock)> {
+        let mut bytes = [0u8; 8];
+        getrandom::fill(&mut bytes).map_err(io::Error::other)?;
+        let id = hex::encode(bytes);
+        let making = root.join(format!(".{id}"));
+        fs::create_dir_all(&making)?;
+        let lock = File::create(making.join(LOCK))?;
+        lock.try_lock().map_err(|e| match e {
+            TryLockError::Error(e) => e,
+            TryLockError::WouldBlock => io::Error::other("a new journal's lock is taken"),
+        })?;
+        let dir = root.join(&id);
+        fs::rename(&making, &dir)?;
+        let file = open_segment(&dir, 0)?;
+        let journal = Journal {
+            id,
+            dir,
+            file,
+            end: Position::default(),
+            segment_bytes: SEGMENT_BYTES,
+        };
+        Ok((journal, Lock(lock)))
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Appends `lines` (whole lines) in one write and gives where the journal ends after
+    /// them. On failure none of them stays: a partial write is cut off again, or, if even
+    /// that fails, the journal goes on in a new segment, so that no later line is glued to
+    /// a broken one.
+    pub fn append(&mut self, lines: &[u8]) -> io::Result<Position> {
+        if self.end.offset >= self.segment_bytes {
+            self.next_segment()?;
+        }
+        if let Err(e) = self.file.write_all(lines) {
+            if self.file.set_len(self.end.offset).is_err() {
+                let _ = self.next_segment();
+            }
+            return Err(e);
+        }
+        self.end.offset += lines.len() as u64;
+        Ok(self.end)
+    }
+
+    fn next_segment(&mut self) -> io::Result<()> {
+        let next = self.end.segment + 1;
+        self.file = open_segment(&self.dir, next)?;
+        self.end = Position {
+            segment: next,
+            offset: 0,
+        };
+        Ok(())
+    }
+}
+
+fn segment_path(dir: &Path, segment: u64) -> PathBuf {
+    dir.join(format!("{segment:016}.jsonl"))
+}
+
+fn open_segment(dir: &Path, segment: u64) -> io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(segment_path(dir, segment))
+}
+
+/// The numbers of the segments in `dir`, in order.
+fn segments(dir: &Path) -> io::Result<Vec<u64>> {
+    let mut numbers: Vec<u64> = fs::read_dir(dir)?
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name();
+            name.to_str()?.strip_suffix(".jsonl")?.parse().ok()
+        })
+        .collect();
+    numbers.sort_unstable();
+    Ok(numbers)
+}
+
+/// Deletes the segments of `dir` before `segment`: all their records are imported.
+fn remove_before(dir: &Path, segment: u64) {
+    for number in segments(dir).unwrap_or_default() {
+        if number < segment {
+            let _ = fs::remove_file(segment_path(dir, number));
+        }
+    }
+}
+
+/// The importer thread: takes rows as the writer appends them and inserts them in large
+/// transactions, each with the journal's new position. It ends when the writer has gone
+/// and everything is imported, and then deletes the journal: nothing is left to recover.
+pub fn import(
+    receiver: Receiver<Import>,
+    mut writer: AuditWriter,
+    journal: String,
+    dir: PathBuf,
+    lock: Lock,
+) {
+    let mut rows: Vec<Row> = Vec::new();
+    let mut end = None;
+    let mut flushes = Vec::new();
+    let mut removed_below = 0;
+    let mut open = true;
+    while open {
+        // Rows that failed to import are tried again without waiting for more.
+        if end.is_none() {
+            match receiver.recv() {
+                Ok(first) => take(first, &mut rows, &mut end, &mut flushes),
+                Err(_) => break,
+            }
+        }
+        let until = Instant::now() + IMPORT_DELAY;
+        while flushes.is_empty() && rows.len() < IMPORT_ROWS {
+            let left = until.saturating_duration_since(Instant::now());
+            match receiver.recv_timeout(left) {
+                Ok(next) => take(next, &mut rows, &mut end, &mut flushes),
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => {
+                    open = false;
+                    break;
+                }
+            }
+        }
+        while rows.len() < IMPORT_ROWS
+            && let Ok(next) = receiver.try_recv()
+        {
+            take(next, &mut rows, &mut end, &mut flushes);
+        }
+        let Some(position) = end else {
+            answer(flushes.drain(..), Ok(()));
+            continue;
+        };
+        match writer.import(&journal, &rows, position) {
+            Ok(()) => {
+                rows.clear();
+                end = None;
+                answer(flushes.drain(..), Ok(()));
+                if position.segment > removed_below {
+                    remove_before(&dir, position.segment);
+                    removed_below = position.segment;
+                }
+            }
+            Err(e) => {
+                // The rows are safe in the journal: they are kept and tried again, and if
+                // the server stops first, the next start imports them.
+                tracing::error!(
+                    event = "audit.import_failed",
+                    journal = %journal,
+                    records = rows.len(),
+                    error = %e,
+                    "audit records wait in the journal; the import is tried again"
+                );
+                answer(flushes.drain(..), Err(e.to_string()));
+                if open {
+                    std::thread::sleep(RETRY);
+                }
+            }
+        }
+    }
+    if end.is_none() {
+        // Everything is in `audit_events`: the journal goes, then its position.
+        if fs::remove_dir_all(&dir).is_ok() {
+            let _ = writer.forget(&journal);
+        }
+    }
+    drop(lock);
+}
+
+fn take(
+    message: Import,
+    rows: &mut Vec<Row>,
+    end: &mut Option<Position>,
+    flushes: &mut Vec<super::audit_queue::Waiter>,
+) {
+    match message {
+        Import::Rows(more, position) => {
+            rows.extend(more);
+            *end = Some(position);
+        }
+        Import::Flush(waiter) => flushes.push(waiter),
+    }
+}
+
+fn answer(
+    waiters: impl Iterator<Item = super::audit_queue::Waiter>,
+    outcome: std::result::Result<(), String>,
+) {
+    for waiter in waiters {
+        let _ = waiter.send(outcome.clone());
+    }
+}
+
+/// What [`recover`] found.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Recovered {
+    pub journals: usize,
+    pub records: usize,
+    /// Lines cut short or unreadable, dropped.
+    pub damaged: usize,
+}
+
+/// Imports what the journals under `root` whose owners are gone have left, and deletes them.
+/// A journal whose lock is held belongs to a running server and is left alone.
+pub fn recover(root: &Path, writer: &mut AuditWriter) -> anyhow::Result<Recovered> {
+    let mut found = Recovered::default();
+    let entries = match fs::read_dir(root) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(found),
+        Err(e) => return Err(anyhow::anyhow!("reading {}: {e}", root.display())),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let dir = entry.path();
+        let Ok(lock) = File::open(dir.join(LOCK)) else {
+            continue;
+        };
+        if lock.try_lock().is_err() {
+            continue;
+        }
+        if let Some(id) = name.strip_prefix('.') {
+            // Made by a server that died before it locked and named it: it holds nothing.
+            let _ = fs::remove_dir_all(&dir);
+            let _ = writer.forget(id);
+            continue;
+        }
+        let (records, damaged) = import_left(&dir, &name, writer)?;
+        fs::remove_dir_all(&dir)
+            .map_err(|e| anyhow::anyhow!("deleting the imported {}: {e}", dir.display()))?;
+        writer.forget(&name)?;
+        found.journals += 1;
+        found.records += records;
+        found.damaged += damaged;
+    }
+    // Positions of journals deleted before their row was (a crash in between). A journal
+    // exists before its first import, so a position without one is no running server's.
+    for id in writer.journals()? {
+        if !root.join(&id).exists() {
+            writer.forget(&id)?;
+        }
+    }
+    Ok(found)
+}
+
+/// Imports the records of the journal in `dir` past its recorded position.
+fn import_left(dir: &Path, id: &str, writer: &mut AuditWriter) -> anyhow::Result<(usize, usize)> {
+    let start = writer.position(id)?.unwrap_or_default();
+    let (mut records, mut damaged) = (0, 0);
+    for segment in segments(dir)? {
+        if segment < start.segment {
+            continue;
+        }
+        let path = segment_path(dir, segment);
+        let bytes =
+            fs::read(&path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+        let from = if segment == start.segment {
+            usize::try_from(start.offset)
+                .unwrap_or(usize::MAX)
+                .min(bytes.len())
+        } else {
+            0
+        };
+        let mut rows = Vec::new();
+        let mut at = from;
+        while let Some(length) = bytes[at..].iter().position(|b| *b == b'\n') {
+            let line = &bytes[at..at + length];
+            at += length + 1;
+            match serde_json::from_slice::<Row>(line) {
+                Ok(row) => rows.push(row),
+                Err(_) => damaged += 1,
+            }
+            if rows.len() == IMPORT_ROWS {
+                records += rows.len();
+                writer.import(id, &std::mem::take(&mut rows), position(segment, at))?;
+            }
+        }
+        if at < bytes.len() {
+            // A last line without its end: cut short.
+            damaged += 1;
+        }
+        records += rows.len();
+        writer.import(id, &rows, position(segment, at))?;
+    }
+    Ok((records, damaged))
+}
+
+fn position(segment: u64, offset: usize) -> Position {
+    Position {
+        segment,
+        offset: offset as u64,
+    }
+}
+
+#[cfg(test)]
+impl Journal {
+    /// A journal whose segments end after `bytes`, to see several in a test.
+    pub fn with_segment_bytes(mut self, bytes: u64) -> Journal {
+        self.segment_bytes = bytes;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{AuditFilter, Store, sqlite_store};
+
+    fn row(n: usize) -> Row {
+        let event = AuditEvent {
+            action: "query.run",
+            target: Some(format!("run-{n}")),
+            detail: Some(serde_json::json!({"n": n})),
+            ..Default::default()
+        };
+        Row::new(event, 1_700_000_000_000 + n as i64)
+    }
+
+    /// Appends rows `range` to `journal`, one write each, and gives where it ends.
+    fn append(journal: &mut Journal, range: std::ops::Range<usize>) -> Position {
+        let mut end = Position::default();
+        for n in range {
+            let mut buf = Vec::new();
+            row(n).encode(&mut buf);
+            end = journal.append(&buf).unwrap();
+        }
+        end
+    }
+
+    async fn targets(store: &Store) -> Vec<String> {
+        let all = AuditFilter {
+            limit: 10_000,
+            ..Default::default()
+        };
+        let mut targets: Vec<String> = store
+            .audit_list(&all)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|r| r.target)
+            .collect();
+        targets.sort();
+        targets
+    }
+
+    /// A migrated store in a fresh data directory, its journal root and an importer's
+    /// connection.
+    async fn setup() -> (tempfile::TempDir, Store, PathBuf, AuditWriter) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(&dir).await;
+        let root = dir.path().join(FOLDER);
+        let writer = AuditWriter::open(&dir.path().join("lathe.db")).unwrap();
+        (dir, store, root, writer)
+    }
+
+    fn expected(range: std::ops::Range<usize>) -> Vec<String> {
+        let mut all: Vec<String> = range.map(|n| format!("run-{n}")).collect();
+        all.sort();
+        all
+    }
+
+    /// A server killed after importing part of its journal, over several segments: the next
+    /// start imports the rest, each record once, and deletes the journal; a second start
+    /// finds nothing more to do.
+    #[tokio::test]
+    async fn a_stopped_servers_journal_is_imported_once_at_the_next_start() {
+        let (_dir, store, root, mut writer) = setup().await;
+
+        let (journal, lock) = Journal::create(&root).unwrap();
+        let mut journal = journal.with_segment_bytes(600);
+        let first = append(&mut journal, 0..10);
+        let rows: Vec<Row> = (0..10).map(row).collect();
+        writer.import(journal.id(), &rows, first).unwrap();
+        let end = append(&mut journal, 10..40);
+        assert!(end.segment >= 3, "several segments: {end:?}");
+        let journal_dir = journal.dir().to_path_buf();
+        drop((journal, lock));
+
+        let found = recover(&root, &mut writer).unwrap();
+        assert_eq!(
+            found,
+            Recovered {
+                journals: 1,
+                records: 30,
+                damaged: 0
+            }
+        );
+        assert_eq!(targets(&store).await, expected(0..40));
+        assert!(!journal_dir.exists());
+        assert!(writer.journals().unwrap().is_empty());
+
+        assert_eq!(recover(&root, &mut writer).unwrap(), Recovered::default());
+        assert_eq!(targets(&store).await.len(), 40);
+    }
+
+    /// A line cut short at the end and a line that isn't a record are dropped and counted;
+    /// the lines around them are imported.
+    #[tokio::test]
+    async fn a_cut_short_or_unreadable_line_is_dropped_and_counted() {
+        let (_dir, store, root, mut writer) = setup().await;
+
+        let (mut journal, lock) = Journal::create(&root).unwrap();
+        append(&mut journal, 0..2);
+        journal
+            .append(b"{\"created_at\": \"not a record\"}\n")
+            .unwrap();
+        append(&mut journal, 2..4);
+        let mut cut = Vec::new();
+        row(4).encode(&mut cut);
+        journal.append(&cut[..cut.len() / 2]).unwrap();
+        drop((journal, lock));
+
+        let found = recover(&root, &mut writer).unwrap();
+        assert_eq!((found.records, found.damaged), (4, 2));
+        assert_eq!(targets(&store).await, expected(0..4));
+    }
+
+    /// The journal of a server still running (its lock held) is not touched, nor is its
+    /// position; a position whose journal is gone is dropped.
+    #[tokio::test]
+    async fn a_running_servers_journal_is_left_alone() {
+        let (_dir, store, root, mut writer) = setup().await;
+
+        let (mut journal, _lock) = Journal::create(&root).unwrap();
+        let end = append(&mut journal, 0..3);
+        writer.import(journal.id(), &[row(0)], end).unwrap();
+        writer.import("gone", &[], end).unwrap();
+
+        assert_eq!(recover(&root, &mut writer).unwrap(), Recovered::default());
+        assert!(journal.dir().exists());
+        assert_eq!(writer.journals().unwrap(), [journal.id().to_string()]);
+        assert_eq!(targets(&store).await, expected(0..1));
+    }
+
+    /// A batch the importer can't write stays and is written once the store takes it again;
+    /// the flush waiting meanwhile hears of the failure.
+    #[tokio::test]
+    async fn a_failed_import_is_tried_again() {
+        let (dir, store, root, writer) = setup().await;
+        let file = dir.path().join("lathe.db");
+        // Another connection holds the write lock past the importer's busy timeout.
+        let blocker = rusqlite::Connection::open(&file).unwrap();
+        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+        let (mut journal, lock) = Journal::create(&root).unwrap();
+        let (imports, imported) = std::sync::mpsc::sync_channel(8);
+        let (id, journal_dir) = (journal.id().to_string(), journal.dir().to_path_buf());
+        let importer = std::thread::spawn(move || import(imported, writer, id, journal_dir, lock));
+        let end = append(&mut journal, 0..2);
+        imports
+            .send(Import::Rows(vec![row(0), row(1)], end))
+            .unwrap();
+        let (waiter, flushed) = tokio::sync::oneshot::channel();
+        imports.send(Import::Flush(waiter)).unwrap();
+        let failed = tokio::task::spawn_blocking(move || flushed.blocking_recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(failed.is_err(), "the flush hears of the failure");
+
+        blocker.execute_batch("ROLLBACK").unwrap();
+        let (waiter, flushed) = tokio::sync::oneshot::channel();
+        imports.send(Import::Flush(waiter)).unwrap();
+        drop(imports);
+        let imported = tokio::task::spawn_blocking(move || flushed.blocking_recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(imported, Ok(()));
+        importer.join().unwrap();
+        assert_eq!(targets(&store).await, expected(0..2));
+        assert!(
+            !journal.dir().exists(),
+            "an importer that ends with all imported deletes it"
+        );
+    }
+}
