@@ -471,7 +471,9 @@ const AUDIT_TEXT_CHARS: usize = 200;
 const AUDIT_NODES: usize = 200;
 
 /// The inputs as the audit record keeps them. Values the inputs schema marks `secret` or
-/// `writeOnly` are masked at any depth (through `properties`, `items` and local `$ref`s).
+/// `writeOnly` are masked at any depth (through `properties`, `items` and local `$ref`s); a
+/// value whose schema marks a secret anywhere else (`additionalProperties`, `allOf`, …) is
+/// masked whole.
 /// Browser state (`components`, `variables`, …) keeps only its names: it is whatever the page
 /// held, a password box included, and the schema seldom describes it. Without a schema (a
 /// preview) only the names are kept, since nothing says which values are sensitive. Names,
@@ -485,11 +487,15 @@ fn audit_inputs(inputs: Option<&Value>, schema: Option<&Value>) -> Value {
     };
     let mut budget = AUDIT_NODES;
     let mut kept = Map::new();
+    // Secrets marked beside the root's `properties` (`additionalProperties`, `allOf`, …):
+    // which inputs they cover isn't worked out, and every value is masked.
+    let root_hides = follow(root, root).1;
     for (name, value) in inputs.iter().take(AUDIT_KEYS) {
         let value = match value {
             Value::Object(state) if BROWSER_ROOTS.contains(&name.as_str()) => {
                 json!(key_names(state))
             }
+            _ if root_hides => json!(MASK),
             _ => {
                 let property = root.get("properties").and_then(|p| p.get(name));
                 audit_value(value, property, root, &mut budget)
@@ -507,11 +513,13 @@ fn audit_inputs(inputs: Option<&Value>, schema: Option<&Value>) -> Value {
 }
 
 fn audit_value(value: &Value, schema: Option<&Value>, root: &Value, budget: &mut usize) -> Value {
-    let schema = schema.map(|s| resolve_ref(s, root));
-    let hidden = schema.is_some_and(|s| {
-        s.get("secret") == Some(&Value::Bool(true))
-            || s.get("writeOnly") == Some(&Value::Bool(true))
-    });
+    let (schema, hidden) = match schema {
+        Some(s) => {
+            let (at, hidden) = follow(s, root);
+            (Some(at), hidden)
+        }
+        None => (None, false),
+    };
     if hidden {
         return json!(MASK);
     }
@@ -554,20 +562,77 @@ fn audit_value(value: &Value, schema: Option<&Value>, root: &Value, budget: &mut
 }
 
 /// `schema` with local `$ref`s (`#/$defs/…`) followed, a few hops at most.
-fn resolve_ref<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
+/// `schema` with its local `$ref`s followed, and whether a schema on the way hides the value:
+/// marked `secret` or `writeOnly` itself, or marking something secret where the walk of
+/// [`audit_value`] doesn't follow values one by one (see [`hides_elsewhere`]).
+fn follow<'a>(schema: &'a Value, root: &'a Value) -> (&'a Value, bool) {
     let mut at = schema;
+    let mut hidden = false;
     for _ in 0..8 {
-        let target = at
-            .get("$ref")
-            .and_then(Value::as_str)
-            .and_then(|r| r.strip_prefix('#'))
-            .and_then(|pointer| root.pointer(pointer));
-        match target {
+        hidden |= marked(at) || hides_elsewhere(at, root);
+        match reference(at, root) {
             Some(next) => at = next,
-            None => break,
+            None => return (at, hidden),
         }
     }
-    at
+    // A chain of references this long is not worth working out: masked.
+    (at, true)
+}
+
+/// The schema a local `$ref` of `schema` points to.
+fn reference<'a>(schema: &Value, root: &'a Value) -> Option<&'a Value> {
+    schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix('#'))
+        .and_then(|pointer| root.pointer(pointer))
+}
+
+fn marked(schema: &Value) -> bool {
+    schema.get("secret") == Some(&Value::Bool(true))
+        || schema.get("writeOnly") == Some(&Value::Bool(true))
+}
+
+/// Whether `schema` marks something secret under a keyword the audit walk doesn't follow
+/// value by value: anything but `properties`, an object `items`, `$ref` (followed by
+/// [`follow`]) and the definitions references reach. `additionalProperties`,
+/// `patternProperties`, `allOf`, `anyOf`, `if`, `dependentSchemas`, `prefixItems` and the
+/// rest apply to parts of a value that would have to be worked out from the value; a value
+/// under such a schema is masked whole instead.
+fn hides_elsewhere(schema: &Value, root: &Value) -> bool {
+    let Value::Object(keywords) = schema else {
+        return false;
+    };
+    keywords
+        .iter()
+        .any(|(keyword, sub)| match keyword.as_str() {
+            "properties" | "$ref" | "$defs" | "definitions" => false,
+            "items" if sub.is_object() => false,
+            _ => marks_secret(sub, root, &mut Vec::new()),
+        })
+}
+
+/// Whether `schema` marks anything `secret` or `writeOnly` anywhere inside it, following
+/// local references (each once).
+fn marks_secret<'a>(schema: &'a Value, root: &'a Value, seen: &mut Vec<&'a str>) -> bool {
+    match schema {
+        Value::Object(map) => map.iter().any(|(key, sub)| match key.as_str() {
+            "secret" | "writeOnly" if *sub == Value::Bool(true) => true,
+            "$ref" => match sub.as_str() {
+                Some(target) if !seen.contains(&target) => {
+                    seen.push(target);
+                    target
+                        .strip_prefix('#')
+                        .and_then(|pointer| root.pointer(pointer))
+                        .is_some_and(|found| marks_secret(found, root, seen))
+                }
+                _ => false,
+            },
+            _ => marks_secret(sub, root, seen),
+        }),
+        Value::Array(items) => items.iter().any(|item| marks_secret(item, root, seen)),
+        _ => false,
+    }
 }
 
 fn key_names(map: &Map<String, Value>) -> Vec<String> {
@@ -625,6 +690,58 @@ mod tests {
             "{}",
             kept.to_string().len()
         );
+    }
+
+    /// A secret marked under a keyword other than `properties`, `items` or a reference masks
+    /// the whole value it applies to; so does one beside a `$ref`, at any hop.
+    #[test]
+    fn audit_masks_secrets_marked_beyond_properties() {
+        let secret = json!({"type": "string", "secret": true});
+        let cases = [
+            (
+                json!({"additionalProperties": secret}),
+                json!({"extra": "S1-additional"}),
+            ),
+            (
+                json!({"patternProperties": {"^pw": secret}}),
+                json!({"pwx": "S2-pattern"}),
+            ),
+            (
+                json!({"allOf": [{"properties": {"pw": secret}}]}),
+                json!({"pw": "S3-allof"}),
+            ),
+            (
+                json!({"properties": {"pw": {"anyOf": [secret]}}}),
+                json!({"pw": "S4-anyof"}),
+            ),
+            (
+                json!({"dependentSchemas": {"pw": {"properties": {"pw2": secret}}}}),
+                json!({"pw": "x", "pw2": "S5-dependent"}),
+            ),
+            (
+                json!({"properties": {"pw": {"$ref": "#/$defs/a"}},
+                       "$defs": {"a": {"$ref": "#/$defs/b", "secret": true}, "b": {"type": "string"}}}),
+                json!({"pw": "S6-ref-sibling"}),
+            ),
+            (
+                json!({"properties": {"o": {"type": "object", "additionalProperties": {"$ref": "#/$defs/s"}}},
+                       "$defs": {"s": secret}}),
+                json!({"o": {"k": "S7-ref-in-additional"}}),
+            ),
+            (
+                json!({"properties": {"t": {"items": [secret]}}}),
+                json!({"t": ["S8-tuple"]}),
+            ),
+        ];
+        for (schema, inputs) in cases {
+            let kept = audit_inputs(Some(&inputs), Some(&schema)).to_string();
+            assert!(!kept.contains("S"), "{schema} kept {kept}");
+        }
+        // Without a secret anywhere, the same keywords keep their values.
+        let plain =
+            json!({"additionalProperties": {"type": "string"}, "allOf": [{"required": []}]});
+        let kept = audit_inputs(Some(&json!({"q": "kept"})), Some(&plain));
+        assert_eq!(kept, json!({"q": "kept"}));
     }
 
     #[test]

@@ -54,6 +54,10 @@ pub const IMPORT_DELAY: Duration = Duration::from_millis(20);
 const IMPORT_ROWS: usize = 4096;
 /// How long the importer waits before trying a failed import again.
 const RETRY: Duration = Duration::from_secs(1);
+/// How often the importer looks for journals left by servers that have stopped (besides
+/// before every read of the audit log), so that a replica that died and never comes back
+/// doesn't keep its last records from the log.
+const SWEEP: Duration = Duration::from_secs(30);
 
 /// How far a journal is written or imported: the byte offset just past the last record in
 /// the segment numbered `segment`.
@@ -112,6 +116,9 @@ pub enum Import {
     Rows(Vec<Row>, Position),
     /// A reader waits until everything appended before is imported.
     Flush(super::audit_queue::Waiter),
+    /// Rows the journal could not take (a full disk, say), for SQLite straight away; their
+    /// runs wait for the import.
+    Direct(Vec<Row>, Vec<super::audit_queue::Waiter>),
 }
 
 /// The lock that marks a journal's owner as alive. The importer holds it, as the last of the
@@ -125,6 +132,9 @@ pub struct Journal {
     file: File,
     end: Position,
     segment_bytes: u64,
+    /// Tests make the journal refuse writes, as a full disk would.
+    #[cfg(test)]
+    pub refuse: bool,
 }
 
 impl Journal {
@@ -151,6 +161,8 @@ impl Journal {
             file,
             end: Position::default(),
             segment_bytes: SEGMENT_BYTES,
+            #[cfg(test)]
+            refuse: false,
         };
         Ok((journal, Lock(lock)))
     }
@@ -170,6 +182,10 @@ impl Journal {
     pub fn append(&mut self, lines: &[u8]) -> io::Result<Position> {
         if self.end.offset >= self.segment_bytes {
             self.next_segment()?;
+        }
+        #[cfg(test)]
+        if self.refuse {
+            return Err(io::Error::other("refused by the test"));
         }
         if let Err(e) = self.file.write_all(lines) {
             if self.file.set_len(self.end.offset).is_err() {
@@ -238,10 +254,11 @@ pub fn import(
     let mut end = None;
     let mut flushes = Vec::new();
     let mut removed_below = 0;
+    let mut swept = Instant::now();
     let mut open = true;
     while open {
         // Rows that failed to import are tried again without waiting for more.
-        if end.is_none() {
+        if rows.is_empty() && end.is_none() {
             match receiver.recv() {
                 Ok(first) => take(first, &mut rows, &mut end, &mut flushes),
                 Err(_) => break,
@@ -264,16 +281,21 @@ pub fn import(
         {
             take(next, &mut rows, &mut end, &mut flushes);
         }
-        let Some(position) = end else {
+        if !flushes.is_empty() || swept.elapsed() >= SWEEP {
+            sweep(&dir, &mut writer);
+            swept = Instant::now();
+        }
+        if rows.is_empty() && end.is_none() {
             answer(flushes.drain(..), Ok(()));
             continue;
-        };
-        match writer.import(&journal, &rows, position) {
+        }
+        match writer.import(&journal, &rows, end) {
             Ok(()) => {
                 rows.clear();
-                end = None;
                 answer(flushes.drain(..), Ok(()));
-                if position.segment > removed_below {
+                if let Some(position) = end.take()
+                    && position.segment > removed_below
+                {
                     remove_before(&dir, position.segment);
                     removed_below = position.segment;
                 }
@@ -295,13 +317,35 @@ pub fn import(
             }
         }
     }
-    if end.is_none() {
+    if rows.is_empty() && end.is_none() {
         // Everything is in `audit_events`: the journal goes, then its position.
         if fs::remove_dir_all(&dir).is_ok() {
             let _ = writer.forget(&journal);
         }
     }
     drop(lock);
+}
+
+/// Imports what the journals of other servers that have stopped left (see [`recover`]).
+fn sweep(own: &Path, writer: &mut AuditWriter) {
+    let Some(root) = own.parent() else {
+        return;
+    };
+    match recover(root, writer) {
+        Ok(found) if found.journals > 0 => tracing::warn!(
+            event = "audit.journal_recovered",
+            journals = found.journals,
+            records = found.records,
+            damaged = found.damaged,
+            "imported the audit records a stopped server left in its journal"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::error!(
+            event = "audit.journal_recovery_failed",
+            error = %e,
+            "a stopped server's audit journal could not be imported; the next try is at the next read or sweep"
+        ),
+    }
 }
 
 fn take(
@@ -316,6 +360,11 @@ fn take(
             *end = Some(position);
         }
         Import::Flush(waiter) => flushes.push(waiter),
+        Import::Direct(more, waiters) => {
+            rows.extend(more);
+            // Answered with the import, like a reader's flush.
+            flushes.extend(waiters);
+        }
     }
 }
 
@@ -335,6 +384,9 @@ pub struct Recovered {
     pub records: usize,
     /// Lines cut short or unreadable, dropped.
     pub damaged: usize,
+    /// Journal folders without a lock file: no server makes one, so they were changed by
+    /// hand, and are left for an operator to look at.
+    pub unlocked: usize,
 }
 
 /// Imports what the journals under `root` whose owners are gone have left, and deletes them.
@@ -350,7 +402,11 @@ pub fn recover(root: &Path, writer: &mut AuditWriter) -> anyhow::Result<Recovere
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let dir = entry.path();
+        if !dir.is_dir() {
+            continue;
+        }
         let Ok(lock) = File::open(dir.join(LOCK)) else {
+            found.unlocked += 1;
             continue;
         };
         if lock.try_lock().is_err() {
@@ -409,7 +465,7 @@ fn import_left(dir: &Path, id: &str, writer: &mut AuditWriter) -> anyhow::Result
             }
             if rows.len() == IMPORT_ROWS {
                 records += rows.len();
-                writer.import(id, &std::mem::take(&mut rows), position(segment, at))?;
+                writer.import(id, &std::mem::take(&mut rows), Some(position(segment, at)))?;
             }
         }
         if at < bytes.len() {
@@ -417,7 +473,7 @@ fn import_left(dir: &Path, id: &str, writer: &mut AuditWriter) -> anyhow::Result
             damaged += 1;
         }
         records += rows.len();
-        writer.import(id, &rows, position(segment, at))?;
+        writer.import(id, &rows, Some(position(segment, at)))?;
     }
     Ok((records, damaged))
 }
@@ -507,7 +563,7 @@ mod tests {
         let mut journal = journal.with_segment_bytes(600);
         let first = append(&mut journal, 0..10);
         let rows: Vec<Row> = (0..10).map(row).collect();
-        writer.import(journal.id(), &rows, first).unwrap();
+        writer.import(journal.id(), &rows, Some(first)).unwrap();
         let end = append(&mut journal, 10..40);
         assert!(end.segment >= 3, "several segments: {end:?}");
         let journal_dir = journal.dir().to_path_buf();
@@ -519,7 +575,7 @@ mod tests {
             Recovered {
                 journals: 1,
                 records: 30,
-                damaged: 0
+                ..Recovered::default()
             }
         );
         assert_eq!(targets(&store).await, expected(0..40));
@@ -560,8 +616,8 @@ mod tests {
 
         let (mut journal, _lock) = Journal::create(&root).unwrap();
         let end = append(&mut journal, 0..3);
-        writer.import(journal.id(), &[row(0)], end).unwrap();
-        writer.import("gone", &[], end).unwrap();
+        writer.import(journal.id(), &[row(0)], Some(end)).unwrap();
+        writer.import("gone", &[], Some(end)).unwrap();
 
         assert_eq!(recover(&root, &mut writer).unwrap(), Recovered::default());
         assert!(journal.dir().exists());
@@ -610,5 +666,30 @@ mod tests {
             !journal.dir().exists(),
             "an importer that ends with all imported deletes it"
         );
+    }
+
+    /// A running server's importer takes over the journal of another that stopped (a
+    /// replica that died and never comes back) before the next read of the log.
+    #[tokio::test]
+    async fn a_read_imports_what_a_stopped_replica_left() {
+        let (_dir, store, root, writer) = setup().await;
+        let (mut dead, dead_lock) = Journal::create(&root).unwrap();
+        append(&mut dead, 0..5);
+        let dead_dir = dead.dir().to_path_buf();
+        drop((dead, dead_lock));
+
+        let (live, lock) = Journal::create(&root).unwrap();
+        let (imports, imported) = std::sync::mpsc::sync_channel(8);
+        let (id, live_dir) = (live.id().to_string(), live.dir().to_path_buf());
+        let importer = std::thread::spawn(move || import(imported, writer, id, live_dir, lock));
+        let (waiter, flushed) = tokio::sync::oneshot::channel();
+        imports.send(Import::Flush(waiter)).unwrap();
+        assert_eq!(flushed.await.unwrap(), Ok(()));
+
+        assert_eq!(targets(&store).await, expected(0..5));
+        assert!(!dead_dir.exists());
+        assert!(live.dir().exists(), "the live journal stays");
+        drop(imports);
+        importer.join().unwrap();
     }
 }

@@ -52,6 +52,15 @@ impl AuditQueue {
             (Some(file), Some(root)) => {
                 let mut importer = direct::AuditWriter::open(&file)?;
                 let found = audit_journal::recover(&root, &mut importer)?;
+                if found.unlocked > 0 {
+                    tracing::warn!(
+                        event = "audit.journal_unlocked",
+                        folders = found.unlocked,
+                        root = %root.display(),
+                        "audit journal folders without a lock file were left alone; no server \
+                         makes such a folder, so look at them by hand"
+                    );
+                }
                 if found.journals > 0 {
                     tracing::warn!(
                         event = "audit.journal_recovered",
@@ -238,12 +247,27 @@ fn append(
                 .is_ok()
         }
         Err(e) => {
-            rows.clear();
-            let failed = Err(Error::Internal(anyhow::anyhow!(
-                "appending to the audit journal: {e}"
-            )));
-            answer(waiters, failed);
-            true
+            // The rows go to SQLite directly, their runs waiting for the import: a run that
+            // may have changed data is not left without a record because a write failed.
+            tracing::error!(
+                event = "audit.journal_write_failed",
+                journal = %journal.id(),
+                records = rows.len(),
+                error = %e,
+                "the audit journal refused a write; its records go to the store directly"
+            );
+            let rows = std::mem::take(rows);
+            match imports.send(Import::Direct(rows, waiters)) {
+                Ok(()) => true,
+                Err(sync_mpsc::SendError(Import::Direct(_, waiters))) => {
+                    let failed = Err(Error::Internal(anyhow::anyhow!(
+                        "appending to the audit journal: {e}"
+                    )));
+                    answer(waiters, failed);
+                    false
+                }
+                Err(_) => false,
+            }
         }
     }
 }
@@ -358,5 +382,43 @@ mod tests {
         assert_eq!(rows.len(), 300, "each record once");
         let detail = rows[0].detail.as_deref().unwrap();
         assert!(detail.starts_with(r#"{"outcome":"ok","n":"#), "{detail}");
+    }
+
+    /// A batch the journal refuses goes to SQLite directly, and its runs are answered once
+    /// it is there: a run that may have changed data still gets its record.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn records_the_journal_refuses_go_to_the_store_directly() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(&dir).await;
+        let root = dir.path().join(audit_journal::FOLDER);
+        let importer = direct::AuditWriter::open(&dir.path().join("lathe.db")).unwrap();
+        let (mut journal, lock) = Journal::create(&root).unwrap();
+        journal.refuse = true;
+        let (imports, imported) = sync_mpsc::sync_channel(8);
+        let (id, journal_dir) = (journal.id().to_string(), journal.dir().to_path_buf());
+        let importing = std::thread::spawn(move || {
+            audit_journal::import(imported, importer, id, journal_dir, lock)
+        });
+
+        let (waiter, written) = oneshot::channel();
+        let event = AuditEvent {
+            action: "query.run",
+            target: Some("refused-by-the-journal".into()),
+            ..Default::default()
+        };
+        let mut buf = Vec::new();
+        let batch = vec![Message::Record(event, waiter)];
+        assert!(journal_batch(&mut journal, &imports, batch, &mut buf));
+        assert_eq!(written.await.unwrap(), Ok(()));
+
+        let all = AuditFilter {
+            limit: 10,
+            ..Default::default()
+        };
+        let rows = store.audit_list(&all).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].target.as_deref(), Some("refused-by-the-journal"));
+        drop(imports);
+        importing.join().unwrap();
     }
 }

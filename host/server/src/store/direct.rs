@@ -74,14 +74,19 @@ impl AuditWriter {
         Ok(AuditWriter { conn })
     }
 
-    /// Inserts `rows` of `journal` and records `end` as how far it is imported, in one
-    /// transaction: all of it or none.
-    pub fn import(&mut self, journal: &str, rows: &[Row], end: Position) -> Result<()> {
+    /// Inserts `rows` of `journal` and records `end`, if given, as how far it is imported,
+    /// in one transaction: all of it or none.
+    pub fn import(&mut self, journal: &str, rows: &[Row], end: Option<Position>) -> Result<()> {
         self.try_import(journal, rows, end)
             .map_err(|e| internal("importing audit records", e))
     }
 
-    fn try_import(&mut self, journal: &str, rows: &[Row], end: Position) -> rusqlite::Result<()> {
+    fn try_import(
+        &mut self,
+        journal: &str,
+        rows: &[Row],
+        end: Option<Position>,
+    ) -> rusqlite::Result<()> {
         // IMMEDIATE takes the write lock at once, waiting for another writer if need be,
         // instead of failing to upgrade a read lock halfway.
         let tx = self
@@ -105,7 +110,8 @@ impl AuditWriter {
                     row.created_at,
                 ])?;
             }
-            tx.prepare_cached(
+            if let Some(end) = end {
+                tx.prepare_cached(
                 "INSERT INTO audit_journals (journal, segment, byte_offset) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (journal) DO UPDATE \
                  SET segment = excluded.segment, byte_offset = excluded.byte_offset",
@@ -115,6 +121,7 @@ impl AuditWriter {
                 end.segment as i64,
                 end.offset as i64
             ])?;
+            }
         }
         tx.commit()
     }
