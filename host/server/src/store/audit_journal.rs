@@ -6,12 +6,13 @@
 //! commit, and every run waited for the gathering and the commit: about half a millisecond
 //! under load, a quarter of a run's time (docs/benchmarks.md, "Session 12"). Instead:
 //!
-//! - the writer appends each batch of records to this journal, one JSON line per record, in
-//!   one `write`. Once the kernel has the bytes they outlive the process, as a commit's WAL
-//!   frames without an fsync did, and the runs are answered;
-//! - a second thread imports the journal into `audit_events` in large transactions, and
-//!   records in the same transaction how far it has read (`audit_journals`), so that each
-//!   record is imported exactly once;
+//! - each run appends its record to this journal itself, one JSON line in one `write`
+//!   under a lock ([`Shared::append`]). Once the kernel has the bytes they outlive the
+//!   process, as a commit's WAL frames without an fsync did, and the run is answered. (A
+//!   writer thread taking batches cost more in wake-ups than the writes it saved.)
+//! - a thread imports the journal into `audit_events` in large transactions, and records in
+//!   the same transaction how far it has read (`audit_journals`), so that each record is
+//!   imported exactly once;
 //! - reading the audit log first waits for the journal to be imported
 //!   (`AuditQueue::flush`): a record answered before a read is in its result.
 //!
@@ -32,13 +33,16 @@
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use tokio::sync::oneshot;
+
 use super::AuditEvent;
+use super::audit_queue::Waiter;
 use super::direct::AuditWriter;
 
 /// The journal folder in the data directory.
@@ -48,7 +52,8 @@ pub const FOLDER: &str = "audit-journal";
 const SEGMENT_BYTES: u64 = 8 << 20;
 /// The lock file each journal's owner holds.
 const LOCK: &str = "lock";
-/// How long the importer lets records collect before it takes them, unless a reader waits.
+/// How long the importer lets records collect before it takes them. A reader's flush that
+/// arrives meanwhile waits for the rest of it.
 pub const IMPORT_DELAY: Duration = Duration::from_millis(20);
 /// The most records one import transaction takes.
 const IMPORT_ROWS: usize = 4096;
@@ -110,22 +115,162 @@ impl Row {
     }
 }
 
-/// What the writer hands the importer.
-pub enum Import {
-    /// Rows appended, and where the journal ends after them.
-    Rows(Vec<Row>, Position),
-    /// A reader waits until everything appended before is imported.
-    Flush(super::audit_queue::Waiter),
-    /// Rows the journal could not take (a full disk, say), for SQLite straight away; their
-    /// runs wait for the import.
-    Direct(Vec<Row>, Vec<super::audit_queue::Waiter>),
+/// The journal and what it holds that is not imported yet, shared by the runs that append
+/// (each on its own task, under the lock: a run's line is written and handed over in one
+/// step, so the importer never records a position past a line it hasn't got) and the
+/// importer thread.
+pub struct Shared {
+    state: Mutex<State>,
+    /// Wakes the importer: the first row after an import, a reader, a refused write, the
+    /// end.
+    wake: Condvar,
 }
 
-/// The lock that marks a journal's owner as alive. The importer holds it, as the last of the
-/// two threads to finish with the journal.
+struct State {
+    journal: Journal,
+    rows: Vec<Row>,
+    /// Where the journal ends after `rows`.
+    end: Option<Position>,
+    /// Readers waiting for everything appended so far, and runs whose rows the journal
+    /// refused; answered by the next import.
+    waiters: Vec<Waiter>,
+    /// A waiter is there: import without letting records collect.
+    urgent: bool,
+    /// The server is stopping: import what is left and end.
+    closed: bool,
+}
+
+impl Shared {
+    pub fn new(journal: Journal) -> Shared {
+        Shared {
+            state: Mutex::new(State {
+                journal,
+                rows: Vec::new(),
+                end: None,
+                waiters: Vec::new(),
+                urgent: false,
+                closed: false,
+            }),
+            wake: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Appends `row`'s line to the journal. `None` when it is written; when the journal
+    /// refuses it (a full disk, a read-only file), the row goes to SQLite with the next
+    /// import, and the receiver says when it is there: a run that may have changed data
+    /// doesn't lose its record to a failed write.
+    pub fn append(&self, row: Row) -> Option<oneshot::Receiver<std::result::Result<(), String>>> {
+        let mut line = Vec::with_capacity(512);
+        row.encode(&mut line);
+        let mut state = self.lock();
+        match state.journal.append(&line) {
+            Ok(end) => {
+                if state.rows.is_empty() || state.rows.len() + 1 == IMPORT_ROWS {
+                    self.wake.notify_one();
+                }
+                state.rows.push(row);
+                state.end = Some(end);
+                None
+            }
+            Err(e) => {
+                tracing::error!(
+                    event = "audit.journal_write_failed",
+                    journal = %state.journal.id,
+                    error = %e,
+                    "the audit journal refused a write; the record goes to the store directly"
+                );
+                state.rows.push(row);
+                Some(self.wait_for_import(state))
+            }
+        }
+    }
+
+    /// Returns a receiver told when everything appended so far is in `audit_events`.
+    pub fn flush(&self) -> oneshot::Receiver<std::result::Result<(), String>> {
+        let state = self.lock();
+        self.wait_for_import(state)
+    }
+
+    fn wait_for_import(
+        &self,
+        mut state: MutexGuard<'_, State>,
+    ) -> oneshot::Receiver<std::result::Result<(), String>> {
+        let (waiter, done) = oneshot::channel();
+        state.waiters.push(waiter);
+        state.urgent = true;
+        self.wake.notify_one();
+        done
+    }
+
+    /// Marks the server as stopping: the importer imports what is left and ends.
+    pub fn close(&self) {
+        self.lock().closed = true;
+        self.wake.notify_one();
+    }
+
+    /// The next rows to import, their end and the waiters answered by importing them, once
+    /// there is something to do: at once for a waiter, a full batch or the end, otherwise
+    /// after letting records collect for [`IMPORT_DELAY`]. `None` once closed and empty.
+    fn next(&self) -> Option<(Vec<Row>, Option<Position>, Vec<Waiter>)> {
+        let mut state = self.lock();
+        loop {
+            if state.rows.is_empty() && state.waiters.is_empty() {
+                if state.closed {
+                    return None;
+                }
+                // Idle: wake at the first row, or at the sweep's time.
+                state = self
+                    .wake
+                    .wait_timeout(state, SWEEP)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+                if state.rows.is_empty() && state.waiters.is_empty() {
+                    return Some((Vec::new(), None, Vec::new()));
+                }
+                continue;
+            }
+            if !state.urgent && !state.closed && state.rows.len() < IMPORT_ROWS {
+                state = self
+                    .wake
+                    .wait_timeout_while(state, IMPORT_DELAY, |s| {
+                        !s.urgent && !s.closed && s.rows.len() < IMPORT_ROWS
+                    })
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
+            let count = state.rows.len().min(IMPORT_ROWS);
+            let rows: Vec<Row> = state.rows.drain(..count).collect();
+            let (end, waiters) = if state.rows.is_empty() {
+                state.urgent = false;
+                (state.end.take(), std::mem::take(&mut state.waiters))
+            } else {
+                // More than one import's worth: the position waits for the last of them.
+                (None, Vec::new())
+            };
+            return Some((rows, end, waiters));
+        }
+    }
+
+    /// Puts back rows whose import failed, ahead of any appended since.
+    fn put_back(&self, rows: Vec<Row>, end: Option<Position>) {
+        let mut state = self.lock();
+        let newer = std::mem::replace(&mut state.rows, rows);
+        state.rows.extend(newer);
+        if state.end.is_none() {
+            state.end = end;
+        }
+    }
+}
+
+/// The lock that marks a journal's owner as alive. The importer holds it, as the last to
+/// finish with the journal.
 pub struct Lock(#[allow(dead_code)] File);
 
-/// The journal of this server process, written by the audit writer thread.
+/// The journal of this server process.
 pub struct Journal {
     id: String,
     dir: PathBuf,
@@ -240,65 +385,38 @@ fn remove_before(dir: &Path, segment: u64) {
     }
 }
 
-/// The importer thread: takes rows as the writer appends them and inserts them in large
-/// transactions, each with the journal's new position. It ends when the writer has gone
-/// and everything is imported, and then deletes the journal: nothing is left to recover.
+/// The importer thread: takes rows as runs append them and inserts them in large
+/// transactions, each with the journal's new position. It ends when the server stops and
+/// everything is imported, and then deletes the journal: nothing is left to recover.
 pub fn import(
-    receiver: Receiver<Import>,
+    shared: Arc<Shared>,
     mut writer: AuditWriter,
     journal: String,
     dir: PathBuf,
     lock: Lock,
 ) {
-    let mut rows: Vec<Row> = Vec::new();
-    let mut end = None;
-    let mut flushes = Vec::new();
     let mut removed_below = 0;
     let mut swept = Instant::now();
-    let mut open = true;
-    while open {
-        // Rows that failed to import are tried again without waiting for more.
-        if rows.is_empty() && end.is_none() {
-            match receiver.recv() {
-                Ok(first) => take(first, &mut rows, &mut end, &mut flushes),
-                Err(_) => break,
-            }
-        }
-        let until = Instant::now() + IMPORT_DELAY;
-        while flushes.is_empty() && rows.len() < IMPORT_ROWS {
-            let left = until.saturating_duration_since(Instant::now());
-            match receiver.recv_timeout(left) {
-                Ok(next) => take(next, &mut rows, &mut end, &mut flushes),
-                Err(RecvTimeoutError::Timeout) => break,
-                Err(RecvTimeoutError::Disconnected) => {
-                    open = false;
-                    break;
-                }
-            }
-        }
-        while rows.len() < IMPORT_ROWS
-            && let Ok(next) = receiver.try_recv()
-        {
-            take(next, &mut rows, &mut end, &mut flushes);
-        }
-        if !flushes.is_empty() || swept.elapsed() >= SWEEP {
+    let mut clean = true;
+    while let Some((rows, end, waiters)) = shared.next() {
+        if !waiters.is_empty() || swept.elapsed() >= SWEEP {
             sweep(&dir, &mut writer);
             swept = Instant::now();
         }
         if rows.is_empty() && end.is_none() {
-            answer(flushes.drain(..), Ok(()));
+            answer(waiters, Ok(()));
             continue;
         }
         match writer.import(&journal, &rows, end) {
             Ok(()) => {
-                rows.clear();
-                answer(flushes.drain(..), Ok(()));
-                if let Some(position) = end.take()
+                answer(waiters, Ok(()));
+                if let Some(position) = end
                     && position.segment > removed_below
                 {
                     remove_before(&dir, position.segment);
                     removed_below = position.segment;
                 }
+                clean = true;
             }
             Err(e) => {
                 // The rows are safe in the journal: they are kept and tried again, and if
@@ -310,14 +428,14 @@ pub fn import(
                     error = %e,
                     "audit records wait in the journal; the import is tried again"
                 );
-                answer(flushes.drain(..), Err(e.to_string()));
-                if open {
-                    std::thread::sleep(RETRY);
-                }
+                answer(waiters, Err(e.to_string()));
+                shared.put_back(rows, end);
+                clean = false;
+                std::thread::sleep(RETRY);
             }
         }
     }
-    if rows.is_empty() && end.is_none() {
+    if clean {
         // Everything is in `audit_events`: the journal goes, then its position.
         if fs::remove_dir_all(&dir).is_ok() {
             let _ = writer.forget(&journal);
@@ -348,30 +466,7 @@ fn sweep(own: &Path, writer: &mut AuditWriter) {
     }
 }
 
-fn take(
-    message: Import,
-    rows: &mut Vec<Row>,
-    end: &mut Option<Position>,
-    flushes: &mut Vec<super::audit_queue::Waiter>,
-) {
-    match message {
-        Import::Rows(more, position) => {
-            rows.extend(more);
-            *end = Some(position);
-        }
-        Import::Flush(waiter) => flushes.push(waiter),
-        Import::Direct(more, waiters) => {
-            rows.extend(more);
-            // Answered with the import, like a reader's flush.
-            flushes.extend(waiters);
-        }
-    }
-}
-
-fn answer(
-    waiters: impl Iterator<Item = super::audit_queue::Waiter>,
-    outcome: std::result::Result<(), String>,
-) {
+fn answer(waiters: Vec<Waiter>, outcome: std::result::Result<(), String>) {
     for waiter in waiters {
         let _ = waiter.send(outcome.clone());
     }
@@ -625,47 +720,60 @@ mod tests {
         assert_eq!(targets(&store).await, expected(0..1));
     }
 
-    /// A batch the importer can't write stays and is written once the store takes it again;
-    /// the flush waiting meanwhile hears of the failure.
+    /// Starts an importer for `journal`, as the server does.
+    fn running(
+        journal: Journal,
+        lock: Lock,
+        writer: AuditWriter,
+    ) -> (Arc<Shared>, std::thread::JoinHandle<()>) {
+        let (id, dir) = (journal.id().to_string(), journal.dir().to_path_buf());
+        let shared = Arc::new(Shared::new(journal));
+        let importing = shared.clone();
+        let importer = std::thread::spawn(move || import(importing, writer, id, dir, lock));
+        (shared, importer)
+    }
+
+    /// Rows the importer can't write stay and are written once the store takes them again;
+    /// a reader waiting meanwhile hears of the failure. An importer that ends with all
+    /// imported deletes its journal.
     #[tokio::test]
     async fn a_failed_import_is_tried_again() {
         let (dir, store, root, writer) = setup().await;
-        let file = dir.path().join("lathe.db");
         // Another connection holds the write lock past the importer's busy timeout.
-        let blocker = rusqlite::Connection::open(&file).unwrap();
+        let blocker = rusqlite::Connection::open(dir.path().join("lathe.db")).unwrap();
         blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
 
-        let (mut journal, lock) = Journal::create(&root).unwrap();
-        let (imports, imported) = std::sync::mpsc::sync_channel(8);
-        let (id, journal_dir) = (journal.id().to_string(), journal.dir().to_path_buf());
-        let importer = std::thread::spawn(move || import(imported, writer, id, journal_dir, lock));
-        let end = append(&mut journal, 0..2);
-        imports
-            .send(Import::Rows(vec![row(0), row(1)], end))
-            .unwrap();
-        let (waiter, flushed) = tokio::sync::oneshot::channel();
-        imports.send(Import::Flush(waiter)).unwrap();
-        let failed = tokio::task::spawn_blocking(move || flushed.blocking_recv())
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(failed.is_err(), "the flush hears of the failure");
+        let (journal, lock) = Journal::create(&root).unwrap();
+        let journal_dir = journal.dir().to_path_buf();
+        let (shared, importer) = running(journal, lock, writer);
+        assert!(shared.append(row(0)).is_none(), "written to the journal");
+        assert!(shared.append(row(1)).is_none());
+        let failed = shared.flush().await.unwrap();
+        assert!(failed.is_err(), "the reader hears of the failure");
 
         blocker.execute_batch("ROLLBACK").unwrap();
-        let (waiter, flushed) = tokio::sync::oneshot::channel();
-        imports.send(Import::Flush(waiter)).unwrap();
-        drop(imports);
-        let imported = tokio::task::spawn_blocking(move || flushed.blocking_recv())
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(imported, Ok(()));
-        importer.join().unwrap();
+        assert_eq!(shared.flush().await.unwrap(), Ok(()));
         assert_eq!(targets(&store).await, expected(0..2));
-        assert!(
-            !journal.dir().exists(),
-            "an importer that ends with all imported deletes it"
-        );
+        shared.close();
+        importer.join().unwrap();
+        assert!(!journal_dir.exists());
+    }
+
+    /// A write the journal refuses goes to SQLite directly, and its run is answered once it
+    /// is there: a run that may have changed data still gets its record.
+    #[tokio::test]
+    async fn a_record_the_journal_refuses_goes_to_the_store_directly() {
+        let (_dir, store, root, writer) = setup().await;
+        let (mut journal, lock) = Journal::create(&root).unwrap();
+        journal.refuse = true;
+        let (shared, importer) = running(journal, lock, writer);
+        let written = shared
+            .append(row(7))
+            .expect("a refused write waits for the import");
+        assert_eq!(written.await.unwrap(), Ok(()));
+        assert_eq!(targets(&store).await, expected(7..8));
+        shared.close();
+        importer.join().unwrap();
     }
 
     /// A running server's importer takes over the journal of another that stopped (a
@@ -679,17 +787,14 @@ mod tests {
         drop((dead, dead_lock));
 
         let (live, lock) = Journal::create(&root).unwrap();
-        let (imports, imported) = std::sync::mpsc::sync_channel(8);
-        let (id, live_dir) = (live.id().to_string(), live.dir().to_path_buf());
-        let importer = std::thread::spawn(move || import(imported, writer, id, live_dir, lock));
-        let (waiter, flushed) = tokio::sync::oneshot::channel();
-        imports.send(Import::Flush(waiter)).unwrap();
-        assert_eq!(flushed.await.unwrap(), Ok(()));
+        let live_dir = live.dir().to_path_buf();
+        let (shared, importer) = running(live, lock, writer);
+        assert_eq!(shared.flush().await.unwrap(), Ok(()));
 
         assert_eq!(targets(&store).await, expected(0..5));
         assert!(!dead_dir.exists());
-        assert!(live.dir().exists(), "the live journal stays");
-        drop(imports);
+        assert!(live_dir.exists(), "the live journal stays");
+        shared.close();
         importer.join().unwrap();
     }
 }

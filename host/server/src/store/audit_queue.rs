@@ -1,31 +1,28 @@
-//! The queue of query runs' audit records. Every run's record is written before its
-//! response is sent, and a record is never reported written before it is safe from a crash
-//! of Lathe. One writer takes whatever is queued, up to [`MAX_BATCH`], writes it at once and
-//! then answers every waiter:
+//! The audit records of query runs. Every run's record is written before its response is
+//! sent, and a record is never reported written before it is safe from a crash of Lathe:
 //!
-//! - on SQLite, a thread appends the batch to this server's journal in one `write`, and a
-//!   second thread imports the journal into `audit_events` in large transactions (see
-//!   `audit_journal.rs`, and docs/benchmarks.md "Session 12" for why);
-//! - on PostgreSQL, a task inserts the batch in one statement on the main pool.
+//! - on SQLite, the run appends its record to this server's journal itself, one `write`
+//!   under a lock, and a thread imports the journal into `audit_events` in large
+//!   transactions (see `audit_journal.rs`, and docs/benchmarks.md "Session 12" for why);
+//! - on PostgreSQL, runs queue their records and one task inserts whatever is queued, up
+//!   to [`MAX_BATCH`], in one statement, then answers every waiter.
 //!
 //! Readers of the audit log call [`AuditQueue::flush`] first: it returns once every record
-//! queued before it is in `audit_events`.
+//! written before it is in `audit_events`.
 
-use std::sync::mpsc as sync_mpsc;
+use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::audit_journal::{self, Import, Journal, Row};
+use super::audit_journal::{self, Journal, Row, Shared};
 use super::{AuditEvent, Store, direct, now_ms};
 use crate::error::{Error, Result};
 
 const MAX_BATCH: usize = 256;
 const QUEUE: usize = 4096;
-/// Batches on their way from the journal's writer to its importer. When the importer falls
-/// this far behind, the writer waits for it, and so do the runs.
-const IMPORT_QUEUE: usize = 1024;
 
 pub(super) type Waiter = oneshot::Sender<std::result::Result<(), String>>;
+type Done = oneshot::Receiver<std::result::Result<(), String>>;
 
 // Records are nearly every message: boxing them to shrink the rare flush would cost every
 // run an allocation.
@@ -38,119 +35,133 @@ enum Message {
 
 #[derive(Clone)]
 pub struct AuditQueue {
-    sender: mpsc::Sender<Message>,
+    kind: Kind,
+}
+
+#[derive(Clone)]
+enum Kind {
+    Journal(Arc<Open>),
+    Store(mpsc::Sender<Message>),
+}
+
+/// The journal, closed (its importer finishing and ending) when the last queue goes.
+struct Open(Arc<Shared>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.close();
+    }
 }
 
 impl AuditQueue {
     /// Starts the writer: on SQLite, first imports what journals of servers no longer
-    /// running have left, then starts the journal's writer and importer threads; on
-    /// PostgreSQL, a task on the current tokio runtime. It stops when the last clone of the
-    /// queue is dropped.
+    /// running have left, then opens this server's journal and starts its importer
+    /// thread; on PostgreSQL, a task on the current tokio runtime. It stops when the last
+    /// clone of the queue is dropped.
     pub fn start(store: Store) -> anyhow::Result<AuditQueue> {
-        let (sender, mut receiver) = mpsc::channel::<Message>(QUEUE);
-        match (store.sqlite_file(), store.audit_journal_root()) {
-            (Some(file), Some(root)) => {
-                let mut importer = direct::AuditWriter::open(&file)?;
-                let found = audit_journal::recover(&root, &mut importer)?;
-                if found.unlocked > 0 {
-                    tracing::warn!(
-                        event = "audit.journal_unlocked",
-                        folders = found.unlocked,
-                        root = %root.display(),
-                        "audit journal folders without a lock file were left alone; no server \
-                         makes such a folder, so look at them by hand"
-                    );
-                }
-                if found.journals > 0 {
-                    tracing::warn!(
-                        event = "audit.journal_recovered",
-                        journals = found.journals,
-                        records = found.records,
-                        damaged = found.damaged,
-                        "imported the audit records a stopped server left in its journal"
-                    );
-                }
-                let (mut journal, lock) = Journal::create(&root).map_err(|e| {
-                    anyhow::anyhow!("creating an audit journal in {}: {e}", root.display())
-                })?;
-                let (imports, imported) = sync_mpsc::sync_channel(IMPORT_QUEUE);
-                let (id, dir) = (journal.id().to_string(), journal.dir().to_path_buf());
-                std::thread::Builder::new()
-                    .name("lathe-audit-import".into())
-                    .spawn(move || audit_journal::import(imported, importer, id, dir, lock))?;
-                std::thread::Builder::new()
-                    .name("lathe-audit".into())
-                    .spawn(move || {
-                        let mut buf = Vec::new();
-                        while let Some(first) = receiver.blocking_recv() {
-                            let batch = batch(first, &mut receiver);
-                            if !journal_batch(&mut journal, &imports, batch, &mut buf) {
-                                break;
-                            }
-                        }
-                    })?;
+        if let (Some(file), Some(root)) = (store.sqlite_file(), store.audit_journal_root()) {
+            let mut importer = direct::AuditWriter::open(&file)?;
+            let found = audit_journal::recover(&root, &mut importer)?;
+            if found.unlocked > 0 {
+                tracing::warn!(
+                    event = "audit.journal_unlocked",
+                    folders = found.unlocked,
+                    root = %root.display(),
+                    "audit journal folders without a lock file were left alone; no server \
+                     makes such a folder, so look at them by hand"
+                );
             }
-            _ => {
-                tokio::spawn(async move {
-                    while let Some(first) = receiver.recv().await {
-                        let mut events = Vec::new();
-                        let mut waiters = Vec::new();
-                        let mut flushes = Vec::new();
-                        for message in batch(first, &mut receiver) {
-                            match message {
-                                Message::Record(event, waiter) => {
-                                    events.push(event);
-                                    waiters.push(waiter);
-                                }
-                                Message::Flush(waiter) => flushes.push(waiter),
-                            }
-                        }
-                        let outcome = if events.is_empty() {
-                            Ok(())
-                        } else {
-                            store.audit_append_all(events).await
-                        };
-                        // A flush is answered with the records queued before it.
-                        waiters.extend(flushes);
-                        answer(waiters, outcome);
-                    }
-                });
+            if found.journals > 0 {
+                tracing::warn!(
+                    event = "audit.journal_recovered",
+                    journals = found.journals,
+                    records = found.records,
+                    damaged = found.damaged,
+                    "imported the audit records a stopped server left in its journal"
+                );
             }
+            let (journal, lock) = Journal::create(&root).map_err(|e| {
+                anyhow::anyhow!("creating an audit journal in {}: {e}", root.display())
+            })?;
+            let (id, dir) = (journal.id().to_string(), journal.dir().to_path_buf());
+            let shared = Arc::new(Shared::new(journal));
+            let importing = shared.clone();
+            std::thread::Builder::new()
+                .name("lathe-audit-import".into())
+                .spawn(move || audit_journal::import(importing, importer, id, dir, lock))?;
+            let kind = Kind::Journal(Arc::new(Open(shared)));
+            return Ok(AuditQueue { kind });
         }
-        Ok(AuditQueue { sender })
+
+        let (sender, mut receiver) = mpsc::channel::<Message>(QUEUE);
+        tokio::spawn(async move {
+            while let Some(first) = receiver.recv().await {
+                let mut events = Vec::new();
+                let mut waiters = Vec::new();
+                for message in batch(first, &mut receiver) {
+                    match message {
+                        Message::Record(event, waiter) => {
+                            events.push(event);
+                            waiters.push(waiter);
+                        }
+                        // A flush is answered with the records queued before it.
+                        Message::Flush(waiter) => waiters.push(waiter),
+                    }
+                }
+                let outcome = if events.is_empty() {
+                    Ok(())
+                } else {
+                    store.audit_append_all(events).await
+                };
+                answer(waiters, outcome);
+            }
+        });
+        Ok(AuditQueue {
+            kind: Kind::Store(sender),
+        })
     }
 
     /// Appends `event`, the record of a run, and returns once it is written. The record is
-    /// queued before the first await: dropping this future (the client went away) no longer
-    /// loses it.
+    /// written or queued before the first await: dropping this future (the client went
+    /// away) doesn't lose it.
     pub async fn append(&self, event: AuditEvent) -> Result<()> {
-        let done = self.enqueue(event)?;
-        outcome(done.await)
+        match self.enqueue(event)? {
+            None => Ok(()),
+            Some(done) => outcome(done.await),
+        }
     }
 
-    /// Returns once every record queued before the call is in `audit_events`.
+    /// Returns once every record written before the call is in `audit_events`.
     pub async fn flush(&self) -> Result<()> {
-        let (waiter, done) = oneshot::channel();
-        self.sender
-            .send(Message::Flush(waiter))
-            .await
-            .map_err(|_| stopped())?;
+        let done = match &self.kind {
+            Kind::Journal(open) => open.0.flush(),
+            Kind::Store(sender) => {
+                let (waiter, done) = oneshot::channel();
+                sender
+                    .send(Message::Flush(waiter))
+                    .await
+                    .map_err(|_| stopped())?;
+                done
+            }
+        };
         outcome(done.await)
     }
 
-    /// Queues `event` without waiting, and gives the receiver of its write's outcome. With
-    /// the queue full, a task waits for room in the caller's place, so that a caller that
-    /// stops waiting doesn't take the record with it.
-    pub fn enqueue(
-        &self,
-        event: AuditEvent,
-    ) -> Result<oneshot::Receiver<std::result::Result<(), String>>> {
+    /// Writes or queues `event` without waiting: `None` when it is written already,
+    /// otherwise the receiver of its write's outcome. With the PostgreSQL queue full, a task
+    /// waits for room in the caller's place, so that a caller that stops waiting doesn't
+    /// take the record with it.
+    pub fn enqueue(&self, event: AuditEvent) -> Result<Option<Done>> {
+        let sender = match &self.kind {
+            Kind::Journal(open) => return Ok(open.0.append(Row::new(event, now_ms()))),
+            Kind::Store(sender) => sender,
+        };
         let (waiter, done) = oneshot::channel();
-        match self.sender.try_send(Message::Record(event, waiter)) {
-            Ok(()) => Ok(done),
+        match sender.try_send(Message::Record(event, waiter)) {
+            Ok(()) => Ok(Some(done)),
             Err(mpsc::error::TrySendError::Closed(_)) => Err(stopped()),
             Err(mpsc::error::TrySendError::Full(queued)) => {
-                let sender = self.sender.clone();
+                let sender = sender.clone();
                 let handle = tokio::runtime::Handle::try_current().map_err(|_| stopped())?;
                 handle.spawn(async move {
                     if sender.send(queued).await.is_err() {
@@ -160,7 +171,7 @@ impl AuditQueue {
                         );
                     }
                 });
-                Ok(done)
+                Ok(Some(done))
             }
         }
     }
@@ -192,84 +203,6 @@ fn batch(first: Message, receiver: &mut mpsc::Receiver<Message>) -> Vec<Message>
         }
     }
     batch
-}
-
-/// Writes a batch to the journal, in order: the records before a flush are appended and
-/// handed to the importer before the flush is. False when the importer has stopped.
-fn journal_batch(
-    journal: &mut Journal,
-    imports: &sync_mpsc::SyncSender<Import>,
-    batch: Vec<Message>,
-    buf: &mut Vec<u8>,
-) -> bool {
-    let now = now_ms();
-    let mut rows = Vec::new();
-    let mut waiters = Vec::new();
-    for message in batch {
-        match message {
-            Message::Record(event, waiter) => {
-                let row = Row::new(event, now);
-                row.encode(buf);
-                rows.push(row);
-                waiters.push(waiter);
-            }
-            Message::Flush(waiter) => {
-                let written = append(journal, imports, &mut rows, &mut waiters, buf);
-                if !written || imports.send(Import::Flush(waiter)).is_err() {
-                    return false;
-                }
-            }
-        }
-    }
-    append(journal, imports, &mut rows, &mut waiters, buf)
-}
-
-/// Appends the encoded `rows` in `buf` to the journal, answers their waiters and hands the
-/// rows to the importer. False when the importer has stopped.
-fn append(
-    journal: &mut Journal,
-    imports: &sync_mpsc::SyncSender<Import>,
-    rows: &mut Vec<Row>,
-    waiters: &mut Vec<Waiter>,
-    buf: &mut Vec<u8>,
-) -> bool {
-    if rows.is_empty() {
-        return true;
-    }
-    let written = journal.append(buf);
-    buf.clear();
-    let waiters = std::mem::take(waiters);
-    match written {
-        Ok(end) => {
-            answer(waiters, Ok(()));
-            imports
-                .send(Import::Rows(std::mem::take(rows), end))
-                .is_ok()
-        }
-        Err(e) => {
-            // The rows go to SQLite directly, their runs waiting for the import: a run that
-            // may have changed data is not left without a record because a write failed.
-            tracing::error!(
-                event = "audit.journal_write_failed",
-                journal = %journal.id(),
-                records = rows.len(),
-                error = %e,
-                "the audit journal refused a write; its records go to the store directly"
-            );
-            let rows = std::mem::take(rows);
-            match imports.send(Import::Direct(rows, waiters)) {
-                Ok(()) => true,
-                Err(sync_mpsc::SendError(Import::Direct(_, waiters))) => {
-                    let failed = Err(Error::Internal(anyhow::anyhow!(
-                        "appending to the audit journal: {e}"
-                    )));
-                    answer(waiters, failed);
-                    false
-                }
-                Err(_) => false,
-            }
-        }
-    }
 }
 
 /// Tells every waiter of a batch how its write went.
@@ -382,43 +315,5 @@ mod tests {
         assert_eq!(rows.len(), 300, "each record once");
         let detail = rows[0].detail.as_deref().unwrap();
         assert!(detail.starts_with(r#"{"outcome":"ok","n":"#), "{detail}");
-    }
-
-    /// A batch the journal refuses goes to SQLite directly, and its runs are answered once
-    /// it is there: a run that may have changed data still gets its record.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn records_the_journal_refuses_go_to_the_store_directly() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = sqlite_store(&dir).await;
-        let root = dir.path().join(audit_journal::FOLDER);
-        let importer = direct::AuditWriter::open(&dir.path().join("lathe.db")).unwrap();
-        let (mut journal, lock) = Journal::create(&root).unwrap();
-        journal.refuse = true;
-        let (imports, imported) = sync_mpsc::sync_channel(8);
-        let (id, journal_dir) = (journal.id().to_string(), journal.dir().to_path_buf());
-        let importing = std::thread::spawn(move || {
-            audit_journal::import(imported, importer, id, journal_dir, lock)
-        });
-
-        let (waiter, written) = oneshot::channel();
-        let event = AuditEvent {
-            action: "query.run",
-            target: Some("refused-by-the-journal".into()),
-            ..Default::default()
-        };
-        let mut buf = Vec::new();
-        let batch = vec![Message::Record(event, waiter)];
-        assert!(journal_batch(&mut journal, &imports, batch, &mut buf));
-        assert_eq!(written.await.unwrap(), Ok(()));
-
-        let all = AuditFilter {
-            limit: 10,
-            ..Default::default()
-        };
-        let rows = store.audit_list(&all).await.unwrap();
-        assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].target.as_deref(), Some("refused-by-the-journal"));
-        drop(imports);
-        importing.join().unwrap();
     }
 }
