@@ -487,15 +487,17 @@ fn audit_inputs(inputs: Option<&Value>, schema: Option<&Value>) -> Value {
     };
     let mut budget = AUDIT_NODES;
     let mut kept = Map::new();
-    // Secrets marked beside the root's `properties` (`additionalProperties`, `allOf`, …):
-    // which inputs they cover isn't worked out, and every value is masked.
-    let root_hides = follow(root, root).1;
+    // Secrets marked beside the root's `properties` (`additionalProperties`, `allOf`,
+    // `propertyNames`, …): which inputs they cover isn't worked out, and every input is
+    // masked, names and values.
+    if follow(root, root).1 {
+        return json!(MASK);
+    }
     for (name, value) in inputs.iter().take(AUDIT_KEYS) {
         let value = match value {
             Value::Object(state) if BROWSER_ROOTS.contains(&name.as_str()) => {
                 json!(key_names(state))
             }
-            _ if root_hides => json!(MASK),
             _ => {
                 let property = root.get("properties").and_then(|p| p.get(name));
                 audit_value(value, property, root, &mut budget)
@@ -562,30 +564,67 @@ fn audit_value(value: &Value, schema: Option<&Value>, root: &Value, budget: &mut
 }
 
 /// `schema` with local `$ref`s (`#/$defs/…`) followed, a few hops at most.
-/// `schema` with its local `$ref`s followed, and whether a schema on the way hides the value:
-/// marked `secret` or `writeOnly` itself, or marking something secret where the walk of
-/// [`audit_value`] doesn't follow values one by one (see [`hides_elsewhere`]).
+/// `schema` with its local references followed, and whether a schema on the way hides the
+/// value: marked `secret` or `writeOnly` itself, marking something secret where the walk of
+/// [`audit_value`] doesn't follow values one by one (see [`hides_elsewhere`]), or holding a
+/// reference this walk can't follow in a document that marks anything secret.
 fn follow<'a>(schema: &'a Value, root: &'a Value) -> (&'a Value, bool) {
     let mut at = schema;
     let mut hidden = false;
     for _ in 0..8 {
         hidden |= marked(at) || hides_elsewhere(at, root);
         match reference(at, root) {
-            Some(next) => at = next,
-            None => return (at, hidden),
+            Target::Nothing => return (at, hidden),
+            Target::Found(next) => at = next,
+            Target::Unknown => return (at, hidden || marks_secret(root, root, &mut Vec::new())),
         }
     }
     // A chain of references this long is not worth working out: masked.
     (at, true)
 }
 
-/// The schema a local `$ref` of `schema` points to.
-fn reference<'a>(schema: &Value, root: &'a Value) -> Option<&'a Value> {
-    schema
-        .get("$ref")
-        .and_then(Value::as_str)
+/// Where a schema's reference leads, as far as the audit walk can tell.
+enum Target<'a> {
+    /// No reference.
+    Nothing,
+    Found(&'a Value),
+    /// An anchor, an `$id`, a dynamic or a remote reference, or a pointer to nothing: the
+    /// validator may resolve it, this walk doesn't.
+    Unknown,
+}
+
+fn reference<'a>(schema: &Value, root: &'a Value) -> Target<'a> {
+    if schema.get("$dynamicRef").is_some() || schema.get("$recursiveRef").is_some() {
+        return Target::Unknown;
+    }
+    let Some(reference) = schema.get("$ref") else {
+        return Target::Nothing;
+    };
+    let found = reference
+        .as_str()
         .and_then(|r| r.strip_prefix('#'))
-        .and_then(|pointer| root.pointer(pointer))
+        .and_then(percent_decoded)
+        .filter(|pointer| pointer.is_empty() || pointer.starts_with('/'))
+        .and_then(|pointer| root.pointer(&pointer));
+    found.map_or(Target::Unknown, Target::Found)
+}
+
+/// A URI fragment with its `%XX` escapes decoded; `None` if one is malformed.
+fn percent_decoded(fragment: &str) -> Option<String> {
+    let bytes = fragment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at] == b'%' {
+            let hex = fragment.get(at + 1..at + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            at += 3;
+        } else {
+            out.push(bytes[at]);
+            at += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 fn marked(schema: &Value) -> bool {
@@ -594,7 +633,7 @@ fn marked(schema: &Value) -> bool {
 }
 
 /// Whether `schema` marks something secret under a keyword the audit walk doesn't follow
-/// value by value: anything but `properties`, an object `items`, `$ref` (followed by
+/// value by value: anything but `properties`, an object `items`, a reference (followed by
 /// [`follow`]) and the definitions references reach. `additionalProperties`,
 /// `patternProperties`, `allOf`, `anyOf`, `if`, `dependentSchemas`, `prefixItems` and the
 /// rest apply to parts of a value that would have to be worked out from the value; a value
@@ -606,30 +645,40 @@ fn hides_elsewhere(schema: &Value, root: &Value) -> bool {
     keywords
         .iter()
         .any(|(keyword, sub)| match keyword.as_str() {
-            "properties" | "$ref" | "$defs" | "definitions" => false,
+            "properties" | "$ref" | "$dynamicRef" | "$recursiveRef" | "$defs" | "definitions" => {
+                false
+            }
             "items" if sub.is_object() => false,
             _ => marks_secret(sub, root, &mut Vec::new()),
         })
 }
 
 /// Whether `schema` marks anything `secret` or `writeOnly` anywhere inside it, following
-/// local references (each once).
-fn marks_secret<'a>(schema: &'a Value, root: &'a Value, seen: &mut Vec<&'a str>) -> bool {
+/// local references (each once). A reference it can't follow counts as a mark when the
+/// document has one anywhere.
+fn marks_secret<'a>(schema: &'a Value, root: &'a Value, seen: &mut Vec<&'a Value>) -> bool {
     match schema {
-        Value::Object(map) => map.iter().any(|(key, sub)| match key.as_str() {
-            "secret" | "writeOnly" if *sub == Value::Bool(true) => true,
-            "$ref" => match sub.as_str() {
-                Some(target) if !seen.contains(&target) => {
+        Value::Object(map) => {
+            let through = match reference(schema, root) {
+                Target::Nothing => false,
+                Target::Found(target) if seen.iter().any(|s| std::ptr::eq(*s, target)) => false,
+                Target::Found(target) => {
                     seen.push(target);
-                    target
-                        .strip_prefix('#')
-                        .and_then(|pointer| root.pointer(pointer))
-                        .is_some_and(|found| marks_secret(found, root, seen))
+                    marks_secret(target, root, seen)
                 }
-                _ => false,
-            },
-            _ => marks_secret(sub, root, seen),
-        }),
+                // The whole document stands in for the unknown target, scanned once.
+                Target::Unknown if seen.iter().any(|s| std::ptr::eq(*s, root)) => false,
+                Target::Unknown => {
+                    seen.push(root);
+                    marks_secret(root, root, seen)
+                }
+            };
+            through
+                || map.iter().any(|(key, sub)| match key.as_str() {
+                    "secret" | "writeOnly" if *sub == Value::Bool(true) => true,
+                    _ => marks_secret(sub, root, seen),
+                })
+        }
         Value::Array(items) => items.iter().any(|item| marks_secret(item, root, seen)),
         _ => false,
     }
@@ -690,6 +739,63 @@ mod tests {
             "{}",
             kept.to_string().len()
         );
+    }
+
+    /// A reference the walk can't follow (an anchor, an `$id`, a dynamic or absolute one)
+    /// masks the value when the schema marks anything secret; escaped pointers are followed.
+    #[test]
+    fn audit_masks_values_behind_references_it_cannot_follow() {
+        let behind = json!({"p": "S-behind"});
+        let cases = [
+            (
+                json!({"properties": {"p": {"$ref": "#sek"}},
+                       "$defs": {"s": {"$anchor": "sek", "secret": true}}}),
+                behind.clone(),
+            ),
+            (
+                json!({"properties": {"p": {"$ref": "urn:x:sek"}},
+                       "$defs": {"s": {"$id": "urn:x:sek", "secret": true}}}),
+                behind.clone(),
+            ),
+            (
+                json!({"$id": "https://x.test/s", "properties": {"p": {"$ref": "https://x.test/s#/$defs/s"}},
+                       "$defs": {"s": {"secret": true}}}),
+                behind.clone(),
+            ),
+            (
+                json!({"properties": {"p": {"$dynamicRef": "#dy"}},
+                       "$defs": {"s": {"$dynamicAnchor": "dy", "secret": true}}}),
+                behind.clone(),
+            ),
+            (
+                json!({"properties": {"p": {"$ref": "#/%24defs/s"}}, "$defs": {"s": {"secret": true}}}),
+                behind,
+            ),
+            (
+                json!({"properties": {"o": {"allOf": [{"$ref": "#sek"}]}},
+                       "$defs": {"s": {"$anchor": "sek", "secret": true}}}),
+                json!({"o": {"k": "S-nested"}}),
+            ),
+            (
+                json!({"propertyNames": {"secret": true}}),
+                json!({"S-name": 1}),
+            ),
+        ];
+        for (schema, inputs) in cases {
+            let kept = audit_inputs(Some(&inputs), Some(&schema)).to_string();
+            assert!(!kept.contains("S-"), "{schema} kept {kept}");
+        }
+        // Unfollowed references in a schema without any secret keep their values, and a
+        // property named `secret` is a name, not a mark.
+        let plain = json!({"properties": {"p": {"$ref": "#anchor"}, "secret": {"type": "string"}},
+                           "$defs": {"a": {"$anchor": "anchor"}}});
+        let kept = audit_inputs(Some(&json!({"p": "kept", "secret": "also"})), Some(&plain));
+        assert_eq!(kept, json!({"p": "kept", "secret": "also"}));
+        // A recursive schema ends.
+        let recursive = json!({"properties": {"next": {"$ref": "#"}, "pin": {"secret": true}}});
+        let deep = json!({"next": {"next": {"pin": "S-deep"}}});
+        let kept = audit_inputs(Some(&deep), Some(&recursive)).to_string();
+        assert!(!kept.contains("S-deep"), "{kept}");
     }
 
     /// A secret marked under a keyword other than `properties`, `items` or a reference masks

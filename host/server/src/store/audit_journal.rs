@@ -64,18 +64,22 @@ const RETRY: Duration = Duration::from_secs(1);
 /// doesn't keep its last records from the log.
 const SWEEP: Duration = Duration::from_secs(30);
 
-/// How far a journal is written or imported: the byte offset just past the last record in
-/// the segment numbered `segment`.
+/// How far a journal is written or imported: the last record's number (`seq`, counted from
+/// 1 in each journal) and the segment it is in. Positions count records, not bytes, so
+/// bytes that are not Lathe's in a segment shift nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Position {
     pub segment: u64,
-    pub offset: u64,
+    pub seq: u64,
 }
 
 /// A record as the journal holds it and the importer inserts it: the event, and the time it
 /// was written, which is its `created_at`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Row {
+    /// The record's number in its journal, given when it is appended.
+    #[serde(default)]
+    pub seq: u64,
     pub created_at: i64,
     pub workspace_id: Option<String>,
     pub actor_id: Option<String>,
@@ -91,6 +95,7 @@ pub struct Row {
 impl Row {
     pub fn new(event: AuditEvent, created_at: i64) -> Row {
         Row {
+            seq: 0,
             created_at,
             workspace_id: event.workspace_id,
             actor_id: event.actor_id,
@@ -106,8 +111,11 @@ impl Row {
         }
     }
 
-    /// Appends the row's journal line to `buf`.
+    /// Appends the row's journal line to `buf`. The line starts with a line break as well
+    /// as ending with one: stray bytes before it (a write cut short, anything else's) end
+    /// there instead of spoiling it.
     pub fn encode(&self, buf: &mut Vec<u8>) {
+        buf.push(b'\n');
         // Writing into a Vec fails only on a serialiser error, which these fields can't give.
         if serde_json::to_writer(&mut *buf, self).is_ok() {
             buf.push(b'\n');
@@ -163,11 +171,14 @@ impl Shared {
     /// refuses it (a full disk, a read-only file), the row goes to SQLite with the next
     /// import, and the receiver says when it is there: a run that may have changed data
     /// doesn't lose its record to a failed write.
-    pub fn append(&self, row: Row) -> Option<oneshot::Receiver<std::result::Result<(), String>>> {
-        let mut line = Vec::with_capacity(512);
-        row.encode(&mut line);
+    pub fn append(
+        &self,
+        mut row: Row,
+    ) -> Option<oneshot::Receiver<std::result::Result<(), String>>> {
         let mut state = self.lock();
-        match state.journal.append(&line) {
+        // Numbered and written under the lock: lines are in the order of their numbers, so
+        // an imported position covers every line before it.
+        match state.journal.append(&mut row) {
             Ok(end) => {
                 if state.rows.is_empty() || state.rows.len() + 1 == IMPORT_ROWS {
                     self.wake.notify_one();
@@ -275,7 +286,10 @@ pub struct Journal {
     id: String,
     dir: PathBuf,
     file: File,
+    /// The last record written and its segment.
     end: Position,
+    /// Bytes in the current segment.
+    len: u64,
     segment_bytes: u64,
     /// Tests make the journal refuse writes, as a full disk would.
     #[cfg(test)]
@@ -305,6 +319,7 @@ impl Journal {
             dir,
             file,
             end: Position::default(),
+            len: 0,
             segment_bytes: SEGMENT_BYTES,
             #[cfg(test)]
             refuse: false,
@@ -320,35 +335,41 @@ impl Journal {
         &self.dir
     }
 
-    /// Appends `lines` (whole lines) in one write and gives where the journal ends after
-    /// them. On failure none of them stays: a partial write is cut off again, or, if even
-    /// that fails, the journal goes on in a new segment, so that no later line is glued to
-    /// a broken one.
-    pub fn append(&mut self, lines: &[u8]) -> io::Result<Position> {
-        if self.end.offset >= self.segment_bytes {
+    /// Numbers `row`, appends its line in one write and gives the journal's new end. On
+    /// failure the line doesn't stay: a partial write is cut off again, or, if even that
+    /// fails, the journal goes on in a new segment.
+    pub fn append(&mut self, row: &mut Row) -> io::Result<Position> {
+        if self.len >= self.segment_bytes {
             self.next_segment()?;
         }
+        row.seq = self.end.seq + 1;
+        let mut line = Vec::with_capacity(512);
+        row.encode(&mut line);
+        self.write(&line)?;
+        self.end.seq = row.seq;
+        Ok(self.end)
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         #[cfg(test)]
         if self.refuse {
             return Err(io::Error::other("refused by the test"));
         }
-        if let Err(e) = self.file.write_all(lines) {
-            if self.file.set_len(self.end.offset).is_err() {
+        if let Err(e) = self.file.write_all(bytes) {
+            if self.file.set_len(self.len).is_err() {
                 let _ = self.next_segment();
             }
             return Err(e);
         }
-        self.end.offset += lines.len() as u64;
-        Ok(self.end)
+        self.len += bytes.len() as u64;
+        Ok(())
     }
 
     fn next_segment(&mut self) -> io::Result<()> {
         let next = self.end.segment + 1;
         self.file = open_segment(&self.dir, next)?;
-        self.end = Position {
-            segment: next,
-            offset: 0,
-        };
+        self.end.segment = next;
+        self.len = 0;
         Ok(())
     }
 }
@@ -461,7 +482,7 @@ fn sweep(own: &Path, writer: &mut AuditWriter) {
         Err(e) => tracing::error!(
             event = "audit.journal_recovery_failed",
             error = %e,
-            "a stopped server's audit journal could not be imported; the next try is at the next read or sweep"
+            "the audit journals could not be looked through; tried again at the next read or sweep"
         ),
     }
 }
@@ -513,13 +534,28 @@ pub fn recover(root: &Path, writer: &mut AuditWriter) -> anyhow::Result<Recovere
             let _ = writer.forget(id);
             continue;
         }
-        let (records, damaged) = import_left(&dir, &name, writer)?;
-        fs::remove_dir_all(&dir)
-            .map_err(|e| anyhow::anyhow!("deleting the imported {}: {e}", dir.display()))?;
-        writer.forget(&name)?;
-        found.journals += 1;
-        found.records += records;
-        found.damaged += damaged;
+        let recovered = import_left(&dir, &name, writer).and_then(|counts| {
+            fs::remove_dir_all(&dir)
+                .map_err(|e| anyhow::anyhow!("deleting the imported {}: {e}", dir.display()))?;
+            writer.forget(&name)?;
+            Ok(counts)
+        });
+        match recovered {
+            Ok((records, damaged)) => {
+                found.journals += 1;
+                found.records += records;
+                found.damaged += damaged;
+            }
+            // One journal that can't be read or deleted stops neither the others nor the
+            // server; what it imported stays imported, and it is tried again later.
+            Err(e) => tracing::error!(
+                event = "audit.journal_recovery_failed",
+                journal = %name,
+                error = %e,
+                "a stopped server's audit journal could not be imported or deleted; it is \
+                 tried again at the next read of the audit log, sweep or start"
+            ),
+        }
     }
     // Positions of journals deleted before their row was (a crash in between). A journal
     // exists before its first import, so a position without one is no running server's.
@@ -531,7 +567,7 @@ pub fn recover(root: &Path, writer: &mut AuditWriter) -> anyhow::Result<Recovere
     Ok(found)
 }
 
-/// Imports the records of the journal in `dir` past its recorded position.
+/// Imports the records of the journal in `dir` numbered past its recorded position.
 fn import_left(dir: &Path, id: &str, writer: &mut AuditWriter) -> anyhow::Result<(usize, usize)> {
     let start = writer.position(id)?.unwrap_or_default();
     let (mut records, mut damaged) = (0, 0);
@@ -542,42 +578,27 @@ fn import_left(dir: &Path, id: &str, writer: &mut AuditWriter) -> anyhow::Result
         let path = segment_path(dir, segment);
         let bytes =
             fs::read(&path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
-        let from = if segment == start.segment {
-            usize::try_from(start.offset)
-                .unwrap_or(usize::MAX)
-                .min(bytes.len())
-        } else {
-            0
-        };
-        let mut rows = Vec::new();
-        let mut at = from;
-        while let Some(length) = bytes[at..].iter().position(|b| *b == b'\n') {
-            let line = &bytes[at..at + length];
-            at += length + 1;
-            match serde_json::from_slice::<Row>(line) {
-                Ok(row) => rows.push(row),
-                Err(_) => damaged += 1,
-            }
-            if rows.len() == IMPORT_ROWS {
-                records += rows.len();
-                writer.import(id, &std::mem::take(&mut rows), Some(position(segment, at)))?;
-            }
-        }
-        if at < bytes.len() {
-            // A last line without its end: cut short.
+        let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+        // What follows the last line break is a line cut short, if anything.
+        if lines.pop().is_some_and(|rest| !rest.is_empty()) {
             damaged += 1;
         }
-        records += rows.len();
-        writer.import(id, &rows, Some(position(segment, at)))?;
+        let mut rows = Vec::new();
+        for line in lines.into_iter().filter(|line| !line.is_empty()) {
+            match serde_json::from_slice::<Row>(line) {
+                Ok(row) if row.seq > start.seq => rows.push(row),
+                Ok(_) => {}
+                Err(_) => damaged += 1,
+            }
+        }
+        for chunk in rows.chunks(IMPORT_ROWS) {
+            let last = chunk.last().map_or(start.seq, |row| row.seq);
+            let end = Position { segment, seq: last };
+            writer.import(id, chunk, Some(end))?;
+            records += chunk.len();
+        }
     }
     Ok((records, damaged))
-}
-
-fn position(segment: u64, offset: usize) -> Position {
-    Position {
-        segment,
-        offset: offset as u64,
-    }
 }
 
 #[cfg(test)]
@@ -608,9 +629,7 @@ mod tests {
     fn append(journal: &mut Journal, range: std::ops::Range<usize>) -> Position {
         let mut end = Position::default();
         for n in range {
-            let mut buf = Vec::new();
-            row(n).encode(&mut buf);
-            end = journal.append(&buf).unwrap();
+            end = journal.append(&mut row(n)).unwrap();
         }
         end
     }
@@ -681,25 +700,37 @@ mod tests {
         assert_eq!(targets(&store).await.len(), 40);
     }
 
-    /// A line cut short at the end and a line that isn't a record are dropped and counted;
-    /// the lines around them are imported.
+    /// A line cut short at the end, a line that isn't a record and junk glued before a
+    /// record are dropped and counted; the records around them are imported, and none twice,
+    /// however the junk shifts the bytes.
     #[tokio::test]
     async fn a_cut_short_or_unreadable_line_is_dropped_and_counted() {
         let (_dir, store, root, mut writer) = setup().await;
 
         let (mut journal, lock) = Journal::create(&root).unwrap();
-        append(&mut journal, 0..2);
-        journal
-            .append(b"{\"created_at\": \"not a record\"}\n")
+        let first = append(&mut journal, 0..2);
+        writer
+            .import(journal.id(), &[row(0), row(1)], Some(first))
             .unwrap();
-        append(&mut journal, 2..4);
+        // Bytes that are not Lathe's: a line that isn't a record, and junk without a line
+        // break, right before a record.
+        journal
+            .write(b"{\"created_at\": \"not a record\"}\n")
+            .unwrap();
+        append(&mut journal, 2..3);
+        journal.write(&[0xde, 0xad, 0xbe, 0xef]).unwrap();
+        append(&mut journal, 3..4);
         let mut cut = Vec::new();
         row(4).encode(&mut cut);
-        journal.append(&cut[..cut.len() / 2]).unwrap();
+        journal.write(&cut[..cut.len() / 2]).unwrap();
         drop((journal, lock));
 
         let found = recover(&root, &mut writer).unwrap();
-        assert_eq!((found.records, found.damaged), (4, 2));
+        assert_eq!(
+            (found.records, found.damaged),
+            (2, 3),
+            "each record once, by its number"
+        );
         assert_eq!(targets(&store).await, expected(0..4));
     }
 
@@ -796,5 +827,27 @@ mod tests {
         assert!(live_dir.exists(), "the live journal stays");
         shared.close();
         importer.join().unwrap();
+    }
+
+    /// A stopped server's journal that can't be read stops neither the import of the others
+    /// nor the start: it is logged and left for the next try.
+    #[tokio::test]
+    async fn a_journal_that_cannot_be_read_is_left_and_the_rest_imported() {
+        let (_dir, store, root, mut writer) = setup().await;
+        let (mut broken, broken_lock) = Journal::create(&root).unwrap();
+        append(&mut broken, 0..2);
+        let broken_dir = broken.dir().to_path_buf();
+        drop((broken, broken_lock));
+        // A segment that is a folder can't be read.
+        fs::create_dir(segment_path(&broken_dir, 1)).unwrap();
+        let (mut stopped, stopped_lock) = Journal::create(&root).unwrap();
+        append(&mut stopped, 2..5);
+        drop((stopped, stopped_lock));
+
+        let found = recover(&root, &mut writer).unwrap();
+        assert_eq!((found.journals, found.records), (1, 3));
+        assert!(broken_dir.exists(), "left for the next try");
+        // Its readable segment came before the failure and is imported; nothing is lost.
+        assert_eq!(targets(&store).await, expected(0..5));
     }
 }

@@ -112,15 +112,15 @@ impl AuditWriter {
             }
             if let Some(end) = end {
                 tx.prepare_cached(
-                "INSERT INTO audit_journals (journal, segment, byte_offset) VALUES (?1, ?2, ?3) \
+                    "INSERT INTO audit_journals (journal, segment, last_seq) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (journal) DO UPDATE \
-                 SET segment = excluded.segment, byte_offset = excluded.byte_offset",
-            )?
-            .execute(rusqlite::params![
-                journal,
-                end.segment as i64,
-                end.offset as i64
-            ])?;
+                 SET segment = excluded.segment, last_seq = excluded.last_seq",
+                )?
+                .execute(rusqlite::params![
+                    journal,
+                    end.segment as i64,
+                    end.seq as i64
+                ])?;
             }
         }
         tx.commit()
@@ -130,12 +130,12 @@ impl AuditWriter {
     pub fn position(&self, journal: &str) -> Result<Option<Position>> {
         self.conn
             .query_row(
-                "SELECT segment, byte_offset FROM audit_journals WHERE journal = ?1",
+                "SELECT segment, last_seq FROM audit_journals WHERE journal = ?1",
                 [journal],
                 |row| {
                     Ok(Position {
                         segment: row.get::<_, i64>(0)? as u64,
-                        offset: row.get::<_, i64>(1)? as u64,
+                        seq: row.get::<_, i64>(1)? as u64,
                     })
                 },
             )
