@@ -471,14 +471,7 @@ fn sweep(own: &Path, writer: &mut AuditWriter) {
         return;
     };
     match recover(root, writer) {
-        Ok(found) if found.journals > 0 => tracing::warn!(
-            event = "audit.journal_recovered",
-            journals = found.journals,
-            records = found.records,
-            damaged = found.damaged,
-            "imported the audit records a stopped server left in its journal"
-        ),
-        Ok(_) => {}
+        Ok(found) => found.log(),
         Err(e) => tracing::error!(
             event = "audit.journal_recovery_failed",
             error = %e,
@@ -503,6 +496,21 @@ pub struct Recovered {
     /// Journal folders without a lock file: no server makes one, so they were changed by
     /// hand, and are left for an operator to look at.
     pub unlocked: usize,
+}
+
+impl Recovered {
+    /// One log line when journals were imported.
+    pub fn log(&self) {
+        if self.journals > 0 {
+            tracing::warn!(
+                event = "audit.journal_recovered",
+                journals = self.journals,
+                records = self.records,
+                damaged = self.damaged,
+                "imported the audit records a stopped server left in its journal"
+            );
+        }
+    }
 }
 
 /// Imports what the journals under `root` whose owners are gone have left, and deletes them.

@@ -71,15 +71,7 @@ impl AuditQueue {
                      makes such a folder, so look at them by hand"
                 );
             }
-            if found.journals > 0 {
-                tracing::warn!(
-                    event = "audit.journal_recovered",
-                    journals = found.journals,
-                    records = found.records,
-                    damaged = found.damaged,
-                    "imported the audit records a stopped server left in its journal"
-                );
-            }
+            found.log();
             let (journal, lock) = Journal::create(&root).map_err(|e| {
                 anyhow::anyhow!("creating an audit journal in {}: {e}", root.display())
             })?;
