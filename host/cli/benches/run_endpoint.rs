@@ -8,7 +8,9 @@
 //! postgres, trust auth, and the connectors built by `scripts/build-wasm.sh`).
 //! `LATHE_BENCH_SECS` (default 10, per side and round), `LATHE_BENCH_ROUNDS` (default 3) and
 //! `LATHE_BENCH_CONCURRENCY` (default 32) tune the load; `LATHE_BENCH_POOL` (default 4, as `lathe serve`) is
-//! the connector pool size Lathe runs with.
+//! the connector pool size Lathe runs with. `LATHE_BENCH_COMPARE=<path to another lathe binary>`
+//! adds a third side to every round, that build on its own data dir, and prints its throughput
+//! and server CPU against this build's: two builds compared in the same phases of the machine.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -188,8 +190,7 @@ impl Drop for Server {
 
 /// `lathe serve` on a fresh data dir, with an admin, a workspace, an API token, a datasource
 /// on the local PostgreSQL and a released app whose query is the one-row select.
-async fn lathe_endpoint(data_dir: &std::path::Path) -> (Server, String, String) {
-    let bin = env!("CARGO_BIN_EXE_lathe");
+async fn lathe_endpoint(bin: &str, data_dir: &std::path::Path) -> (Server, String, String) {
     let dir = data_dir.display().to_string();
     let mut admin = Command::new(bin)
         .args([
@@ -386,7 +387,13 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let data_dir = tempfile::tempdir().unwrap();
-        let (server, lathe_url, token) = lathe_endpoint(data_dir.path()).await;
+        let (server, lathe_url, token) =
+            lathe_endpoint(env!("CARGO_BIN_EXE_lathe"), data_dir.path()).await;
+        let other_dir = tempfile::tempdir().unwrap();
+        let other = match std::env::var("LATHE_BENCH_COMPARE") {
+            Ok(bin) => Some(lathe_endpoint(&bin, other_dir.path()).await),
+            Err(_) => None,
+        };
         let native_url = native_endpoint().await;
         let body = json!({"inputs": {"n": 1}}).to_string();
         let (status, answer) = call(
@@ -401,6 +408,9 @@ fn main() {
         let warm = Duration::from_secs(2);
         load(&native_url, None, &body, concurrency, warm).await;
         load(&lathe_url, Some(&token), &body, concurrency, warm).await;
+        if let Some((_, url, token)) = &other {
+            load(url, Some(token), &body, concurrency, warm).await;
+        }
 
         // Native and Lathe take turns, round after round: this machine's speed drifts by
         // tens of percent from minute to minute, and a ratio taken from two phases minutes
@@ -411,6 +421,7 @@ fn main() {
         );
         let pid = server.0.id();
         let mut ratios = Vec::new();
+        let mut versus_this = Vec::new();
         for round in 1..=rounds {
             let (native, native_db, native_busy) =
                 measured(load(&native_url, None, &body, concurrency, duration), pid).await;
@@ -438,6 +449,23 @@ fn main() {
                 lathe.p99.as_secs_f64() / native.p99.as_secs_f64()
             );
             ratios.push(ratio);
+
+            if let Some((server, url, token)) = &other {
+                let cpu_before = cpu_seconds(server.0.id());
+                let (figures, _, _) =
+                    measured(load(url, Some(token), &body, concurrency, duration), server.0.id())
+                        .await;
+                let cpu = cpu_seconds(server.0.id()) - cpu_before;
+                print(&format!("{round}: compared build"), &figures);
+                let versus = figures.per_second / lathe.per_second;
+                println!(
+                    "{round}: compared build's server CPU {:.0} µs per request; \
+                     against this build: throughput {versus:.2}x, against native {:.2}x",
+                    cpu * 1e6 / figures.requests as f64,
+                    figures.per_second / native.per_second
+                );
+                versus_this.push(versus);
+            }
         }
         ratios.sort_by(f64::total_cmp);
         println!(
@@ -446,6 +474,16 @@ fn main() {
             ratios[0],
             ratios[ratios.len() - 1]
         );
+        if !versus_this.is_empty() {
+            versus_this.sort_by(f64::total_cmp);
+            println!(
+                "throughput ratio (compared build / this build), median of {rounds} rounds: {:.2}x (lowest {:.2}x, highest {:.2}x)",
+                versus_this[versus_this.len() / 2],
+                versus_this[0],
+                versus_this[versus_this.len() - 1]
+            );
+        }
+        drop(other);
         drop(server);
     });
 }
