@@ -211,6 +211,46 @@ fn json_log_format_writes_one_json_object_per_line() {
     }
 }
 
+/// The `http.response` lines of a JSON log, by status.
+fn response_lines(logs: &str) -> Vec<serde_json::Value> {
+    logs.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "http.response")
+        .collect()
+}
+
+#[test]
+fn only_refused_requests_are_logged_unless_the_access_log_is_on() {
+    let quiet = Server::start_with(&["--log-format", "json"]);
+    let c = quiet.client();
+    c.get("/livez").expect_status(200);
+    c.raw(
+        "GET",
+        "/api/v1/nope",
+        &[("x-request-id", "refused-1")],
+        None,
+    )
+    .expect_status(404);
+    std::thread::sleep(Duration::from_millis(200));
+    let lines = response_lines(&quiet.logs());
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["status"], 404);
+    assert_eq!(lines[0]["span"]["request_id"], "refused-1");
+    assert_eq!(lines[0]["span"]["path"], "/api/v1/nope");
+    assert!(lines[0]["latency_ms"].is_u64());
+
+    let every = Server::start_with(&["--log-format", "json", "--access-log"]);
+    let c = every.client();
+    c.raw("GET", "/livez", &[("x-request-id", "fine-1")], None)
+        .expect_status(200);
+    c.get("/api/v1/nope").expect_status(404);
+    std::thread::sleep(Duration::from_millis(200));
+    let lines = response_lines(&every.logs());
+    let statuses: Vec<_> = lines.iter().map(|l| l["status"].clone()).collect();
+    assert_eq!(statuses, [200, 404], "{lines:?}");
+    assert_eq!(lines[0]["span"]["request_id"], "fine-1");
+}
+
 #[test]
 fn a_non_postgres_database_url_is_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();

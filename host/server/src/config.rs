@@ -151,6 +151,11 @@ pub struct ServeArgs {
     #[arg(long, env = "LATHE_BUILDER_DIR")]
     pub builder_dir: Option<PathBuf>,
 
+    /// Log every answered request (`http.response`). Without it, only requests refused or
+    /// failed (status 400 and up) or slower than a second are logged.
+    #[arg(long, env = "LATHE_ACCESS_LOG")]
+    pub access_log: bool,
+
     /// Log line format.
     #[arg(long, env = "LATHE_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,

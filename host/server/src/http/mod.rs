@@ -20,7 +20,7 @@ use tower::{ServiceBuilder, ServiceExt};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::{ServeDir, ServeFile};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::{OnResponse, TraceLayer};
 
 use crate::error::Error;
 use crate::state::SharedState;
@@ -33,6 +33,7 @@ pub fn app(
     builder_dir: Option<&std::path::Path>,
     body_limit: usize,
     request_timeout: Duration,
+    access_log: AccessLog,
 ) -> Router {
     let mut router = crate::api::router(&state)
         .route("/livez", get(livez))
@@ -85,7 +86,7 @@ pub fn app(
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                .on_response(access_log),
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(CatchPanicLayer::custom(panic_response))
@@ -143,6 +144,36 @@ fn request_span(req: &Request) -> tracing::Span {
         .unwrap_or("");
     let (method, path) = (req.method(), req.uri().path());
     tracing::info_span!("http.request", %method, %path, request_id = %id)
+}
+
+/// A request slower than this is logged even when answered with success.
+const SLOW_REQUEST: Duration = Duration::from_secs(1);
+
+/// Which answered requests get a log line (`http.response`, inside the request's span).
+///
+/// By default only those an operator would look into: refused or failed (status 400 and
+/// up), or slower than [`SLOW_REQUEST`]. A line for every request is opt-in
+/// (`--access-log`), as in Grafana and most servers of its kind: the audit log already
+/// records every query run and every change, and under load a line per request costs about
+/// a twentieth of the server's CPU (docs/benchmarks.md, session 13).
+#[derive(Clone, Copy, Debug)]
+pub struct AccessLog {
+    pub every_request: bool,
+}
+
+impl<B> OnResponse<B> for AccessLog {
+    fn on_response(self, response: &axum::http::Response<B>, latency: Duration, _: &tracing::Span) {
+        let status = response.status().as_u16();
+        if self.every_request || status >= 400 || latency >= SLOW_REQUEST {
+            let latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+            tracing::info!(
+                event = "http.response",
+                status,
+                latency_ms,
+                "request answered"
+            );
+        }
+    }
 }
 
 fn panic_response(_panic: Box<dyn std::any::Any + Send>) -> Response {

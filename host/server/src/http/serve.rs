@@ -84,6 +84,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         args.builder_dir.as_deref(),
         args.body_limit_bytes,
         Duration::from_secs(args.request_timeout_secs),
+        super::AccessLog {
+            every_request: args.access_log,
+        },
     )
     .into_make_service_with_connect_info::<SocketAddr>();
 
