@@ -14,12 +14,13 @@
 
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use super::audit::INSERT_COLUMNS;
 use super::audit_journal::{Position, Row};
+use super::wal_index;
 use crate::error::{Error, Result};
 
 /// How long a statement waits for a lock another connection holds (as the sqlx pools do).
@@ -38,25 +39,76 @@ fn internal(what: &str, e: rusqlite::Error) -> Error {
     Error::Internal(anyhow::anyhow!("{what}: {e}"))
 }
 
+/// The longest a value read under an unchanged WAL-index header is trusted without reading
+/// again. The header changes with every commit, so this only bounds the damage of a case
+/// it can't see: someone taking the database out of WAL mode behind the server's back.
+const TRUST_HEADER_FOR: Duration = Duration::from_millis(250);
+
 /// Reads `cache_epoch` on the caller's thread.
+///
+/// A read transaction costs a few microseconds and two file locks, on every request. So when
+/// the database is in WAL mode, the reader remembers the WAL-index header it saw before its
+/// last read, and while the header is unchanged (no connection, in any process, has
+/// committed since) it answers with the value it read then (`wal_index.rs`). The audit
+/// importer commits every few milliseconds under load, so that is most requests, not all.
 pub struct EpochReader {
-    conn: Mutex<Connection>,
+    reader: Mutex<Reader>,
+}
+
+struct Reader {
+    conn: Connection,
+    /// Whether the database was in WAL mode when opened, so that it has a header to watch.
+    wal: bool,
+    /// The header seen before the last read, the value read, and when.
+    last: Option<(wal_index::Header, i64, Instant)>,
+    /// Read transactions so far (for the tests).
+    transactions: u64,
 }
 
 impl EpochReader {
     pub fn open(file: &Path) -> anyhow::Result<EpochReader> {
         let conn = open(file)?;
+        // A first read maps the shared memory, which the header is read from. (The store may
+        // not be migrated yet: any table will do.)
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |row| {
+            row.get::<_, i64>(0)
+        })?;
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
         Ok(EpochReader {
-            conn: Mutex::new(conn),
+            reader: Mutex::new(Reader {
+                conn,
+                wal: mode.eq_ignore_ascii_case("wal"),
+                last: None,
+                transactions: 0,
+            }),
         })
     }
 
     pub fn read(&self) -> Result<i64> {
-        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        conn.prepare_cached("SELECT epoch FROM cache_epoch WHERE id = 1")
-            .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
-            .map_err(|e| internal("reading the cache epoch", e))
+        let mut reader = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        // Taken before the read: a commit after this point changes the header, so the value
+        // read below is current for as long as the header stays this one.
+        let header = if reader.wal {
+            wal_index::header(&reader.conn)
+        } else {
+            None
+        };
+        if let (Some(now), Some((seen, epoch, at))) = (header, reader.last)
+            && now == seen
+            && at.elapsed() < TRUST_HEADER_FOR
+        {
+            return Ok(epoch);
+        }
+        let epoch = read_epoch(&reader.conn).map_err(|e| internal("reading the cache epoch", e))?;
+        reader.transactions += 1;
+        reader.last = header.map(|header| (header, epoch, Instant::now()));
+        Ok(epoch)
     }
+}
+
+fn read_epoch(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT epoch FROM cache_epoch WHERE id = 1")
+        .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
 }
 
 /// The connection that imports the audit journal. Its commits skip the fsync
@@ -158,5 +210,75 @@ impl AuditWriter {
             .execute("DELETE FROM audit_journals WHERE journal = ?1", [journal])
             .map(drop)
             .map_err(|e| internal("dropping an audit journal's position", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database with the store's `cache_epoch` table, in `mode`, and a second connection
+    /// to it that plays another server.
+    fn database(dir: &tempfile::TempDir, mode: &str) -> (std::path::PathBuf, Connection) {
+        let file = dir.path().join("lathe.db");
+        let other = open(&file).unwrap();
+        other
+            .query_row(&format!("PRAGMA journal_mode = {mode}"), [], |_| Ok(()))
+            .unwrap();
+        other
+            .execute_batch(
+                "CREATE TABLE cache_epoch (id INTEGER PRIMARY KEY, epoch INTEGER NOT NULL);
+                 INSERT INTO cache_epoch VALUES (1, 1);",
+            )
+            .unwrap();
+        (file, other)
+    }
+
+    fn transactions(reader: &EpochReader) -> u64 {
+        reader.reader.lock().unwrap().transactions
+    }
+
+    #[test]
+    fn epoch_reads_skip_the_transaction_only_while_nothing_was_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (file, other) = database(&dir, "WAL");
+        let reader = EpochReader::open(&file).unwrap();
+        assert_eq!(reader.read().unwrap(), 1);
+        assert_eq!(reader.read().unwrap(), 1);
+        assert_eq!(reader.read().unwrap(), 1);
+        assert_eq!(transactions(&reader), 1, "unchanged header, one read");
+
+        for epoch in 2..50 {
+            other
+                .execute("UPDATE cache_epoch SET epoch = ?1", [epoch])
+                .unwrap();
+            assert_eq!(reader.read().unwrap(), epoch);
+            assert_eq!(reader.read().unwrap(), epoch);
+        }
+        // A commit to another table moves the header too: read again, same epoch.
+        other.execute_batch("CREATE TABLE t (v INTEGER)").unwrap();
+        assert_eq!(reader.read().unwrap(), 49);
+        assert_eq!(transactions(&reader), 1 + 48 + 1);
+
+        // Past the trust period the value is read again even under the same header.
+        std::thread::sleep(TRUST_HEADER_FOR);
+        assert_eq!(reader.read().unwrap(), 49);
+        assert_eq!(transactions(&reader), 51);
+    }
+
+    #[test]
+    fn outside_wal_mode_every_epoch_read_is_a_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let (file, other) = database(&dir, "DELETE");
+        let reader = EpochReader::open(&file).unwrap();
+        for epoch in 2..10 {
+            assert_eq!(reader.read().unwrap(), epoch - 1);
+            other
+                .execute("UPDATE cache_epoch SET epoch = ?1", [epoch])
+                .unwrap();
+            assert_eq!(reader.read().unwrap(), epoch);
+        }
+        assert_eq!(transactions(&reader), 16);
+        assert!(!dir.path().join("lathe.db-shm").exists());
     }
 }

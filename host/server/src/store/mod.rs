@@ -22,6 +22,7 @@ mod rate_limits;
 mod sessions;
 mod tokens;
 mod users;
+mod wal_index;
 mod workspaces;
 
 use std::fs::File;
