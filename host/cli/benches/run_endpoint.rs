@@ -1,8 +1,11 @@
 //! Load benchmark of the query run endpoint: `POST …/apps/{app}/queries/{name}/run` for a
 //! one-row PostgreSQL query, through the real `lathe serve` (SQLite store, API token, the
 //! postgres connector in its sandbox, an audit record per run), beside a minimal axum +
-//! tokio-postgres endpoint doing the same query, measured in the same run by the same load
-//! client. Prints requests/s, p50 and p99 latency for both and the throughput ratio.
+//! tokio-postgres endpoint doing the same query (in a process of its own, as Lathe is),
+//! measured in the same run by the same load client. Prints requests/s, p50 and p99 latency
+//! for both and the throughput ratio. `LATHE_BENCH_NATIVE_IN_PROCESS=1` also loads the native
+//! endpoint served from the load client's own runtime, as this benchmark did before session
+//! 13, to show what that placement was worth.
 //!
 //! `cargo bench -p lathe --bench run_endpoint` (needs the PostgreSQL at 127.0.0.1:5432, user
 //! postgres, trust auth, and the connectors built by `scripts/build-wasm.sh`).
@@ -142,6 +145,36 @@ async fn load(
         p50: at(0.50),
         p99: at(0.99),
     }
+}
+
+/// Set in the environment of the process that serves the native endpoint.
+const NATIVE_SERVER: &str = "LATHE_BENCH_NATIVE_SERVER";
+
+/// The native endpoint in a process of its own (this benchmark's binary again, with
+/// [`NATIVE_SERVER`] set), as Lathe is: a server in the load client's own runtime would
+/// answer from the same threads that send, without the cross-process wake-ups a real
+/// server pays for every request (docs/benchmarks.md, session 13). Stopped when dropped.
+fn native_process() -> (Server, String) {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .env(NATIVE_SERVER, "1")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    assert!(url.starts_with("http://"), "native endpoint: {url:?}");
+    (Server(child), url.trim().to_string())
+}
+
+/// The native server process: serves until killed.
+fn serve_native() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        println!("{}", native_endpoint().await);
+        std::future::pending::<()>().await
+    });
 }
 
 /// The baseline: axum with four tokio-postgres connections (Lathe's default pool size),
@@ -353,7 +386,7 @@ fn machine_ticks() -> (f64, f64) {
 }
 
 /// What `load` cost: its figures, the CPU per request of everything but this process and
-/// the Lathe server (PostgreSQL, mostly), and the share of the machine that was busy.
+/// the server under load (PostgreSQL, mostly), and the share of the machine that was busy.
 async fn measured(
     load: impl std::future::Future<Output = Figures>,
     server: u32,
@@ -381,6 +414,9 @@ fn print(name: &str, f: &Figures) {
 }
 
 fn main() {
+    if std::env::var_os(NATIVE_SERVER).is_some() {
+        return serve_native();
+    }
     let secs = setting("LATHE_BENCH_SECS", 10);
     let concurrency = setting("LATHE_BENCH_CONCURRENCY", 32) as usize;
     let rounds = setting("LATHE_BENCH_ROUNDS", 3).max(1);
@@ -394,7 +430,11 @@ fn main() {
             Ok(bin) => Some(lathe_endpoint(&bin, other_dir.path()).await),
             Err(_) => None,
         };
-        let native_url = native_endpoint().await;
+        let (native_server, native_url) = native_process();
+        let in_process = match std::env::var_os("LATHE_BENCH_NATIVE_IN_PROCESS") {
+            Some(_) => Some(native_endpoint().await),
+            None => None,
+        };
         let body = json!({"inputs": {"n": 1}}).to_string();
         let (status, answer) = call(
             "POST",
@@ -423,9 +463,27 @@ fn main() {
         let mut ratios = Vec::new();
         let mut versus_this = Vec::new();
         for round in 1..=rounds {
-            let (native, native_db, native_busy) =
-                measured(load(&native_url, None, &body, concurrency, duration), pid).await;
+            let native_cpu_before = cpu_seconds(native_server.0.id());
+            let (native, native_db, native_busy) = measured(
+                load(&native_url, None, &body, concurrency, duration),
+                native_server.0.id(),
+            )
+            .await;
+            let native_cpu = cpu_seconds(native_server.0.id()) - native_cpu_before;
+            if let Some(url) = &in_process {
+                let figures = load(url, None, &body, concurrency, duration).await;
+                print(&format!("{round}: native, in the client"), &figures);
+                println!(
+                    "{round}: native in the client's process against its own: {:.2}x",
+                    figures.per_second / native.per_second
+                );
+            }
             print(&format!("{round}: native axum + tokio-postgres"), &native);
+            println!(
+                "{round}: native server CPU {:.0} µs per request ({:.2} cores)",
+                native_cpu * 1e6 / native.requests as f64,
+                native_cpu / duration.as_secs_f64()
+            );
             let cpu_before = cpu_seconds(server.0.id());
             let (lathe, lathe_db, lathe_busy) =
                 measured(load(&lathe_url, Some(&token), &body, concurrency, duration), pid).await;
@@ -485,5 +543,6 @@ fn main() {
         }
         drop(other);
         drop(server);
+        drop(native_server);
     });
 }
