@@ -14,6 +14,7 @@
 //! no text is ever spliced into the query. A secret bound into a query is also scrubbed from
 //! the result, so `select {{ secrets.key }}` shows a mask, not the key.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::time::Instant;
@@ -171,39 +172,63 @@ fn elapsed_ms(started: Instant) -> u64 {
 struct RunRecord {
     queue: AuditQueue,
     started: Instant,
-    pending: Option<AuditEvent>,
+    pending: Option<(AuditEvent, RunDetail)>,
+}
+
+/// A run record's `detail`, typed: it is serialised once, straight into the record.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RunDetail {
+    datasource: String,
+    datasource_id: String,
+    operation: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    app: Option<String>,
+    /// The app query's name; for an ad-hoc query, the query as written (templates, never
+    /// the values bound to them).
+    query: Value,
+    /// The released version's number, or `"draft"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<Value>,
+    inputs: Value,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    secrets_used: Vec<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    anonymous: bool,
+    duration_ms: u64,
+    outcome: Cow<'static, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    row_count: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    truncated: Option<bool>,
 }
 
 impl RunRecord {
     /// The record with the run's outcome, for the caller to append and wait for.
     fn complete(mut self, outcome: &Result<QueryOutput>, duration_ms: u64) -> AuditEvent {
-        let mut event = self.pending.take().expect("a record is completed once");
-        if let Some(detail) = event.detail.as_mut() {
-            detail["durationMs"] = json!(duration_ms);
-            match outcome {
-                Ok(output) => {
-                    detail["outcome"] = json!("ok");
-                    detail["rowCount"] = json!(output.row_count);
-                    detail["truncated"] = json!(output.truncated);
-                }
-                Err(e) => detail["outcome"] = json!(e.problem().kind),
+        let (event, mut detail) = self.pending.take().expect("a record is completed once");
+        detail.duration_ms = duration_ms;
+        match outcome {
+            Ok(output) => {
+                detail.outcome = "ok".into();
+                detail.row_count = Some(output.row_count);
+                detail.truncated = Some(output.truncated);
             }
+            Err(e) => detail.outcome = e.problem().kind.into(),
         }
-        event
+        with_detail(event, &detail)
     }
 }
 
 impl Drop for RunRecord {
     fn drop(&mut self) {
-        let Some(mut event) = self.pending.take() else {
+        let Some((event, mut detail)) = self.pending.take() else {
             return;
         };
-        if let Some(detail) = event.detail.as_mut() {
-            detail["durationMs"] = json!(elapsed_ms(self.started));
-            detail["outcome"] = json!("cancelled");
-        }
+        detail.duration_ms = elapsed_ms(self.started);
+        detail.outcome = "cancelled".into();
         // Nobody waits for this commit; a failure is logged by the writer.
-        if let Err(e) = self.queue.enqueue(event) {
+        if let Err(e) = self.queue.enqueue(with_detail(event, &detail)) {
             tracing::error!(
                 event = "audit.record_lost",
                 error = %e,
@@ -213,51 +238,66 @@ impl Drop for RunRecord {
     }
 }
 
+fn with_detail(event: AuditEvent, detail: &RunDetail) -> AuditEvent {
+    AuditEvent {
+        // Strings and JSON values always serialise; `ok()` only spares an unreachable panic.
+        encoded_detail: serde_json::value::to_raw_value(detail).ok(),
+        ..event
+    }
+}
+
 /// A run's audit record before its outcome is known: who, what, and the inputs it was given.
-fn audit_event(actor: Option<&Actor>, addr: IpAddr, run: &Run<'_>) -> AuditEvent {
-    let mut detail = json!({
-        "datasource": run.datasource.name,
-        "datasourceId": run.datasource.id,
-        "operation": run.operation,
-    });
-    if let Some(app) = &run.app {
-        detail["app"] = json!(app.app_id);
-        detail["query"] = json!(app.query);
-        detail["version"] = app.version.map_or(json!("draft"), |v| json!(v));
-    }
-    detail["inputs"] = audit_inputs(run.inputs.as_ref(), run.inputs_schema.map(|s| &s.schema));
-    if run.app.is_none() {
-        // An ad-hoc query is recorded as written: templates, never the values bound to them.
-        detail["query"] = run.query.clone();
-    }
-    if let Ok(names) = lathe_plugin_sdk::template::expressions_in_json(&run.query) {
-        let secrets: Vec<&String> = names.iter().filter(|n| n.starts_with("secrets.")).collect();
-        if !secrets.is_empty() {
-            detail["secretsUsed"] = json!(secrets);
-        }
-    }
+fn audit_event(actor: Option<&Actor>, addr: IpAddr, run: &Run<'_>) -> (AuditEvent, RunDetail) {
+    let secrets_used = lathe_plugin_sdk::template::expressions_in_json(&run.query)
+        .map(|names| {
+            names
+                .into_iter()
+                .filter(|n| n.starts_with("secrets."))
+                .collect()
+        })
+        .unwrap_or_default();
+    let detail = RunDetail {
+        datasource: run.datasource.name.clone(),
+        datasource_id: run.datasource.id.clone(),
+        operation: run.operation.clone(),
+        app: run.app.as_ref().map(|app| app.app_id.to_string()),
+        query: match &run.app {
+            Some(app) => json!(app.query),
+            // An ad-hoc query is recorded as written: templates, never the values bound to
+            // them.
+            None => run.query.clone(),
+        },
+        version: run
+            .app
+            .as_ref()
+            .map(|app| app.version.map_or(json!("draft"), |v| json!(v))),
+        inputs: audit_inputs(run.inputs.as_ref(), run.inputs_schema.map(|s| &s.schema)),
+        secrets_used,
+        anonymous: actor.is_none(),
+        duration_ms: 0,
+        outcome: "cancelled".into(),
+        row_count: None,
+        truncated: None,
+    };
     let (action, target) = match &run.app {
         Some(app) => ("query.run", format!("{}/{}", app.app_id, app.query)),
         None => ("query.preview", run.datasource.id.clone()),
     };
     let who = match actor {
         Some(actor) => actor.audit(addr, action),
-        None => {
-            detail["anonymous"] = json!(true);
-            AuditEvent {
-                action,
-                address: Some(addr.to_string()),
-                via: Some("anonymous".into()),
-                ..Default::default()
-            }
-        }
+        None => AuditEvent {
+            action,
+            address: Some(addr.to_string()),
+            via: Some("anonymous".into()),
+            ..Default::default()
+        },
     };
-    AuditEvent {
+    let event = AuditEvent {
         workspace_id: Some(run.workspace_id.to_string()),
         target: Some(target),
-        detail: Some(detail),
         ..who
-    }
+    };
+    (event, detail)
 }
 
 async fn execute(state: &SharedState, actor: Option<&Actor>, run: &Run<'_>) -> Result<QueryOutput> {

@@ -260,6 +260,7 @@ pub async fn invites_accept(
             address: Some(addr.to_string()),
             via: Some("invite".into()),
             detail: Some(serde_json::json!({ "role": role, "invited_by": invite.created_by })),
+            ..Default::default()
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)

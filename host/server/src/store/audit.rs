@@ -16,6 +16,19 @@ pub struct AuditEvent {
     /// How the actor authenticated: `session`, `token:<id>`, or the CLI command.
     pub via: Option<String>,
     pub detail: Option<serde_json::Value>,
+    /// The detail already encoded, taken instead of `detail` when set: a record built from a
+    /// typed detail (a query run's) is serialised once, without a `Value` in between.
+    pub encoded_detail: Option<Box<serde_json::value::RawValue>>,
+}
+
+impl AuditEvent {
+    /// The detail's JSON text, as stored.
+    pub fn detail_text(&self) -> Option<String> {
+        match (&self.encoded_detail, &self.detail) {
+            (Some(encoded), _) => Some(encoded.get().to_string()),
+            (None, detail) => detail.as_ref().map(ToString::to_string),
+        }
+    }
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -112,6 +125,7 @@ pub(super) const INSERT_COLUMNS: &str =
     "workspace_id, actor_id, actor_email, action, target, address, via, detail, created_at";
 
 pub(super) async fn insert(conn: &mut sqlx::AnyConnection, event: AuditEvent) -> Result<()> {
+    let detail = event.detail_text();
     let sql = format!(
         "INSERT INTO audit_events ({INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
     );
@@ -123,7 +137,7 @@ pub(super) async fn insert(conn: &mut sqlx::AnyConnection, event: AuditEvent) ->
         .bind(event.target)
         .bind(event.address)
         .bind(event.via)
-        .bind(event.detail.map(|d| d.to_string()))
+        .bind(detail)
         .bind(now_ms())
         .execute(&mut *conn)
         .await?;

@@ -105,9 +105,11 @@ impl Row {
             address: event.address,
             via: event.via,
             // A `Value` always serialises; `ok()` only spares an unreachable panic.
-            detail: event
-                .detail
-                .and_then(|d| serde_json::value::to_raw_value(&d).ok()),
+            detail: event.encoded_detail.or_else(|| {
+                event
+                    .detail
+                    .and_then(|d| serde_json::value::to_raw_value(&d).ok())
+            }),
         }
     }
 

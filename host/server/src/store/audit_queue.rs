@@ -251,6 +251,7 @@ async fn insert_rows<'c>(
     let now = super::now_ms();
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for event in events {
+        let detail = event.detail_text();
         query = query
             .bind(event.workspace_id)
             .bind(event.actor_id)
@@ -259,7 +260,7 @@ async fn insert_rows<'c>(
             .bind(event.target)
             .bind(event.address)
             .bind(event.via)
-            .bind(event.detail.map(|d| d.to_string()))
+            .bind(detail)
             .bind(now);
     }
     query.execute(executor).await?;
