@@ -88,8 +88,8 @@ pub struct AppRef<'a> {
 pub struct Run<'a> {
     pub workspace_id: &'a str,
     pub datasource: &'a DatasourceRow,
-    pub operation: String,
-    pub query: Value,
+    pub operation: &'a str,
+    pub query: &'a Value,
     pub inputs: Option<Value>,
     /// The query's inputs schema; `None` for a preview.
     pub inputs_schema: Option<&'a InputsSchema>,
@@ -137,12 +137,27 @@ pub async fn run(
     addr: IpAddr,
     run: Run<'_>,
 ) -> Result<RunResponse> {
+    let started = Instant::now();
+    // The query's expressions, found once for the run and its record; a template error is
+    // reported where the run checks the template.
+    let sql_fields = state
+        .connectors
+        .plugin(&run.datasource.plugin_id)
+        .map(|plugin| plugin.manifest.sql_fields(run.operation))
+        .unwrap_or_default();
+    let names = lathe_plugin_sdk::template::expressions_in_query(run.query, &sql_fields)
+        .map_err(|e| Error::Validation(format!("in the query template: {e}")));
     let record = RunRecord {
         queue: state.run_audit.clone(),
-        started: Instant::now(),
-        pending: Some(audit_event(actor, addr, &run)),
+        started,
+        pending: Some(audit_event(
+            actor,
+            addr,
+            &run,
+            names.as_deref().unwrap_or_default(),
+        )),
     };
-    let outcome = execute(state, actor, &run).await;
+    let outcome = execute(state, actor, &run, names).await;
     if let Err(e) = &outcome {
         note_refusal(e, run.workspace_id, &run.datasource.id);
     }
@@ -246,20 +261,23 @@ fn with_detail(event: AuditEvent, detail: &RunDetail) -> AuditEvent {
     }
 }
 
-/// A run's audit record before its outcome is known: who, what, and the inputs it was given.
-fn audit_event(actor: Option<&Actor>, addr: IpAddr, run: &Run<'_>) -> (AuditEvent, RunDetail) {
-    let secrets_used = lathe_plugin_sdk::template::expressions_in_json(&run.query)
-        .map(|names| {
-            names
-                .into_iter()
-                .filter(|n| n.starts_with("secrets."))
-                .collect()
-        })
-        .unwrap_or_default();
+/// A run's audit record before its outcome is known: who, what, the inputs it was given and
+/// the secrets its query binds (among its expressions, `names`).
+fn audit_event(
+    actor: Option<&Actor>,
+    addr: IpAddr,
+    run: &Run<'_>,
+    names: &[String],
+) -> (AuditEvent, RunDetail) {
+    let secrets_used = names
+        .iter()
+        .filter(|n| n.starts_with("secrets."))
+        .cloned()
+        .collect();
     let detail = RunDetail {
         datasource: run.datasource.name.clone(),
         datasource_id: run.datasource.id.clone(),
-        operation: run.operation.clone(),
+        operation: run.operation.to_string(),
         app: run.app.as_ref().map(|app| app.app_id.to_string()),
         query: match &run.app {
             Some(app) => json!(app.query),
@@ -300,7 +318,12 @@ fn audit_event(actor: Option<&Actor>, addr: IpAddr, run: &Run<'_>) -> (AuditEven
     (event, detail)
 }
 
-async fn execute(state: &SharedState, actor: Option<&Actor>, run: &Run<'_>) -> Result<QueryOutput> {
+async fn execute(
+    state: &SharedState,
+    actor: Option<&Actor>,
+    run: &Run<'_>,
+    names: Result<Vec<String>>,
+) -> Result<QueryOutput> {
     let inputs = match &run.inputs {
         None | Some(Value::Null) => Value::Object(Map::new()),
         Some(Value::Object(map)) => Value::Object(map.clone()),
@@ -315,13 +338,7 @@ async fn execute(state: &SharedState, actor: Option<&Actor>, run: &Run<'_>) -> R
         schema.check(&inputs)?;
     }
 
-    let sql_fields = state
-        .connectors
-        .plugin(&run.datasource.plugin_id)
-        .map(|plugin| plugin.manifest.sql_fields(&run.operation))
-        .unwrap_or_default();
-    let names = lathe_plugin_sdk::template::expressions_in_query(&run.query, &sql_fields)
-        .map_err(|e| Error::Validation(format!("in the query template: {e}")))?;
+    let names = names?;
     let roots = template_roots(&names);
     let mut context = Map::new();
     for root in BROWSER_ROOTS {
@@ -365,7 +382,7 @@ async fn execute(state: &SharedState, actor: Option<&Actor>, run: &Run<'_>) -> R
     // API that echoes its request headers would show them otherwise.
     bound_secrets.extend(secrets.iter().cloned());
     let request = RunRequest {
-        operation: run.operation.clone(),
+        operation: run.operation.to_string(),
         query: run.query.clone(),
         params,
     };

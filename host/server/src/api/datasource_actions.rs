@@ -114,8 +114,8 @@ pub async fn datasources_run(
     let run = pipeline::Run {
         workspace_id: &ws,
         datasource: &row,
-        operation: body.operation,
-        query: body.query,
+        operation: &body.operation,
+        query: &body.query,
         inputs: body.inputs,
         inputs_schema: None,
         app: None,

@@ -130,8 +130,8 @@ pub async fn public_queries_run(
     let run = pipeline::Run {
         workspace_id: &ws,
         datasource: &datasource,
-        operation: query.query.operation.clone(),
-        query: query.query.query.clone(),
+        operation: &query.query.operation,
+        query: &query.query.query,
         inputs: body.inputs,
         inputs_schema: Some(&query.inputs),
         app: Some(AppRef {
