@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use lathe_runtime::{EgressPolicy, Engine, EngineConfig, Limits, Plugin, Pool, PoolConfig};
-use sha2::{Digest, Sha256};
 
 use crate::config::ConnectorArgs;
 use crate::store::{DatasourceRow, EGRESS_ALLOW, Store};
@@ -27,7 +26,7 @@ pub struct Connectors {
     /// Held while a sync reads the store and compiles, so concurrent requests wait for one.
     syncing: tokio::sync::Mutex<()>,
     settings: PoolConfig,
-    pools: Mutex<HashMap<String, (String, OpenPool)>>,
+    pools: Mutex<HashMap<String, (Fingerprint, OpenPool)>>,
     /// Held by installs, updates, rollbacks and removals in this process, one at a time.
     pub install_lock: tokio::sync::Mutex<()>,
 }
@@ -239,10 +238,12 @@ impl Connectors {
     /// The pool of `datasource` when one is open with its current settings.
     pub fn cached_pool(&self, datasource: &DatasourceRow) -> Option<OpenPool> {
         let plugin = self.plugin(&datasource.plugin_id)?;
-        let fingerprint = fingerprint_of(datasource, &plugin, &self.catalog().allow);
+        let catalog = self.catalog();
         let pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
         match pools.get(&datasource.id) {
-            Some((open_with, open)) if *open_with == fingerprint => Some(open.clone()),
+            Some((open_with, open)) if open_with.matches(datasource, &plugin, &catalog.allow) => {
+                Some(open.clone())
+            }
             _ => None,
         }
     }
@@ -259,7 +260,7 @@ impl Connectors {
         let mut settings = self.settings.clone();
         settings.limits.max_rows = usize::try_from(datasource.max_rows).unwrap_or(usize::MAX);
         let catalog = self.catalog();
-        let fingerprint = fingerprint_of(datasource, &plugin, &catalog.allow);
+        let fingerprint = Fingerprint::of(datasource, &plugin, &catalog.allow);
         let open = OpenPool {
             pool: Arc::new(Pool::new(plugin, config, catalog.policy.clone(), settings)),
             secrets: secrets.into(),
@@ -298,21 +299,38 @@ pub fn egress_policy(flags: &[String], settings: &[String]) -> Result<EgressPoli
 
 /// Everything a pool was opened with: the datasource's settings, the plugin's component (an
 /// update or a rollback changes it) and the egress allow-list of the settings.
-fn fingerprint_of(datasource: &DatasourceRow, plugin: &Plugin, allow: &str) -> String {
-    let digest = Sha256::new()
-        .chain_update(datasource.plugin_id.as_bytes())
-        .chain_update([0])
-        .chain_update(plugin.digest.as_bytes())
-        .chain_update([0])
-        .chain_update(allow.as_bytes())
-        .chain_update([0])
-        .chain_update(datasource.config.as_bytes())
-        .chain_update([0])
-        .chain_update(datasource.secrets.as_deref().unwrap_or("").as_bytes())
-        .chain_update([0])
-        .chain_update(datasource.max_rows.to_le_bytes())
-        .finalize();
-    hex::encode(digest)
+/// Everything a pool was opened with, compared field by field on every run (cheaper than
+/// hashing them each time): a change to any opens a fresh pool.
+struct Fingerprint {
+    plugin_id: String,
+    plugin_digest: String,
+    allow: String,
+    config: String,
+    /// The sealed secrets as stored (ciphertext, never opened here).
+    secrets: Option<String>,
+    max_rows: i64,
+}
+
+impl Fingerprint {
+    fn of(datasource: &DatasourceRow, plugin: &Plugin, allow: &str) -> Fingerprint {
+        Fingerprint {
+            plugin_id: datasource.plugin_id.clone(),
+            plugin_digest: plugin.digest.clone(),
+            allow: allow.to_string(),
+            config: datasource.config.clone(),
+            secrets: datasource.secrets.clone(),
+            max_rows: datasource.max_rows,
+        }
+    }
+
+    fn matches(&self, datasource: &DatasourceRow, plugin: &Plugin, allow: &str) -> bool {
+        self.plugin_id == datasource.plugin_id
+            && self.plugin_digest == plugin.digest
+            && self.allow == allow
+            && self.config == datasource.config
+            && self.secrets == datasource.secrets
+            && self.max_rows == datasource.max_rows
+    }
 }
 
 /// Sub-directories of `root` holding a manifest, in name order. A missing root is no plugins.
