@@ -73,6 +73,15 @@ fn malformed_mistyped_and_oversized_bodies_are_4xx_problems_that_change_nothing(
             422,
             "validation",
         ),
+        // An array of a body's fields in order is not the body (serde would take it).
+        (
+            "POST",
+            "/api/v1/workspaces".into(),
+            b" [\"Sneaky\"]".to_vec(),
+            &json_ct,
+            422,
+            "validation",
+        ),
         (
             "POST",
             "/api/v1/workspaces".into(),
@@ -392,6 +401,26 @@ fn raw_exchange(server: &Server, request: &[u8]) -> (u16, String, String) {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     (status, head.to_string(), body.to_string())
+}
+
+/// A body declared larger than the limit is refused at once, before any of it is sent and
+/// before authentication: nothing waits for a body that would be refused anyway.
+#[test]
+fn a_declared_body_over_the_limit_is_refused_at_once() {
+    let server = Server::with_admin();
+    let admin = server.admin();
+    let request = format!(
+        "POST /api/v1/workspaces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Cookie: lathe_session={}\r\nOrigin: {}\r\nContent-Length: 2000000\r\n\r\n",
+        admin.cookie.as_deref().unwrap(),
+        server.url
+    );
+    let started = std::time::Instant::now();
+    let (status, head, body) = raw_exchange(&server, request.as_bytes());
+    assert_eq!(status, 413, "{head}");
+    assert!(body.contains("urn:lathe:problem:"), "{body}");
+    assert!(head.to_lowercase().contains("connection: close"), "{head}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
 
 /// A request refused before its body is read leaves the connection unusable for another

@@ -506,7 +506,7 @@ fn a_run_whose_client_leaves_is_still_audited() {
     let request = format!(
         "POST /api/v1/workspaces/{}/datasources/{id}/run HTTP/1.1\r\nhost: lathe\r\n\
          cookie: lathe_session={}\r\norigin: {}\r\ncontent-type: application/json\r\n\
-         content-length: {}\r\n\r\n{body}",
+         x-request-id: left-early\r\ncontent-length: {}\r\n\r\n{body}",
         w.ws,
         w.admin.cookie.as_deref().unwrap(),
         w.server.url,
@@ -541,6 +541,13 @@ fn a_run_whose_client_leaves_is_still_audited() {
         line.contains("/datasources/") && line.ends_with(" 1"),
         "{line}"
     );
+    // And the log has its line, inside the request's span, without `--access-log`.
+    let logs = w.server.logs();
+    let logged = logs
+        .lines()
+        .find(|l| l.contains("http.response") && l.contains("left-early"))
+        .unwrap_or_else(|| panic!("no log line for the abandoned request:\n{logs}"));
+    assert!(logged.contains("status=499"), "{logged}");
 }
 
 /// A run answered is a run recorded, even when the server is killed at once. On SQLite the

@@ -33,6 +33,7 @@ use crate::connectors::OpenPool;
 use crate::error::{Error, Result};
 use crate::state::SharedState;
 use crate::store::{AuditEvent, AuditQueue, DatasourceRow, Role, SealedKind};
+use crate::telemetry::Escaped;
 use crate::vault::{Row, Sealed};
 
 /// Roots the browser evaluates and sends inside `inputs`.
@@ -461,10 +462,10 @@ pub fn note_refusal(error: &Error, workspace_id: &str, datasource_id: &str) {
             event = "egress.denied",
             workspace = workspace_id,
             datasource = datasource_id,
-            plugin = %plugin,
-            grant = %grant,
-            destination = %destination,
-            reason = %reason,
+            plugin = %Escaped(plugin),
+            grant = %Escaped(grant),
+            destination = %Escaped(destination),
+            reason = %Escaped(reason),
             "a connector was refused a destination"
         );
     }
@@ -685,8 +686,16 @@ fn percent_decoded(fragment: &str) -> Option<String> {
 }
 
 fn marked(schema: &Value) -> bool {
-    schema.get("secret") == Some(&Value::Bool(true))
-        || schema.get("writeOnly") == Some(&Value::Bool(true))
+    schema.get("secret").is_some_and(says_secret)
+        || schema.get("writeOnly").is_some_and(says_secret)
+}
+
+/// Whether a `secret` or `writeOnly` keyword's value marks its input secret: `true`, and
+/// anything else that isn't `false` (`"yes"`, `1`, `null`): an author who wrote a mark
+/// meant one, and a value kept out of the log by mistake costs less than one let in. An
+/// object is not a mark but a schema: a property that happens to be named `secret`.
+fn says_secret(value: &Value) -> bool {
+    !matches!(value, Value::Bool(false) | Value::Object(_))
 }
 
 /// Whether `schema` marks something secret under a keyword the audit walk doesn't follow
@@ -732,7 +741,7 @@ fn marks_secret<'a>(schema: &'a Value, root: &'a Value, seen: &mut Vec<&'a Value
             };
             through
                 || map.iter().any(|(key, sub)| match key.as_str() {
-                    "secret" | "writeOnly" if *sub == Value::Bool(true) => true,
+                    "secret" | "writeOnly" if says_secret(sub) => true,
                     _ => marks_secret(sub, root, seen),
                 })
         }
@@ -796,6 +805,35 @@ mod tests {
             "{}",
             kept.to_string().len()
         );
+    }
+
+    /// A mark that isn't `true` but isn't `false` either (`"yes"`, `1`, `null`) is a mark; an
+    /// input named `secret` is not one, and `false` unmarks.
+    #[test]
+    fn any_secret_mark_but_false_hides_the_value() {
+        for mark in [json!("yes"), json!(1), json!(null), json!([true])] {
+            for keyword in ["secret", "writeOnly"] {
+                let schema = json!({"properties": {
+                    "s": {"type": "string", keyword: mark.clone()},
+                    "open": {"type": "string"}
+                }});
+                let inputs = json!({"s": "LEAK-marked", "open": "shown"});
+                let text = audit_inputs(Some(&inputs), Some(&schema)).to_string();
+                assert!(
+                    !text.contains("LEAK"),
+                    "{keyword}: {mark} let through {text}"
+                );
+                assert!(text.contains("shown"), "{text}");
+            }
+        }
+        let schema = json!({"properties": {
+            "secret": {"type": "string"},
+            "plain": {"type": "string", "secret": false}
+        }});
+        let inputs = json!({"secret": "an input named so", "plain": "also shown"});
+        let kept = audit_inputs(Some(&inputs), Some(&schema));
+        assert_eq!(kept["secret"], "an input named so");
+        assert_eq!(kept["plain"], "also shown");
     }
 
     /// A reference the walk can't follow (an anchor, an `$id`, a dynamic or absolute one)

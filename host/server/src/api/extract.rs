@@ -36,6 +36,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         // f64 holds) arrives as a string of its exact text, the way results leave: such a
         // number in `inputs` is never silently bound as a nearby one. A schema that wants a
         // number there then refuses it, rather than the wrong row being read.
+        // Every body the API takes is an object; serde would also fill a struct from an
+        // array of its fields in order (`["email", "password"]`), which no client means.
+        if text.trim_start().starts_with('[') {
+            return Err(Error::Validation(
+                "the body must be a JSON object, not an array".into(),
+            ));
+        }
         let text = lathe_plugin_sdk::exact_json::exact_text(text);
         match serde_json::from_str::<T>(&text) {
             Ok(value) => Ok(ApiJson(value)),

@@ -20,7 +20,7 @@ use tower::{ServiceBuilder, ServiceExt};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::{ServeDir, ServeFile};
-use tower_http::trace::{OnResponse, TraceLayer};
+use tower_http::trace::TraceLayer;
 
 use crate::error::Error;
 use crate::state::SharedState;
@@ -79,6 +79,8 @@ pub fn app(
     let edge = Edge {
         state: state.clone(),
         request_timeout,
+        body_limit,
+        access_log,
     };
     let stack = ServiceBuilder::new()
         .map_request(drop_unsafe_request_id)
@@ -86,7 +88,8 @@ pub fn app(
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
-                .on_response(access_log),
+                // Answered and abandoned requests alike are logged by `Counted`.
+                .on_response(()),
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(CatchPanicLayer::custom(panic_response))
@@ -149,10 +152,10 @@ fn request_span(req: &Request) -> tracing::Span {
 /// A request slower than this is logged even when answered with success.
 const SLOW_REQUEST: Duration = Duration::from_secs(1);
 
-/// Which answered requests get a log line (`http.response`, inside the request's span).
+/// Which requests get a log line (`http.response`, inside the request's span).
 ///
-/// By default only those an operator would look into: refused or failed (status 400 and
-/// up), or slower than [`SLOW_REQUEST`]. A line for every request is opt-in
+/// By default only those an operator would look into: refused, failed or abandoned by the
+/// client (status 400 and up; 499 for abandoned), or slower than [`SLOW_REQUEST`]. A line for every request is opt-in
 /// (`--access-log`), as in Grafana and most servers of its kind: the audit log already
 /// records every query run and every change, and under load a line per request costs about
 /// a twentieth of the server's CPU (docs/benchmarks.md, session 13).
@@ -161,17 +164,27 @@ pub struct AccessLog {
     pub every_request: bool,
 }
 
-impl<B> OnResponse<B> for AccessLog {
-    fn on_response(self, response: &axum::http::Response<B>, latency: Duration, _: &tracing::Span) {
-        let status = response.status().as_u16();
+impl AccessLog {
+    /// Writes the `http.response` line of a request that ended with `status` (499: the
+    /// client went away first) after `latency`, if it is one to log.
+    fn note(self, status: u16, latency: Duration) {
         if self.every_request || status >= 400 || latency >= SLOW_REQUEST {
             let latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
-            tracing::info!(
-                event = "http.response",
-                status,
-                latency_ms,
-                "request answered"
-            );
+            if status == CLIENT_CLOSED {
+                tracing::info!(
+                    event = "http.response",
+                    status,
+                    latency_ms,
+                    "the client went away before the answer"
+                );
+            } else {
+                tracing::info!(
+                    event = "http.response",
+                    status,
+                    latency_ms,
+                    "request answered"
+                );
+            }
         }
     }
 }
@@ -215,11 +228,14 @@ async fn metrics_get(State(state): State<SharedState>) -> Response {
         .into_response()
 }
 
-/// What the innermost edge step needs: the metrics and the request time limit.
+/// What the innermost edge step needs: the metrics, the request time limit and which
+/// requests to log.
 #[derive(Clone)]
 struct Edge {
     state: SharedState,
     request_timeout: Duration,
+    body_limit: usize,
+    access_log: AccessLog,
 }
 
 /// What a response is for, which decides its caching and security headers.
@@ -235,10 +251,12 @@ enum Destination {
 /// The per-request checks and headers, in one step:
 /// - a path with `%00` in it, or starting with `//`, names nothing (no id, slug or name contains NUL, and PostgreSQL
 ///   refuses one in a text parameter), on either store, and never reaches a handler;
+/// - 413 at once for a request whose declared body is over the limit;
 /// - 408 when the request (reading its body included) isn't done in time;
 /// - security and caching headers on every response;
 /// - `connection: close` on a refusal of a request that carried a body ([`unread_body`]);
-/// - the request counted in the metrics under its route template.
+/// - the request counted in the metrics under its route template, and logged if it is one
+///   to log ([`AccessLog`]), answered or abandoned.
 async fn edge_checks(State(edge): State<Edge>, req: Request, next: Next) -> Response {
     let mut counted = Counted {
         state: edge.state,
@@ -246,6 +264,8 @@ async fn edge_checks(State(edge): State<Edge>, req: Request, next: Next) -> Resp
         route: req.extensions().get::<MatchedPath>().cloned(),
         started: Instant::now(),
         status: None,
+        access_log: edge.access_log,
+        span: tracing::Span::current(),
     };
     let has_body = carries_body(&req);
     let path = req.uri().path();
@@ -260,6 +280,10 @@ async fn edge_checks(State(edge): State<Edge>, req: Request, next: Next) -> Resp
     // answer it with a redirect to `//assets/`, which a browser reads as another host.
     let mut response = if path.contains("%00") || path.starts_with("//") {
         Error::NotFound.into_response()
+    } else if declared_length(&req).is_some_and(|length| length > edge.body_limit as u64) {
+        // Refused at once: the handler would otherwise wait for a body it then refuses,
+        // as long as the client cared to keep the connection open.
+        Error::PayloadTooLarge.into_response()
     } else {
         match tokio::time::timeout(edge.request_timeout, next.run(req)).await {
             Ok(response) => response,
@@ -274,6 +298,14 @@ async fn edge_checks(State(edge): State<Edge>, req: Request, next: Next) -> Resp
     }
     counted.status = Some(response.status().as_u16());
     response
+}
+
+/// The body length the request declares (`content-length`), if it declares one.
+fn declared_length(req: &Request) -> Option<u64> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|length| length.to_str().ok())
+        .and_then(|length| length.trim().parse().ok())
 }
 
 /// Whether the request says a body follows its head.
@@ -305,24 +337,31 @@ fn unread_body(status: StatusCode) -> bool {
 /// convention).
 const CLIENT_CLOSED: u16 = 499;
 
-/// Counts a request in the metrics when dropped: with its answer's status, or as
-/// [`CLIENT_CLOSED`] when it was dropped before there was one.
+/// Counts a request in the metrics and logs it when dropped: with its answer's status, or
+/// as [`CLIENT_CLOSED`] when it was dropped before there was one.
 struct Counted {
     state: SharedState,
     method: &'static str,
     route: Option<MatchedPath>,
     started: Instant,
     status: Option<u16>,
+    access_log: AccessLog,
+    /// The request's `http.request` span: a request dropped unanswered is dropped outside it.
+    span: tracing::Span,
 }
 
 impl Drop for Counted {
     fn drop(&mut self) {
+        let status = self.status.unwrap_or(CLIENT_CLOSED);
+        let latency = self.started.elapsed();
         self.state.metrics.record(
             self.method,
             self.route.as_ref().map_or("unmatched", MatchedPath::as_str),
-            self.status.unwrap_or(CLIENT_CLOSED),
-            self.started.elapsed(),
+            status,
+            latency,
         );
+        let _inside = self.span.enter();
+        self.access_log.note(status, latency);
     }
 }
 

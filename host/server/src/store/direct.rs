@@ -57,8 +57,9 @@ pub struct EpochReader {
 
 struct Reader {
     conn: Connection,
-    /// Whether the database was in WAL mode when opened, so that it has a header to watch.
-    wal: bool,
+    /// Whether the database is in WAL mode, so that it has a header to watch: asked after
+    /// the first read, which also maps the shared memory the header is read from.
+    wal: Option<bool>,
     /// The header seen before the last read, the value read, and when.
     last: Option<(wal_index::Header, i64, Instant)>,
     /// Read transactions so far (for the tests).
@@ -67,17 +68,13 @@ struct Reader {
 
 impl EpochReader {
     pub fn open(file: &Path) -> anyhow::Result<EpochReader> {
+        // Opening does no I/O: the store may be created and migrated by another process
+        // right now.
         let conn = open(file)?;
-        // A first read maps the shared memory, which the header is read from. (The store may
-        // not be migrated yet: any table will do.)
-        conn.query_row("SELECT count(*) FROM sqlite_master", [], |row| {
-            row.get::<_, i64>(0)
-        })?;
-        let mode: String = conn.query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
         Ok(EpochReader {
             reader: Mutex::new(Reader {
                 conn,
-                wal: mode.eq_ignore_ascii_case("wal"),
+                wal: None,
                 last: None,
                 transactions: 0,
             }),
@@ -88,7 +85,7 @@ impl EpochReader {
         let mut reader = self.reader.lock().unwrap_or_else(|e| e.into_inner());
         // Taken before the read: a commit after this point changes the header, so the value
         // read below is current for as long as the header stays this one.
-        let header = if reader.wal {
+        let header = if reader.wal == Some(true) {
             wal_index::header(&reader.conn)
         } else {
             None
@@ -101,6 +98,14 @@ impl EpochReader {
         }
         let epoch = read_epoch(&reader.conn).map_err(|e| internal("reading the cache epoch", e))?;
         reader.transactions += 1;
+        if reader.wal.is_none() {
+            // Unknown after a failure: asked again after the next read.
+            reader.wal = reader
+                .conn
+                .query_row("PRAGMA journal_mode", [], |row| row.get::<_, String>(0))
+                .ok()
+                .map(|mode| mode.eq_ignore_ascii_case("wal"));
+        }
         reader.last = header.map(|header| (header, epoch, Instant::now()));
         Ok(epoch)
     }
@@ -243,10 +248,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (file, other) = database(&dir, "WAL");
         let reader = EpochReader::open(&file).unwrap();
+        // The first read finds the database in WAL mode; the second remembers the header.
         assert_eq!(reader.read().unwrap(), 1);
         assert_eq!(reader.read().unwrap(), 1);
         assert_eq!(reader.read().unwrap(), 1);
-        assert_eq!(transactions(&reader), 1, "unchanged header, one read");
+        assert_eq!(reader.read().unwrap(), 1);
+        assert_eq!(transactions(&reader), 2, "unchanged header, no more reads");
 
         for epoch in 2..50 {
             other
@@ -258,12 +265,12 @@ mod tests {
         // A commit to another table moves the header too: read again, same epoch.
         other.execute_batch("CREATE TABLE t (v INTEGER)").unwrap();
         assert_eq!(reader.read().unwrap(), 49);
-        assert_eq!(transactions(&reader), 1 + 48 + 1);
+        assert_eq!(transactions(&reader), 2 + 48 + 1);
 
         // Past the trust period the value is read again even under the same header.
         std::thread::sleep(TRUST_HEADER_FOR);
         assert_eq!(reader.read().unwrap(), 49);
-        assert_eq!(transactions(&reader), 51);
+        assert_eq!(transactions(&reader), 52);
     }
 
     #[test]
