@@ -509,8 +509,26 @@ pub const PREFIX: &str = "/api/v1";
 /// in an import request, so these routes allow more than the server-wide default.
 const APP_BODY_LIMIT: usize = 3 * 1024 * 1024;
 
+/// Every route under this template reads app definitions, with [`APP_BODY_LIMIT`].
+const APP_ROUTES: &str = "/api/v1/workspaces/{ws}/apps";
+
 fn app_body(methods: MethodRouter<SharedState>) -> MethodRouter<SharedState> {
     methods.layer(axum::extract::DefaultBodyLimit::max(APP_BODY_LIMIT))
+}
+
+/// The body limit of the matched route `template`, for the edge to refuse a declared body
+/// over it at once (the routes' `DefaultBodyLimit` enforces it on what is read): the app
+/// routes' when it is one of them, `default` otherwise.
+pub fn body_limit(template: Option<&str>, default: usize) -> usize {
+    let app_route = template.is_some_and(|t| {
+        t.strip_prefix(APP_ROUTES)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    });
+    if app_route {
+        default.max(APP_BODY_LIMIT)
+    } else {
+        default
+    }
 }
 
 #[cfg(test)]

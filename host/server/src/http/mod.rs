@@ -280,7 +280,10 @@ async fn edge_checks(State(edge): State<Edge>, req: Request, next: Next) -> Resp
     // answer it with a redirect to `//assets/`, which a browser reads as another host.
     let mut response = if path.contains("%00") || path.starts_with("//") {
         Error::NotFound.into_response()
-    } else if declared_length(&req).is_some_and(|length| length > edge.body_limit as u64) {
+    } else if declared_length(&req).is_some_and(|length| {
+        let route = counted.route.as_ref().map(MatchedPath::as_str);
+        length > crate::api::body_limit(route, edge.body_limit) as u64
+    }) {
         // Refused at once: the handler would otherwise wait for a body it then refuses,
         // as long as the client cared to keep the connection open.
         Error::PayloadTooLarge.into_response()
