@@ -6,10 +6,12 @@
 //! commit, and every run waited for the gathering and the commit: about half a millisecond
 //! under load, a quarter of a run's time (docs/benchmarks.md, "Session 12"). Instead:
 //!
-//! - each run appends its record to this journal itself, one JSON line in one `write`
-//!   under a lock ([`Shared::append`]). Once the kernel has the bytes they outlive the
-//!   process, as a commit's WAL frames without an fsync did, and the run is answered. (A
-//!   writer thread taking batches cost more in wake-ups than the writes it saved.)
+//! - each run appends its record to this journal itself, one JSON line copied under a lock
+//!   into a shared mapping of the current segment ([`Shared::append`], [`Segment`]). The
+//!   bytes are then in the kernel's page cache, where they outlive the process as a
+//!   commit's WAL frames without an fsync did, and the run is answered. (A writer thread
+//!   taking batches cost more in wake-ups than the writes it saved, and a `write` per
+//!   record cost a tenth of the throughput: docs/benchmarks.md, "Session 14".)
 //! - a thread imports the journal into `audit_events` in large transactions, and records in
 //!   the same transaction how far it has read (`audit_journals`), so that each record is
 //!   imported exactly once;
@@ -23,7 +25,15 @@
 //!
 //! Durability is as before: an operating-system crash or a power loss can lose the last
 //! records (nothing is fsynced until SQLite takes them); a crash of Lathe can't. A line cut
-//! short (a full disk, a power loss) is dropped and counted, never imported in part.
+//! short (a crash halfway through a copy, a power loss) is dropped and counted, never
+//! imported in part.
+//!
+//! A segment is allocated in full when it is made, so a full disk refuses a new segment
+//! (and its records go to SQLite directly) rather than faulting on a page the disk has no
+//! room for. The one way the mapping can fault is a segment file shortened by something
+//! else while the server runs: the server then dies of `SIGBUS` at its next record, as
+//! SQLite would with its own `-shm` file, and the next start imports what the journal
+//! holds. The journal folder is Lathe's alone.
 //!
 //! Order: a run's record gets its `audit_events` id when it is imported, up to
 //! [`IMPORT_DELAY`] after other events written directly (a login, a change), so ids order
@@ -31,11 +41,14 @@
 //! the time the run ended in both cases.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
-use std::io::{self, Write};
+use std::io;
+#[cfg(not(target_os = "linux"))]
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use memmap2::MmapMut;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -287,12 +300,13 @@ pub struct Lock(#[allow(dead_code)] File);
 pub struct Journal {
     id: String,
     dir: PathBuf,
-    file: File,
+    /// The segment being written.
+    segment: Segment,
     /// The last record written and its segment.
     end: Position,
-    /// Bytes in the current segment.
-    len: u64,
     segment_bytes: u64,
+    /// The line being appended, kept to spare an allocation per record.
+    line: Vec<u8>,
     /// Tests make the journal refuse writes, as a full disk would.
     #[cfg(test)]
     pub refuse: bool,
@@ -303,6 +317,11 @@ impl Journal {
     /// hidden name and renamed once locked, so that [`recover`] never sees a journal whose
     /// owner has yet to lock it.
     pub fn create(root: &Path) -> io::Result<(Journal, Lock)> {
+        Journal::create_with(root, SEGMENT_BYTES)
+    }
+
+    /// A journal whose segments hold `segment_bytes`; tests make them small to see several.
+    fn create_with(root: &Path, segment_bytes: u64) -> io::Result<(Journal, Lock)> {
         let mut bytes = [0u8; 8];
         getrandom::fill(&mut bytes).map_err(io::Error::other)?;
         let id = hex::encode(bytes);
@@ -315,14 +334,14 @@ impl Journal {
         })?;
         let dir = root.join(&id);
         fs::rename(&making, &dir)?;
-        let file = open_segment(&dir, 0)?;
+        let segment = Segment::create(&dir, 0, segment_bytes)?;
         let journal = Journal {
             id,
             dir,
-            file,
+            segment,
             end: Position::default(),
-            len: 0,
-            segment_bytes: SEGMENT_BYTES,
+            segment_bytes,
+            line: Vec::with_capacity(1024),
             #[cfg(test)]
             refuse: false,
         };
@@ -337,17 +356,17 @@ impl Journal {
         &self.dir
     }
 
-    /// Numbers `row`, appends its line in one write and gives the journal's new end. On
-    /// failure the line doesn't stay: a partial write is cut off again, or, if even that
-    /// fails, the journal goes on in a new segment.
+    /// Numbers `row`, copies its line into the segment and gives the journal's new end.
+    /// A line that doesn't fit goes whole into a new segment; if one can't be made, the
+    /// line is not written at all.
     pub fn append(&mut self, row: &mut Row) -> io::Result<Position> {
-        if self.len >= self.segment_bytes {
-            self.next_segment()?;
-        }
         row.seq = self.end.seq + 1;
-        let mut line = Vec::with_capacity(512);
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
         row.encode(&mut line);
-        self.write(&line)?;
+        let written = self.write(&line);
+        self.line = line;
+        written?;
         self.end.seq = row.seq;
         Ok(self.end)
     }
@@ -357,34 +376,107 @@ impl Journal {
         if self.refuse {
             return Err(io::Error::other("refused by the test"));
         }
-        if let Err(e) = self.file.write_all(bytes) {
-            if self.file.set_len(self.len).is_err() {
-                let _ = self.next_segment();
-            }
-            return Err(e);
+        if self.segment.room() < bytes.len() {
+            self.next_segment(bytes.len())?;
         }
-        self.len += bytes.len() as u64;
+        self.segment.put(bytes);
         Ok(())
     }
 
-    fn next_segment(&mut self) -> io::Result<()> {
+    /// Closes the segment and begins the next, large enough for a line of `line` bytes.
+    fn next_segment(&mut self, line: usize) -> io::Result<()> {
         let next = self.end.segment + 1;
-        self.file = open_segment(&self.dir, next)?;
+        let bytes = self.segment_bytes.max(line as u64);
+        self.segment = Segment::create(&self.dir, next, bytes)?;
         self.end.segment = next;
-        self.len = 0;
         Ok(())
     }
+}
+
+/// A segment of the journal, mapped whole into memory. A record is appended by copying its
+/// line into the mapping: no system call, and the bytes are in the page cache, as a `write`
+/// would leave them, the moment they are copied, so they outlive a crash of the process.
+///
+/// The file is allocated in full when it is made, so a full disk refuses a new segment
+/// instead of faulting on a page of a sparse file. Until it is closed, it ends in zeros
+/// past its last line, which [`import_left`] skips.
+struct Segment {
+    file: File,
+    map: MmapMut,
+    /// Bytes written.
+    len: usize,
+}
+
+impl Segment {
+    fn create(dir: &Path, number: u64, bytes: u64) -> io::Result<Segment> {
+        // A file already under this number holds none of this journal's records: a
+        // segment is only made after the one before it, and an earlier try at this one
+        // failed before a record went in.
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(segment_path(dir, number))?;
+        allocate(&file, bytes)?;
+        // SAFETY: the mapping is of a file in this server's own journal, locked for it;
+        // nothing else writes or shortens it while the server runs (docs/server.md, "Audit
+        // log", says what a file cut short under a running server does). The mapping is
+        // only written through `put`, within its length.
+        let map = unsafe { MmapMut::map_mut(&file)? };
+        Ok(Segment { file, map, len: 0 })
+    }
+
+    fn room(&self) -> usize {
+        self.map.len() - self.len
+    }
+
+    /// Copies `bytes` after the last line; the caller made sure they fit.
+    fn put(&mut self, bytes: &[u8]) {
+        self.map[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+}
+
+impl Drop for Segment {
+    /// A segment closed by a running server is cut to its lines, so that its file reads as
+    /// plain JSON lines. (Nothing touches the mapping past its length after this.)
+    fn drop(&mut self) {
+        let _ = self.file.set_len(self.len as u64);
+    }
+}
+
+/// Gives `file` `bytes` of allocated zeros.
+#[cfg(target_os = "linux")]
+fn allocate(file: &File, bytes: u64) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let length = libc::off_t::try_from(bytes).map_err(io::Error::other)?;
+    loop {
+        // SAFETY: the descriptor is open for as long as `file` is borrowed.
+        match unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, length) } {
+            0 => return Ok(()),
+            libc::EINTR => continue,
+            code => return Err(io::Error::from_raw_os_error(code)),
+        }
+    }
+}
+
+/// Gives `file` `bytes` of allocated zeros, by writing them where `posix_fallocate` isn't
+/// available.
+#[cfg(not(target_os = "linux"))]
+fn allocate(mut file: &File, bytes: u64) -> io::Result<()> {
+    let zeros = [0u8; 64 << 10];
+    let mut left = bytes;
+    while left > 0 {
+        let n = left.min(zeros.len() as u64) as usize;
+        file.write_all(&zeros[..n])?;
+        left -= n as u64;
+    }
+    Ok(())
 }
 
 fn segment_path(dir: &Path, segment: u64) -> PathBuf {
     dir.join(format!("{segment:016}.jsonl"))
-}
-
-fn open_segment(dir: &Path, segment: u64) -> io::Result<File> {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(segment_path(dir, segment))
 }
 
 /// The numbers of the segments in `dir`, in order.
@@ -588,13 +680,14 @@ fn import_left(dir: &Path, id: &str, writer: &mut AuditWriter) -> anyhow::Result
         let path = segment_path(dir, segment);
         let bytes =
             fs::read(&path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
-        let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
-        // What follows the last line break is a line cut short, if anything.
-        if lines.pop().is_some_and(|rest| !rest.is_empty()) {
-            damaged += 1;
-        }
+        // A record's line holds no zero byte (JSON escapes it): zeros are the unwritten
+        // rest of a segment its server never closed, or pages a power loss didn't write.
+        // A line cut short is a prefix of a JSON object, which never parses.
         let mut rows = Vec::new();
-        for line in lines.into_iter().filter(|line| !line.is_empty()) {
+        let lines = bytes
+            .split(|b| *b == b'\n' || *b == 0)
+            .filter(|line| !line.is_empty());
+        for line in lines {
             match serde_json::from_slice::<Row>(line) {
                 Ok(row) if row.seq > start.seq => rows.push(row),
                 Ok(_) => {}
@@ -609,15 +702,6 @@ fn import_left(dir: &Path, id: &str, writer: &mut AuditWriter) -> anyhow::Result
         }
     }
     Ok((records, damaged))
-}
-
-#[cfg(test)]
-impl Journal {
-    /// A journal whose segments end after `bytes`, to see several in a test.
-    pub fn with_segment_bytes(mut self, bytes: u64) -> Journal {
-        self.segment_bytes = bytes;
-        self
-    }
 }
 
 #[cfg(test)]
@@ -683,8 +767,7 @@ mod tests {
     async fn a_stopped_servers_journal_is_imported_once_at_the_next_start() {
         let (_dir, store, root, mut writer) = setup().await;
 
-        let (journal, lock) = Journal::create(&root).unwrap();
-        let mut journal = journal.with_segment_bytes(600);
+        let (mut journal, lock) = Journal::create_with(&root, 600).unwrap();
         let first = append(&mut journal, 0..10);
         let rows: Vec<Row> = (0..10).map(row).collect();
         writer.import(journal.id(), &rows, Some(first)).unwrap();
@@ -692,6 +775,11 @@ mod tests {
         assert!(end.segment >= 3, "several segments: {end:?}");
         let journal_dir = journal.dir().to_path_buf();
         drop((journal, lock));
+        // A stopped server closed its segments: each is cut to its last line.
+        for segment in segments(&journal_dir).unwrap() {
+            let bytes = fs::read(segment_path(&journal_dir, segment)).unwrap();
+            assert!(bytes.ends_with(b"}\n") && !bytes.contains(&0), "{segment}");
+        }
 
         let found = recover(&root, &mut writer).unwrap();
         assert_eq!(
@@ -708,6 +796,46 @@ mod tests {
 
         assert_eq!(recover(&root, &mut writer).unwrap(), Recovered::default());
         assert_eq!(targets(&store).await.len(), 40);
+    }
+
+    /// A killed server never closes its segments: they end in the zeros they were
+    /// allocated with, the last after a line cut short. Its records are imported all the
+    /// same; a record too large for a segment went whole into one of its own.
+    #[tokio::test]
+    async fn a_killed_servers_unclosed_segments_are_imported() {
+        let (_dir, store, root, mut writer) = setup().await;
+
+        let (mut journal, lock) = Journal::create_with(&root, 600).unwrap();
+        append(&mut journal, 0..5);
+        let mut large = row(5);
+        large.detail = Some(
+            serde_json::value::to_raw_value(&serde_json::json!({"text": "x".repeat(5000)}))
+                .unwrap(),
+        );
+        let big = journal.append(&mut large).unwrap();
+        let end = append(&mut journal, 6..12);
+        assert!(
+            end.segment > big.segment,
+            "the record after it is in the next"
+        );
+        let mut cut = Vec::new();
+        row(12).encode(&mut cut);
+        journal.write(&cut[..cut.len() / 2]).unwrap();
+        let journal_dir = journal.dir().to_path_buf();
+        let last = *segments(&journal_dir).unwrap().last().unwrap();
+        let last = segment_path(&journal_dir, last);
+        // As a killed process leaves it: the mappings are never unmapped nor the segments
+        // cut, and only the lock goes.
+        std::mem::forget(journal);
+        drop(lock);
+        assert_eq!(fs::metadata(&last).unwrap().len(), 600, "not cut");
+        assert!(fs::read(&last).unwrap().ends_with(&[0; 16]), "a zero tail");
+        let large_segment = fs::metadata(segment_path(&journal_dir, big.segment)).unwrap();
+        assert!(large_segment.len() > 5000, "{}", large_segment.len());
+
+        let found = recover(&root, &mut writer).unwrap();
+        assert_eq!((found.records, found.damaged), (12, 1));
+        assert_eq!(targets(&store).await, expected(0..12));
     }
 
     /// A line cut short at the end, a line that isn't a record and junk glued before a
