@@ -537,12 +537,20 @@ const AUDIT_NODES: usize = 200;
 /// preview) only the names are kept, since nothing says which values are sensitive. Names,
 /// text, counts and the total are all cut at fixed sizes.
 fn audit_inputs(inputs: Option<&Value>, schema: Option<&Value>) -> Value {
-    let Some(Value::Object(inputs)) = inputs else {
-        return json!({});
+    // Without a schema (a preview) only the names are kept, as a list; with one, the
+    // values it doesn't mark secret, as an object. Either way the type doesn't depend on
+    // whether the run had inputs.
+    let empty = Map::new();
+    let inputs = match inputs {
+        Some(Value::Object(inputs)) => inputs,
+        _ => &empty,
     };
     let Some(root) = schema else {
         return json!(key_names(inputs));
     };
+    if inputs.is_empty() {
+        return json!({});
+    }
     let mut budget = AUDIT_NODES;
     let mut kept = Map::new();
     // Secrets marked beside the root's `properties` (`additionalProperties`, `allOf`,
@@ -952,6 +960,10 @@ mod tests {
         let kept = audit_inputs(Some(&inputs), Some(&schema));
         assert_eq!(kept, json!({"q": "acme", "pin": MASK}));
         assert_eq!(audit_inputs(Some(&inputs), None), json!(["q", "pin"]));
+        // No inputs keep the type: a preview's list, a schema's object.
+        assert_eq!(audit_inputs(None, None), json!([]));
+        assert_eq!(audit_inputs(Some(&Value::Null), None), json!([]));
+        assert_eq!(audit_inputs(None, Some(&schema)), json!({}));
     }
 
     #[test]
