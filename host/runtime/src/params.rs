@@ -26,10 +26,25 @@ pub fn bind_names(
     names: Vec<String>,
     context: &serde_json::Value,
 ) -> Result<Vec<Param>, RuntimeError> {
+    let roots: Vec<&str> = context
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    bind_roots(names, |root| context.get(root), &roots)
+}
+
+/// [`bind_names`] with each root's value given by `root` instead of held in one object,
+/// for a caller whose roots live in different places: nothing is copied to gather them.
+/// `available` names the roots for the error about one that isn't.
+pub fn bind_roots<'c>(
+    names: Vec<String>,
+    root: impl Fn(&str) -> Option<&'c serde_json::Value>,
+    available: &[&str],
+) -> Result<Vec<Param>, RuntimeError> {
     names
         .into_iter()
         .map(|name| {
-            let value = resolve(context, &name)?;
+            let value = resolve(&root, available, &name)?;
             Ok(Param {
                 value: from_json(value),
                 name,
@@ -39,19 +54,16 @@ pub fn bind_names(
 }
 
 fn resolve<'c>(
-    context: &'c serde_json::Value,
+    root: impl Fn(&str) -> Option<&'c serde_json::Value>,
+    available: &[&str],
     name: &str,
 ) -> Result<&'c serde_json::Value, RuntimeError> {
     let mut parts = name.split('.');
-    let root = parts.next().unwrap_or_default();
-    let mut current = context.get(root).ok_or_else(|| {
-        let roots: Vec<&str> = context
-            .as_object()
-            .map(|o| o.keys().map(String::as_str).collect())
-            .unwrap_or_default();
+    let first = parts.next().unwrap_or_default();
+    let mut current = root(first).ok_or_else(|| {
         RuntimeError::InvalidQuery(format!(
-            "{{{{ {name} }}}}: `{root}` is not available here (available: {})",
-            roots.join(", ")
+            "{{{{ {name} }}}}: `{first}` is not available here (available: {})",
+            available.join(", ")
         ))
     })?;
     for part in parts {

@@ -40,6 +40,18 @@ use crate::vault::{Row, Sealed};
 pub const BROWSER_ROOTS: &[&str] = &["components", "queries", "variables", "page", "url"];
 /// Roots only the server fills.
 pub const SERVER_ROOTS: &[&str] = &["user", "constants", "secrets", "env"];
+/// Every root a query's expression may start with.
+const TEMPLATE_ROOTS: &[&str] = &[
+    "inputs",
+    "components",
+    "queries",
+    "variables",
+    "page",
+    "url",
+    "user",
+    "constants",
+    "secrets",
+];
 
 /// What replaces a secret's value wherever it shows up in a result.
 const MASK: &str = "••••••";
@@ -325,9 +337,10 @@ async fn execute(
     run: &Run<'_>,
     names: Result<Vec<String>>,
 ) -> Result<QueryOutput> {
+    let no_inputs = Value::Object(Map::new());
     let inputs = match &run.inputs {
-        None | Some(Value::Null) => Value::Object(Map::new()),
-        Some(Value::Object(map)) => Value::Object(map.clone()),
+        None | Some(Value::Null) => &no_inputs,
+        Some(value @ Value::Object(_)) => value,
         Some(_) => return Err(Error::Validation("`inputs` must be a JSON object".into())),
     };
     if let Some(root) = SERVER_ROOTS.iter().find(|r| inputs.get(**r).is_some()) {
@@ -336,28 +349,11 @@ async fn execute(
         )));
     }
     if let Some(schema) = run.inputs_schema {
-        schema.check(&inputs)?;
+        schema.check(inputs)?;
     }
 
     let names = names?;
     let roots = template_roots(&names);
-    let mut context = Map::new();
-    for root in BROWSER_ROOTS {
-        context.insert(
-            root.to_string(),
-            inputs
-                .get(*root)
-                .cloned()
-                .unwrap_or(Value::Object(Map::new())),
-        );
-    }
-    context.insert(
-        "user".into(),
-        match actor {
-            Some(actor) => json!({ "id": actor.user.id, "email": actor.user.email }),
-            None => json!({ "id": null, "email": null }),
-        },
-    );
     let released = run.app.as_ref().is_some_and(|a| a.version.is_some());
     if roots.contains("secrets") && !released && run.role != Role::Admin {
         return Err(Error::Forbidden(
@@ -367,17 +363,30 @@ async fn execute(
                 .into(),
         ));
     }
+    let user = roots.contains("user").then(|| match actor {
+        Some(actor) => json!({ "id": actor.user.id, "email": actor.user.email }),
+        None => json!({ "id": null, "email": null }),
+    });
     let mut bound_secrets = Vec::new();
+    let (mut constants, mut secrets) = (None, None);
     if roots.contains("constants") || roots.contains("secrets") {
-        let (constants, secrets) = workspace_values(state, run.workspace_id, &roots).await?;
-        bound_secrets = secret_strings(&secrets);
-        context.insert("constants".into(), Value::Object(constants));
-        context.insert("secrets".into(), Value::Object(secrets));
+        let (named, opened) = workspace_values(state, run.workspace_id, &roots).await?;
+        bound_secrets = secret_strings(&opened);
+        constants = Some(Value::Object(named));
+        secrets = Some(Value::Object(opened));
     }
-    context.insert("inputs".into(), inputs);
-
+    // Each root where it already is: the browser's state is what the client sent under its
+    // name in `inputs` (an empty object when it sent none), the rest the server's.
+    let root = |name: &str| match name {
+        "inputs" => Some(inputs),
+        "user" => user.as_ref(),
+        "constants" => constants.as_ref(),
+        "secrets" => secrets.as_ref(),
+        browser if BROWSER_ROOTS.contains(&browser) => inputs.get(browser).or(Some(&no_inputs)),
+        _ => None,
+    };
     let params =
-        lathe_runtime::params::bind_names(names, &Value::Object(context)).map_err(Error::from)?;
+        lathe_runtime::params::bind_roots(names, root, TEMPLATE_ROOTS).map_err(Error::from)?;
     let OpenPool { pool, secrets } = pool(state, run.datasource).await?;
     // The datasource's own secrets (a password, an API token) are masked in results too: an
     // API that echoes its request headers would show them otherwise.
