@@ -123,14 +123,20 @@ fn check_length(incoming: &[u8]) -> Result<(), Error> {
         return Ok(());
     };
     let length = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
-    let (max, what) = match header[0] {
-        DATA_ROW_TAG => (MAX_ROW_MESSAGE, "a row"),
-        _ => (MAX_MESSAGE, "a message"),
-    };
-    if length > max {
+    if header[0] == DATA_ROW_TAG && length > MAX_ROW_MESSAGE {
+        // A real server sends one for a large enough value: say what to change. The rest
+        // of the row is still on the wire, so the connection can't go on either way.
         return Err(Error::Connection(format!(
-            "the server announced {what} of {length} bytes; the connector reads at most {max} \
-             bytes (is this really a PostgreSQL server?)"
+            "a row of the result is {length} bytes, and the connector reads rows of at most \
+             {} MiB; select less of it (fewer columns, a substring of a long value). The \
+             connection was closed",
+            MAX_ROW_MESSAGE >> 20
+        )));
+    }
+    if header[0] != DATA_ROW_TAG && length > MAX_MESSAGE {
+        return Err(Error::Connection(format!(
+            "the server announced a message of {length} bytes; the connector reads at most \
+             {MAX_MESSAGE} bytes (is this really a PostgreSQL server?)"
         )));
     }
     Ok(())

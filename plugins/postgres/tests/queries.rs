@@ -581,3 +581,25 @@ fn the_server_abandons_a_statement_whose_client_went_away() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
+
+/// A value too large for one row is refused with what to change, not as a broken server;
+/// the next connection works.
+#[test]
+fn a_row_over_the_connectors_cap_says_to_select_less() {
+    let db = TestDb::create();
+    let mut conn = db.connect();
+    let sql = "select repeat('x', 64 * 1024 * 1024 + 1) as big";
+    match query(&mut conn, sql, &[]) {
+        Err(Error::Connection(m)) => {
+            assert!(m.contains("a row of the result is"), "{m}");
+            assert!(m.contains("select less"), "{m}");
+            assert!(!m.contains("really a PostgreSQL"), "{m}");
+        }
+        other => panic!(
+            "expected the row to be refused, got {:?}",
+            other.map(|o| o.rows.len())
+        ),
+    }
+    let mut again = db.connect();
+    assert_eq!(scalar(&mut again, "select 1::int4"), Value::Int(1));
+}
