@@ -76,6 +76,10 @@ pub enum Error {
     /// A sealed value that can't be opened: altered, moved, or sealed with another key.
     #[error("unreadable secret: {0}")]
     Unreadable(String),
+    /// The audit log can't keep a record of a run (on SQLite, its journal can't grow: a full
+    /// disk), so the run was not started.
+    #[error("audit log unavailable: {0}")]
+    AuditUnavailable(String),
     /// A plugin registry could not be read, or answered something unusable.
     #[error("registry: {0}")]
     Registry(String),
@@ -217,6 +221,14 @@ impl Error {
                 StatusCode::CONFLICT,
                 "secret-unreadable",
                 "A stored secret can't be opened",
+                Some(d.clone()),
+            ),
+            // A failed dependency, as a datasource or registry failing is: nothing the
+            // caller sent is wrong, and the same request can succeed later.
+            AuditUnavailable(d) => (
+                StatusCode::FAILED_DEPENDENCY,
+                "audit-unavailable",
+                "The audit log can't keep records",
                 Some(d.clone()),
             ),
             Registry(d) => (

@@ -150,6 +150,8 @@ pub async fn run(
     addr: IpAddr,
     run: Run<'_>,
 ) -> Result<RunResponse> {
+    // Refused before anything reaches the datasource if the record can't be kept.
+    state.run_audit.ready()?;
     let started = Instant::now();
     // The query's expressions, found once for the run and its record; a template error is
     // reported where the run checks the template.

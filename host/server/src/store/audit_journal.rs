@@ -45,6 +45,7 @@ use std::io;
 #[cfg(not(target_os = "linux"))]
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -63,6 +64,9 @@ pub const FOLDER: &str = "audit-journal";
 /// A segment is closed and the next begun once it is past this size. Imported segments are
 /// deleted, so a journal takes a few segments at most.
 const SEGMENT_BYTES: u64 = 8 << 20;
+/// Room a segment keeps for records whose runs have started: the next segment is begun once
+/// less is left ([`Journal::prepare`]).
+const RESERVE: usize = 64 << 10;
 /// The lock file each journal's owner holds.
 const LOCK: &str = "lock";
 /// How long the importer lets records collect before it takes them. A reader's flush that
@@ -90,9 +94,14 @@ pub struct Position {
 /// was written, which is its `created_at`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Row {
-    /// The record's number in its journal, given when it is appended.
+    /// The record's number in its journal, given when it is appended; 0 for a record the
+    /// journal refused, which is in no segment.
     #[serde(default)]
     pub seq: u64,
+    /// The segment the record is in: with `seq`, how far an import that ends with it has
+    /// read the journal. Not in the line: its file says it.
+    #[serde(skip)]
+    pub segment: u64,
     pub created_at: i64,
     pub workspace_id: Option<String>,
     pub actor_id: Option<String>,
@@ -109,6 +118,7 @@ impl Row {
     pub fn new(event: AuditEvent, created_at: i64) -> Row {
         Row {
             seq: 0,
+            segment: 0,
             created_at,
             workspace_id: event.workspace_id,
             actor_id: event.actor_id,
@@ -147,13 +157,14 @@ pub struct Shared {
     /// Wakes the importer: the first row after an import, a reader, a refused write, the
     /// end.
     wake: Condvar,
+    /// The journal could not begin its next segment: runs are refused before they start
+    /// ([`Shared::ready`]) until it can.
+    stuck: AtomicBool,
 }
 
 struct State {
     journal: Journal,
     rows: Vec<Row>,
-    /// Where the journal ends after `rows`.
-    end: Option<Position>,
     /// Readers waiting for everything appended so far, and runs whose rows the journal
     /// refused; answered by the next import.
     waiters: Vec<Waiter>,
@@ -169,13 +180,28 @@ impl Shared {
             state: Mutex::new(State {
                 journal,
                 rows: Vec::new(),
-                end: None,
                 waiters: Vec::new(),
                 urgent: false,
                 closed: false,
             }),
             wake: Condvar::new(),
+            stuck: AtomicBool::new(false),
         }
+    }
+
+    /// Whether the journal can take the record of a run about to start. A run whose record
+    /// can't be kept must not reach a datasource: on a full disk it would change data and
+    /// leave no record that survives a crash. The next segment is begun ahead of time, so
+    /// the answer is known before the run rather than after it; while it can't be, this
+    /// tries again at every call.
+    pub fn ready(&self) -> io::Result<()> {
+        if !self.stuck.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let mut state = self.lock();
+        state.journal.prepare()?;
+        self.stuck.store(false, Ordering::Relaxed);
+        Ok(())
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -194,12 +220,14 @@ impl Shared {
         // Numbered and written under the lock: lines are in the order of their numbers, so
         // an imported position covers every line before it.
         match state.journal.append(&mut row) {
-            Ok(end) => {
+            Ok(()) => {
                 if state.rows.is_empty() || state.rows.len() + 1 == IMPORT_ROWS {
                     self.wake.notify_one();
                 }
                 state.rows.push(row);
-                state.end = Some(end);
+                if let Err(e) = state.journal.prepare() {
+                    self.note_stuck(&state.journal, &e);
+                }
                 None
             }
             Err(e) => {
@@ -209,9 +237,22 @@ impl Shared {
                     error = %e,
                     "the audit journal refused a write; the record goes to the store directly"
                 );
+                self.stuck.store(true, Ordering::Relaxed);
                 state.rows.push(row);
                 Some(self.wait_for_import(state))
             }
+        }
+    }
+
+    fn note_stuck(&self, journal: &Journal, error: &io::Error) {
+        if !self.stuck.swap(true, Ordering::Relaxed) {
+            tracing::error!(
+                event = "audit.journal_full",
+                journal = %journal.id,
+                error = %error,
+                "the audit journal can't begin its next segment; query runs are refused \
+                 until it can (free space in the data directory)"
+            );
         }
     }
 
@@ -238,10 +279,10 @@ impl Shared {
         self.wake.notify_one();
     }
 
-    /// The next rows to import, their end and the waiters answered by importing them, once
-    /// there is something to do: at once for a waiter, a full batch or the end, otherwise
-    /// after letting records collect for [`IMPORT_DELAY`]. `None` once closed and empty.
-    fn next(&self) -> Option<(Vec<Row>, Option<Position>, Vec<Waiter>)> {
+    /// The next rows to import and the waiters answered by importing them, once there is
+    /// something to do: at once for a waiter, a full batch or the end, otherwise after
+    /// letting records collect for [`IMPORT_DELAY`]. `None` once closed and empty.
+    fn next(&self) -> Option<(Vec<Row>, Vec<Waiter>)> {
         let mut state = self.lock();
         loop {
             if state.rows.is_empty() && state.waiters.is_empty() {
@@ -255,7 +296,7 @@ impl Shared {
                     .unwrap_or_else(|e| e.into_inner())
                     .0;
                 if state.rows.is_empty() && state.waiters.is_empty() {
-                    return Some((Vec::new(), None, Vec::new()));
+                    return Some((Vec::new(), Vec::new()));
                 }
                 continue;
             }
@@ -270,25 +311,22 @@ impl Shared {
             }
             let count = state.rows.len().min(IMPORT_ROWS);
             let rows: Vec<Row> = state.rows.drain(..count).collect();
-            let (end, waiters) = if state.rows.is_empty() {
+            // More than one import's worth: the waiters wait for the last of them.
+            let waiters = if state.rows.is_empty() {
                 state.urgent = false;
-                (state.end.take(), std::mem::take(&mut state.waiters))
+                std::mem::take(&mut state.waiters)
             } else {
-                // More than one import's worth: the position waits for the last of them.
-                (None, Vec::new())
+                Vec::new()
             };
-            return Some((rows, end, waiters));
+            return Some((rows, waiters));
         }
     }
 
     /// Puts back rows whose import failed, ahead of any appended since.
-    fn put_back(&self, rows: Vec<Row>, end: Option<Position>) {
+    fn put_back(&self, rows: Vec<Row>) {
         let mut state = self.lock();
         let newer = std::mem::replace(&mut state.rows, rows);
         state.rows.extend(newer);
-        if state.end.is_none() {
-            state.end = end;
-        }
     }
 }
 
@@ -326,8 +364,11 @@ impl Journal {
         getrandom::fill(&mut bytes).map_err(io::Error::other)?;
         let id = hex::encode(bytes);
         let making = root.join(format!(".{id}"));
-        fs::create_dir_all(&making)?;
-        let lock = File::create(making.join(LOCK))?;
+        private_folder().recursive(true).create(&making)?;
+        let lock = private_file()
+            .write(true)
+            .create(true)
+            .open(making.join(LOCK))?;
         lock.try_lock().map_err(|e| match e {
             TryLockError::Error(e) => e,
             TryLockError::WouldBlock => io::Error::other("a new journal's lock is taken"),
@@ -356,19 +397,37 @@ impl Journal {
         &self.dir
     }
 
-    /// Numbers `row`, copies its line into the segment and gives the journal's new end.
+    /// Numbers `row`, copies its line into the segment and notes in `row` where it is.
     /// A line that doesn't fit goes whole into a new segment; if one can't be made, the
-    /// line is not written at all.
-    pub fn append(&mut self, row: &mut Row) -> io::Result<Position> {
+    /// line is not written at all, and `row` keeps no number.
+    pub fn append(&mut self, row: &mut Row) -> io::Result<()> {
         row.seq = self.end.seq + 1;
         let mut line = std::mem::take(&mut self.line);
         line.clear();
         row.encode(&mut line);
         let written = self.write(&line);
         self.line = line;
-        written?;
+        if let Err(e) = written {
+            row.seq = 0;
+            return Err(e);
+        }
         self.end.seq = row.seq;
-        Ok(self.end)
+        row.segment = self.end.segment;
+        Ok(())
+    }
+
+    /// Begins the next segment now if this one is nearly full, so that whether there is room
+    /// for the next records is known before the runs they belong to start.
+    pub fn prepare(&mut self) -> io::Result<()> {
+        #[cfg(test)]
+        if self.refuse {
+            return Err(io::Error::other("refused by the test"));
+        }
+        let reserve = (self.segment_bytes / 16).min(RESERVE as u64) as usize;
+        if self.segment.room() < reserve {
+            self.next_segment(0)?;
+        }
+        Ok(())
     }
 
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
@@ -412,7 +471,7 @@ impl Segment {
         // A file already under this number holds none of this journal's records: a
         // segment is only made after the one before it, and an earlier try at this one
         // failed before a record went in.
-        let file = OpenOptions::new()
+        let file = private_file()
             .read(true)
             .write(true)
             .create(true)
@@ -475,16 +534,43 @@ fn allocate(mut file: &File, bytes: u64) -> io::Result<()> {
     Ok(())
 }
 
+/// The journal holds what the audit log holds (emails, addresses, inputs), so its folders
+/// and files are the server's user's alone, as the database is.
+fn private_folder() -> fs::DirBuilder {
+    let mut builder = fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+}
+
+fn private_file() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+}
+
 fn segment_path(dir: &Path, segment: u64) -> PathBuf {
     dir.join(format!("{segment:016}.jsonl"))
 }
 
 /// The numbers of the segments in `dir`, in order.
+/// Only files and folders count: a link, a FIFO or a device under a segment's name was
+/// put there by something else, and reading it could block or never end.
 fn segments(dir: &Path) -> io::Result<Vec<u64>> {
     let mut numbers: Vec<u64> = fs::read_dir(dir)?
         .filter_map(|entry| {
-            let name = entry.ok()?.file_name();
-            name.to_str()?.strip_suffix(".jsonl")?.parse().ok()
+            let entry = entry.ok()?;
+            let kind = entry.file_type().ok()?;
+            if !kind.is_file() && !kind.is_dir() {
+                return None;
+            }
+            entry
+                .file_name()
+                .to_str()?
+                .strip_suffix(".jsonl")?
+                .parse()
+                .ok()
         })
         .collect();
     numbers.sort_unstable();
@@ -513,15 +599,19 @@ pub fn import(
     let mut removed_below = 0;
     let mut swept = Instant::now();
     let mut clean = true;
-    while let Some((rows, end, waiters)) = shared.next() {
+    while let Some((rows, waiters)) = shared.next() {
         if !waiters.is_empty() || swept.elapsed() >= SWEEP {
             sweep(&dir, &mut writer);
             swept = Instant::now();
         }
-        if rows.is_empty() && end.is_none() {
+        if rows.is_empty() {
             answer(waiters, Ok(()));
             continue;
         }
+        // Every import records how far it has read, in its own transaction: a crash
+        // halfway through a backlog (a lock held on the database, a full disk) leaves
+        // the next start only what is not imported yet.
+        let end = last_position(&rows);
         match writer.import(&journal, &rows, end) {
             Ok(()) => {
                 answer(waiters, Ok(()));
@@ -544,7 +634,7 @@ pub fn import(
                     "audit records wait in the journal; the import is tried again"
                 );
                 answer(waiters, Err(e.to_string()));
-                shared.put_back(rows, end);
+                shared.put_back(rows);
                 clean = false;
                 std::thread::sleep(RETRY);
             }
@@ -557,6 +647,18 @@ pub fn import(
         }
     }
     drop(lock);
+}
+
+/// Where the last of `rows` that is in the journal is; `None` if the journal refused them
+/// all.
+fn last_position(rows: &[Row]) -> Option<Position> {
+    rows.iter()
+        .rev()
+        .find(|row| row.seq > 0)
+        .map(|row| Position {
+            segment: row.segment,
+            seq: row.seq,
+        })
 }
 
 /// Imports what the journals of other servers that have stopped left (see [`recover`]).
@@ -585,22 +687,28 @@ fn answer(waiters: Vec<Waiter>, outcome: std::result::Result<(), String>) {
 pub struct Recovered {
     pub journals: usize,
     pub records: usize,
-    /// Lines cut short or unreadable, dropped.
+    /// Lines cut short, unreadable or repeated, dropped.
     pub damaged: usize,
+    /// Records the journals' numbering shows were written but are gone (a segment cut
+    /// short or deleted by something else).
+    pub missing: u64,
     /// Journal folders without a lock file: no server makes one, so they were changed by
     /// hand, and are left for an operator to look at.
     pub unlocked: usize,
 }
 
 impl Recovered {
-    /// One log line when journals were imported.
+    /// One log line when a stopped server's journal held anything: records it hadn't
+    /// imported, or damage. (A journal left with everything imported, by a server that was
+    /// killed while idle, says nothing worth a line.)
     pub fn log(&self) {
-        if self.journals > 0 {
+        if self.records > 0 || self.damaged > 0 || self.missing > 0 {
             tracing::warn!(
                 event = "audit.journal_recovered",
                 journals = self.journals,
                 records = self.records,
                 damaged = self.damaged,
+                missing = self.missing,
                 "imported the audit records a stopped server left in its journal"
             );
         }
@@ -643,10 +751,11 @@ pub fn recover(root: &Path, writer: &mut AuditWriter) -> anyhow::Result<Recovere
             Ok(counts)
         });
         match recovered {
-            Ok((records, damaged)) => {
+            Ok(counts) => {
                 found.journals += 1;
-                found.records += records;
-                found.damaged += damaged;
+                found.records += counts.records;
+                found.damaged += counts.damaged;
+                found.missing += counts.missing;
             }
             // One journal that can't be read or deleted stops neither the others nor the
             // server; what it imported stays imported, and it is tried again later.
@@ -669,39 +778,133 @@ pub fn recover(root: &Path, writer: &mut AuditWriter) -> anyhow::Result<Recovere
     Ok(found)
 }
 
-/// Imports the records of the journal in `dir` numbered past its recorded position.
-fn import_left(dir: &Path, id: &str, writer: &mut AuditWriter) -> anyhow::Result<(usize, usize)> {
+/// What reading a stopped server's journal found.
+#[derive(Debug, Default)]
+struct Counts {
+    records: usize,
+    damaged: usize,
+    missing: u64,
+}
+
+/// Imports the records of the journal in `dir` numbered past its recorded position, each
+/// number once and in order: a line whose number is not past the last one read (a copy, a
+/// segment duplicated by hand) is dropped as damaged, and numbers skipped (a segment cut
+/// short or deleted) are counted as missing.
+fn import_left(dir: &Path, id: &str, writer: &mut AuditWriter) -> anyhow::Result<Counts> {
     let start = writer.position(id)?.unwrap_or_default();
-    let (mut records, mut damaged) = (0, 0);
+    let mut counts = Counts::default();
+    let mut last = start.seq;
+    let mut rows = Vec::new();
     for segment in segments(dir)? {
         if segment < start.segment {
             continue;
         }
         let path = segment_path(dir, segment);
-        let bytes =
-            fs::read(&path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
-        // A record's line holds no zero byte (JSON escapes it): zeros are the unwritten
-        // rest of a segment its server never closed, or pages a power loss didn't write.
-        // A line cut short is a prefix of a JSON object, which never parses.
-        let mut rows = Vec::new();
-        let lines = bytes
-            .split(|b| *b == b'\n' || *b == 0)
-            .filter(|line| !line.is_empty());
-        for line in lines {
-            match serde_json::from_slice::<Row>(line) {
-                Ok(row) if row.seq > start.seq => rows.push(row),
-                Ok(_) => {}
-                Err(_) => damaged += 1,
-            }
-        }
-        for chunk in rows.chunks(IMPORT_ROWS) {
-            let last = chunk.last().map_or(start.seq, |row| row.seq);
-            let end = Position { segment, seq: last };
-            writer.import(id, chunk, Some(end))?;
-            records += chunk.len();
+        let read = open_to_read(&path)
+            .map_err(anyhow::Error::from)
+            .and_then(|file| {
+                each_line(file, MAX_LINE, |line| {
+                    let Ok(mut row) = serde_json::from_slice::<Row>(line) else {
+                        counts.damaged += 1;
+                        return Ok(());
+                    };
+                    if row.seq <= start.seq {
+                        // Imported before the owner stopped.
+                        return Ok(());
+                    }
+                    if row.seq <= last {
+                        counts.damaged += 1;
+                        return Ok(());
+                    }
+                    counts.missing += row.seq - last - 1;
+                    last = row.seq;
+                    row.segment = segment;
+                    rows.push(row);
+                    if rows.len() == IMPORT_ROWS {
+                        writer.import(id, &rows, last_position(&rows))?;
+                        counts.records += rows.len();
+                        rows.clear();
+                    }
+                    Ok(())
+                })
+            });
+        read.map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+        if !rows.is_empty() {
+            writer.import(id, &rows, last_position(&rows))?;
+            counts.records += rows.len();
+            rows.clear();
         }
     }
-    Ok((records, damaged))
+    Ok(counts)
+}
+
+/// The longest line recovery reads. A record is as large as the request it keeps, far
+/// below this; a longer line is dropped as damaged without being held in memory.
+const MAX_LINE: usize = 256 << 20;
+
+/// Opens a segment to read, if it is a regular file: never through a link, and without
+/// waiting for a FIFO's writer.
+fn open_to_read(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
+    Ok(file)
+}
+
+/// Calls `line` with every line of `file`, one at a time. A record's line holds no zero
+/// byte (JSON escapes it), so zeros end lines too: they are the unwritten rest of a segment
+/// its server never closed, or pages a power loss didn't write. A line cut short is a
+/// prefix of a JSON object, which never parses. Lines over `max` bytes are given as empty
+/// (damaged), and empty lines are skipped.
+fn each_line(
+    file: File,
+    max: usize,
+    mut line: impl FnMut(&[u8]) -> crate::error::Result<()>,
+) -> anyhow::Result<()> {
+    let mut reader = io::BufReader::with_capacity(1 << 16, file);
+    let mut current = Vec::new();
+    let mut overlong = false;
+    let mut end = |current: &mut Vec<u8>, overlong: &mut bool| {
+        let result = if *overlong {
+            line(b"")
+        } else if current.is_empty() {
+            Ok(())
+        } else {
+            line(current)
+        };
+        current.clear();
+        *overlong = false;
+        result
+    };
+    loop {
+        let buffer = io::BufRead::fill_buf(&mut reader)?;
+        if buffer.is_empty() {
+            end(&mut current, &mut overlong)?;
+            return Ok(());
+        }
+        let (taken, ends) = match buffer.iter().position(|b| *b == b'\n' || *b == 0) {
+            Some(at) => (at, true),
+            None => (buffer.len(), false),
+        };
+        if current.len() + taken > max {
+            overlong = true;
+            current.clear();
+        } else if !overlong {
+            current.extend_from_slice(&buffer[..taken]);
+        }
+        io::BufRead::consume(&mut reader, taken + usize::from(ends));
+        if ends {
+            end(&mut current, &mut overlong)?;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -723,7 +926,9 @@ mod tests {
     fn append(journal: &mut Journal, range: std::ops::Range<usize>) -> Position {
         let mut end = Position::default();
         for n in range {
-            end = journal.append(&mut row(n)).unwrap();
+            let mut row = row(n);
+            journal.append(&mut row).unwrap();
+            end = last_position(&[row]).unwrap();
         }
         end
     }
@@ -812,7 +1017,8 @@ mod tests {
             serde_json::value::to_raw_value(&serde_json::json!({"text": "x".repeat(5000)}))
                 .unwrap(),
         );
-        let big = journal.append(&mut large).unwrap();
+        journal.append(&mut large).unwrap();
+        let big = last_position(&[large]).unwrap();
         let end = append(&mut journal, 6..12);
         assert!(
             end.segment > big.segment,
@@ -836,6 +1042,132 @@ mod tests {
         let found = recover(&root, &mut writer).unwrap();
         assert_eq!((found.records, found.damaged), (12, 1));
         assert_eq!(targets(&store).await, expected(0..12));
+    }
+
+    /// A server killed halfway through importing a backlog larger than one import (the
+    /// database was locked for a while): each import recorded how far it read, so the next
+    /// start imports only the rest. A record the journal refused moves no position.
+    #[tokio::test]
+    async fn a_crash_during_a_backlog_leaves_only_the_rest_to_import() {
+        let (_dir, store, root, mut writer) = setup().await;
+        let (journal, lock) = Journal::create(&root).unwrap();
+        let id = journal.id().to_string();
+        let shared = Shared::new(journal);
+        let total = IMPORT_ROWS + 900;
+        for n in 0..total {
+            assert!(shared.append(row(n)).is_none());
+        }
+        let (first, _) = shared.next().unwrap();
+        assert_eq!(first.len(), IMPORT_ROWS);
+        writer.import(&id, &first, last_position(&first)).unwrap();
+        // Killed before the second import.
+        drop((shared, lock));
+
+        let found = recover(&root, &mut writer).unwrap();
+        assert_eq!(found.records, 900, "only what the first import left");
+        assert_eq!(targets(&store).await, expected(0..total));
+
+        let mut refused = row(0);
+        refused.seq = 0;
+        let mut kept = row(1);
+        kept.seq = 7;
+        kept.segment = 2;
+        assert_eq!(
+            last_position(&[kept, refused]),
+            Some(Position { segment: 2, seq: 7 })
+        );
+    }
+
+    /// Lines repeated or copied into another segment are imported once, and counted as
+    /// damaged; records in a segment deleted by hand are counted as missing. A FIFO and a
+    /// link to an endless device under segments' names are not read at all.
+    #[tokio::test]
+    async fn repeated_lines_are_imported_once_and_gone_ones_counted() {
+        let (_dir, store, root, mut writer) = setup().await;
+        let (journal, lock) = Journal::create_with(&root, 600).unwrap();
+        let mut journal = journal;
+        let end = append(&mut journal, 0..20);
+        let dir = journal.dir().to_path_buf();
+        drop((journal, lock));
+        let numbers = segments(&dir).unwrap();
+        assert!(numbers.len() >= 5, "{numbers:?}");
+        // The first segment's lines again at the end of the second, and the second copied
+        // under a later number.
+        let first = fs::read(segment_path(&dir, numbers[0])).unwrap();
+        let mut second = fs::OpenOptions::new()
+            .append(true)
+            .open(segment_path(&dir, numbers[1]))
+            .unwrap();
+        io::Write::write_all(&mut second, &first).unwrap();
+        fs::copy(
+            segment_path(&dir, numbers[1]),
+            segment_path(&dir, end.segment + 1),
+        )
+        .unwrap();
+        // A segment in the middle deleted.
+        let deleted = fs::read(segment_path(&dir, numbers[2])).unwrap();
+        let gone = deleted
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count();
+        fs::remove_file(segment_path(&dir, numbers[2])).unwrap();
+        #[cfg(unix)]
+        {
+            let fifo =
+                std::ffi::CString::new(segment_path(&dir, end.segment + 2).to_str().unwrap())
+                    .unwrap();
+            // SAFETY: a valid C string naming a path in the test's own folder.
+            assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+            std::os::unix::fs::symlink("/dev/zero", segment_path(&dir, end.segment + 3)).unwrap();
+        }
+
+        let found = recover(&root, &mut writer).unwrap();
+        assert_eq!(found.records, 20 - gone);
+        assert_eq!(found.missing, gone as u64);
+        let first_lines = first
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count();
+        assert!(found.damaged >= first_lines, "{found:?}");
+        let mut all = targets(&store).await;
+        let count = all.len();
+        all.dedup();
+        assert_eq!(all.len(), count, "no record twice");
+        assert!(!dir.exists());
+    }
+
+    /// The journal's folders and files are private to the server's user.
+    #[cfg(unix)]
+    #[test]
+    fn the_journal_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join(FOLDER);
+        let (journal, _lock) = Journal::create(&root).unwrap();
+        let mode = |path: &Path| fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&root), 0o700);
+        assert_eq!(mode(journal.dir()), 0o700);
+        assert_eq!(mode(&journal.dir().join(LOCK)), 0o600);
+        assert_eq!(mode(&segment_path(journal.dir(), 0)), 0o600);
+    }
+
+    /// A line longer than the reader's limit is dropped without being held; the lines
+    /// around it are read.
+    #[test]
+    fn an_overlong_line_is_dropped_and_the_next_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("segment");
+        let mut text = b"short\n".to_vec();
+        text.extend(std::iter::repeat_n(b'x', 100_000));
+        text.extend(b"\nnext\0\0\0");
+        fs::write(&path, &text).unwrap();
+        let mut lines = Vec::new();
+        each_line(File::open(&path).unwrap(), 1000, |line| {
+            lines.push(String::from_utf8_lossy(line).into_owned());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(lines, ["short", "", "next"]);
     }
 
     /// A line cut short at the end, a line that isn't a record and junk glued before a
@@ -929,18 +1261,30 @@ mod tests {
     }
 
     /// A write the journal refuses goes to SQLite directly, and its run is answered once it
-    /// is there: a run that may have changed data still gets its record.
+    /// is there: a run that may have changed data still gets its record. Later runs are
+    /// refused before they start until the journal takes records again.
     #[tokio::test]
     async fn a_record_the_journal_refuses_goes_to_the_store_directly() {
         let (_dir, store, root, writer) = setup().await;
         let (mut journal, lock) = Journal::create(&root).unwrap();
         journal.refuse = true;
         let (shared, importer) = running(journal, lock, writer);
+        assert!(shared.ready().is_ok(), "nothing refused yet");
         let written = shared
             .append(row(7))
             .expect("a refused write waits for the import");
         assert_eq!(written.await.unwrap(), Ok(()));
         assert_eq!(targets(&store).await, expected(7..8));
+        // Runs are refused before they start while the journal can't take more, and
+        // accepted again once it can.
+        assert!(shared.ready().is_err());
+        assert!(shared.ready().is_err(), "asked again at every run");
+        shared.lock().journal.refuse = false;
+        assert!(shared.ready().is_ok());
+        assert!(
+            shared.append(row(8)).is_none(),
+            "written to the journal again"
+        );
         shared.close();
         importer.join().unwrap();
     }

@@ -123,6 +123,21 @@ impl AuditQueue {
         }
     }
 
+    /// Whether a run about to start can have its record kept: on SQLite, whether the
+    /// journal has room ([`Shared::ready`]). A run is refused before it reaches the
+    /// datasource otherwise.
+    pub fn ready(&self) -> Result<()> {
+        match &self.kind {
+            Kind::Journal(open) => open.0.ready().map_err(|e| {
+                Error::AuditUnavailable(format!(
+                    "the audit log can't keep a record of this run ({e}), so it was not \
+                     started; the server's data directory is probably full"
+                ))
+            }),
+            Kind::Store(_) => Ok(()),
+        }
+    }
+
     /// Returns once every record written before the call is in `audit_events`.
     pub async fn flush(&self) -> Result<()> {
         let done = match &self.kind {
