@@ -598,10 +598,12 @@ pub fn import(
 ) {
     let mut removed_below = 0;
     let mut swept = Instant::now();
+    // Journals the last sweep failed on, so that each failure is logged once.
+    let mut failed = Vec::new();
     let mut clean = true;
     while let Some((rows, waiters)) = shared.next() {
         if !waiters.is_empty() || swept.elapsed() >= SWEEP {
-            sweep(&dir, &mut writer);
+            sweep(&dir, &mut writer, &mut failed);
             swept = Instant::now();
         }
         if rows.is_empty() {
@@ -662,12 +664,16 @@ fn last_position(rows: &[Row]) -> Option<Position> {
 }
 
 /// Imports what the journals of other servers that have stopped left (see [`recover`]).
-fn sweep(own: &Path, writer: &mut AuditWriter) {
+fn sweep(own: &Path, writer: &mut AuditWriter, failed: &mut Vec<(String, String)>) {
     let Some(root) = own.parent() else {
         return;
     };
     match recover(root, writer) {
-        Ok(found) => found.log(),
+        Ok(mut found) => {
+            found.log_failures(failed);
+            found.log_imported();
+            *failed = std::mem::take(&mut found.failed);
+        }
         Err(e) => tracing::error!(
             event = "audit.journal_recovery_failed",
             error = %e,
@@ -695,13 +701,38 @@ pub struct Recovered {
     /// Journal folders without a lock file: no server makes one, so they were changed by
     /// hand, and are left for an operator to look at.
     pub unlocked: usize,
+    /// Journals that could not be imported or deleted, and why; tried again later.
+    pub failed: Vec<(String, String)>,
 }
 
 impl Recovered {
+    /// One error line per journal that failed, unless it failed the same way in `before`
+    /// (the last sweep): a journal that stays unreadable is named once, not at every read
+    /// of the audit log.
+    fn log_failures(&self, before: &[(String, String)]) {
+        for failure @ (journal, error) in &self.failed {
+            if !before.contains(failure) {
+                tracing::error!(
+                    event = "audit.journal_recovery_failed",
+                    journal = %journal,
+                    error = %error,
+                    "a stopped server's audit journal could not be imported or deleted; it \
+                     is tried again at every read of the audit log, sweep and start, and \
+                     logged again if it fails otherwise"
+                );
+            }
+        }
+    }
+
     /// One log line when a stopped server's journal held anything: records it hadn't
     /// imported, or damage. (A journal left with everything imported, by a server that was
     /// killed while idle, says nothing worth a line.)
     pub fn log(&self) {
+        self.log_failures(&[]);
+        self.log_imported();
+    }
+
+    fn log_imported(&self) {
         if self.records > 0 || self.damaged > 0 || self.missing > 0 {
             tracing::warn!(
                 event = "audit.journal_recovered",
@@ -759,13 +790,7 @@ pub fn recover(root: &Path, writer: &mut AuditWriter) -> anyhow::Result<Recovere
             }
             // One journal that can't be read or deleted stops neither the others nor the
             // server; what it imported stays imported, and it is tried again later.
-            Err(e) => tracing::error!(
-                event = "audit.journal_recovery_failed",
-                journal = %name,
-                error = %e,
-                "a stopped server's audit journal could not be imported or deleted; it is \
-                 tried again at the next read of the audit log, sweep or start"
-            ),
+            Err(e) => found.failed.push((name, e.to_string())),
         }
     }
     // Positions of journals deleted before their row was (a crash in between). A journal
@@ -1328,6 +1353,16 @@ mod tests {
 
         let found = recover(&root, &mut writer).unwrap();
         assert_eq!((found.journals, found.records), (1, 3));
+        assert_eq!(
+            found.failed.len(),
+            1,
+            "named with its error: {:?}",
+            found.failed
+        );
+        assert_eq!(
+            found.failed[0].0,
+            broken_dir.file_name().unwrap().to_str().unwrap()
+        );
         assert!(broken_dir.exists(), "left for the next try");
         // Its readable segment came before the failure and is imported; nothing is lost.
         assert_eq!(targets(&store).await, expected(0..5));
