@@ -468,15 +468,21 @@ struct Segment {
 
 impl Segment {
     fn create(dir: &Path, number: u64, bytes: u64) -> io::Result<Segment> {
-        // A file already under this number holds none of this journal's records: a
-        // segment is only made after the one before it, and an earlier try at this one
-        // failed before a record went in.
-        let file = private_file()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(segment_path(dir, number))?;
+        let path = segment_path(dir, number);
+        // Anything already under this number holds none of this journal's records: a
+        // segment is only made after the one before it, so it is an earlier try at this
+        // one that failed before a record went in, or something else's (a link, a FIFO).
+        // It is unlinked, never opened, and the segment made anew: never through a link,
+        // and if anything takes the name meanwhile, this fails instead.
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let mut options = private_file();
+        options.read(true).write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+        let file = options.open(&path)?;
         allocate(&file, bytes)?;
         // SAFETY: the mapping is of a file in this server's own journal, locked for it;
         // nothing else writes or shortens it while the server runs (docs/server.md, "Audit
@@ -554,23 +560,12 @@ fn segment_path(dir: &Path, segment: u64) -> PathBuf {
     dir.join(format!("{segment:016}.jsonl"))
 }
 
-/// The numbers of the segments in `dir`, in order.
-/// Only files and folders count: a link, a FIFO or a device under a segment's name was
-/// put there by something else, and reading it could block or never end.
+/// The numbers of the segments in `dir`, in order, whatever their files are.
 fn segments(dir: &Path) -> io::Result<Vec<u64>> {
     let mut numbers: Vec<u64> = fs::read_dir(dir)?
         .filter_map(|entry| {
-            let entry = entry.ok()?;
-            let kind = entry.file_type().ok()?;
-            if !kind.is_file() && !kind.is_dir() {
-                return None;
-            }
-            entry
-                .file_name()
-                .to_str()?
-                .strip_suffix(".jsonl")?
-                .parse()
-                .ok()
+            let name = entry.ok()?.file_name();
+            name.to_str()?.strip_suffix(".jsonl")?.parse().ok()
         })
         .collect();
     numbers.sort_unstable();
@@ -825,6 +820,16 @@ fn import_left(dir: &Path, id: &str, writer: &mut AuditWriter) -> anyhow::Result
             continue;
         }
         let path = segment_path(dir, segment);
+        if let Some(reason) = not_a_segment(&path) {
+            tracing::warn!(
+                event = "audit.journal_file_skipped",
+                path = %path.display(),
+                reason,
+                "a file under a journal segment's name is not one a server wrote; it was \
+                 not read, and is deleted with the journal"
+            );
+            continue;
+        }
         let read = open_to_read(&path)
             .map_err(anyhow::Error::from)
             .and_then(|file| {
@@ -866,6 +871,27 @@ fn import_left(dir: &Path, id: &str, writer: &mut AuditWriter) -> anyhow::Result
 /// The longest line recovery reads. A record is as large as the request it keeps, far
 /// below this; a longer line is dropped as damaged without being held in memory.
 const MAX_LINE: usize = 256 << 20;
+
+/// The largest file recovery takes for a segment: a segment is [`SEGMENT_BYTES`] unless one
+/// record needed more, and no record is over [`MAX_LINE`].
+const MAX_SEGMENT: u64 = SEGMENT_BYTES + MAX_LINE as u64;
+
+/// Why the file at `path` can't be a segment a server wrote, if it can't: a link, a FIFO
+/// or a device (reading could block or never end), or a file larger than any segment (a
+/// sparse one would take minutes to read through). A folder is left to fail when it is
+/// read, as a segment that can't be read.
+fn not_a_segment(path: &Path) -> Option<&'static str> {
+    let metadata = fs::symlink_metadata(path).ok()?;
+    if metadata.is_dir() {
+        None
+    } else if !metadata.is_file() {
+        Some("not a regular file")
+    } else if metadata.len() > MAX_SEGMENT {
+        Some("larger than any segment")
+    } else {
+        None
+    }
+}
 
 /// Opens a segment to read, if it is a regular file: never through a link, and without
 /// waiting for a FIFO's writer.
@@ -1159,6 +1185,48 @@ mod tests {
         all.dedup();
         assert_eq!(all.len(), count, "no record twice");
         assert!(!dir.exists());
+    }
+
+    /// Something planted under the name of the segment a running server begins next (a
+    /// link to a file elsewhere, a FIFO) is unlinked, never written through; the link's
+    /// target is untouched. A stopped journal's file larger than any segment is not read.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_planted_file_at_the_next_segment_is_replaced_not_followed() {
+        let (dir, store, root, mut writer) = setup().await;
+        let (mut journal, lock) = Journal::create_with(&root, 600).unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "not the journal's").unwrap();
+        std::os::unix::fs::symlink(&victim, segment_path(journal.dir(), 1)).unwrap();
+        let fifo =
+            std::ffi::CString::new(segment_path(journal.dir(), 2).to_str().unwrap()).unwrap();
+        // SAFETY: a valid C string naming a path in the test's own folder.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        let end = append(&mut journal, 0..12);
+        assert!(end.segment >= 3, "{end:?}");
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "not the journal's");
+        for number in [1, 2] {
+            let kind = fs::symlink_metadata(segment_path(journal.dir(), number)).unwrap();
+            assert!(kind.is_file(), "segment {number} is the journal's own file");
+        }
+        // A sparse file of 2 GiB after the last segment, as if planted, ending in a line
+        // that would be imported if the file were read.
+        let mut planted = row(99);
+        planted.seq = end.seq + 1;
+        let mut line = Vec::new();
+        planted.encode(&mut line);
+        let sparse = File::create(segment_path(journal.dir(), end.segment + 1)).unwrap();
+        sparse.set_len(2 << 30).unwrap();
+        std::os::unix::fs::FileExt::write_at(&sparse, &line, (2 << 30) - 4096).unwrap();
+        drop((journal, lock));
+
+        let found = recover(&root, &mut writer).unwrap();
+        assert_eq!(
+            (found.records, found.missing),
+            (12, 0),
+            "the large file not read"
+        );
+        assert_eq!(targets(&store).await, expected(0..12));
     }
 
     /// The journal's folders and files are private to the server's user.
