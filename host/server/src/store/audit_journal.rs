@@ -250,8 +250,8 @@ impl Shared {
                 event = "audit.journal_full",
                 journal = %journal.id,
                 error = %error,
-                "the audit journal can't begin its next segment; query runs are refused \
-                 until it can (free space in the data directory)"
+                "the audit journal can't begin its next segment (see the error: most often \
+                 a full disk); query runs are refused until it can"
             );
         }
     }

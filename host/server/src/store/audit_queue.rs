@@ -130,8 +130,9 @@ impl AuditQueue {
         match &self.kind {
             Kind::Journal(open) => open.0.ready().map_err(|e| {
                 Error::AuditUnavailable(format!(
-                    "the audit log can't keep a record of this run ({e}), so it was not \
-                     started; the server's data directory is probably full"
+                    "the audit log can't keep a record of this run, so it was not started: \
+                     the audit journal can't begin a new segment ({e}); an operator should \
+                     look at the data directory (free space, its audit-journal folder)"
                 ))
             }),
             Kind::Store(_) => Ok(()),
