@@ -56,6 +56,8 @@ pub struct StoredQuery {
     pub public: bool,
     pub query: crate::definition::Query,
     pub inputs: InputsSchema,
+    /// The query's expressions, found at its first run.
+    pub expressions: crate::pipeline::Expressions,
 }
 
 /// A query's inputs schema with its compiled validator.
@@ -283,6 +285,7 @@ impl Caches {
             public,
             query,
             inputs,
+            expressions: Default::default(),
         });
         self.fill(epoch, |e| &mut e.queries, key, released.clone());
         Ok(Released::Found(released))

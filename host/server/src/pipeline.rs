@@ -17,10 +17,13 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Instant;
 
 use lathe_runtime::error::{MIN_SECRET_LEN, encoded_forms};
 use lathe_runtime::instance::RunRequest;
+use lathe_runtime::output::ColumnOut;
+use lathe_runtime::plugin::Plugin;
 use lathe_runtime::{QueryOutput, RuntimeError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -77,10 +80,10 @@ pub struct RunBody {
 pub struct RunResponse {
     /// `[{"name", "type"}]`, with the source's own type name as `sourceType`.
     #[schema(value_type = Vec<Object>)]
-    pub columns: Value,
+    pub columns: Vec<ColumnOut>,
     /// One array per row, a JSON value per column (in `columns` order).
     #[schema(value_type = Vec<Vec<serde_json::Value>>)]
-    pub rows: Value,
+    pub rows: Vec<Vec<Value>>,
     pub row_count: usize,
     /// Set when the result was cut at the datasource's row limit or the byte limit.
     pub truncated: bool,
@@ -109,6 +112,58 @@ pub struct Run<'a> {
     pub app: Option<AppRef<'a>>,
     /// The caller's role in the workspace.
     pub role: Role,
+    /// Where a stored query keeps its expressions once found; `None` for a preview.
+    pub expressions: Option<&'a Expressions>,
+}
+
+/// A stored query's expressions, found at its first run and kept with it: finding them lexes
+/// the whole query, which every run of a released query would otherwise do again. They are
+/// kept with the plugin they were found for, since its manifest says which fields are SQL (a
+/// template inside an SQL comment is no expression); under another plugin (the datasource's
+/// plugin was updated or replaced) a run finds them afresh.
+#[derive(Default)]
+pub struct Expressions(OnceLock<Found>);
+
+struct Found {
+    /// Only compared: a `Weak` keeps the plugin's allocation, so no other plugin can take
+    /// its address while this is kept.
+    plugin: Weak<Plugin>,
+    names: std::result::Result<Vec<String>, String>,
+}
+
+impl Expressions {
+    fn names(&self, plugin: Option<&Arc<Plugin>>, run: &Run<'_>) -> Result<Vec<String>> {
+        let kept = self.0.get().filter(|found| {
+            plugin.is_some_and(|plugin| std::ptr::eq(found.plugin.as_ptr(), Arc::as_ptr(plugin)))
+        });
+        let names = match kept {
+            Some(found) => found.names.clone(),
+            None => {
+                let names = find_expressions(plugin, run);
+                if let Some(plugin) = plugin {
+                    // A run racing this one may have kept the same names first.
+                    let _ = self.0.set(Found {
+                        plugin: Arc::downgrade(plugin),
+                        names: names.clone(),
+                    });
+                }
+                names
+            }
+        };
+        names.map_err(Error::Validation)
+    }
+}
+
+/// The expressions in `run`'s query, or why its template is wrong.
+fn find_expressions(
+    plugin: Option<&Arc<Plugin>>,
+    run: &Run<'_>,
+) -> std::result::Result<Vec<String>, String> {
+    let sql_fields = plugin
+        .map(|plugin| plugin.manifest.sql_fields(run.operation))
+        .unwrap_or_default();
+    lathe_plugin_sdk::template::expressions_in_query(run.query, &sql_fields)
+        .map_err(|e| format!("in the query template: {e}"))
 }
 
 /// The datasource's pool, opened with its stored configuration when none is open with it.
@@ -155,13 +210,11 @@ pub async fn run(
     let started = Instant::now();
     // The query's expressions, found once for the run and its record; a template error is
     // reported where the run checks the template.
-    let sql_fields = state
-        .connectors
-        .plugin(&run.datasource.plugin_id)
-        .map(|plugin| plugin.manifest.sql_fields(run.operation))
-        .unwrap_or_default();
-    let names = lathe_plugin_sdk::template::expressions_in_query(run.query, &sql_fields)
-        .map_err(|e| Error::Validation(format!("in the query template: {e}")));
+    let plugin = state.connectors.plugin(&run.datasource.plugin_id);
+    let names = match run.expressions {
+        Some(kept) => kept.names(plugin.as_ref(), &run),
+        None => find_expressions(plugin.as_ref(), &run).map_err(Error::Validation),
+    };
     let record = RunRecord {
         queue: state.run_audit.clone(),
         started,
@@ -182,8 +235,8 @@ pub async fn run(
 
     let output = outcome?;
     Ok(RunResponse {
-        columns: serde_json::to_value(&output.columns).unwrap_or_default(),
-        rows: Value::Array(output.rows.into_iter().map(Value::Array).collect()),
+        columns: output.columns,
+        rows: output.rows,
         row_count: output.row_count,
         truncated: output.truncated,
         duration_ms,
@@ -629,6 +682,9 @@ fn audit_value(value: &Value, schema: Option<&Value>, root: &Value, budget: &mut
             Value::Array(kept.collect())
         }
         Value::String(text) => json!(cut(text, AUDIT_TEXT_CHARS)),
+        // Short by nature: only a number beyond 64 bits, kept as its exact text, can be long.
+        Value::Null | Value::Bool(_) => value.clone(),
+        Value::Number(n) if n.is_i64() || n.is_u64() => value.clone(),
         other => {
             let text = other.to_string();
             if text.len() > AUDIT_TEXT_CHARS {

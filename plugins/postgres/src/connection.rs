@@ -42,22 +42,52 @@ fn bound(text: &str, params: &[lathe_plugin_sdk::Param]) -> Result<Statement, Er
             statement.params.len()
         )));
     }
-    let comments = lathe_plugin_sdk::sql_lex::block_comments(&statement.text);
-    if comments > MAX_BLOCK_COMMENTS {
-        return Err(Error::InvalidQuery(format!(
-            "the statement has {comments} block comments (`/* */`); at most \
-             {MAX_BLOCK_COMMENTS} are sent, since PostgreSQL's parser slows down with the \
-             square of their number and can't be stopped while it reads them"
-        )));
-    }
     Ok(statement)
 }
+
+/// What the connector needs to know of a statement's text before it sends it, read once per
+/// text: an app runs the same few statements over and over, and each read lexes the whole
+/// text.
+#[derive(Clone, Copy)]
+struct Reading {
+    block_comments: usize,
+    reads_session_state: bool,
+    may_change_session: bool,
+}
+
+impl Reading {
+    fn of(text: &str) -> Reading {
+        Reading {
+            block_comments: lathe_plugin_sdk::sql_lex::block_comments(text),
+            reads_session_state: reset::reads_session_state(text),
+            may_change_session: reset::may_change_session(text),
+        }
+    }
+
+    /// Refuses a statement whose comments would stall PostgreSQL's parser.
+    fn check(self) -> Result<Reading, Error> {
+        if self.block_comments > MAX_BLOCK_COMMENTS {
+            return Err(Error::InvalidQuery(format!(
+                "the statement has {} block comments (`/* */`); at most \
+                 {MAX_BLOCK_COMMENTS} are sent, since PostgreSQL's parser slows down with the \
+                 square of their number and can't be stopped while it reads them",
+                self.block_comments
+            )));
+        }
+        Ok(self)
+    }
+}
+
+/// Texts read at most: as many as the session keeps statements, and only texts short enough
+/// to be kept there; the readings are dropped together when full.
+const READINGS: usize = crate::statements::CAPACITY;
 
 /// Parameters in text format, `None` for NULL, as [`params::encode`] makes them.
 type TextParams = Vec<Option<Vec<u8>>>;
 
 pub struct Connection<S: Socket> {
     session: Session<S>,
+    readings: std::collections::HashMap<String, Reading>,
 }
 
 impl<S: Socket> Connection<S> {
@@ -65,6 +95,7 @@ impl<S: Socket> Connection<S> {
     pub fn open(config: &Config, socket: S) -> Result<Connection<S>, Error> {
         Ok(Connection {
             session: Session::connect(socket, config)?,
+            readings: std::collections::HashMap::new(),
         })
     }
 
@@ -110,11 +141,12 @@ impl<S: Socket> Connection<S> {
         // A failed statement can leave a failed transaction block behind it.
         self.end_transaction()?;
         let statement = bound(text, &request.params)?;
-        if reset::reads_session_state(&statement.text) {
+        let reading = self.read(&statement.text).check()?;
+        if reading.reads_session_state {
             self.session.mark_changed();
             self.end_transaction()?;
         }
-        if reset::may_change_session(&statement.text) {
+        if reading.may_change_session {
             self.session.mark_changed();
         }
         let types = if params::needs_types(&statement.params) {
@@ -214,9 +246,10 @@ impl<S: Socket> Connection<S> {
         }
         let text = request.query.get("sql")?.as_str()?;
         let statement = bound(text, &request.params).ok()?;
+        let reading = self.read(&statement.text).check().ok()?;
         if statement.text.trim().is_empty()
-            || reset::may_change_session(&statement.text)
-            || reset::reads_session_state(&statement.text)
+            || reading.may_change_session
+            || reading.reads_session_state
         {
             return None;
         }
@@ -231,6 +264,21 @@ impl<S: Socket> Connection<S> {
         };
         let params = params::encode(&statement.params, types.as_deref());
         Some((statement.text, params))
+    }
+
+    /// What `text` holds that matters before it is sent, read once while it is kept.
+    fn read(&mut self, text: &str) -> Reading {
+        if let Some(reading) = self.readings.get(text) {
+            return *reading;
+        }
+        let reading = Reading::of(text);
+        if crate::statements::StatementCache::admits(text) {
+            if self.readings.len() >= READINGS {
+                self.readings.clear();
+            }
+            self.readings.insert(text.to_string(), reading);
+        }
+        reading
     }
 
     /// [`Connection::run`], then fetches until the result ends, reaches `max_rows`, or

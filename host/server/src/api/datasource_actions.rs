@@ -120,6 +120,7 @@ pub async fn datasources_run(
         inputs_schema: None,
         app: None,
         role,
+        expressions: None,
     };
     pipeline::run(&state, Some(&actor), addr, run)
         .await

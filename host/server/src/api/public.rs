@@ -140,6 +140,7 @@ pub async fn public_queries_run(
             version: query.version,
         }),
         role: Role::Viewer,
+        expressions: Some(&query.expressions),
     };
     pipeline::run(&state, None, addr, run).await.map(Json)
 }

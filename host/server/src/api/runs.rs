@@ -163,6 +163,7 @@ pub async fn queries_run(
             version: query.version,
         }),
         role,
+        expressions: Some(&query.expressions),
     };
     pipeline::run(&state, Some(&actor), addr, run)
         .await
@@ -199,5 +200,6 @@ async fn draft_query(
         version: None,
         query: found.query,
         inputs,
+        expressions: Default::default(),
     }))
 }
