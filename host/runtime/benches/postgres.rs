@@ -129,7 +129,7 @@ async fn main() {
             .await;
     }
     // The connector's mean includes, amortised, reopening its instance every `max_calls`
-    // (1,000) calls, which the median leaves out.
+    // calls (1,000 until session 15, 100,000 since), which the median leaves out.
     let ours_mean = sides[0].wall.iter().sum::<Duration>() / sides[0].wall.len() as u32;
     let [ours, unprepared, once] = sides.map(Side::summary);
     println!(

@@ -418,7 +418,11 @@ impl Core {
     }
 
     /// Retires the instance when its guest kept more than a quarter of its resource cap, or
-    /// header maps larger than one may be, past the call.
+    /// header maps larger than one may be, past the call; or when its linear memory has
+    /// grown past a quarter of its cap. A guest's memory never shrinks: an instance that
+    /// once held a large result would otherwise keep that memory for as long as it is
+    /// pooled. Retiring on memory rather than after a fixed number of calls keeps the
+    /// connections of a busy datasource open (each new one costs the database a session).
     fn check_held(&mut self) {
         let state = self.store.data_mut();
         state.sockets.recount(&mut state.table);
@@ -431,6 +435,16 @@ impl Core {
                 entries,
                 header_bytes,
                 "connector instance retired: it holds too many host resources"
+            );
+            self.bloated = true;
+        }
+        let memory = &state.limiter;
+        if memory.largest > memory.max_memory / 4 {
+            // Expected after a large result, so not worth an operator's attention.
+            tracing::debug!(
+                plugin = self.label,
+                memory_bytes = memory.largest,
+                "connector instance retired: its memory grew past a quarter of its cap"
             );
             self.bloated = true;
         }

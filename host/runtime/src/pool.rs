@@ -2,7 +2,8 @@
 //! open connection. Instances are never shared between datasources. An instance goes back
 //! to the pool only after a call that returned normally (a connector error such as a SQL
 //! error counts as normal); it is dropped on any trap, deadline, cancellation or cut-off
-//! result, after `max_calls` calls, or when idle longer than `idle_timeout`.
+//! result, when its memory grew past a quarter of its cap ([`crate::Instance`]), after
+//! `max_calls` calls, or when idle longer than `idle_timeout`.
 //!
 //! A call that finds every instance busy waits in line. An instance that comes free goes to
 //! the first in line. When that is a run and the connector takes several runs per call
@@ -46,7 +47,10 @@ pub struct PoolConfig {
     pub max_size: usize,
     /// An idle instance older than this is closed instead of reused.
     pub idle_timeout: Duration,
-    /// An instance is recycled after this many calls (guest memory never shrinks).
+    /// An instance is recycled after this many calls, whatever its memory. A backstop: an
+    /// instance whose memory grew is retired after the call that grew it, and each new
+    /// instance opens a new connection, which costs the database a session (at 1,000, a
+    /// busy datasource reconnected several times a second).
     pub max_calls: u32,
     /// How long a caller waits for a free instance.
     pub acquire_timeout: Duration,
@@ -58,7 +62,7 @@ impl Default for PoolConfig {
         PoolConfig {
             max_size: 4,
             idle_timeout: Duration::from_secs(300),
-            max_calls: 1_000,
+            max_calls: 100_000,
             acquire_timeout: Duration::from_secs(10),
             limits: Limits::default(),
         }

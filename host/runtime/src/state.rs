@@ -65,6 +65,7 @@ impl HostState {
             limiter: MemoryLimiter {
                 max_memory,
                 denied: false,
+                largest: 0,
             },
             deadline: Instant::now(),
             output,
@@ -174,6 +175,8 @@ impl WasiHttpView for HostState {
 pub(crate) struct MemoryLimiter {
     pub(crate) max_memory: usize,
     pub(crate) denied: bool,
+    /// The largest linear memory granted so far: a guest's memory never shrinks.
+    pub(crate) largest: usize,
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
@@ -187,6 +190,7 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
             self.denied = true;
             return Ok(false);
         }
+        self.largest = self.largest.max(desired);
         Ok(true)
     }
 

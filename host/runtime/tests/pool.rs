@@ -61,6 +61,30 @@ async fn instance_is_recycled_after_max_calls() {
 }
 
 #[tokio::test]
+async fn instance_whose_memory_grew_is_retired_and_one_that_did_not_is_kept() {
+    let (engine, _cache) = engine();
+    let pool = pool(&engine, PoolConfig::default());
+    let first = whoami(&pool).await;
+    // The test engine caps memory at 64 MiB: 8 MiB stays under a quarter of it.
+    pool.run(act(json!({"action": "hoard", "mib": 8})))
+        .await
+        .unwrap();
+    assert_eq!(
+        whoami(&pool).await,
+        first,
+        "a modest call keeps the instance"
+    );
+    pool.run(act(json!({"action": "hoard", "mib": 24})))
+        .await
+        .unwrap();
+    assert_ne!(
+        whoami(&pool).await,
+        first,
+        "an instance whose memory grew past a quarter of its cap must not be reused"
+    );
+}
+
+#[tokio::test]
 async fn idle_instance_is_closed_after_idle_timeout() {
     let (engine, _cache) = engine();
     let pool = pool(
