@@ -60,23 +60,25 @@ async fn instance_is_recycled_after_max_calls() {
     );
 }
 
+/// A call that grows the instance's memory by `mib` MiB and frees it again.
+async fn hoard(pool: &Pool, mib: u64) {
+    let out = pool.run(act(json!({"action": "hoard", "mib": mib}))).await;
+    assert!(out.is_ok(), "hoarding {mib} MiB failed: {:?}", out.err());
+}
+
 #[tokio::test]
 async fn instance_whose_memory_grew_is_retired_and_one_that_did_not_is_kept() {
     let (engine, _cache) = engine();
     let pool = pool(&engine, PoolConfig::default());
     let first = whoami(&pool).await;
     // The test engine caps memory at 64 MiB: 8 MiB stays under a quarter of it.
-    pool.run(act(json!({"action": "hoard", "mib": 8})))
-        .await
-        .unwrap();
+    hoard(&pool, 8).await;
     assert_eq!(
         whoami(&pool).await,
         first,
         "a modest call keeps the instance"
     );
-    pool.run(act(json!({"action": "hoard", "mib": 24})))
-        .await
-        .unwrap();
+    hoard(&pool, 24).await;
     assert_ne!(
         whoami(&pool).await,
         first,
