@@ -403,6 +403,58 @@ fn raw_exchange(server: &Server, request: &[u8]) -> (u16, String, String) {
     (status, head.to_string(), body.to_string())
 }
 
+/// A client that closes the connection halfway through a body has gone away; it did not send
+/// a bad request. The request is counted and logged as abandoned (499), like one whose client
+/// leaves while its query runs, and changes nothing.
+#[test]
+fn a_body_cut_short_by_the_client_leaving_is_logged_as_abandoned() {
+    use std::io::Write;
+    let server = Server::with_admin();
+    let admin = server.admin();
+    let before = snapshot(&admin);
+    let request = format!(
+        "POST /api/v1/workspaces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Cookie: lathe_session={}\r\nOrigin: {}\r\nX-Request-Id: left-mid-body\r\n\
+         Content-Length: 1000\r\n\r\n{{\"name\": \"Hal",
+        admin.cookie.as_deref().unwrap(),
+        server.url
+    );
+    let addr = server.url.strip_prefix("http://").unwrap();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    drop(stream);
+
+    let mut logged = None;
+    for _ in 0..100 {
+        let logs = server.logs();
+        logged = logs
+            .lines()
+            .find(|l| l.contains("http.response") && l.contains("left-mid-body"))
+            .map(str::to_string);
+        if logged.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let logged = logged.unwrap_or_else(|| panic!("no log line:\n{}", server.logs()));
+    assert!(logged.contains("status=499"), "{logged}");
+    let metrics = admin.get("/metrics").body;
+    let series: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("lathe_http_requests_total") && l.contains("workspaces\""))
+        .collect();
+    assert!(
+        series.iter().any(|l| l.contains("status=\"499\"")),
+        "{series:?}"
+    );
+    assert!(
+        !series.iter().any(|l| l.contains("status=\"400\"")),
+        "{series:?}"
+    );
+    assert_eq!(snapshot(&admin), before);
+}
+
 /// A body declared larger than the limit is refused at once, before any of it is sent and
 /// before authentication: nothing waits for a body that would be refused anyway.
 #[test]

@@ -73,6 +73,11 @@ pub enum Error {
     RateLimited { retry_after: Duration },
     #[error("request timed out")]
     Timeout,
+    /// The connection ended before the request's body did: nobody is left to answer, and the
+    /// request is counted and logged as abandoned (499, nginx's convention), not as a bad
+    /// request.
+    #[error("the client closed the connection")]
+    ClientClosed,
     /// A sealed value that can't be opened: altered, moved, or sealed with another key.
     #[error("unreadable secret: {0}")]
     Unreadable(String),
@@ -210,6 +215,12 @@ impl Error {
                 "rate-limited",
                 "Too many requests",
                 Some("wait for the time given in Retry-After".into()),
+            ),
+            ClientClosed => (
+                StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
+                "client-closed",
+                "The client closed the connection",
+                Some("the connection ended before the request's body did".into()),
             ),
             Timeout => (
                 StatusCode::REQUEST_TIMEOUT,

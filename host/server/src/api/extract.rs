@@ -2,7 +2,7 @@
 //! formatting helpers the handlers share.
 
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -28,6 +28,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 return Err(Error::PayloadTooLarge);
             }
+            Err(e) if connection_ended(&e) => return Err(Error::ClientClosed),
             Err(e) => return Err(Error::BadRequest(e.body_text())),
         };
         let text = std::str::from_utf8(&bytes)
@@ -54,6 +55,31 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             ))),
         }
     }
+}
+
+/// Whether reading the body failed because the connection ended under it (the client
+/// closed or reset it), as opposed to a body that was malformed.
+fn connection_ended(rejection: &BytesRejection) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(error) = cause {
+        if let Some(io) = error.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                std::io::ErrorKind::UnexpectedEof
+                    | std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+            );
+        }
+        if error
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(|e| e.is_incomplete_message())
+        {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 /// `application/json` or any `application/…+json`, parameters (`charset`) aside.
