@@ -452,6 +452,20 @@ fn a_body_cut_short_by_the_client_leaving_is_logged_as_abandoned() {
         !series.iter().any(|l| l.contains("status=\"400\"")),
         "{series:?}"
     );
+    // A client that only stopped sending (a half close) still reads the answer.
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut answer = String::new();
+    let _ = std::io::Read::read_to_string(&mut stream, &mut answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 499 Client Closed Request\r\n"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("urn:lathe:problem:client-closed"),
+        "{answer}"
+    );
     assert_eq!(snapshot(&admin), before);
 }
 

@@ -355,6 +355,14 @@ impl IntoResponse for Error {
             let secs = retry_after.as_secs().max(1);
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        if matches!(self, Error::ClientClosed) {
+            // 499 has no standard reason phrase; hyper would write `<none>`.
+            response
+                .extensions_mut()
+                .insert(hyper::ext::ReasonPhrase::from_static(
+                    b"Client Closed Request",
+                ));
+        }
         response
     }
 }
