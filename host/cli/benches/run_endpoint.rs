@@ -462,6 +462,10 @@ fn main() {
         let pid = server.0.id();
         let mut ratios = Vec::new();
         let mut versus_this = Vec::new();
+        // Requests over all rounds, per side: their ratio weighs every second alike, and on
+        // a machine whose speed moves from second to second it is steadier than the median
+        // round (run many short rounds, `LATHE_BENCH_SECS=1`, for the steadiest figure).
+        let (mut native_total, mut lathe_total, mut other_total) = (0, 0, 0);
         for round in 1..=rounds {
             let native_cpu_before = cpu_seconds(native_server.0.id());
             let (native, native_db, native_busy) = measured(
@@ -507,6 +511,8 @@ fn main() {
                 lathe.p99.as_secs_f64() / native.p99.as_secs_f64()
             );
             ratios.push(ratio);
+            native_total += native.requests;
+            lathe_total += lathe.requests;
 
             if let Some((server, url, token)) = &other {
                 let cpu_before = cpu_seconds(server.0.id());
@@ -523,6 +529,7 @@ fn main() {
                     figures.per_second / native.per_second
                 );
                 versus_this.push(versus);
+                other_total += figures.requests;
             }
         }
         ratios.sort_by(f64::total_cmp);
@@ -532,7 +539,15 @@ fn main() {
             ratios[0],
             ratios[ratios.len() - 1]
         );
+        println!(
+            "throughput ratio (lathe / native), all rounds' requests together: {:.3}x",
+            lathe_total as f64 / native_total as f64
+        );
         if !versus_this.is_empty() {
+            println!(
+                "throughput ratio (compared build / this build), all rounds' requests together: {:.3}x",
+                other_total as f64 / lathe_total as f64
+            );
             versus_this.sort_by(f64::total_cmp);
             println!(
                 "throughput ratio (compared build / this build), median of {rounds} rounds: {:.2}x (lowest {:.2}x, highest {:.2}x)",

@@ -114,7 +114,8 @@ impl FromRequestParts<Arc<AppState>> for Actor {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _state: &Arc<AppState>) -> Result<Self> {
-        parts.extensions.get::<Actor>().cloned().ok_or_else(|| {
+        // Taken rather than cloned: a handler extracts its actor once.
+        parts.extensions.remove::<Actor>().ok_or_else(|| {
             Error::Internal(anyhow::anyhow!(
                 "{} {} is not behind the enforcement point",
                 parts.method,
