@@ -27,16 +27,15 @@ mod users;
 mod workspaces;
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::middleware::{self, Next};
 use axum::routing::{MethodRouter, delete, get, patch, post};
 use utoipa::OpenApi;
 
 pub(crate) use datasources::open_secrets;
 pub(crate) use extract::normalize_email;
 
-use crate::auth::{Access, Actor, enforce};
+use crate::auth::{Access, Actor, Gate};
 use crate::error::Problem;
+use crate::http::Around;
 use crate::state::SharedState;
 use crate::store::AuditEvent;
 
@@ -490,13 +489,8 @@ pub fn router(state: &SharedState) -> Router<SharedState> {
     let mut router = Router::new();
     for (path, access, methods) in routes() {
         let path = format!("{PREFIX}{path}");
-        let gate = middleware::from_fn_with_state(
-            state.clone(),
-            move |state: State<SharedState>, request: Request, next: Next| {
-                enforce(state, access, request, next)
-            },
-        );
-        router = router.route(&path, methods.route_layer(gate));
+        let gate = Gate::new(state.clone(), access);
+        router = router.route(&path, methods.route_layer(Around(gate)));
     }
     router
 }

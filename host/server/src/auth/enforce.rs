@@ -5,14 +5,17 @@
 //! What a member may do there is then the workspace policy's, asked through
 //! [`super::authorize`] and [`super::require`].
 
-use axum::extract::{FromRequestParts, RawPathParams, Request, State};
+use std::convert::Infallible;
+
+use axum::extract::{FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tower::{Service, ServiceExt};
 
 use super::{Actor, Via};
 use crate::authz::InstanceAction;
 use crate::error::{Error, Result};
+use crate::http::Step;
 use crate::state::{AppState, SharedState};
 use crate::store::Role;
 
@@ -30,23 +33,48 @@ pub enum Access {
     MemberOrInstanceAdmin,
 }
 
-/// The middleware around every API route.
-pub async fn enforce(
-    State(state): State<SharedState>,
+/// The enforcement point around one route: every method of the route passes [`enforce`] with
+/// the route's [`Access`] before its handler (as the layer `Around(gate)`).
+#[derive(Clone)]
+pub struct Gate {
+    state: SharedState,
     access: Access,
-    request: Request,
-    next: Next,
-) -> Response {
-    if access == Access::Public {
-        return next.run(request).await;
+}
+
+impl Gate {
+    pub fn new(state: SharedState, access: Access) -> Gate {
+        Gate { state, access }
     }
+}
+
+impl Step for Gate {
+    async fn around<S>(self, request: Request, handler: S) -> Response
+    where
+        S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
+        S::Future: Send + 'static,
+    {
+        enforce(&self.state, self.access, request, handler).await
+    }
+}
+
+/// Admits the request to `handler` or answers it: anyone on a public route; otherwise the
+/// authenticated caller, as the request's [`Actor`], when the route's `access` lets them in.
+async fn enforce<S>(state: &SharedState, access: Access, request: Request, handler: S) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
     let (mut parts, body) = request.into_parts();
-    match admit(&state, access, &mut parts).await {
-        Ok(actor) => {
-            parts.extensions.insert(actor);
-            next.run(Request::from_parts(parts, body)).await
+    if access != Access::Public {
+        match admit(state, access, &mut parts).await {
+            Ok(actor) => {
+                parts.extensions.insert(actor);
+            }
+            Err(e) => return e.into_response(),
         }
-        Err(e) => e.into_response(),
+    }
+    match handler.oneshot(Request::from_parts(parts, body)).await {
+        Ok(response) => response,
+        Err(never) => match never {},
     }
 }
 

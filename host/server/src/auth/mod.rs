@@ -9,7 +9,7 @@ mod ratelimit;
 mod secret;
 
 pub use actor::{Actor, ClientAddr, SESSION_COOKIE, Via, session_cookies_from};
-pub use enforce::{Access, enforce, instance_admin_over, member_role};
+pub use enforce::{Access, Gate, instance_admin_over, member_role};
 pub use password::{
     Hasher, MAX_CHARS as PASSWORD_MAX_CHARS, check_size as check_password_size,
     validate as validate_password,

@@ -2,25 +2,27 @@
 //! panic guard, security headers), health and metrics endpoints, the builder's static files,
 //! and serving over plain HTTP or rustls with graceful shutdown.
 
+mod around;
 pub mod metrics;
 mod parse_errors;
 mod serve;
 
+pub use around::{Around, Step};
 pub use serve::serve;
 
+use std::convert::Infallible;
+use std::panic::AssertUnwindSafe;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tower::{ServiceBuilder, ServiceExt};
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower::{Service, ServiceBuilder, ServiceExt};
 use tower_http::services::{ServeDir, ServeFile};
-use tower_http::trace::TraceLayer;
+use tracing::Instrument;
 
 use crate::error::Error;
 use crate::state::SharedState;
@@ -74,31 +76,22 @@ pub fn app(
         None => router.fallback(not_found),
     };
 
-    // One stack, applied once: every layer added to a router separately boxes each route's
-    // service and future again, which a request pays for at every step.
+    // One layer, written out rather than stacked from tower-http's: each stacked layer
+    // wrapped the request's future and the answer's body once more, which every query run
+    // paid for at every poll (docs/benchmarks.md, session 16).
     let edge = Edge {
         state: state.clone(),
         request_timeout,
         body_limit,
         access_log,
     };
-    let stack = ServiceBuilder::new()
-        .map_request(drop_unsafe_request_id)
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(request_span)
-                // Answered and abandoned requests alike are logged by `Counted`.
-                .on_response(()),
-        )
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(middleware::from_fn_with_state(edge, edge_checks))
-        .layer(DefaultBodyLimit::max(body_limit));
-
     router
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(stack)
+        .layer(
+            ServiceBuilder::new()
+                .layer(Around(edge))
+                .layer(DefaultBodyLimit::max(body_limit)),
+        )
         .with_state(state)
 }
 
@@ -120,33 +113,26 @@ fn is_client_route(path: &str) -> bool {
         && !segments.last().is_some_and(|last| last.contains('.'))
 }
 
-/// A caller's `x-request-id` is kept only if it is short and plain (letters, digits, `-`,
-/// `_`, `.`); anything else is replaced by a fresh id, so that no caller can write into the
-/// log lines that carry it.
-fn drop_unsafe_request_id(mut req: Request) -> Request {
-    let safe = req.headers().get(REQUEST_ID).is_some_and(|value| {
-        let bytes = value.as_bytes();
-        !bytes.is_empty()
-            && bytes.len() <= 64
-            && bytes
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(b))
-    });
-    if !safe {
-        req.headers_mut().remove(REQUEST_ID);
+/// The request's id: the caller's `x-request-id` if it is short and plain (letters, digits,
+/// `-`, `_`, `.`), a fresh UUID otherwise, so that no caller can write into the log lines
+/// that carry it.
+fn request_id(req: &Request) -> HeaderValue {
+    match req.headers().get(REQUEST_ID) {
+        Some(value) if plain_request_id(value.as_bytes()) => value.clone(),
+        _ => {
+            let mut text = uuid::Uuid::encode_buffer();
+            let fresh = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
+            HeaderValue::from_str(fresh).expect("a UUID is a valid header value")
+        }
     }
-    req
 }
 
-/// The `http.request` span: method, path (never the query) and request id.
-fn request_span(req: &Request) -> tracing::Span {
-    let id = req
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let (method, path) = (req.method(), req.uri().path());
-    tracing::info_span!("http.request", %method, %path, request_id = %id)
+fn plain_request_id(bytes: &[u8]) -> bool {
+    !bytes.is_empty()
+        && bytes.len() <= 64
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(b))
 }
 
 /// A request slower than this is logged even when answered with success.
@@ -189,10 +175,6 @@ impl AccessLog {
     }
 }
 
-fn panic_response(_panic: Box<dyn std::any::Any + Send>) -> Response {
-    Error::Internal(anyhow::anyhow!("a handler panicked")).into_response()
-}
-
 async fn not_found() -> Error {
     Error::NotFound
 }
@@ -228,14 +210,33 @@ async fn metrics_get(State(state): State<SharedState>) -> Response {
         .into_response()
 }
 
-/// What the innermost edge step needs: the metrics, the request time limit and which
-/// requests to log.
+/// The edge: what every request and its answer go through, around every route (and the
+/// fallback) once the router has matched it: [`Edge::around`].
 #[derive(Clone)]
 struct Edge {
     state: SharedState,
     request_timeout: Duration,
     body_limit: usize,
     access_log: AccessLog,
+}
+
+impl Step for Edge {
+    /// The request's id and its `http.request` span (method, path, never the query), in which
+    /// everything the request does is logged; then [`edge_checks`].
+    fn around<S>(self, request: Request, inner: S) -> impl Future<Output = Response> + Send
+    where
+        S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
+        S::Future: Send + 'static,
+    {
+        let id = request_id(&request);
+        let span = tracing::info_span!(
+            "http.request",
+            method = %request.method(),
+            path = %request.uri().path(),
+            request_id = id.to_str().unwrap_or_default(),
+        );
+        edge_checks(self, inner, request, id).instrument(span)
+    }
 }
 
 /// What a response is for, which decides its caching and security headers.
@@ -253,11 +254,15 @@ enum Destination {
 ///   refuses one in a text parameter), on either store, and never reaches a handler;
 /// - 413 at once for a request whose declared body is over the limit;
 /// - 408 when the request (reading its body included) isn't done in time;
-/// - security and caching headers on every response;
+/// - a handler that panics is a 500 problem document, and the server goes on;
+/// - `x-request-id`, security and caching headers on every response;
 /// - `connection: close` on a refusal of a request that carried a body ([`unread_body`]);
 /// - the request counted in the metrics under its route template, and logged if it is one
 ///   to log ([`AccessLog`]), answered or abandoned.
-async fn edge_checks(State(edge): State<Edge>, req: Request, next: Next) -> Response {
+async fn edge_checks<S>(edge: Edge, inner: S, req: Request, id: HeaderValue) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
     let mut counted = Counted {
         state: edge.state,
         method: metrics::method_label(req.method()),
@@ -265,7 +270,6 @@ async fn edge_checks(State(edge): State<Edge>, req: Request, next: Next) -> Resp
         started: Instant::now(),
         status: None,
         access_log: edge.access_log,
-        span: tracing::Span::current(),
     };
     let has_body = carries_body(&req);
     let path = req.uri().path();
@@ -288,19 +292,41 @@ async fn edge_checks(State(edge): State<Edge>, req: Request, next: Next) -> Resp
         // as long as the client cared to keep the connection open.
         Error::PayloadTooLarge.into_response()
     } else {
-        match tokio::time::timeout(edge.request_timeout, next.run(req)).await {
+        match tokio::time::timeout(edge.request_timeout, unless_it_panics(inner.oneshot(req))).await
+        {
             Ok(response) => response,
             Err(_) => Error::Timeout.into_response(),
         }
     };
     security_headers(&mut response, destination);
-    if has_body && unread_body(response.status()) {
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    let close = has_body && unread_body(response.status());
+    let headers = response.headers_mut();
+    headers.insert(REQUEST_ID, id);
+    if close {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     counted.status = Some(response.status().as_u16());
     response
+}
+
+/// The answer of `handling`, or a 500 problem document if it panics: the panic is then
+/// logged by the runtime's hook, and the connection and the server go on.
+async fn unless_it_panics<F>(handling: F) -> Response
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    let mut handling = std::pin::pin!(handling);
+    std::future::poll_fn(|cx| {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| handling.as_mut().poll(cx))) {
+            Ok(Poll::Ready(Ok(response))) => Poll::Ready(response),
+            Ok(Poll::Ready(Err(never))) => match never {},
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_) => {
+                Poll::Ready(Error::Internal(anyhow::anyhow!("a handler panicked")).into_response())
+            }
+        }
+    })
+    .await
 }
 
 /// The body length the request declares (`content-length`), if it declares one.
@@ -349,8 +375,6 @@ struct Counted {
     started: Instant,
     status: Option<u16>,
     access_log: AccessLog,
-    /// The request's `http.request` span: a request dropped unanswered is dropped outside it.
-    span: tracing::Span,
 }
 
 impl Drop for Counted {
@@ -363,7 +387,8 @@ impl Drop for Counted {
             status,
             latency,
         );
-        let _inside = self.span.enter();
+        // Inside the request's span, also when the request is dropped unanswered: the
+        // instrumented future enters it to drop what it holds.
         self.access_log.note(status, latency);
     }
 }
@@ -439,12 +464,34 @@ mod tests {
     }
 
     #[test]
-    fn plain_request_ids_are_kept_and_others_dropped() {
-        let kept = drop_unsafe_request_id(with_id("abc-123_x.y"));
-        assert_eq!(kept.headers()[REQUEST_ID], "abc-123_x.y");
+    fn plain_request_ids_are_kept_and_others_replaced() {
+        assert_eq!(request_id(&with_id("abc-123_x.y")), "abc-123_x.y");
         for bad in ["abc} ERROR fake log status=500", &"a".repeat(65), ""] {
-            let req = drop_unsafe_request_id(with_id(bad));
-            assert!(req.headers().get(REQUEST_ID).is_none(), "{bad}");
+            let fresh = request_id(&with_id(bad));
+            let fresh = fresh.to_str().unwrap();
+            assert!(uuid::Uuid::parse_str(fresh).is_ok(), "{bad}: {fresh}");
         }
+        let none = Request::new(axum::body::Body::empty());
+        assert_ne!(request_id(&none), request_id(&none));
+    }
+
+    #[tokio::test]
+    async fn a_handler_that_panics_is_answered_with_a_problem_document() {
+        let panicking = async {
+            tokio::task::yield_now().await;
+            panic!("a bug in a handler");
+        };
+        let response = unless_it_panics(panicking).await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+
+        let fine = async { Ok(StatusCode::NO_CONTENT.into_response()) };
+        assert_eq!(
+            unless_it_panics(fine).await.status(),
+            StatusCode::NO_CONTENT
+        );
     }
 }
