@@ -198,13 +198,17 @@ impl FromRequestParts<Arc<AppState>> for ClientAddr {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+        let trusted = &state.settings.trusted_proxies;
+        // Only a trusted proxy's `x-forwarded-for` counts: from anyone else it is not read.
+        if !trusted.iter().any(|net| net.contains(&peer)) {
+            return Ok(ClientAddr(peer));
+        }
         let forwarded: Vec<&str> = parts
             .headers
             .get_all("x-forwarded-for")
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect();
-        let trusted = &state.settings.trusted_proxies;
         Ok(ClientAddr(client_address(
             peer,
             &forwarded.join(","),

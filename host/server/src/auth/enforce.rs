@@ -48,12 +48,12 @@ impl Gate {
 }
 
 impl Step for Gate {
-    async fn around<S>(self, request: Request, handler: S) -> Response
+    async fn around<S>(self, request: Request, handler: S) -> Result<Response, Infallible>
     where
         S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
         S::Future: Send + 'static,
     {
-        enforce(&self.state, self.access, request, handler).await
+        Ok(enforce(&self.state, self.access, request, handler).await)
     }
 }
 

@@ -11,9 +11,15 @@ use axum::extract::Request;
 use axum::response::Response;
 use tower::{Layer, Service};
 
-/// What runs around a route: it answers the request itself or passes it to `inner`.
+/// What runs around a route: it answers the request itself or passes it to `inner`. (Its
+/// answer is a `Result` only so that the future goes into its box as it is, without being
+/// moved into another one first: it holds the handler's, which can be large.)
 pub trait Step: Clone + Send + Sync + 'static {
-    fn around<S>(self, request: Request, inner: S) -> impl Future<Output = Response> + Send
+    fn around<S>(
+        self,
+        request: Request,
+        inner: S,
+    ) -> impl Future<Output = Result<Response, Infallible>> + Send
     where
         S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
         S::Future: Send + 'static;
@@ -59,7 +65,6 @@ where
         // The service that was made ready takes this request; a clone waits for the next.
         let waiting = self.inner.clone();
         let ready = std::mem::replace(&mut self.inner, waiting);
-        let around = self.step.clone().around(request, ready);
-        Box::pin(async move { Ok(around.await) })
+        Box::pin(self.step.clone().around(request, ready))
     }
 }

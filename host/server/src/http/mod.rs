@@ -223,7 +223,11 @@ struct Edge {
 impl Step for Edge {
     /// The request's id and its `http.request` span (method, path, never the query), in which
     /// everything the request does is logged; then [`edge_checks`].
-    fn around<S>(self, request: Request, inner: S) -> impl Future<Output = Response> + Send
+    fn around<S>(
+        self,
+        request: Request,
+        inner: S,
+    ) -> impl Future<Output = Result<Response, Infallible>> + Send
     where
         S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
         S::Future: Send + 'static,
@@ -259,7 +263,12 @@ enum Destination {
 /// - `connection: close` on a refusal of a request that carried a body ([`unread_body`]);
 /// - the request counted in the metrics under its route template, and logged if it is one
 ///   to log ([`AccessLog`]), answered or abandoned.
-async fn edge_checks<S>(edge: Edge, inner: S, req: Request, id: HeaderValue) -> Response
+async fn edge_checks<S>(
+    edge: Edge,
+    inner: S,
+    req: Request,
+    id: HeaderValue,
+) -> Result<Response, Infallible>
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
@@ -306,7 +315,7 @@ where
         headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     counted.status = Some(response.status().as_u16());
-    response
+    Ok(response)
 }
 
 /// The answer of `handling`, or a 500 problem document if it panics: the panic is then

@@ -136,9 +136,15 @@ impl Store {
             options.write(true).create_new(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            options
-                .open(&file)
-                .with_context(|| format!("creating {}", file.display()))?;
+            match options.open(&file) {
+                Ok(_) => {}
+                // Another process starting on the same store (`lathe migrate` beside `lathe
+                // serve`, say) made it first, with the same mode.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    return Err(e).with_context(|| format!("creating {}", file.display()));
+                }
+            }
         }
         let file_url = url::Url::from_file_path(&file)
             .map_err(|()| anyhow::anyhow!("data directory {} is not absolute", file.display()))?;
