@@ -92,6 +92,13 @@ fn unknown_routes_and_methods_are_problem_documents() {
     c.get("/").expect_problem(404, "not-found");
     c.send("PUT", "/api/v1/auth/login", None)
         .expect_problem(405, "method-not-allowed");
+    // Whatever looks like the API is answered as the API is: never cached, no page policy.
+    for path in ["/api", "/API/v1/x", "/api/v1/does-not-exist"] {
+        let answer = c.get(path);
+        answer.expect_problem(404, "not-found");
+        assert_eq!(answer.header("cache-control"), Some("no-store"), "{path}");
+        assert_eq!(answer.header("content-security-policy"), None, "{path}");
+    }
 }
 
 #[test]
@@ -194,6 +201,56 @@ fn concurrent_starts_on_one_store_migrate_once_without_error() {
     }
     let server = Server::start_on(store, &[]);
     server.client().get("/readyz").expect_status(200);
+}
+
+/// Replicas started at the same moment on a fresh data directory all come up: one of them
+/// makes the master key file, the database file and its own audit journal, and none fails
+/// on what another is making (a key file not yet written, a file made first by another, a
+/// journal folder taken for a dead server's).
+#[test]
+fn servers_started_at_once_on_a_fresh_data_dir_all_start() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    for _round in 0..3 {
+        let store = TestStore::new();
+        let dir = std::path::PathBuf::from(&store.args()[1]);
+        let servers: Vec<_> = (0..8)
+            .map(|_| {
+                lathe()
+                    .args(["serve", "--listen", "127.0.0.1:0"])
+                    .args(store.args())
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let mut keys = Vec::new();
+        for mut server in servers {
+            let mut first = String::new();
+            let read = BufReader::new(server.stdout.take().unwrap()).read_line(&mut first);
+            let started = read.is_ok() && first.starts_with("lathe listening on ");
+            let _ = server.kill();
+            let out = server.wait_with_output().unwrap();
+            assert!(
+                started,
+                "a server did not start: {first:?}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            keys.push(std::fs::read_to_string(dir.join("master.key")).unwrap());
+        }
+        // One key, complete, that every server read.
+        assert!(keys.windows(2).all(|pair| pair[0] == pair[1]));
+        assert!(keys[0].trim().len() >= 43, "{:?}", keys[0]);
+        let leftovers: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".new"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
 }
 
 #[test]

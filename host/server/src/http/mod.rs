@@ -282,7 +282,7 @@ where
     };
     let has_body = carries_body(&req);
     let path = req.uri().path();
-    let destination = if path.starts_with("/api/") {
+    let destination = if under_api(path) {
         Destination::Api
     } else if path.starts_with("/assets/") {
         Destination::Asset

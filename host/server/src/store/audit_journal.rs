@@ -355,7 +355,25 @@ impl Journal {
     /// hidden name and renamed once locked, so that [`recover`] never sees a journal whose
     /// owner has yet to lock it.
     pub fn create(root: &Path) -> io::Result<(Journal, Lock)> {
-        Journal::create_with(root, SEGMENT_BYTES)
+        // A server starting beside this one recovers what stopped servers left, and can take
+        // this journal's folder, in the instant between its lock file's creation and its
+        // locking, for one whose server died there, and delete it. A new attempt (a new id)
+        // then goes through.
+        let mut attempts = 1;
+        loop {
+            match Journal::create_with(root, SEGMENT_BYTES) {
+                Err(e)
+                    if attempts < 5
+                        && matches!(
+                            e.kind(),
+                            io::ErrorKind::NotFound | io::ErrorKind::WouldBlock
+                        ) =>
+                {
+                    attempts += 1;
+                }
+                made => return made,
+            }
+        }
     }
 
     /// A journal whose segments hold `segment_bytes`; tests make them small to see several.
@@ -371,7 +389,9 @@ impl Journal {
             .open(making.join(LOCK))?;
         lock.try_lock().map_err(|e| match e {
             TryLockError::Error(e) => e,
-            TryLockError::WouldBlock => io::Error::other("a new journal's lock is taken"),
+            TryLockError::WouldBlock => {
+                io::Error::new(io::ErrorKind::WouldBlock, "a new journal's lock is taken")
+            }
         })?;
         let dir = root.join(&id);
         fs::rename(&making, &dir)?;
@@ -758,7 +778,10 @@ pub fn recover(root: &Path, writer: &mut AuditWriter) -> anyhow::Result<Recovere
             continue;
         }
         let Ok(lock) = File::open(dir.join(LOCK)) else {
-            found.unlocked += 1;
+            // A `.id` folder without its lock file yet is being made by a server starting now.
+            if !name.starts_with('.') {
+                found.unlocked += 1;
+            }
             continue;
         };
         if lock.try_lock().is_err() {

@@ -96,7 +96,10 @@ impl Keyring {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
                 let text = Zeroizing::new(generate());
-                write_key_file(file, &text)?;
+                if !publish_key_file(file, &text)? {
+                    // Another server starting on the same data directory made it first.
+                    return Keyring::load(None, file, false);
+                }
                 tracing::warn!(
                     event = "vault.key_created",
                     file = %file.display(),
@@ -164,6 +167,25 @@ fn parse_list(text: &str) -> anyhow::Result<Vec<MasterKey>> {
         bail!("no master key is given");
     }
     Ok(keys)
+}
+
+/// Makes `path` hold `text`, whole or not at all, unless it exists: the key is written to a
+/// file of its own first and linked to `path` only then, so that a server starting beside
+/// this one reads either no key file or a complete one. False when `path` was there first.
+fn publish_key_file(path: &Path, text: &str) -> anyhow::Result<bool> {
+    let mut suffix = [0u8; 8];
+    getrandom::fill(&mut suffix).expect("the operating system's random source works");
+    let own = path.with_extension(format!("key.{}.new", hex::encode(suffix)));
+    write_key_file(&own, text)?;
+    let linked = std::fs::hard_link(&own, path);
+    let _ = std::fs::remove_file(&own);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => {
+            Err(e).with_context(|| format!("creating the master key file {}", path.display()))
+        }
+    }
 }
 
 /// Writes a new file readable by its owner only, fsynced before it is used.
