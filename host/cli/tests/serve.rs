@@ -227,18 +227,25 @@ fn servers_started_at_once_on_a_fresh_data_dir_all_start() {
                     .unwrap()
             })
             .collect();
+        // Every server is stopped before anything is asserted, so a failure leaves none behind.
+        let outcomes: Vec<_> = servers
+            .into_iter()
+            .map(|mut server| {
+                let mut first = String::new();
+                let read = BufReader::new(server.stdout.take().unwrap()).read_line(&mut first);
+                let started = read.is_ok() && first.starts_with("lathe listening on ");
+                let _ = server.kill();
+                let out = server.wait_with_output().unwrap();
+                (
+                    started,
+                    first,
+                    String::from_utf8_lossy(&out.stderr).into_owned(),
+                )
+            })
+            .collect();
         let mut keys = Vec::new();
-        for mut server in servers {
-            let mut first = String::new();
-            let read = BufReader::new(server.stdout.take().unwrap()).read_line(&mut first);
-            let started = read.is_ok() && first.starts_with("lathe listening on ");
-            let _ = server.kill();
-            let out = server.wait_with_output().unwrap();
-            assert!(
-                started,
-                "a server did not start: {first:?}\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+        for (started, first, stderr) in outcomes {
+            assert!(started, "a server did not start: {first:?}\n{stderr}");
             keys.push(std::fs::read_to_string(dir.join("master.key")).unwrap());
         }
         // One key, complete, that every server read.
